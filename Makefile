@@ -1,0 +1,154 @@
+# mitosis: one non-recursive GNU Makefile.
+#
+#   make            build build/mitosis
+#   make test       install missing deps, then run every test layer (tests/run.sh)
+#   make demo       install missing deps, then run the local simulated cluster
+#   make bench      benchmarks that print figures
+#   make fuzz       build the libFuzzer harnesses (clang) into build/fuzz/
+#   make unit       build and run the unit tests only
+#   make check-boundaries   common/ must not include libuv or libcurl
+#
+# Variables: V=1 shows compiler lines, SANITIZE=address,undefined builds with
+# sanitizers, WERROR=1 (set by CI=true) turns warnings into errors, BUILD=dir
+# picks the output folder so sanitized and plain builds never mix.
+
+PKG_CONFIG ?= pkg-config
+CC ?= cc
+BUILD ?= build
+FUZZ_CC ?= clang
+
+AGENT_PC := libuv libsodium libcurl libcjson
+COMMON_PC := libsodium libcjson
+
+WARNINGS := -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith -Wcast-qual \
+	-Wwrite-strings -Wstrict-prototypes -Wmissing-prototypes \
+	-Wmissing-declarations -Wvla -Wno-unused-parameter
+
+ifeq ($(CI),true)
+WERROR ?= 1
+endif
+ifeq ($(WERROR),1)
+WARNINGS += -Werror
+endif
+
+OPT ?= -O2 -g
+SANFLAGS :=
+ifneq ($(SANITIZE),)
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+PC_CFLAGS_AGENT := $(shell $(PKG_CONFIG) --cflags $(AGENT_PC) 2>/dev/null)
+PC_LIBS_AGENT := $(shell $(PKG_CONFIG) --libs $(AGENT_PC) 2>/dev/null)
+PC_CFLAGS_COMMON := $(shell $(PKG_CONFIG) --cflags $(COMMON_PC) 2>/dev/null)
+PC_LIBS_COMMON := $(shell $(PKG_CONFIG) --libs $(COMMON_PC) 2>/dev/null)
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+GITREV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) $(WARNINGS) $(SANFLAGS) -MMD -MP -Iinclude \
+	-DMITOSIS_VERSION='"$(VERSION)"' -DMITOSIS_GITREV='"$(GITREV)"'
+LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
+
+COMMON_SRC := $(sort $(wildcard common/*.c))
+AGENT_SRC := $(sort $(wildcard agent/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
+BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+AGENT_OBJ := $(AGENT_SRC:%.c=$(BUILD)/%.o)
+UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2)
+endif
+
+.PHONY: all unit tools test demo bench fuzz deps clean check-boundaries install
+all: $(BUILD)/mitosis
+
+$(BUILD)/common/%.o: common/%.c
+	$(call say,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(BASE_CFLAGS) $(PC_CFLAGS_COMMON) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/agent/%.o: agent/%.c
+	$(call say,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(BASE_CFLAGS) -Iagent $(PC_CFLAGS_AGENT) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/unit/%.o: tests/unit/%.c
+	$(call say,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(BASE_CFLAGS) -Itests/unit $(PC_CFLAGS_COMMON) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libmitosis-common.a: $(COMMON_OBJ)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/mitosis: $(AGENT_OBJ) $(BUILD)/libmitosis-common.a
+	$(call say,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PC_LIBS_AGENT) -lm
+
+# Unit tests link only common/: that is the boundary the layout promises.
+$(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libmitosis-common.a
+	$(call say,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PC_LIBS_COMMON) -lm
+
+$(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libmitosis-common.a
+	$(call say,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(BASE_CFLAGS) $(PC_CFLAGS_COMMON) $(CFLAGS) -o $@ $^ $(LDFLAGS_ALL) $(PC_LIBS_COMMON) -lm
+
+# Test tools (tests/tools/*.c): small programs the integration tests drive.
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libmitosis-common.a
+	$(call say,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(BASE_CFLAGS) $(PC_CFLAGS_COMMON) $(CFLAGS) -o $@ $^ $(LDFLAGS_ALL) $(PC_LIBS_COMMON) -lm
+
+tools: $(TOOL_BIN)
+
+unit: $(BUILD)/unit-tests
+	$(BUILD)/unit-tests
+
+# libFuzzer harnesses: clang, ASan+UBSan, each links the common sources directly.
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all $(PC_CFLAGS_COMMON)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC)
+	$(call say,FUZZ,$<)
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(PC_LIBS_COMMON) -lm
+
+fuzz: $(FUZZ_BIN)
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/mitosis $(BENCH_BIN)
+	$(Q)BUILD=$(BUILD) tests/bench/run.sh
+
+check-boundaries:
+	@tests/tools/check-boundaries.sh
+
+deps:
+	@scripts/deps.sh
+
+test: deps
+	@tests/run.sh
+
+demo: deps
+	@scripts/demo.sh
+
+PREFIX ?= /usr/local
+install: $(BUILD)/mitosis
+	install -D -m 0755 $(BUILD)/mitosis $(DESTDIR)$(PREFIX)/bin/mitosis
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(COMMON_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)

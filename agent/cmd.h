@@ -1,0 +1,33 @@
+/*
+ * cmd: the subcommands of the one `mitosis` binary (wireguard-tools' wg.c and
+ * subcommands.h). Each cmd_<name>_main() takes argv with argv[0] = the
+ * subcommand name, and returns the process exit code (docs/cli.md):
+ * 0 success, 1 failure, 2 usage error.
+ */
+#ifndef CMD_H
+#define CMD_H
+
+#include <stdio.h>
+
+#define EXIT_USAGE 2
+
+struct cmd_entry {
+	const char *name;
+	int (*main)(int argc, char **argv);
+	const char *usage;   /* one line, without "usage: " */
+	const char *summary; /* one line */
+	void (*help)(FILE *out); /* longer help, may be NULL */
+};
+
+/* The command table, ending with a NULL name. */
+extern const struct cmd_entry cmd_table[];
+
+int cmd_agent_main(int argc, char **argv);
+void cmd_agent_help(FILE *out);
+int cmd_keygen_main(int argc, char **argv);
+void cmd_keygen_help(FILE *out);
+
+/* Prints "usage: mitosis <usage of NAME>" to out. */
+void cmd_usage(FILE *out, const char *name);
+
+#endif

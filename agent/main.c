@@ -1,0 +1,135 @@
+/*
+ * main: the `mitosis` binary. A table of subcommands; everything else lives
+ * in cmd_<name>.c. Global set-up that every subcommand shares (locale-free
+ * output, SIGPIPE ignored, curl's global init) happens here, once.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <sodium.h>
+#include <uv.h>
+
+#include "cmd.h"
+#include "log.h"
+
+static int cmd_version_main(int argc, char **argv);
+static int cmd_help_main(int argc, char **argv);
+
+const struct cmd_entry cmd_table[] = {
+	{ "agent", cmd_agent_main, "agent [-n] [-v] [-T TRACES] [-c FILE] [--KEY VALUE ...]",
+	  "run the agent in the foreground, or check its configuration (-n)", cmd_agent_help },
+	{ "keygen", cmd_keygen_main, "keygen -o FILE [-f]", "write a new cluster signing key",
+	  cmd_keygen_help },
+	{ "version", cmd_version_main, "version", "print the version and library versions", NULL },
+	{ "help", cmd_help_main, "help [COMMAND]", "show help for mitosis or a command", NULL },
+	{ NULL, NULL, NULL, NULL, NULL },
+};
+
+static const struct cmd_entry *
+cmd_find(const char *name)
+{
+	for (const struct cmd_entry *c = cmd_table; c->name != NULL; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+void
+cmd_usage(FILE *out, const char *name)
+{
+	const struct cmd_entry *c = cmd_find(name);
+
+	if (c != NULL)
+		fprintf(out, "usage: mitosis %s\n", c->usage);
+}
+
+static void
+main_usage(FILE *out)
+{
+	fprintf(out, "usage: mitosis COMMAND [ARGS]\n\n"
+		     "mitosis makes a cluster of droplets scale itself: every node gossips its load\n"
+		     "over signed UDP, and the cluster clones and retires droplets by itself.\n\n"
+		     "Commands:\n");
+	for (const struct cmd_entry *c = cmd_table; c->name != NULL; c++)
+		fprintf(out, "  %-9s %s\n", c->name, c->summary);
+	fprintf(out, "\nRun 'mitosis help COMMAND' for a command's options. docs/cli.md has them all.\n");
+}
+
+static int
+cmd_version_main(int argc, char **argv)
+{
+	const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+
+	if (argc > 1) {
+		cmd_usage(stderr, "version");
+		return EXIT_USAGE;
+	}
+	printf("mitosis %s (%s)\n", MITOSIS_VERSION, MITOSIS_GITREV);
+	printf("libuv %s, libsodium %s, libcurl %s, cJSON %s\n", uv_version_string(),
+	       sodium_version_string(), cv->version, cJSON_Version());
+	return 0;
+}
+
+static int
+cmd_help_main(int argc, char **argv)
+{
+	const struct cmd_entry *c;
+
+	if (argc < 2) {
+		main_usage(stdout);
+		return 0;
+	}
+	if (argc > 2) {
+		cmd_usage(stderr, "help");
+		return EXIT_USAGE;
+	}
+	c = cmd_find(argv[1]);
+	if (c == NULL) {
+		fprintf(stderr, "mitosis: unknown command '%s'; 'mitosis help' lists them\n", argv[1]);
+		return EXIT_USAGE;
+	}
+	printf("usage: mitosis %s\n\n%s\n", c->usage, c->summary);
+	if (c->help != NULL) {
+		putchar('\n');
+		c->help(stdout);
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct cmd_entry *c;
+	int rc;
+
+	signal(SIGPIPE, SIG_IGN);
+	log_init("mitosis", LOG_LEVEL_INFO, 0);
+	if (argc < 2) {
+		main_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)
+		return cmd_help_main(1, argv);
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)
+		return cmd_version_main(1, argv);
+	c = cmd_find(argv[1]);
+	if (c == NULL) {
+		fprintf(stderr, "mitosis: unknown command '%s'; 'mitosis help' lists them\n", argv[1]);
+		return EXIT_USAGE;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "mitosis: libcurl initialisation failed\n");
+		return 1;
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "mitosis: libsodium initialisation failed\n");
+		return 1;
+	}
+	rc = c->main(argc - 1, argv + 1);
+	curl_global_cleanup();
+	return rc;
+}

@@ -1,0 +1,42 @@
+/*
+ * transport: the agent's UDP socket. Every datagram that arrives goes through
+ * wire_receive(), which checks and counts it; accepted messages go to the
+ * handler (the membership protocol, once it exists). Sending seals a payload
+ * with wire_encode() and the agent's sender state.
+ */
+#ifndef TRANSPORT_H
+#define TRANSPORT_H
+
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "wire.h"
+
+struct transport;
+
+typedef void transport_msg_fn(const struct wire_msg *msg, const struct sockaddr *from, void *arg);
+
+/* Binds host:port (IPv4 or IPv6 literal). Returns 0 and a new transport, or a
+ * negative errno (a libuv error translated) with nothing left open. `kr` is
+ * borrowed. */
+int transport_open(uv_loop_t *loop, const char *host, uint16_t port, const struct keyring *kr,
+		   uint64_t cluster_id, uint64_t node_id, uint64_t incarnation,
+		   transport_msg_fn *on_msg, void *arg, struct transport **out);
+
+/* Seals and sends one message to `to`. 0 or a negative errno. */
+int transport_send(struct transport *t, const struct sockaddr *to, uint8_t type,
+		   const void *payload, size_t len);
+
+/* Counters: per verdict, and datagrams/bytes in and out. */
+uint64_t transport_count(const struct transport *t, enum wire_verdict v);
+void transport_io(const struct transport *t, uint64_t *dgrams_in, uint64_t *bytes_in,
+		  uint64_t *dgrams_out, uint64_t *bytes_out);
+
+/* Logs the counters in one line ("wire: in=... accept=... replay=..."). */
+void transport_log_counts(const struct transport *t);
+
+/* Closes the socket; the transport is freed in the close callback. Accepts NULL. */
+void transport_close(struct transport *t);
+
+#endif

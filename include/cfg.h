@@ -1,0 +1,107 @@
+/*
+ * cfg: the agent's configuration file, parsed line by line in the manner of
+ * wireguard-tools' config_read_init/line/finish.
+ *
+ * Syntax (docs/config.md): one `key = value` per line; blank lines and lines
+ * whose first non-blank character is '#' are comments; a value may be written
+ * in double quotes (escapes \" and \\), otherwise it runs to the end of the
+ * line, or to a " #" comment, with surrounding blanks trimmed. Keys are
+ * lower_snake_case. Unknown keys, a key given twice in one source, bad values
+ * and out-of-range numbers are errors. The parser never stops at the first
+ * error: every error is recorded as "SOURCE:LINE: message" so that
+ * `mitosis agent -n` can list them all.
+ *
+ * Every key can also be set from the command line (`--metadata-url URL` sets
+ * metadata_url): cfg_set() records it with the flag as its source, and a flag
+ * overrides the file.
+ */
+#ifndef CFG_H
+#define CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+#define CFG_DEFAULT_PORT 7950
+
+struct cfg {
+	char *cluster;	  /* cluster name: [a-z0-9-], 1..63 chars; required */
+	char *key_file;	  /* cluster keyring path; required */
+	char *token_file; /* DigitalOcean API token path; optional (NULL) */
+
+	char *metadata_url;	      /* default "http://169.254.169.254" */
+	uint64_t metadata_timeout_ms; /* per try; default 2000 (100ms..60s) */
+	uint64_t metadata_attempts;   /* tries before giving up; default 3 (1..30) */
+
+	/*
+	 * Static identity, for hosts that are not droplets and for tests: when
+	 * node_id is set the metadata service is not asked, and hostname and
+	 * private_ipv4 become required.
+	 */
+	uint64_t node_id; /* 0 = unset (droplet ids start at 1) */
+	char *hostname;
+	char *region;
+	char *public_ipv4;
+	char *private_ipv4;
+	char **tags; /* comma-separated in the file */
+	size_t ntags;
+
+	/* Gossip addresses. bind_host NULL = the private IPv4 from the identity. */
+	char *bind_host;
+	uint16_t bind_port;	/* default CFG_DEFAULT_PORT */
+	char *advertise_host;	/* NULL = the bind address */
+	uint16_t advertise_port; /* 0 = the bind port */
+	char **seeds;		/* "HOST[:PORT]" entries, comma-separated */
+	size_t nseeds;
+
+	enum log_level log_level; /* `log_level`, default info */
+	unsigned traces;	  /* `trace`, e.g. "wire,meta" */
+};
+
+/* One row of the key table: name, value type, default, range and help, for
+ * --help, the flag parser and docs/config.md. */
+struct cfg_key_info {
+	const char *name;
+	const char *type;  /* "string", "path", "url", "duration", "integer", "ipv4", "list", "hostport", "level", "traces" */
+	const char *def;   /* default as text, "" when none */
+	const char *range; /* allowed values as text */
+	const char *help;
+};
+
+struct cfg_parser;
+
+/* New config holding every default. Returns NULL on ENOMEM. Free with cfg_free. */
+struct cfg *cfg_new(void);
+/* Frees the config and every string in it. Accepts NULL. */
+void cfg_free(struct cfg *cfg);
+
+/* A parser that fills `cfg` (borrowed; must outlive the parser). NULL on ENOMEM. */
+struct cfg_parser *cfg_parser_new(struct cfg *cfg);
+void cfg_parser_free(struct cfg_parser *p);
+
+/* Parses one line (`len` bytes, no newline needed, need not be NUL-terminated).
+ * Returns false when the line held an error (recorded). */
+bool cfg_parse_line(struct cfg_parser *p, const char *source, unsigned lineno, const char *line,
+		    size_t len);
+/* Parses a whole file image; line numbers start at 1. NUL bytes are errors. */
+bool cfg_parse_buffer(struct cfg_parser *p, const char *source, const char *buf, size_t len);
+/* Reads and parses a file; an unreadable file is recorded as "PATH: ...". */
+bool cfg_parse_file(struct cfg_parser *p, const char *path);
+/* Sets one key from the command line; `where` names the flag in messages
+ * ("--metadata-url"). Overrides an earlier value from any source. */
+bool cfg_set(struct cfg_parser *p, const char *where, const char *key, const char *value);
+/* Checks that need every key at once (required keys, static identity
+ * completeness). Call after all input. Returns true when no error at all was
+ * recorded, by this or any earlier call. */
+bool cfg_finish(struct cfg_parser *p);
+
+size_t cfg_error_count(const struct cfg_parser *p);
+/* The i-th error as "SOURCE:LINE: message" (or "SOURCE: message"). Borrowed. */
+const char *cfg_error(const struct cfg_parser *p, size_t i);
+
+/* The key table, in documentation order. */
+const struct cfg_key_info *cfg_keys(size_t *n);
+
+#endif

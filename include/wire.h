@@ -1,0 +1,126 @@
+/*
+ * wire: the signed datagram envelope every agent speaks (docs/protocol.md has
+ * the byte-by-byte layout; keep the two in step).
+ *
+ *   off  len  field
+ *     0    4  magic "mito"
+ *     4    1  version (1)
+ *     5    1  message type
+ *     6    2  payload length L (big-endian)
+ *     8    8  cluster id (big-endian; wire_cluster_id of the cluster name)
+ *    16    4  key id of the signing key
+ *    20    8  sender node id (droplet id)
+ *    28    8  sender incarnation
+ *    36    8  per-sender sequence, from 1, +1 per datagram
+ *    44    L  payload
+ *  44+L   64  Ed25519 signature over bytes [0, 44+L)
+ * 108+L    8  tag: keyed BLAKE2b-64 (the key's tag key) over bytes [0, 108+L)
+ *
+ * A datagram is at most WIRE_MAX_DATAGRAM bytes. The receiver checks, cheapest
+ * first: size, magic and version, length field, cluster id, key id, tag,
+ * per-source budget, replay window, then the signature, and only after the
+ * signature holds does it advance the replay window. Every rejection is
+ * counted by reason.
+ */
+#ifndef WIRE_H
+#define WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keyring.h"
+
+#define WIRE_MAGIC "mito"
+#define WIRE_VERSION 1
+#define WIRE_HEADER_LEN 44
+#define WIRE_SIG_LEN 64
+#define WIRE_TAG_LEN 8
+#define WIRE_OVERHEAD (WIRE_HEADER_LEN + WIRE_SIG_LEN + WIRE_TAG_LEN)
+#define WIRE_MAX_DATAGRAM 1400
+#define WIRE_MAX_PAYLOAD (WIRE_MAX_DATAGRAM - WIRE_OVERHEAD)
+/* Sequences up to this far behind the highest accepted are still taken once
+ * (reordering); older ones count as replays. */
+#define WIRE_REPLAY_WINDOW 64
+
+enum wire_verdict {
+	WIRE_ACCEPT = 0,
+	WIRE_DROP_TRUNCATED,	 /* shorter than the envelope or its length field */
+	WIRE_DROP_OVERSIZED,	 /* longer than WIRE_MAX_DATAGRAM */
+	WIRE_DROP_MALFORMED,	 /* bad magic, unknown version, trailing bytes */
+	WIRE_DROP_WRONG_CLUSTER, /* cluster id is not ours */
+	WIRE_DROP_UNKNOWN_KEY,	 /* key id not in our keyring */
+	WIRE_DROP_BAD_TAG,	 /* cheap pre-check failed: junk or tampering */
+	WIRE_DROP_OVER_BUDGET,	 /* the source spent its verification budget */
+	WIRE_DROP_REPLAY,	 /* sequence or incarnation not newer than accepted */
+	WIRE_DROP_BAD_SIGNATURE, /* Ed25519 verification failed */
+	WIRE_VERDICT_COUNT,
+};
+
+struct wire_msg {
+	uint8_t type;
+	uint32_t key_id;
+	uint64_t cluster_id;
+	uint64_t node_id;
+	uint64_t incarnation;
+	uint64_t seq;
+	const uint8_t *payload; /* points into the datagram passed in */
+	size_t payload_len;
+};
+
+/* Sender state: one per agent. `kr` is borrowed. */
+struct wire_sender {
+	const struct keyring *kr;
+	uint64_t cluster_id;
+	uint64_t node_id;
+	uint64_t incarnation;
+	uint64_t next_seq; /* starts at 1 */
+};
+
+struct wire_receiver_limits {
+	uint32_t max_senders;	     /* replay windows kept; default 65536 */
+	uint32_t budget_per_sec;     /* signature checks per source per second; default 2000 */
+	uint32_t budget_burst;	     /* bucket size; default 4000 */
+	uint32_t budget_sources;     /* sources tracked for budgets; default 4096 */
+};
+
+struct wire_receiver;
+
+/* "truncated", "bad-signature", ...: stable names used in logs and --json. */
+const char *wire_verdict_name(enum wire_verdict v);
+
+/* 64-bit cluster id: first 8 bytes (big-endian) of BLAKE2b-256("mitosis cluster " + name). */
+uint64_t wire_cluster_id(const char *cluster_name);
+
+void wire_sender_init(struct wire_sender *s, const struct keyring *kr, uint64_t cluster_id,
+		      uint64_t node_id, uint64_t incarnation);
+/*
+ * Seals one datagram into out (outsize >= WIRE_OVERHEAD + len) with the
+ * primary key and the next sequence. Returns 0 and *outlen, or -EMSGSIZE when
+ * len > WIRE_MAX_PAYLOAD, -ENOBUFS when out is too small.
+ */
+int wire_encode(struct wire_sender *s, uint8_t type, const void *payload, size_t len, uint8_t *out,
+		size_t outsize, size_t *outlen);
+
+/* Default limits filled in. */
+void wire_receiver_limits_default(struct wire_receiver_limits *l);
+/* New receiver for our cluster; `kr` borrowed; `limits` copied (NULL = defaults).
+ * NULL on ENOMEM. */
+struct wire_receiver *wire_receiver_new(uint64_t cluster_id, const struct keyring *kr,
+					const struct wire_receiver_limits *limits);
+void wire_receiver_free(struct wire_receiver *r);
+/* Swaps the keyring (after a reload); replay state is kept. */
+void wire_receiver_set_keyring(struct wire_receiver *r, const struct keyring *kr);
+
+/*
+ * Checks one datagram from source address bytes `src` (srclen bytes, e.g. a
+ * sockaddr_in's address and port) at time now_ms. On WIRE_ACCEPT fills *msg,
+ * whose payload points into buf. Every verdict, accept included, is counted.
+ */
+enum wire_verdict wire_receive(struct wire_receiver *r, const uint8_t *buf, size_t len,
+			       const void *src, size_t srclen, uint64_t now_ms,
+			       struct wire_msg *msg);
+
+/* Count of datagrams given verdict v so far. */
+uint64_t wire_receiver_count(const struct wire_receiver *r, enum wire_verdict v);
+
+#endif

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs the build and test dependencies that are missing, and nothing else.
+# Build: pkg-config modules libuv libsodium libcurl libcjson, a C compiler, make.
+# Tests: clang + libFuzzer runtime, python3, iproute2, nftables, procps.
+# apt-get runs only when something is missing, so a ready machine pays nothing.
+set -euo pipefail
+
+need_pkgs=()
+want() { need_pkgs+=("$1"); }
+
+have_pc() { command -v pkg-config >/dev/null 2>&1 && pkg-config --exists "$1"; }
+
+command -v pkg-config >/dev/null 2>&1 || want pkg-config
+command -v cc >/dev/null 2>&1 || want gcc
+command -v make >/dev/null 2>&1 || want make
+have_pc libuv || want libuv1-dev
+have_pc libsodium || want libsodium-dev
+have_pc libcurl || want libcurl4-openssl-dev
+have_pc libcjson || want libcjson-dev
+if [ "${MITOSIS_DEPS:-all}" = all ]; then
+	command -v clang >/dev/null 2>&1 || want clang
+	# libFuzzer's runtime ships in libclang-rt-*-dev; look for the archive itself.
+	if ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
+		want libclang-rt-dev
+	fi
+	command -v python3 >/dev/null 2>&1 || want python3
+	command -v ip >/dev/null 2>&1 || want iproute2
+	command -v nft >/dev/null 2>&1 || want nftables
+	command -v pkill >/dev/null 2>&1 || want procps
+	command -v curl >/dev/null 2>&1 || want curl
+fi
+
+if [ ${#need_pkgs[@]} -eq 0 ]; then
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing ${need_pkgs[*]}; run as root or install them: apt-get install ${need_pkgs[*]}" >&2
+	exit 1
+fi
+echo "deps: installing ${need_pkgs[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Runs every test layer and ends with one line: "N passed, N failed".
+#
+#   1. build: the agent with warnings as errors; common/ must not include
+#      libuv or libcurl (check-boundaries)
+#   2. unit: tests/unit under ASan+UBSan (each test forked with a timeout)
+#   3. fuzz: each libFuzzer harness for FUZZ_SECONDS (default 10) from its corpus
+#   4. integration: tests/integration/*.sh against the ASan+UBSan agent
+#   5. sim: the DigitalOcean simulator's own suite (tests/sim/run_tests.py)
+#   6. secrets: no key or token created by the suite appears in any log
+#
+# Each layer's own pass/fail counts are added up. Logs are kept in
+# $MITOSIS_LOGDIR (printed at the end) only when something failed.
+# Options: LAYERS="unit integration" runs a subset; FUZZ_SECONDS=N.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+LAYERS=${LAYERS:-"build unit fuzz integration sim secrets"}
+FUZZ_SECONDS=${FUZZ_SECONDS:-10}
+JOBS=${JOBS:-2}
+export MITOSIS_LOGDIR=${MITOSIS_LOGDIR:-$(mktemp -d /tmp/mitosis-test-logs.XXXXXX)}
+export MITOSIS_SECRETS=$MITOSIS_LOGDIR/secrets.list
+: >"$MITOSIS_SECRETS"
+ASAN_BUILD=build/asan
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+PASSED=0
+FAILED=0
+FAILURES=()
+START=$(date +%s)
+
+has_layer() { [[ " $LAYERS " == *" $1 "* ]]; }
+record() { # record NAME OK(0/1) SECONDS
+	if [ "$2" -eq 0 ]; then
+		PASSED=$((PASSED + 1))
+		printf 'PASS %-44s %4ss\n' "$1" "$3"
+	else
+		FAILED=$((FAILED + 1))
+		FAILURES+=("$1")
+		printf 'FAIL %-44s %4ss\n' "$1" "$3"
+	fi
+}
+# Adds the "N passed, N failed" of a sub-suite's output file.
+add_counts() { # add_counts NAME FILE RC
+	local line p f
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$2" | tail -n1)
+	if [ -z "$line" ]; then
+		FAILED=$((FAILED + 1))
+		FAILURES+=("$1 (no result line, exit $3)")
+		echo "FAIL $1: no 'N passed, N failed' line (exit $3)"
+		return
+	fi
+	p=$(echo "$line" | cut -d' ' -f1)
+	f=$(echo "$line" | cut -d' ' -f3)
+	PASSED=$((PASSED + p))
+	FAILED=$((FAILED + f))
+	if [ "$f" -ne 0 ] || [ "$3" -ne 0 ]; then
+		FAILURES+=("$1")
+		if [ "$f" -eq 0 ]; then
+			FAILED=$((FAILED + 1))
+		fi
+	fi
+	echo "---- $1: $line"
+}
+
+section() { printf '\n==== %s\n' "$1"; }
+
+if has_layer build; then
+	section "build (warnings are errors)"
+	t0=$(date +%s)
+	make -s -j"$JOBS" WERROR=1 all tools >"$MITOSIS_LOGDIR/build.log" 2>&1
+	rc=$?
+	[ $rc -eq 0 ] || tail -n 30 "$MITOSIS_LOGDIR/build.log"
+	record "build: make WERROR=1" $rc $(($(date +%s) - t0))
+	t0=$(date +%s)
+	tests/tools/check-boundaries.sh >"$MITOSIS_LOGDIR/boundaries.log" 2>&1
+	rc=$?
+	[ $rc -eq 0 ] || cat "$MITOSIS_LOGDIR/boundaries.log"
+	record "build: common/ includes no libuv or libcurl" $rc $(($(date +%s) - t0))
+fi
+
+if has_layer unit || has_layer integration; then
+	section "build with ASan+UBSan"
+	make -s -j"$JOBS" WERROR=1 BUILD=$ASAN_BUILD SANITIZE=address,undefined OPT="-O1 -g" \
+		$ASAN_BUILD/mitosis $ASAN_BUILD/unit-tests tools >"$MITOSIS_LOGDIR/asan-build.log" 2>&1 ||
+		{ tail -n 30 "$MITOSIS_LOGDIR/asan-build.log"; record "build: ASan+UBSan" 1 0; }
+fi
+
+if has_layer unit; then
+	section "unit tests (ASan+UBSan)"
+	$ASAN_BUILD/unit-tests >"$MITOSIS_LOGDIR/unit.log" 2>&1
+	rc=$?
+	grep -E '^(FAIL|    )' "$MITOSIS_LOGDIR/unit.log" | head -n 40
+	add_counts "unit" "$MITOSIS_LOGDIR/unit.log" $rc
+fi
+
+if has_layer fuzz; then
+	section "fuzz (${FUZZ_SECONDS}s each, ASan+UBSan)"
+	if make -s -j"$JOBS" fuzz >"$MITOSIS_LOGDIR/fuzz-build.log" 2>&1; then
+		for bin in build/fuzz/fuzz_*; do
+			[ -x "$bin" ] || continue
+			name=${bin##*/fuzz_}
+			work=$(mktemp -d /tmp/mitosis-fuzz.XXXXXX)
+			[ -d "tests/fuzz/corpus/$name" ] && cp -r "tests/fuzz/corpus/$name/." "$work/"
+			t0=$(date +%s)
+			"$bin" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
+				-artifact_prefix="$MITOSIS_LOGDIR/fuzz-$name-" "$work" \
+				>"$MITOSIS_LOGDIR/fuzz-$name.log" 2>&1
+			rc=$?
+			execs=$(grep -oE 'Done [0-9]+ runs' "$MITOSIS_LOGDIR/fuzz-$name.log" | grep -oE '[0-9]+')
+			record "fuzz: $name (${execs:-?} runs)" $rc $(($(date +%s) - t0))
+			[ $rc -eq 0 ] || tail -n 20 "$MITOSIS_LOGDIR/fuzz-$name.log"
+			rm -rf "$work"
+		done
+	else
+		tail -n 20 "$MITOSIS_LOGDIR/fuzz-build.log"
+		record "fuzz: build (clang, libFuzzer)" 1 0
+	fi
+fi
+
+if has_layer integration; then
+	section "integration (ASan+UBSan agent)"
+	for t in tests/integration/*.sh; do
+		[ "$t" = tests/integration/lib.sh ] && continue
+		name=$(basename "$t" .sh)
+		t0=$(date +%s)
+		MITOSIS=$ROOT/$ASAN_BUILD/mitosis BUILD_DIR=$ROOT/$ASAN_BUILD \
+			timeout -k 5 180 bash "$t" >"$MITOSIS_LOGDIR/it-$name.log" 2>&1
+		rc=$?
+		if [ $rc -eq 77 ]; then
+			printf 'SKIP %-44s %s\n' "integration: $name" "$(grep -m1 SKIP "$MITOSIS_LOGDIR/it-$name.log")"
+			continue
+		fi
+		record "integration: $name" $rc $(($(date +%s) - t0))
+		[ $rc -eq 0 ] || tail -n 15 "$MITOSIS_LOGDIR/it-$name.log"
+	done
+fi
+
+if has_layer sim; then
+	section "simulator"
+	if [ -f tests/sim/run_tests.py ]; then
+		timeout -k 10 600 python3 tests/sim/run_tests.py >"$MITOSIS_LOGDIR/sim.log" 2>&1
+		rc=$?
+		grep -E '^(FAIL|ERROR|SKIP)' "$MITOSIS_LOGDIR/sim.log" | head -n 20
+		add_counts "sim" "$MITOSIS_LOGDIR/sim.log" $rc
+	else
+		echo "SKIP sim: tests/sim/run_tests.py not present"
+	fi
+fi
+
+if has_layer secrets; then
+	section "secrets"
+	t0=$(date +%s)
+	sort -u "$MITOSIS_SECRETS" | grep -v '^$' >"$MITOSIS_SECRETS.u" || true
+	nsecrets=$(wc -l <"$MITOSIS_SECRETS.u")
+	rc=0
+	if [ "$nsecrets" -eq 0 ]; then
+		echo "no secrets were recorded by the suite: nothing to check against"
+		rc=1
+	elif grep -rlF -f "$MITOSIS_SECRETS.u" "$MITOSIS_LOGDIR" --exclude='secrets.list*' --exclude='*.key' >"$MITOSIS_LOGDIR/leaks" 2>/dev/null; then
+		echo "secret found in: $(cat "$MITOSIS_LOGDIR/leaks")"
+		rc=1
+	fi
+	record "secrets: none of $nsecrets keys/tokens in any log" $rc $(($(date +%s) - t0))
+fi
+
+printf '\n%d s in all\n' $(($(date +%s) - START))
+if [ "$FAILED" -ne 0 ]; then
+	echo "failed: ${FAILURES[*]}"
+	echo "logs kept in $MITOSIS_LOGDIR"
+else
+	rm -rf "$MITOSIS_LOGDIR"
+fi
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
