@@ -55,6 +55,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+NETSIM_SRC := $(sort $(wildcard tests/netsim/*.c))
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 AGENT_OBJ := $(AGENT_SRC:%.c=$(BUILD)/%.o)
@@ -71,7 +72,7 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
-.PHONY: all unit tools test demo bench fuzz deps clean check-boundaries install
+.PHONY: all unit tools netsim test demo bench fuzz deps clean check-boundaries install
 all: $(BUILD)/mitosis
 
 $(BUILD)/common/%.o: common/%.c
@@ -115,6 +116,14 @@ $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libmitosis-common.a
 
 tools: $(TOOL_BIN)
 
+# The deterministic membership simulator: the real common/ cores, N nodes in
+# one process, virtual time, a simulated network (tests/netsim/).
+$(BUILD)/swimsim: $(NETSIM_SRC) $(BUILD)/libmitosis-common.a
+	$(call say,LD,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) -Itests/netsim $(PC_CFLAGS_COMMON) $(CFLAGS) -o $@ $^ $(LDFLAGS_ALL) $(PC_LIBS_COMMON) -lm
+
+netsim: $(BUILD)/swimsim
+
 unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
@@ -129,7 +138,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC)
 fuzz: $(FUZZ_BIN)
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory $(BUILD)/mitosis $(BENCH_BIN)
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/mitosis $(BENCH_BIN) $(if $(NETSIM_SRC),$(BUILD)/swimsim) tools
 	$(Q)BUILD=$(BUILD) tests/bench/run.sh
 
 check-boundaries:

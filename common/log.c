@@ -183,7 +183,7 @@ log_escape(char *dst, size_t dstsize, const void *src, size_t len)
 }
 
 /* Appends to a line buffer, keeping room for the final newline. */
-static void
+static void __attribute__((format(printf, 4, 0)))
 log_vappend(char *line, size_t size, size_t *n, const char *fmt, va_list ap)
 {
 	int r;
@@ -205,7 +205,7 @@ log_append(char *line, size_t size, size_t *n, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 log_vwrite(const char *level, const char *fmt, va_list ap, int errnum)
 {
 	char line[LOG_LINE_MAX], stamp[32];

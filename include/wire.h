@@ -14,13 +14,15 @@
  *    36    8  per-sender sequence, from 1, +1 per datagram
  *    44    L  payload
  *  44+L   64  Ed25519 signature over bytes [0, 44+L)
- * 108+L    8  tag: keyed BLAKE2b-64 (the key's tag key) over bytes [0, 108+L)
+ * 108+L    8  tag: first 8 bytes of a 16-byte keyed BLAKE2b (the key's tag key)
+ *              over bytes [0, 108+L)
  *
  * A datagram is at most WIRE_MAX_DATAGRAM bytes. The receiver checks, cheapest
  * first: size, magic and version, length field, cluster id, key id, tag,
- * per-source budget, replay window, then the signature, and only after the
- * signature holds does it advance the replay window. Every rejection is
- * counted by reason.
+ * replay window, per-source budget, then the signature, and only after the
+ * signature holds does it advance the replay window. Replays are refused
+ * before the budget so that replayed captures from a spoofed address cannot
+ * spend a real sender's budget. Every rejection is counted by reason.
  */
 #ifndef WIRE_H
 #define WIRE_H

@@ -12,3 +12,9 @@ for b in "$BUILD"/bench/*; do
 	echo "## ${b##*/}"
 	"$b"
 done
+# Scripted benchmarks (simulator figures, real processes, Serf in the same run).
+for s in tests/bench/*.sh; do
+	[ -x "$s" ] || continue
+	echo "## ${s##*/}"
+	BUILD=$BUILD "$s"
+done

@@ -1,0 +1,1064 @@
+/*
+ * cfg: the configuration file and the flags that mirror it.
+ *
+ * Everything about a key lives in one row of cfg_table: its name, type,
+ * default and range as text (for --help, the flag parser and docs/config.md,
+ * through cfg_keys()), the setter that parses a value into struct cfg, and the
+ * field offsets and bounds that setter uses. Adding a key is adding a row.
+ *
+ * The parser records every error instead of stopping at the first one, so that
+ * `mitosis agent -n` lists all of them. It also remembers where each key was
+ * set (file and line, or flag): that is what detects a key given twice in one
+ * file, lets a flag win over the file in either order, and lets cfg_finish()
+ * point at the offending line of a cross-key mistake.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "util.h"
+
+#define CFG_LINE_MAX 4096
+#define CFG_FILE_MAX (1024 * 1024)
+#define CFG_LIST_MAX 64
+#define CFG_MAX_ERRORS 100
+#define CFG_URL_MAX 512
+#define CFG_DEFAULT_METADATA_URL "http://169.254.169.254"
+/* Room for a value or key quoted in a message; longer ones are cut with "...". */
+#define CFG_SHOW 80
+#define CFG_MSG 1024
+#define CFG_BLANKS " \t"
+#define CFG_TRACE_NAMES "wire, meta, http, gossip, elect, cloud, control, all"
+
+struct cfg_key;
+
+/* Parses value into cfg; 0, -EINVAL with a message (no key name), or -ENOMEM. */
+typedef int cfg_set_fn(struct cfg *cfg, const struct cfg_key *k, const char *value, char *msg,
+		       size_t msgsize);
+/* NULL when value is acceptable, else the reason, phrased to follow the value. */
+typedef const char *cfg_check_fn(const char *value);
+
+struct cfg_key {
+	struct cfg_key_info info;
+	cfg_set_fn *set;
+	cfg_check_fn *check; /* strings and list items */
+	size_t off;	     /* the field (for a list: the array; host:port: the host) */
+	size_t off2;	     /* a list's count, or a host:port's port */
+	uint64_t min, max;   /* numbers and durations; max items of a list; default port */
+};
+
+/* Where a key was last set. */
+struct cfg_origin {
+	char *file;    /* source of the last file line that set it, or NULL */
+	unsigned line; /* its line */
+	char *flag;    /* the flag that set it, or NULL */
+	bool bad;      /* the last value given was rejected (and reported) */
+};
+
+static cfg_set_fn cfg_set_string, cfg_set_u64, cfg_set_duration, cfg_set_list, cfg_set_hostport,
+	cfg_set_level, cfg_set_traces;
+static cfg_check_fn cfg_check_cluster, cfg_check_path, cfg_check_url, cfg_check_hostname,
+	cfg_check_region, cfg_check_ipv4, cfg_check_tag, cfg_check_hostport;
+
+#define OFF(field) offsetof(struct cfg, field)
+
+static const struct cfg_key cfg_table[] = {
+	{ { "cluster", "string", "", "[a-z0-9-], 1..63 chars, no '-' at either end",
+	    "Name of the cluster this node belongs to. Required." },
+	  cfg_set_string, cfg_check_cluster, OFF(cluster), 0, 0, 0 },
+	{ { "key_file", "path", "", "a file owned by the agent's user, mode 0600",
+	    "Cluster keyring: signs and checks every gossip message. Required." },
+	  cfg_set_string, cfg_check_path, OFF(key_file), 0, 0, 0 },
+	{ { "token_file", "path", "", "a file owned by the agent's user, mode 0600",
+	    "DigitalOcean API token, used by the elected leader to call the cloud API." },
+	  cfg_set_string, cfg_check_path, OFF(token_file), 0, 0, 0 },
+	{ { "metadata_url", "url", CFG_DEFAULT_METADATA_URL, "http:// or https://, <= 512 chars",
+	    "Base URL of the droplet metadata service." },
+	  cfg_set_string, cfg_check_url, OFF(metadata_url), 0, 0, 0 },
+	{ { "metadata_timeout", "duration", "2s", "100ms..60s",
+	    "Time allowed for one request to the metadata service." },
+	  cfg_set_duration, NULL, OFF(metadata_timeout_ms), 0, 100, 60 * 1000 },
+	{ { "metadata_attempts", "integer", "3", "1..30",
+	    "Requests made to the metadata service before giving up." },
+	  cfg_set_u64, NULL, OFF(metadata_attempts), 0, 1, 30 },
+	{ { "node_id", "integer", "", "1..9223372036854775807",
+	    "Static identity: this node's id. When set, the metadata service is not asked." },
+	  cfg_set_u64, NULL, OFF(node_id), 0, 1, INT64_MAX },
+	{ { "hostname", "string", "", "1..253 chars: letters, digits, '-', '.'",
+	    "Static identity: host name. Required with node_id." },
+	  cfg_set_string, cfg_check_hostname, OFF(hostname), 0, 0, 0 },
+	{ { "region", "string", "", "[a-z0-9-], 1..32 chars", "Static identity: region slug." },
+	  cfg_set_string, cfg_check_region, OFF(region), 0, 0, 0 },
+	{ { "public_ipv4", "ipv4", "", "dotted quad", "Static identity: public IPv4 address." },
+	  cfg_set_string, cfg_check_ipv4, OFF(public_ipv4), 0, 0, 0 },
+	{ { "private_ipv4", "ipv4", "", "dotted quad",
+	    "Static identity: private IPv4 address. Required with node_id." },
+	  cfg_set_string, cfg_check_ipv4, OFF(private_ipv4), 0, 0, 0 },
+	{ { "tags", "list", "", "up to 64 tags of [A-Za-z0-9:_-], 1..255 chars each",
+	    "Static identity: droplet tags, comma-separated." },
+	  cfg_set_list, cfg_check_tag, OFF(tags), OFF(ntags), 0, CFG_LIST_MAX },
+	{ { "bind", "hostport", "private_ipv4:7950", "IPV4[:PORT] or [IPV6][:PORT]",
+	    "Address the gossip socket binds to; the port defaults to 7950." },
+	  cfg_set_hostport, NULL, OFF(bind_host), OFF(bind_port), CFG_DEFAULT_PORT, 0 },
+	{ { "advertise", "hostport", "the bind address", "IPV4[:PORT] or [IPV6][:PORT]",
+	    "Address peers are told to reach this node at; the port defaults to bind's." },
+	  cfg_set_hostport, NULL, OFF(advertise_host), OFF(advertise_port), 0, 0 },
+	{ { "seeds", "list", "", "up to 64 entries of IPV4[:PORT] or [IPV6][:PORT]",
+	    "Peers to contact when joining, comma-separated; the port defaults to 7950." },
+	  cfg_set_list, cfg_check_hostport, OFF(seeds), OFF(nseeds), 0, CFG_LIST_MAX },
+	{ { "log_level", "level", "info", "error, warn, info, debug",
+	    "Least severe level that is logged." },
+	  cfg_set_level, NULL, OFF(log_level), 0, 0, 0 },
+	{ { "trace", "traces", "", CFG_TRACE_NAMES,
+	    "Subsystems whose trace messages are logged, comma-separated (as -T)." },
+	  cfg_set_traces, NULL, OFF(traces), 0, 0, 0 },
+};
+
+#define CFG_NKEYS (sizeof(cfg_table) / sizeof(cfg_table[0]))
+
+struct cfg_parser {
+	struct cfg *cfg;
+	char *first_source; /* the first file parsed, named by missing-key errors */
+	struct cfg_origin origin[CFG_NKEYS];
+	char **errors;
+	size_t nerrors;
+	size_t dropped;	 /* errors past CFG_MAX_ERRORS */
+	bool oom;	 /* an error could not be recorded */
+	bool failed;	 /* any error at all */
+	bool finished;
+	char summary[96]; /* the last line when errors were dropped */
+};
+
+/* Quotes untrusted text for a message: escaped, and cut when long. */
+static const char *
+cfg_show(char *buf, size_t size, const char *s)
+{
+	return log_escape(buf, size, s, strlen(s));
+}
+
+static char **
+cfg_str_field(struct cfg *cfg, size_t off)
+{
+	return (char **)(void *)((char *)cfg + off);
+}
+
+static void
+cfg_list_free(char **items, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(items[i]);
+	free(items);
+}
+
+/* Frees every string of cfg and zeroes it. */
+static void
+cfg_clear(struct cfg *cfg)
+{
+	char **strs[] = {
+		&cfg->cluster,	   &cfg->key_file,     &cfg->token_file, &cfg->metadata_url,
+		&cfg->hostname,	   &cfg->region,       &cfg->public_ipv4, &cfg->private_ipv4,
+		&cfg->bind_host,   &cfg->advertise_host,
+	};
+
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		free(*strs[i]);
+	cfg_list_free(cfg->tags, cfg->ntags);
+	cfg_list_free(cfg->seeds, cfg->nseeds);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+struct cfg *
+cfg_new(void)
+{
+	struct cfg *cfg = calloc(1, sizeof(*cfg));
+
+	if (cfg == NULL)
+		return NULL;
+	cfg->metadata_url = strdup(CFG_DEFAULT_METADATA_URL);
+	if (cfg->metadata_url == NULL) {
+		free(cfg);
+		return NULL;
+	}
+	cfg->metadata_timeout_ms = 2000;
+	cfg->metadata_attempts = 3;
+	cfg->bind_port = CFG_DEFAULT_PORT;
+	cfg->log_level = LOG_LEVEL_INFO;
+	return cfg;
+}
+
+void
+cfg_free(struct cfg *cfg)
+{
+	if (cfg == NULL)
+		return;
+	cfg_clear(cfg);
+	free(cfg);
+}
+
+/* --- value checks ------------------------------------------------------ */
+
+static bool
+cfg_is_slug(const char *v, size_t max)
+{
+	size_t n = strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-");
+
+	return n > 0 && n <= max && v[n] == '\0';
+}
+
+static const char *
+cfg_check_cluster(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (!cfg_is_slug(v, 63) || v[0] == '-' || v[n - 1] == '-')
+		return "is not a valid cluster name (lowercase letters, digits and '-', "
+		       "1..63 chars, no '-' at either end)";
+	return NULL;
+}
+
+static const char *
+cfg_check_region(const char *v)
+{
+	if (!cfg_is_slug(v, 32))
+		return "is not a region slug (lowercase letters, digits and '-', 1..32 chars)";
+	return NULL;
+}
+
+static const char *
+cfg_check_hostname(const char *v)
+{
+	size_t n = strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.");
+
+	if (n == 0 || n > 253 || v[n] != '\0')
+		return "is not a valid host name (letters, digits, '-' and '.', 1..253 chars)";
+	return NULL;
+}
+
+static bool
+cfg_has_control(const char *v)
+{
+	for (const unsigned char *s = (const unsigned char *)v; *s != '\0'; s++)
+		if (*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+static const char *
+cfg_check_path(const char *v)
+{
+	if (cfg_has_control(v))
+		return "is not a usable path (it holds control characters)";
+	return NULL;
+}
+
+static const char *
+cfg_check_url(const char *v)
+{
+	size_t scheme;
+
+	if (strncmp(v, "http://", 7) == 0)
+		scheme = 7;
+	else if (strncmp(v, "https://", 8) == 0)
+		scheme = 8;
+	else
+		return "does not start with http:// or https://";
+	for (const unsigned char *s = (const unsigned char *)v; *s != '\0'; s++)
+		if (*s <= 0x20 || *s >= 0x7f)
+			return "holds a space, control or non-ASCII character (percent-encode it)";
+	if (strlen(v) > CFG_URL_MAX)
+		return "is longer than 512 characters";
+	if (v[scheme] == '\0' || v[scheme] == '/')
+		return "has no host after the scheme";
+	return NULL;
+}
+
+static const char *
+cfg_check_ipv4(const char *v)
+{
+	if (!util_is_ipv4(v))
+		return "is not an IPv4 address (use a dotted quad, e.g. 10.0.0.5)";
+	return NULL;
+}
+
+static const char *
+cfg_check_tag(const char *v)
+{
+	size_t n = strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_-");
+
+	if (n == 0 || n > 255 || v[n] != '\0')
+		return "is not a valid tag (letters, digits, ':', '_' and '-', 1..255 chars)";
+	return NULL;
+}
+
+static const char *
+cfg_check_hostport(const char *v)
+{
+	char host[64];
+	uint16_t port;
+
+	if (util_parse_hostport(v, CFG_DEFAULT_PORT, host, sizeof(host), &port) < 0)
+		return "is not IP[:PORT] (e.g. 10.0.0.5, 10.0.0.5:7950 or [fd00::1]:7950)";
+	return NULL;
+}
+
+/* --- setters ----------------------------------------------------------- */
+
+static int
+cfg_set_string(struct cfg *cfg, const struct cfg_key *k, const char *v, char *msg, size_t msgsize)
+{
+	char show[CFG_SHOW];
+	const char *why = k->check(v);
+	char **field = cfg_str_field(cfg, k->off);
+	char *dup;
+
+	if (why != NULL) {
+		snprintf(msg, msgsize, "\"%s\" %s", cfg_show(show, sizeof(show), v), why);
+		return -EINVAL;
+	}
+	dup = strdup(v);
+	if (dup == NULL)
+		return -ENOMEM;
+	free(*field);
+	*field = dup;
+	return 0;
+}
+
+static int
+cfg_set_u64(struct cfg *cfg, const struct cfg_key *k, const char *v, char *msg, size_t msgsize)
+{
+	char show[CFG_SHOW];
+	uint64_t n;
+	int rc = util_parse_u64(v, k->min, k->max, &n);
+
+	cfg_show(show, sizeof(show), v);
+	if (rc == -EINVAL) {
+		snprintf(msg, msgsize, "\"%s\" is not a whole number", show);
+		return rc;
+	}
+	if (rc < 0) {
+		snprintf(msg, msgsize, "%s is out of range %s", show, k->info.range);
+		return -EINVAL;
+	}
+	*(uint64_t *)(void *)((char *)cfg + k->off) = n;
+	return 0;
+}
+
+static int
+cfg_set_duration(struct cfg *cfg, const struct cfg_key *k, const char *v, char *msg,
+		 size_t msgsize)
+{
+	char show[CFG_SHOW];
+	uint64_t ms;
+	int rc = util_parse_duration_ms(v, k->min, k->max, &ms);
+
+	cfg_show(show, sizeof(show), v);
+	if (rc == -EINVAL) {
+		snprintf(msg, msgsize, "\"%s\" is not a duration (use e.g. 250ms, 2s, 1m)", show);
+		return rc;
+	}
+	if (rc < 0) {
+		snprintf(msg, msgsize, "%s is out of range %s", show, k->info.range);
+		return -EINVAL;
+	}
+	*(uint64_t *)(void *)((char *)cfg + k->off) = ms;
+	return 0;
+}
+
+/* Counts the comma-separated items of v. */
+static size_t
+cfg_list_count(const char *v)
+{
+	size_t n = 1;
+
+	for (; *v != '\0'; v++)
+		if (*v == ',')
+			n++;
+	return n;
+}
+
+/* Copies item [s, s+len) with its surrounding blanks trimmed; NULL on ENOMEM. */
+static char *
+cfg_trim_dup(const char *s, size_t len)
+{
+	while (len > 0 && strchr(CFG_BLANKS, *s) != NULL) {
+		s++;
+		len--;
+	}
+	while (len > 0 && strchr(CFG_BLANKS, s[len - 1]) != NULL)
+		len--;
+	return strndup(s, len);
+}
+
+/*
+ * Splits a comma-separated list into trimmed items. An empty item is an error
+ * (a stray comma is more likely a mistake than a wish), as are more than max.
+ */
+static int
+cfg_split(const char *v, size_t max, char ***out, size_t *nout, char *msg, size_t msgsize)
+{
+	char show[CFG_SHOW];
+	size_t n = cfg_list_count(v), i = 0;
+	char **items;
+
+	cfg_show(show, sizeof(show), v);
+	if (n > max) {
+		snprintf(msg, msgsize, "\"%s\" has %zu items, at most %zu are allowed", show, n, max);
+		return -EINVAL;
+	}
+	items = calloc(n, sizeof(*items));
+	if (items == NULL)
+		return -ENOMEM;
+	for (const char *s = v; i < n; i++) {
+		size_t len = strcspn(s, ",");
+
+		items[i] = cfg_trim_dup(s, len);
+		if (items[i] == NULL) {
+			cfg_list_free(items, i);
+			return -ENOMEM;
+		}
+		if (items[i][0] == '\0') {
+			snprintf(msg, msgsize, "item %zu of \"%s\" is empty", i + 1, show);
+			cfg_list_free(items, i + 1);
+			return -EINVAL;
+		}
+		s += len + 1;
+	}
+	*out = items;
+	*nout = n;
+	return 0;
+}
+
+static int
+cfg_set_list(struct cfg *cfg, const struct cfg_key *k, const char *v, char *msg, size_t msgsize)
+{
+	char ***field = (char ***)(void *)((char *)cfg + k->off);
+	size_t *count = (size_t *)(void *)((char *)cfg + k->off2);
+	char show[CFG_SHOW], **items = NULL;
+	size_t n = 0;
+	int rc = cfg_split(v, k->max, &items, &n, msg, msgsize);
+
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const char *why = k->check(items[i]);
+
+		if (why != NULL) {
+			snprintf(msg, msgsize, "\"%s\" %s", cfg_show(show, sizeof(show), items[i]),
+				 why);
+			rc = -EINVAL;
+		}
+	}
+	if (rc < 0) {
+		cfg_list_free(items, n);
+		return rc;
+	}
+	cfg_list_free(*field, *count);
+	*field = items;
+	*count = n;
+	return 0;
+}
+
+static int
+cfg_set_hostport(struct cfg *cfg, const struct cfg_key *k, const char *v, char *msg,
+		 size_t msgsize)
+{
+	char show[CFG_SHOW], host[64], *dup;
+	char **field = cfg_str_field(cfg, k->off);
+	uint16_t port;
+
+	if (util_parse_hostport(v, (uint16_t)k->min, host, sizeof(host), &port) < 0) {
+		snprintf(msg, msgsize, "\"%s\" %s", cfg_show(show, sizeof(show), v),
+			 cfg_check_hostport(v));
+		return -EINVAL;
+	}
+	dup = strdup(host);
+	if (dup == NULL)
+		return -ENOMEM;
+	free(*field);
+	*field = dup;
+	*(uint16_t *)(void *)((char *)cfg + k->off2) = port;
+	return 0;
+}
+
+static int
+cfg_set_level(struct cfg *cfg, const struct cfg_key *k, const char *v, char *msg, size_t msgsize)
+{
+	char show[CFG_SHOW];
+
+	if (log_parse_level(v, &cfg->log_level) < 0) {
+		snprintf(msg, msgsize, "\"%s\" is not a log level (use error, warn, info or debug)",
+			 cfg_show(show, sizeof(show), v));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+cfg_set_traces(struct cfg *cfg, const struct cfg_key *k, const char *v, char *msg, size_t msgsize)
+{
+	char show[CFG_SHOW], **items = NULL;
+	unsigned bits = 0, one;
+	size_t n = 0;
+	int rc = cfg_split(v, CFG_LIST_MAX, &items, &n, msg, msgsize);
+
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (log_parse_traces(items[i], &one, NULL) < 0) {
+			snprintf(msg, msgsize, "unknown trace subsystem \"%s\" (known: %s)",
+				 cfg_show(show, sizeof(show), items[i]), CFG_TRACE_NAMES);
+			rc = -EINVAL;
+		} else {
+			bits |= one;
+		}
+	}
+	cfg_list_free(items, n);
+	if (rc == 0)
+		cfg->traces = bits;
+	return rc;
+}
+
+/* --- errors ------------------------------------------------------------ */
+
+static bool
+cfg_verror(struct cfg_parser *p, const char *source, unsigned line, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+
+/* Records "SOURCE:LINE: message" (or "SOURCE: message" for line 0). Returns false. */
+static bool
+cfg_verror(struct cfg_parser *p, const char *source, unsigned line, const char *fmt, va_list ap)
+{
+	char msg[CFG_MSG], src[CFG_SHOW * 4], where[16] = "";
+	size_t size;
+	char *e;
+
+	p->failed = true;
+	if (p->nerrors >= CFG_MAX_ERRORS) {
+		p->dropped++;
+		snprintf(p->summary, sizeof(p->summary), "too many errors: %zu more not shown",
+			 p->dropped);
+		return false;
+	}
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	cfg_show(src, sizeof(src), source);
+	if (line > 0)
+		snprintf(where, sizeof(where), ":%u", line);
+	size = strlen(src) + strlen(where) + strlen(msg) + 3;
+	e = malloc(size);
+	if (e == NULL) {
+		p->oom = true;
+		return false;
+	}
+	snprintf(e, size, "%s%s: %s", src, where, msg);
+	p->errors[p->nerrors++] = e;
+	return false;
+}
+
+static bool
+cfg_error_at(struct cfg_parser *p, const char *source, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static bool
+cfg_error_at(struct cfg_parser *p, const char *source, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cfg_verror(p, source, line, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+/* True when source is the flag of key k ("--metadata-url"), which then need not be named twice. */
+static bool
+cfg_is_own_flag(const struct cfg_key *k, const char *source)
+{
+	const char *name = k->info.name;
+
+	if (strncmp(source, "--", 2) != 0)
+		return false;
+	for (source += 2; *name != '\0'; name++, source++)
+		if (*source != (*name == '_' ? '-' : *name))
+			return false;
+	return *source == '\0';
+}
+
+/* An error about key k: "SOURCE:LINE: key: message". */
+static bool
+cfg_key_error(struct cfg_parser *p, const struct cfg_key *k, const char *source, unsigned line,
+	      const char *msg)
+{
+	if (cfg_is_own_flag(k, source))
+		return cfg_error_at(p, source, line, "%s", msg);
+	return cfg_error_at(p, source, line, "%s: %s", k->info.name, msg);
+}
+
+size_t
+cfg_error_count(const struct cfg_parser *p)
+{
+	return p->nerrors + (p->dropped > 0 || p->oom ? 1 : 0);
+}
+
+const char *
+cfg_error(const struct cfg_parser *p, size_t i)
+{
+	if (i < p->nerrors)
+		return p->errors[i];
+	if (i == p->nerrors && p->oom)
+		return "out of memory: some configuration errors were not recorded";
+	if (i == p->nerrors && p->dropped > 0)
+		return p->summary;
+	return NULL;
+}
+
+/* --- the parser -------------------------------------------------------- */
+
+struct cfg_parser *
+cfg_parser_new(struct cfg *cfg)
+{
+	struct cfg_parser *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	p->errors = calloc(CFG_MAX_ERRORS, sizeof(*p->errors));
+	if (p->errors == NULL) {
+		free(p);
+		return NULL;
+	}
+	p->cfg = cfg;
+	return p;
+}
+
+void
+cfg_parser_free(struct cfg_parser *p)
+{
+	if (p == NULL)
+		return;
+	for (size_t i = 0; i < CFG_NKEYS; i++) {
+		free(p->origin[i].file);
+		free(p->origin[i].flag);
+	}
+	for (size_t i = 0; i < p->nerrors; i++)
+		free(p->errors[i]);
+	free(p->errors);
+	free(p->first_source);
+	free(p);
+}
+
+/* Remembers the first file source, which names the file in missing-key errors. */
+static void
+cfg_note_source(struct cfg_parser *p, const char *source)
+{
+	if (p->first_source != NULL)
+		return;
+	p->first_source = strdup(source);
+	if (p->first_source == NULL)
+		cfg_error_at(p, source, 0, "out of memory");
+}
+
+static const struct cfg_key *
+cfg_lookup(const char *name)
+{
+	for (size_t i = 0; i < CFG_NKEYS; i++)
+		if (strcmp(cfg_table[i].info.name, name) == 0)
+			return &cfg_table[i];
+	return NULL;
+}
+
+/* Levenshtein distance, for "did you mean"; long words are never close. */
+static size_t
+cfg_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[65];
+
+	if (la > 64 || lb > 64)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] == b[j - 1] ? 0 : 1);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+static bool
+cfg_unknown_key(struct cfg_parser *p, const char *source, unsigned line, const char *name)
+{
+	const char *best = NULL;
+	size_t best_d = 3;
+	char show[CFG_SHOW];
+
+	for (size_t i = 0; i < CFG_NKEYS; i++) {
+		size_t d = cfg_distance(name, cfg_table[i].info.name);
+
+		if (d < best_d) {
+			best_d = d;
+			best = cfg_table[i].info.name;
+		}
+	}
+	cfg_show(show, sizeof(show), name);
+	if (best != NULL)
+		return cfg_error_at(p, source, line, "unknown key '%s' (did you mean '%s'?)", show,
+				    best);
+	return cfg_error_at(p, source, line, "unknown key '%s'", show);
+}
+
+/* Takes the new origin string, replacing the old one; false on ENOMEM. */
+static bool
+cfg_replace(char **slot, const char *s)
+{
+	char *dup = strdup(s);
+
+	if (dup == NULL)
+		return false;
+	free(*slot);
+	*slot = dup;
+	return true;
+}
+
+/*
+ * Sets key k from a file line or a flag. A file value under a flag is still
+ * checked (its mistakes are still mistakes) but not stored.
+ */
+static bool
+cfg_apply(struct cfg_parser *p, const struct cfg_key *k, const char *source, unsigned line,
+	  bool flag, const char *value)
+{
+	struct cfg_origin *o = &p->origin[k - cfg_table];
+	char msg[CFG_MSG];
+	struct cfg scratch;
+	int rc;
+
+	if (!flag && o->file != NULL && strcmp(o->file, source) == 0)
+		return cfg_error_at(p, source, line, "key '%s' already set at line %u",
+				    k->info.name, o->line);
+	if (!cfg_replace(flag ? &o->flag : &o->file, source))
+		return cfg_key_error(p, k, source, line, "out of memory");
+	if (!flag)
+		o->line = line;
+	if (flag || o->flag == NULL) {
+		rc = k->set(p->cfg, k, value, msg, sizeof(msg));
+	} else {
+		memset(&scratch, 0, sizeof(scratch));
+		rc = k->set(&scratch, k, value, msg, sizeof(msg));
+		cfg_clear(&scratch);
+	}
+	/* A flag's verdict stands for the key; a file line under a flag does not change it. */
+	if (flag || o->flag == NULL)
+		o->bad = rc < 0;
+	if (rc == -ENOMEM)
+		return cfg_key_error(p, k, source, line, "out of memory");
+	if (rc < 0)
+		return cfg_key_error(p, k, source, line, msg);
+	return true;
+}
+
+/* An unquoted value ends at a '#' that starts it or follows a blank; blanks are trimmed. */
+static void
+cfg_value_plain(const char *s, char *out)
+{
+	size_t n = 0;
+
+	for (; s[n] != '\0'; n++)
+		if (s[n] == '#' && (n == 0 || s[n - 1] == ' ' || s[n - 1] == '\t'))
+			break;
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	memcpy(out, s, n);
+	out[n] = '\0';
+}
+
+/* A quoted value knows only the escapes \" and \\, and only a comment may follow it. */
+static int
+cfg_value_quoted(const char *s, char *out, char *msg, size_t msgsize)
+{
+	char show[8];
+	size_t n = 0;
+
+	for (s++; *s != '"'; s++) {
+		if (*s == '\\' && s[1] != '\0') {
+			if (s[1] != '"' && s[1] != '\\') {
+				log_escape(show, sizeof(show), s + 1, 1);
+				snprintf(msg, msgsize, "unknown escape '\\%s' in quoted value "
+					 "(only \\\" and \\\\ are known)", show);
+				return -EINVAL;
+			}
+			s++;
+		} else if (*s == '\0' || *s == '\\') {
+			snprintf(msg, msgsize, "unterminated quoted value");
+			return -EINVAL;
+		}
+		out[n++] = *s;
+	}
+	out[n] = '\0';
+	s += 1 + strspn(s + 1, CFG_BLANKS);
+	if (*s != '\0' && *s != '#') {
+		snprintf(msg, msgsize, "unexpected text after the quoted value");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Parses "key = value" (a copy, NUL-terminated, not a comment) and applies it. */
+static bool
+cfg_parse_assignment(struct cfg_parser *p, const char *source, unsigned lineno, char *s)
+{
+	char value[CFG_LINE_MAX + 1], show[CFG_SHOW], msg[CFG_MSG];
+	const struct cfg_key *k;
+	size_t keylen = strcspn(s, " \t=\"#");
+	char *eq = s + keylen + strspn(s + keylen, CFG_BLANKS);
+
+	if (keylen == 0)
+		return cfg_error_at(p, source, lineno, "expected 'key = value'");
+	if (*eq != '=') {
+		s[keylen] = '\0';
+		return cfg_error_at(p, source, lineno, "missing '=' after key '%s'",
+				    cfg_show(show, sizeof(show), s));
+	}
+	s[keylen] = '\0';
+	k = cfg_lookup(s);
+	if (k == NULL)
+		return cfg_unknown_key(p, source, lineno, s);
+	eq += 1 + strspn(eq + 1, CFG_BLANKS);
+	if (*eq != '"')
+		cfg_value_plain(eq, value);
+	else if (cfg_value_quoted(eq, value, msg, sizeof(msg)) < 0)
+		return cfg_error_at(p, source, lineno, "%s", msg);
+	if (value[0] == '\0')
+		return cfg_error_at(p, source, lineno, "empty value for '%s'", k->info.name);
+	return cfg_apply(p, k, source, lineno, false, value);
+}
+
+bool
+cfg_parse_line(struct cfg_parser *p, const char *source, unsigned lineno, const char *line,
+	       size_t len)
+{
+	char buf[CFG_LINE_MAX + 1];
+	char *s;
+
+	cfg_note_source(p, source);
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	if (len > CFG_LINE_MAX)
+		return cfg_error_at(p, source, lineno, "line is longer than %d bytes",
+				    CFG_LINE_MAX);
+	if (memchr(line, '\0', len) != NULL)
+		return cfg_error_at(p, source, lineno, "NUL byte in line (is this a text file?)");
+	memcpy(buf, line, len);
+	buf[len] = '\0';
+	s = buf + strspn(buf, CFG_BLANKS);
+	if (*s == '\0' || *s == '#')
+		return true;
+	return cfg_parse_assignment(p, source, lineno, s);
+}
+
+bool
+cfg_parse_buffer(struct cfg_parser *p, const char *source, const char *buf, size_t len)
+{
+	size_t pos = 0;
+	unsigned lineno = 1;
+	bool ok = true;
+
+	cfg_note_source(p, source);
+	/* Some editors start a UTF-8 file with a byte order mark. */
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+		pos = 3;
+	while (pos < len) {
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+		size_t n = nl != NULL ? (size_t)(nl - (buf + pos)) : len - pos;
+
+		if (!cfg_parse_line(p, source, lineno, buf + pos, n))
+			ok = false;
+		pos += n + 1;
+		lineno++;
+	}
+	return ok;
+}
+
+/* Reads at most CFG_FILE_MAX bytes of path into a new buffer. 0 or -errno. */
+static int
+cfg_read_file(const char *path, char **out, size_t *len)
+{
+	char *buf = malloc(CFG_FILE_MAX + 1);
+	size_t n = 0;
+	int fd = -1, rc = 0;
+
+	if (buf == NULL)
+		return -ENOMEM;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	while (n <= CFG_FILE_MAX) {
+		ssize_t r = read(fd, buf + n, CFG_FILE_MAX + 1 - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			rc = r < 0 ? -errno : 0;
+			break;
+		}
+		n += (size_t)r;
+	}
+	if (rc == 0 && n > CFG_FILE_MAX)
+		rc = -EFBIG;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0) {
+		free(buf);
+		return rc;
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+bool
+cfg_parse_file(struct cfg_parser *p, const char *path)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	bool ok;
+	int rc;
+
+	cfg_note_source(p, path);
+	rc = cfg_read_file(path, &buf, &len);
+	if (rc == -EFBIG)
+		return cfg_error_at(p, path, 0, "larger than 1 MiB; is this the right file?");
+	if (rc < 0)
+		return cfg_error_at(p, path, 0, "cannot read: %s", strerror(-rc));
+	ok = cfg_parse_buffer(p, path, buf, len);
+	free(buf);
+	return ok;
+}
+
+bool
+cfg_set(struct cfg_parser *p, const char *where, const char *key, const char *value)
+{
+	char name[64];
+	const struct cfg_key *k = NULL;
+	size_t i;
+
+	if (where == NULL)
+		where = "command line";
+	/* Accept "metadata-url" too: it is how the flag spells the key. */
+	for (i = 0; key[i] != '\0' && i < sizeof(name) - 1; i++)
+		name[i] = key[i] == '-' ? '_' : key[i];
+	name[i] = '\0';
+	if (key[i] == '\0')
+		k = cfg_lookup(name);
+	if (k == NULL)
+		return cfg_unknown_key(p, where, 0, key);
+	if (value == NULL || value[0] == '\0')
+		return cfg_error_at(p, where, 0, "empty value for '%s'", k->info.name);
+	return cfg_apply(p, k, where, 0, true, value);
+}
+
+/* --- whole-config checks ------------------------------------------------ */
+
+static const struct cfg_origin *
+cfg_origin_of(const struct cfg_parser *p, const char *name)
+{
+	return &p->origin[cfg_lookup(name) - cfg_table];
+}
+
+/* Where a key was set, for messages: its flag, or its file and line. */
+static void
+cfg_where(const struct cfg_origin *o, const char **source, unsigned *line)
+{
+	*source = o->flag != NULL ? o->flag : o->file;
+	*line = o->flag != NULL ? 0 : o->line;
+}
+
+static bool
+cfg_given(const struct cfg_origin *o)
+{
+	return o->flag != NULL || o->file != NULL;
+}
+
+static void
+cfg_check_identity(struct cfg_parser *p)
+{
+	static const char *const identity[] = { "hostname", "region", "public_ipv4",
+						"private_ipv4", "tags" };
+	static const char *const required[] = { "hostname", "private_ipv4" };
+	const struct cfg_origin *id = cfg_origin_of(p, "node_id");
+	const char *src;
+	unsigned line;
+
+	if (id->bad)
+		return;
+	if (cfg_given(id)) {
+		cfg_where(id, &src, &line);
+		for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+			if (!cfg_given(cfg_origin_of(p, required[i])))
+				cfg_error_at(p, src, line,
+					     "static identity: node_id is set, so '%s' is required",
+					     required[i]);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(identity) / sizeof(identity[0]); i++) {
+		const struct cfg_origin *o = cfg_origin_of(p, identity[i]);
+
+		if (!cfg_given(o) || o->bad)
+			continue;
+		cfg_where(o, &src, &line);
+		cfg_key_error(p, cfg_lookup(identity[i]), src, line,
+			      "static identity keys need node_id (set node_id, or remove this key "
+			      "to read the identity from the metadata service)");
+	}
+}
+
+bool
+cfg_finish(struct cfg_parser *p)
+{
+	static const char *const required[] = { "cluster", "key_file" };
+	const char *source = p->first_source != NULL ? p->first_source : "configuration";
+
+	if (p->finished)
+		return !p->failed;
+	p->finished = true;
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+		if (!cfg_given(cfg_origin_of(p, required[i])))
+			cfg_error_at(p, source, 0, "missing required key '%s'", required[i]);
+	cfg_check_identity(p);
+	return !p->failed;
+}
+
+/* --- the key table, for --help, flags and docs -------------------------- */
+
+static struct cfg_key_info cfg_infos[CFG_NKEYS];
+static pthread_once_t cfg_infos_once = PTHREAD_ONCE_INIT;
+
+static void
+cfg_infos_init(void)
+{
+	for (size_t i = 0; i < CFG_NKEYS; i++)
+		cfg_infos[i] = cfg_table[i].info;
+}
+
+const struct cfg_key_info *
+cfg_keys(size_t *n)
+{
+	pthread_once(&cfg_infos_once, cfg_infos_init);
+	if (n != NULL)
+		*n = CFG_NKEYS;
+	return cfg_infos;
+}

@@ -1,0 +1,960 @@
+/*
+ * Unit tests for common/cfg.c: defaults, every key with a good value, every
+ * error path with its exact message, the cross-key checks of cfg_finish(),
+ * flags over the file, and the syntax corners (comments, quoting, CRLF, BOM).
+ * Tests that read tests/data/ expect to run from the repository root, as
+ * `make unit` does.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "harness.h"
+
+/* The two required keys, so that a test of one more line gets no other error. */
+#define BASE "cluster = web\nkey_file = /etc/mitosis/key\n"
+
+struct fixture {
+	struct cfg *cfg;
+	struct cfg_parser *p;
+	bool ok;
+};
+
+static struct fixture
+parse(const char *text)
+{
+	struct fixture f;
+
+	f.cfg = cfg_new();
+	ASSERT_NOT_NULL(f.cfg);
+	f.p = cfg_parser_new(f.cfg);
+	ASSERT_NOT_NULL(f.p);
+	f.ok = cfg_parse_buffer(f.p, "agent.conf", text, strlen(text));
+	return f;
+}
+
+static void
+done(struct fixture *f)
+{
+	cfg_parser_free(f->p);
+	cfg_free(f->cfg);
+}
+
+/* Parses text (no cfg_finish) and expects exactly one error, the one given. */
+static void
+expect_error(const char *text, const char *want)
+{
+	struct fixture f = parse(text);
+
+	ASSERT_FALSE(f.ok);
+	ASSERT_EQ(cfg_error_count(f.p), 1);
+	ASSERT_STR_EQ(cfg_error(f.p, 0), want);
+	done(&f);
+}
+
+/* Parses BASE + text and cfg_finish(); expects success. */
+static struct fixture
+parse_ok(const char *text)
+{
+	char buf[8192];
+	struct fixture f;
+
+	snprintf(buf, sizeof(buf), "%s%s", BASE, text);
+	f = parse(buf);
+	if (cfg_error_count(f.p) > 0)
+		harness_fail(__FILE__, __LINE__, "unexpected error: %s", cfg_error(f.p, 0));
+	ASSERT_TRUE(f.ok);
+	ASSERT_TRUE(cfg_finish(f.p));
+	ASSERT_EQ(cfg_error_count(f.p), 0);
+	return f;
+}
+
+/* ---- defaults and good values ---- */
+
+TEST(cfg_defaults)
+{
+	struct cfg *cfg = cfg_new();
+
+	ASSERT_NOT_NULL(cfg);
+	ASSERT_NULL(cfg->cluster);
+	ASSERT_NULL(cfg->key_file);
+	ASSERT_NULL(cfg->token_file);
+	ASSERT_STR_EQ(cfg->metadata_url, "http://169.254.169.254");
+	ASSERT_U64_EQ(cfg->metadata_timeout_ms, 2000);
+	ASSERT_U64_EQ(cfg->metadata_attempts, 3);
+	ASSERT_U64_EQ(cfg->node_id, 0);
+	ASSERT_NULL(cfg->hostname);
+	ASSERT_NULL(cfg->region);
+	ASSERT_NULL(cfg->public_ipv4);
+	ASSERT_NULL(cfg->private_ipv4);
+	ASSERT_NULL(cfg->tags);
+	ASSERT_EQ(cfg->ntags, 0);
+	ASSERT_NULL(cfg->bind_host);
+	ASSERT_EQ(cfg->bind_port, CFG_DEFAULT_PORT);
+	ASSERT_NULL(cfg->advertise_host);
+	ASSERT_EQ(cfg->advertise_port, 0);
+	ASSERT_NULL(cfg->seeds);
+	ASSERT_EQ(cfg->nseeds, 0);
+	ASSERT_EQ(cfg->log_level, LOG_LEVEL_INFO);
+	ASSERT_EQ(cfg->traces, 0);
+	cfg_free(cfg);
+	cfg_free(NULL);
+	cfg_parser_free(NULL);
+}
+
+TEST(cfg_minimal_config_keeps_defaults)
+{
+	struct fixture f = parse_ok("");
+
+	ASSERT_STR_EQ(f.cfg->cluster, "web");
+	ASSERT_STR_EQ(f.cfg->key_file, "/etc/mitosis/key");
+	ASSERT_STR_EQ(f.cfg->metadata_url, "http://169.254.169.254");
+	ASSERT_U64_EQ(f.cfg->metadata_timeout_ms, 2000);
+	ASSERT_EQ(f.cfg->bind_port, 7950);
+	done(&f);
+}
+
+TEST(cfg_every_key_accepted)
+{
+	struct fixture f = parse_ok("token_file = /etc/mitosis/token\n"
+				    "metadata_url = https://meta.example:8443/v1\n"
+				    "metadata_timeout = 250ms\n"
+				    "metadata_attempts = 30\n"
+				    "node_id = 9223372036854775807\n"
+				    "hostname = Web-1.example.com\n"
+				    "region = nyc3\n"
+				    "public_ipv4 = 203.0.113.7\n"
+				    "private_ipv4 = 10.0.0.7\n"
+				    "tags = web , mitosis:web_tier,env-prod\n"
+				    "bind = [fd00::7]:8000\n"
+				    "advertise = 198.51.100.7:9000\n"
+				    "seeds = 10.0.0.8,  10.0.0.9:7951 ,[fd00::10]\n"
+				    "log_level = debug\n"
+				    "trace = wire, meta\n");
+	struct cfg *c = f.cfg;
+
+	ASSERT_STR_EQ(c->token_file, "/etc/mitosis/token");
+	ASSERT_STR_EQ(c->metadata_url, "https://meta.example:8443/v1");
+	ASSERT_U64_EQ(c->metadata_timeout_ms, 250);
+	ASSERT_U64_EQ(c->metadata_attempts, 30);
+	ASSERT_U64_EQ(c->node_id, INT64_MAX);
+	ASSERT_STR_EQ(c->hostname, "Web-1.example.com");
+	ASSERT_STR_EQ(c->region, "nyc3");
+	ASSERT_STR_EQ(c->public_ipv4, "203.0.113.7");
+	ASSERT_STR_EQ(c->private_ipv4, "10.0.0.7");
+	ASSERT_EQ(c->ntags, 3);
+	ASSERT_STR_EQ(c->tags[0], "web");
+	ASSERT_STR_EQ(c->tags[1], "mitosis:web_tier");
+	ASSERT_STR_EQ(c->tags[2], "env-prod");
+	ASSERT_STR_EQ(c->bind_host, "fd00::7");
+	ASSERT_EQ(c->bind_port, 8000);
+	ASSERT_STR_EQ(c->advertise_host, "198.51.100.7");
+	ASSERT_EQ(c->advertise_port, 9000);
+	ASSERT_EQ(c->nseeds, 3);
+	ASSERT_STR_EQ(c->seeds[0], "10.0.0.8");
+	ASSERT_STR_EQ(c->seeds[1], "10.0.0.9:7951");
+	ASSERT_STR_EQ(c->seeds[2], "[fd00::10]");
+	ASSERT_EQ(c->log_level, LOG_LEVEL_DEBUG);
+	ASSERT_EQ(c->traces, TRACE_WIRE | TRACE_META);
+	done(&f);
+}
+
+TEST(cfg_bind_and_advertise_default_ports)
+{
+	struct fixture f = parse_ok("bind = 10.0.0.1\nadvertise = 192.0.2.1\n");
+
+	ASSERT_STR_EQ(f.cfg->bind_host, "10.0.0.1");
+	ASSERT_EQ(f.cfg->bind_port, CFG_DEFAULT_PORT);
+	ASSERT_STR_EQ(f.cfg->advertise_host, "192.0.2.1");
+	/* 0 means "the bind port", decided by the agent. */
+	ASSERT_EQ(f.cfg->advertise_port, 0);
+	done(&f);
+}
+
+TEST(cfg_trace_all_and_level_case)
+{
+	struct fixture f = parse_ok("trace = all\nlog_level = WARN\n");
+
+	ASSERT_EQ(f.cfg->traces, TRACE_ALL);
+	ASSERT_EQ(f.cfg->log_level, LOG_LEVEL_WARN);
+	done(&f);
+}
+
+TEST(cfg_boundary_values_accepted)
+{
+	char text[128];
+	struct fixture f;
+
+	f = parse_ok("metadata_timeout = 100ms\nmetadata_attempts = 1\n");
+	ASSERT_U64_EQ(f.cfg->metadata_timeout_ms, 100);
+	ASSERT_U64_EQ(f.cfg->metadata_attempts, 1);
+	done(&f);
+	f = parse_ok("metadata_timeout = 60s\nregion = a-32-chars-region-slug-012345678\n"
+		     "node_id = 1\nhostname = h\nprivate_ipv4 = 10.0.0.1\n");
+	ASSERT_U64_EQ(f.cfg->metadata_timeout_ms, 60000);
+	done(&f);
+
+	f = parse("cluster = 0-a-b\nkey_file = k\n");
+	ASSERT_TRUE(cfg_finish(f.p));
+	ASSERT_STR_EQ(f.cfg->cluster, "0-a-b");
+	done(&f);
+	snprintf(text, sizeof(text), "cluster = %063d\nkey_file = k\n", 0);
+	f = parse(text);
+	ASSERT_TRUE(cfg_finish(f.p));
+	ASSERT_EQ(strlen(f.cfg->cluster), 63);
+	done(&f);
+}
+
+/* ---- syntax ---- */
+
+TEST(cfg_comments_and_blank_lines)
+{
+	struct fixture f = parse_ok("# a comment\n"
+				    "   # an indented comment\n"
+				    "\n"
+				    " \t \n"
+				    "region = nyc3 # trailing comment\n"
+				    "hostname = h\t# after a tab\n"
+				    "metadata_url = http://x/#fragment\n"
+				    "node_id = 5\nprivate_ipv4 = 10.0.0.1\n");
+
+	ASSERT_STR_EQ(f.cfg->region, "nyc3");
+	ASSERT_STR_EQ(f.cfg->hostname, "h");
+	/* A '#' inside a word is not a comment. */
+	ASSERT_STR_EQ(f.cfg->metadata_url, "http://x/#fragment");
+	done(&f);
+}
+
+TEST(cfg_quoted_values)
+{
+	struct fixture f = parse("cluster = \"web\"   # quoted, then a comment\n"
+		  "key_file = \"/srv/keys/a b#c \\\"q\\\" \\\\ end\"\n"
+		  "token_file=\"/t\"#tight\n");
+	ASSERT_TRUE(f.ok);
+	ASSERT_STR_EQ(f.cfg->cluster, "web");
+	ASSERT_STR_EQ(f.cfg->key_file, "/srv/keys/a b#c \"q\" \\ end");
+	ASSERT_STR_EQ(f.cfg->token_file, "/t");
+	ASSERT_TRUE(cfg_finish(f.p));
+	done(&f);
+}
+
+TEST(cfg_blanks_around_key_and_value)
+{
+	struct fixture f = parse("  cluster=web\t\n\tkey_file\t=\t/k  \n");
+
+	ASSERT_TRUE(f.ok);
+	ASSERT_STR_EQ(f.cfg->cluster, "web");
+	ASSERT_STR_EQ(f.cfg->key_file, "/k");
+	done(&f);
+}
+
+TEST(cfg_crlf_and_bom)
+{
+	static const char text[] = "\xef\xbb\xbf"
+				   "cluster = web\r\n"
+				   "key_file = /k\r\n"
+				   "\r\n"
+				   "# comment\r\n"
+				   "metadata_attempts = 4\r\n"
+				   "region = bad region\r\n";
+	struct fixture f = parse(text);
+
+	ASSERT_FALSE(f.ok);
+	ASSERT_STR_EQ(f.cfg->cluster, "web");
+	ASSERT_STR_EQ(f.cfg->key_file, "/k");
+	ASSERT_U64_EQ(f.cfg->metadata_attempts, 4);
+	/* Line numbers count from the BOM line, and the \r is not part of the value. */
+	ASSERT_EQ(cfg_error_count(f.p), 1);
+	ASSERT_STR_EQ(cfg_error(f.p, 0), "agent.conf:6: region: \"bad region\" is not a region "
+					 "slug (lowercase letters, digits and '-', 1..32 chars)");
+	done(&f);
+}
+
+TEST(cfg_last_line_without_newline)
+{
+	struct fixture f = parse("cluster = web\nkey_file = /k");
+
+	ASSERT_TRUE(f.ok);
+	ASSERT_STR_EQ(f.cfg->key_file, "/k");
+	done(&f);
+}
+
+TEST(cfg_parse_line_not_nul_terminated)
+{
+	struct cfg *cfg = cfg_new();
+	struct cfg_parser *p = cfg_parser_new(cfg);
+	static const char line[] = "cluster = webXXXX";
+
+	ASSERT_TRUE(cfg_parse_line(p, "x.conf", 1, line, 13));
+	ASSERT_STR_EQ(cfg->cluster, "web");
+	ASSERT_FALSE(cfg_parse_line(p, "x.conf", 2, "cluster = web2", 14));
+	ASSERT_STR_EQ(cfg_error(p, 0), "x.conf:2: key 'cluster' already set at line 1");
+	cfg_parser_free(p);
+	cfg_free(cfg);
+}
+
+/* ---- line errors, each with its exact message ---- */
+
+TEST(cfg_error_not_a_duration)
+{
+	expect_error(BASE "#3\n#4\n#5\n#6\nmetadata_timeout = 2 s\n",
+		     "agent.conf:7: metadata_timeout: \"2 s\" is not a duration "
+		     "(use e.g. 250ms, 2s, 1m)");
+	expect_error("metadata_timeout = 2\n", "agent.conf:1: metadata_timeout: \"2\" is not a "
+					       "duration (use e.g. 250ms, 2s, 1m)");
+}
+
+TEST(cfg_error_duration_out_of_range)
+{
+	expect_error("metadata_timeout = 61s\n",
+		     "agent.conf:1: metadata_timeout: 61s is out of range 100ms..60s");
+	expect_error("metadata_timeout = 99ms\n",
+		     "agent.conf:1: metadata_timeout: 99ms is out of range 100ms..60s");
+}
+
+TEST(cfg_error_integer_out_of_range)
+{
+	expect_error(BASE "#3\n#4\n#5\n#6\n#7\n#8\nmetadata_attempts = 45\n",
+		     "agent.conf:9: metadata_attempts: 45 is out of range 1..30");
+	expect_error("metadata_attempts = 0\n",
+		     "agent.conf:1: metadata_attempts: 0 is out of range 1..30");
+	expect_error("node_id = 0\n", "agent.conf:1: node_id: 0 is out of range "
+				      "1..9223372036854775807");
+	expect_error("node_id = 9223372036854775808\n",
+		     "agent.conf:1: node_id: 9223372036854775808 is out of range "
+		     "1..9223372036854775807");
+}
+
+TEST(cfg_error_not_a_number)
+{
+	expect_error("metadata_attempts = three\n",
+		     "agent.conf:1: metadata_attempts: \"three\" is not a whole number");
+	expect_error("metadata_attempts = -1\n",
+		     "agent.conf:1: metadata_attempts: \"-1\" is not a whole number");
+	expect_error("node_id = \" 7\"\n", "agent.conf:1: node_id: \" 7\" is not a whole number");
+}
+
+TEST(cfg_error_unknown_key)
+{
+	expect_error(BASE "metdata_url = http://x\n",
+		     "agent.conf:3: unknown key 'metdata_url' (did you mean 'metadata_url'?)");
+	expect_error("metadata-url = http://x\n",
+		     "agent.conf:1: unknown key 'metadata-url' (did you mean 'metadata_url'?)");
+	expect_error("Cluster = web\n", "agent.conf:1: unknown key 'Cluster' (did you mean "
+					"'cluster'?)");
+	expect_error("colour = blue\n", "agent.conf:1: unknown key 'colour'");
+	/* Distance 2 still gets a suggestion; distance 3 does not. */
+	expect_error("clstr = web\n", "agent.conf:1: unknown key 'clstr' (did you mean 'cluster'?)");
+	expect_error("clst = web\n", "agent.conf:1: unknown key 'clst'");
+	expect_error("a\x01 = 1\n", "agent.conf:1: unknown key 'a\\x01'");
+}
+
+TEST(cfg_error_missing_equals)
+{
+	expect_error("#1\n#2\n#3\ncluster web\n", "agent.conf:4: missing '=' after key 'cluster'");
+	expect_error("cluster\n", "agent.conf:1: missing '=' after key 'cluster'");
+	expect_error("= web\n", "agent.conf:1: expected 'key = value'");
+}
+
+TEST(cfg_error_duplicate_key)
+{
+	expect_error("#1\ncluster = a\nkey_file = /k\n#4\ncluster = b\n",
+		     "agent.conf:5: key 'cluster' already set at line 2");
+}
+
+TEST(cfg_duplicate_keeps_first_value)
+{
+	struct fixture f = parse("cluster = a\ncluster = b\n");
+
+	ASSERT_STR_EQ(f.cfg->cluster, "a");
+	done(&f);
+}
+
+TEST(cfg_error_quoting)
+{
+	expect_error("#1\n#2\n#3\n#4\n#5\ncluster = \"web\n",
+		     "agent.conf:6: unterminated quoted value");
+	expect_error("cluster = \"web\\\"\n", "agent.conf:1: unterminated quoted value");
+	expect_error("cluster = \"web\\\n", "agent.conf:1: unterminated quoted value");
+	expect_error("cluster = \"w\\eb\"\n",
+		     "agent.conf:1: unknown escape '\\e' in quoted value (only \\\" and \\\\ are "
+		     "known)");
+	expect_error("cluster = \"web\" x\n", "agent.conf:1: unexpected text after the quoted "
+					      "value");
+}
+
+TEST(cfg_error_empty_value)
+{
+	expect_error("#1\n#2\n#3\n#4\n#5\n#6\n#7\nregion =\n",
+		     "agent.conf:8: empty value for 'region'");
+	expect_error("region =    \n", "agent.conf:1: empty value for 'region'");
+	expect_error("region = \"\"\n", "agent.conf:1: empty value for 'region'");
+	expect_error("region = # only a comment\n", "agent.conf:1: empty value for 'region'");
+	expect_error("cluster =\n", "agent.conf:1: empty value for 'cluster'");
+}
+
+TEST(cfg_error_nul_byte)
+{
+	static const char text[] = "cluster = web\nkey_file = /k\0evil\n";
+	struct fixture f;
+
+	f.cfg = cfg_new();
+	f.p = cfg_parser_new(f.cfg);
+	ASSERT_FALSE(cfg_parse_buffer(f.p, "agent.conf", text, sizeof(text) - 1));
+	ASSERT_EQ(cfg_error_count(f.p), 1);
+	ASSERT_STR_EQ(cfg_error(f.p, 0), "agent.conf:2: NUL byte in line (is this a text file?)");
+	ASSERT_NULL(f.cfg->key_file);
+	done(&f);
+}
+
+TEST(cfg_error_long_line)
+{
+	char *text = malloc(2 * 4097 + 64);
+	struct fixture f;
+	size_t n;
+
+	ASSERT_NOT_NULL(text);
+	/* Exactly 4096 bytes (plus \r\n) is still fine; 4097 is not. */
+	memset(text, '#', 4096);
+	n = 4096;
+	memcpy(text + n, "\r\n", 2);
+	n += 2;
+	memset(text + n, '#', 4097);
+	n += 4097;
+	memcpy(text + n, "\n", 2);
+	f = parse(text);
+	ASSERT_FALSE(f.ok);
+	ASSERT_EQ(cfg_error_count(f.p), 1);
+	ASSERT_STR_EQ(cfg_error(f.p, 0), "agent.conf:2: line is longer than 4096 bytes");
+	done(&f);
+	free(text);
+}
+
+/* ---- value checks per key ---- */
+
+TEST(cfg_error_cluster_name)
+{
+	static const char *const bad[] = { "Web", "web_1", "-web", "web-", "we b" };
+	char line[128], want[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line), "cluster = \"%s\"\n", bad[i]);
+		snprintf(want, sizeof(want),
+			 "agent.conf:1: cluster: \"%s\" is not a valid cluster name (lowercase "
+			 "letters, digits and '-', 1..63 chars, no '-' at either end)",
+			 bad[i]);
+		expect_error(line, want);
+	}
+	expect_error("cluster = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+		     "agent.conf:1: cluster: \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		     "aaaaaaaaaa\" is not a valid cluster name (lowercase letters, digits and '-', "
+		     "1..63 chars, no '-' at either end)");
+}
+
+TEST(cfg_error_path_control_char)
+{
+	expect_error("key_file = \"/etc/a\tb\"\n", "agent.conf:1: key_file: \"/etc/a\\x09b\" is not "
+						  "a usable path (it holds control characters)");
+}
+
+TEST(cfg_error_url)
+{
+	char line[700];
+
+	expect_error("metadata_url = ftp://x\n", "agent.conf:1: metadata_url: \"ftp://x\" does not "
+						"start with http:// or https://");
+	expect_error("metadata_url = \"http://a b\"\n",
+		     "agent.conf:1: metadata_url: \"http://a b\" holds a space, control or "
+		     "non-ASCII character (percent-encode it)");
+	expect_error("metadata_url = http://\n",
+		     "agent.conf:1: metadata_url: \"http://\" has no host after the scheme");
+	expect_error("metadata_url = https:///x\n",
+		     "agent.conf:1: metadata_url: \"https:///x\" has no host after the scheme");
+	snprintf(line, sizeof(line), "metadata_url = http://%0506d\n", 0);
+	expect_error(line, "agent.conf:1: metadata_url: \"http://000000000000000000000000000000000"
+			   "000000000000000000000000000000000000...\" is longer than 512 "
+			   "characters");
+}
+
+TEST(cfg_url_of_512_chars_accepted)
+{
+	char line[700];
+	struct fixture f;
+
+	snprintf(line, sizeof(line), "metadata_url = http://%0505d\n", 0);
+	f = parse_ok(line);
+	ASSERT_EQ(strlen(f.cfg->metadata_url), 512);
+	done(&f);
+}
+
+TEST(cfg_error_hostname_region_ipv4)
+{
+	expect_error("hostname = web_1\n", "agent.conf:1: hostname: \"web_1\" is not a valid host "
+					   "name (letters, digits, '-' and '.', 1..253 chars)");
+	expect_error("region = NYC3\n", "agent.conf:1: region: \"NYC3\" is not a region slug "
+					"(lowercase letters, digits and '-', 1..32 chars)");
+	expect_error("region = a-33-chars-region-slug-0123456789\n",
+		     "agent.conf:1: region: \"a-33-chars-region-slug-0123456789\" is not a region slug "
+		     "(lowercase letters, digits and '-', 1..32 chars)");
+	expect_error("public_ipv4 = 10.0.0.256\n",
+		     "agent.conf:1: public_ipv4: \"10.0.0.256\" is not an IPv4 address (use a "
+		     "dotted quad, e.g. 10.0.0.5)");
+	expect_error("private_ipv4 = 10.1\n", "agent.conf:1: private_ipv4: \"10.1\" is not an IPv4 "
+					      "address (use a dotted quad, e.g. 10.0.0.5)");
+}
+
+TEST(cfg_error_hostname_too_long)
+{
+	char line[400];
+	struct fixture f;
+
+	snprintf(line, sizeof(line), "hostname = %0253d\n", 0);
+	f = parse(line);
+	ASSERT_TRUE(f.ok);
+	done(&f);
+	snprintf(line, sizeof(line), "hostname = %0254d\n", 0);
+	f = parse(line);
+	ASSERT_FALSE(f.ok);
+	ASSERT_STR_CONTAINS(cfg_error(f.p, 0), "is not a valid host name");
+	done(&f);
+}
+
+TEST(cfg_error_tags)
+{
+	char line[1024];
+	size_t n;
+
+	expect_error("tags = a,,b\n", "agent.conf:1: tags: item 2 of \"a,,b\" is empty");
+	expect_error("tags = a, ,b\n", "agent.conf:1: tags: item 2 of \"a, ,b\" is empty");
+	expect_error("tags = a,\n", "agent.conf:1: tags: item 2 of \"a,\" is empty");
+	expect_error("tags = \"a, b c\"\n", "agent.conf:1: tags: \"b c\" is not a valid tag "
+					    "(letters, digits, ':', '_' and '-', 1..255 chars)");
+	n = (size_t)snprintf(line, sizeof(line), "tags = t");
+	for (int i = 0; i < 64; i++)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, ",t");
+	snprintf(line + n, sizeof(line) - n, "\n");
+	expect_error(line, "agent.conf:1: tags: \"t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,t,"
+			   "t,t,t,t,t,t,t,t,t,t,t,t,t,t,...\" has 65 items, at most 64 are "
+			   "allowed");
+}
+
+TEST(cfg_tags_at_limits_accepted)
+{
+	char line[1024];
+	size_t n = (size_t)snprintf(line, sizeof(line), "tags = t");
+	struct fixture f;
+
+	for (int i = 0; i < 63; i++)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, ",t%d", i);
+	snprintf(line + n, sizeof(line) - n, "\nnode_id = 1\nhostname = h\nprivate_ipv4 = 10.0.0.1\n");
+	f = parse_ok(line);
+	ASSERT_EQ(f.cfg->ntags, 64);
+	ASSERT_STR_EQ(f.cfg->tags[63], "t62");
+	done(&f);
+}
+
+TEST(cfg_error_hostports)
+{
+	expect_error("bind = node1:7950\n", "agent.conf:1: bind: \"node1:7950\" is not IP[:PORT] "
+					    "(e.g. 10.0.0.5, 10.0.0.5:7950 or [fd00::1]:7950)");
+	expect_error("advertise = 10.0.0.1:0\n",
+		     "agent.conf:1: advertise: \"10.0.0.1:0\" is not IP[:PORT] (e.g. 10.0.0.5, "
+		     "10.0.0.5:7950 or [fd00::1]:7950)");
+	expect_error("seeds = 10.0.0.1, 10.0.0.2:99999\n",
+		     "agent.conf:1: seeds: \"10.0.0.2:99999\" is not IP[:PORT] (e.g. 10.0.0.5, "
+		     "10.0.0.5:7950 or [fd00::1]:7950)");
+	expect_error("seeds = 10.0.0.1,,10.0.0.2\n",
+		     "agent.conf:1: seeds: item 2 of \"10.0.0.1,,10.0.0.2\" is empty");
+}
+
+TEST(cfg_error_level_and_trace)
+{
+	expect_error("log_level = verbose\n", "agent.conf:1: log_level: \"verbose\" is not a log "
+					      "level (use error, warn, info or debug)");
+	expect_error("trace = wire, bogus\n",
+		     "agent.conf:1: trace: unknown trace subsystem \"bogus\" (known: wire, meta, "
+		     "http, gossip, elect, cloud, control, all)");
+	expect_error("trace = wire,,meta\n", "agent.conf:1: trace: item 2 of \"wire,,meta\" is "
+					     "empty");
+}
+
+TEST(cfg_bad_value_keeps_previous)
+{
+	struct fixture f = parse("metadata_attempts = 99\nlog_level = loud\nseeds = 1.2.3.4,x\n");
+
+	ASSERT_U64_EQ(f.cfg->metadata_attempts, 3);
+	ASSERT_EQ(f.cfg->log_level, LOG_LEVEL_INFO);
+	ASSERT_EQ(f.cfg->nseeds, 0);
+	ASSERT_EQ(cfg_error_count(f.p), 3);
+	done(&f);
+}
+
+TEST(cfg_long_value_is_cut_and_escaped)
+{
+	char line[600];
+	struct fixture f;
+
+	snprintf(line, sizeof(line), "region = \"\\\"%0200d\"\n", 0);
+	f = parse(line);
+	ASSERT_EQ(cfg_error_count(f.p), 1);
+	ASSERT_STR_EQ(cfg_error(f.p, 0), "agent.conf:1: region: \"\\\"00000000000000000000000000"
+					 "000000000000000000000000000000000000000000000000...\" is"
+					 " not a region slug (lowercase letters, digits and '-', "
+					 "1..32 chars)");
+	done(&f);
+}
+
+TEST(cfg_all_errors_are_listed)
+{
+	struct fixture f = parse("cluster = A\nbogus = 1\nmetadata_attempts = 0\nregion\n");
+
+	ASSERT_EQ(cfg_error_count(f.p), 4);
+	ASSERT_STR_CONTAINS(cfg_error(f.p, 0), "agent.conf:1: cluster:");
+	ASSERT_STR_CONTAINS(cfg_error(f.p, 1), "agent.conf:2: unknown key");
+	ASSERT_STR_CONTAINS(cfg_error(f.p, 2), "agent.conf:3: metadata_attempts:");
+	ASSERT_STR_CONTAINS(cfg_error(f.p, 3), "agent.conf:4: missing '='");
+	ASSERT_NULL(cfg_error(f.p, 4));
+	done(&f);
+}
+
+TEST(cfg_too_many_errors_are_summarised)
+{
+	char *text = malloc(150 * 8 + 1);
+	struct fixture f;
+	size_t n = 0;
+
+	ASSERT_NOT_NULL(text);
+	for (int i = 0; i < 150; i++)
+		n += (size_t)sprintf(text + n, "bogus\n");
+	f = parse(text);
+	ASSERT_FALSE(f.ok);
+	ASSERT_EQ(cfg_error_count(f.p), 101);
+	ASSERT_STR_EQ(cfg_error(f.p, 99), "agent.conf:100: missing '=' after key 'bogus'");
+	ASSERT_STR_EQ(cfg_error(f.p, 100), "too many errors: 50 more not shown");
+	ASSERT_FALSE(cfg_finish(f.p));
+	done(&f);
+	free(text);
+}
+
+/* ---- cfg_finish: required keys and static identity ---- */
+
+TEST(cfg_finish_missing_required_keys)
+{
+	struct fixture f = parse("region = nyc3\n");
+
+	ASSERT_TRUE(f.ok);
+	ASSERT_FALSE(cfg_finish(f.p));
+	ASSERT_EQ(cfg_error_count(f.p), 3);
+	ASSERT_STR_EQ(cfg_error(f.p, 0), "agent.conf: missing required key 'cluster'");
+	ASSERT_STR_EQ(cfg_error(f.p, 1), "agent.conf: missing required key 'key_file'");
+	ASSERT_STR_EQ(cfg_error(f.p, 2), "agent.conf:1: region: static identity keys need node_id "
+					 "(set node_id, or remove this key to read the identity "
+					 "from the metadata service)");
+	/* A second call adds nothing and gives the same verdict. */
+	ASSERT_FALSE(cfg_finish(f.p));
+	ASSERT_EQ(cfg_error_count(f.p), 3);
+	done(&f);
+}
+
+TEST(cfg_finish_without_any_file)
+{
+	struct cfg *cfg = cfg_new();
+	struct cfg_parser *p = cfg_parser_new(cfg);
+
+	ASSERT_TRUE(cfg_set(p, "--key-file", "key_file", "/k"));
+	ASSERT_FALSE(cfg_finish(p));
+	ASSERT_EQ(cfg_error_count(p), 1);
+	ASSERT_STR_EQ(cfg_error(p, 0), "configuration: missing required key 'cluster'");
+	cfg_parser_free(p);
+	cfg_free(cfg);
+}
+
+TEST(cfg_finish_bad_required_value_is_not_also_missing)
+{
+	struct fixture f = parse("cluster = Web\nkey_file = /k\n");
+
+	ASSERT_FALSE(cfg_finish(f.p));
+	ASSERT_EQ(cfg_error_count(f.p), 1);
+	ASSERT_STR_CONTAINS(cfg_error(f.p, 0), "agent.conf:1: cluster: \"Web\"");
+	done(&f);
+}
+
+TEST(cfg_finish_node_id_needs_hostname_and_private_ipv4)
+{
+	struct fixture f = parse(BASE "#3\nnode_id = 12\n");
+
+	ASSERT_TRUE(f.ok);
+	ASSERT_FALSE(cfg_finish(f.p));
+	ASSERT_EQ(cfg_error_count(f.p), 2);
+	ASSERT_STR_EQ(cfg_error(f.p, 0),
+		      "agent.conf:4: static identity: node_id is set, so 'hostname' is required");
+	ASSERT_STR_EQ(cfg_error(f.p, 1),
+		      "agent.conf:4: static identity: node_id is set, so 'private_ipv4' is "
+		      "required");
+	done(&f);
+}
+
+TEST(cfg_finish_identity_keys_need_node_id)
+{
+	struct fixture f = parse(BASE "hostname = h\nregion = nyc3\npublic_ipv4 = 1.2.3.4\n"
+				      "private_ipv4 = 10.0.0.1\ntags = a\n");
+	static const char *const keys[] = { "hostname", "region", "public_ipv4", "private_ipv4",
+					    "tags" };
+	char want[256];
+
+	ASSERT_FALSE(cfg_finish(f.p));
+	ASSERT_EQ(cfg_error_count(f.p), 5);
+	for (size_t i = 0; i < 5; i++) {
+		snprintf(want, sizeof(want),
+			 "agent.conf:%zu: %s: static identity keys need node_id (set node_id, or "
+			 "remove this key to read the identity from the metadata service)",
+			 i + 3, keys[i]);
+		ASSERT_STR_EQ(cfg_error(f.p, i), want);
+	}
+	done(&f);
+}
+
+TEST(cfg_finish_bad_node_id_skips_identity_checks)
+{
+	struct fixture f = parse(BASE "node_id = zero\nregion = nyc3\n");
+
+	ASSERT_FALSE(cfg_finish(f.p));
+	ASSERT_EQ(cfg_error_count(f.p), 1);
+	ASSERT_STR_EQ(cfg_error(f.p, 0), "agent.conf:3: node_id: \"zero\" is not a whole number");
+	done(&f);
+}
+
+/* ---- flags ---- */
+
+TEST(cfg_flag_overrides_file_in_either_order)
+{
+	struct fixture f = parse(BASE "metadata_url = http://file\n");
+
+	ASSERT_TRUE(cfg_set(f.p, "--metadata-url", "metadata_url", "http://flag"));
+	ASSERT_STR_EQ(f.cfg->metadata_url, "http://flag");
+	ASSERT_TRUE(cfg_finish(f.p));
+	done(&f);
+
+	f.cfg = cfg_new();
+	f.p = cfg_parser_new(f.cfg);
+	ASSERT_TRUE(cfg_set(f.p, "--metadata-attempts", "metadata_attempts", "7"));
+	ASSERT_TRUE(cfg_parse_buffer(f.p, "agent.conf", BASE "metadata_attempts = 9\n",
+				     strlen(BASE "metadata_attempts = 9\n")));
+	ASSERT_U64_EQ(f.cfg->metadata_attempts, 7);
+	ASSERT_TRUE(cfg_finish(f.p));
+	ASSERT_EQ(cfg_error_count(f.p), 0);
+	done(&f);
+}
+
+TEST(cfg_flag_twice_last_wins)
+{
+	struct cfg *cfg = cfg_new();
+	struct cfg_parser *p = cfg_parser_new(cfg);
+
+	ASSERT_TRUE(cfg_set(p, "--cluster", "cluster", "one"));
+	ASSERT_TRUE(cfg_set(p, "--cluster", "cluster", "two"));
+	ASSERT_TRUE(cfg_set(p, "--key-file", "key-file", "/k"));
+	ASSERT_TRUE(cfg_set(p, "--tags", "tags", "a,b"));
+	ASSERT_TRUE(cfg_set(p, "--tags", "tags", "c"));
+	ASSERT_TRUE(cfg_set(p, "--node-id", "node_id", "3"));
+	ASSERT_TRUE(cfg_set(p, "--hostname", "hostname", "h"));
+	ASSERT_TRUE(cfg_set(p, "--private-ipv4", "private_ipv4", "10.0.0.3"));
+	ASSERT_TRUE(cfg_finish(p));
+	ASSERT_STR_EQ(cfg->cluster, "two");
+	ASSERT_STR_EQ(cfg->key_file, "/k");
+	ASSERT_EQ(cfg->ntags, 1);
+	ASSERT_STR_EQ(cfg->tags[0], "c");
+	cfg_parser_free(p);
+	cfg_free(cfg);
+}
+
+TEST(cfg_flag_errors)
+{
+	struct cfg *cfg = cfg_new();
+	struct cfg_parser *p = cfg_parser_new(cfg);
+
+	ASSERT_FALSE(cfg_set(p, "--metadata-timeout", "metadata_timeout", "2 s"));
+	ASSERT_FALSE(cfg_set(p, "--metdata-url", "metdata_url", "http://x"));
+	ASSERT_FALSE(cfg_set(p, "--region", "region", ""));
+	ASSERT_FALSE(cfg_set(p, "-r", "region", "NYC"));
+	ASSERT_TRUE(cfg_set(p, "--region", "region", "nyc3"));
+	ASSERT_EQ(cfg_error_count(p), 4);
+	ASSERT_STR_EQ(cfg_error(p, 0), "--metadata-timeout: \"2 s\" is not a duration (use e.g. "
+				       "250ms, 2s, 1m)");
+	ASSERT_STR_EQ(cfg_error(p, 1),
+		      "--metdata-url: unknown key 'metdata_url' (did you mean 'metadata_url'?)");
+	ASSERT_STR_EQ(cfg_error(p, 2), "--region: empty value for 'region'");
+	ASSERT_STR_EQ(cfg_error(p, 3), "-r: region: \"NYC\" is not a region slug (lowercase "
+				       "letters, digits and '-', 1..32 chars)");
+	ASSERT_FALSE(cfg_finish(p));
+	ASSERT_EQ(cfg_error_count(p), 7);
+	ASSERT_STR_EQ(cfg_error(p, 6), "--region: static identity keys need node_id (set node_id, "
+				       "or remove this key to read the identity from the "
+				       "metadata service)");
+	cfg_parser_free(p);
+	cfg_free(cfg);
+}
+
+TEST(cfg_file_mistakes_still_reported_under_a_flag)
+{
+	struct cfg *cfg = cfg_new();
+	struct cfg_parser *p = cfg_parser_new(cfg);
+	static const char text[] = BASE "region = BAD\nregion = nyc1\n";
+
+	ASSERT_TRUE(cfg_set(p, "--region", "region", "nyc3"));
+	ASSERT_FALSE(cfg_parse_buffer(p, "agent.conf", text, strlen(text)));
+	ASSERT_STR_EQ(cfg->region, "nyc3");
+	ASSERT_EQ(cfg_error_count(p), 2);
+	ASSERT_STR_CONTAINS(cfg_error(p, 0), "agent.conf:3: region: \"BAD\" is not a region slug");
+	ASSERT_STR_EQ(cfg_error(p, 1), "agent.conf:4: key 'region' already set at line 3");
+	cfg_parser_free(p);
+	cfg_free(cfg);
+}
+
+TEST(cfg_second_file_overrides_first)
+{
+	struct cfg *cfg = cfg_new();
+	struct cfg_parser *p = cfg_parser_new(cfg);
+
+	ASSERT_TRUE(cfg_parse_buffer(p, "a.conf", BASE, strlen(BASE)));
+	ASSERT_TRUE(cfg_parse_buffer(p, "b.conf", "cluster = api\n", 14));
+	ASSERT_STR_EQ(cfg->cluster, "api");
+	ASSERT_TRUE(cfg_finish(p));
+	cfg_parser_free(p);
+	cfg_free(cfg);
+}
+
+/* ---- the key table ---- */
+
+TEST(cfg_keys_table)
+{
+	static const char *const names[] = {
+		"cluster",	"key_file",	 "token_file", "metadata_url", "metadata_timeout",
+		"metadata_attempts", "node_id", "hostname",   "region",	     "public_ipv4",
+		"private_ipv4", "tags",		 "bind",       "advertise",    "seeds",
+		"log_level",	"trace",
+	};
+	static const char *const good[] = {
+		"web",	  "/k",	     "/t",   "http://m", "3s",	  "4",	"17", "h",	 "nyc3",
+		"1.2.3.4", "10.0.0.1", "a,b", "10.0.0.1", "10.0.0.2", "10.0.0.3", "debug", "all",
+	};
+	struct cfg *cfg = cfg_new();
+	struct cfg_parser *p = cfg_parser_new(cfg);
+	const struct cfg_key_info *keys;
+	size_t n = 0;
+
+	keys = cfg_keys(&n);
+	ASSERT_EQ(n, sizeof(names) / sizeof(names[0]));
+	for (size_t i = 0; i < n; i++) {
+		char flag[64];
+
+		ASSERT_STR_EQ(keys[i].name, names[i]);
+		ASSERT_NOT_NULL(keys[i].type);
+		ASSERT_NOT_NULL(keys[i].def);
+		ASSERT_NOT_NULL(keys[i].range);
+		ASSERT_TRUE(keys[i].help != NULL && keys[i].help[0] != '\0');
+		snprintf(flag, sizeof(flag), "--%s", keys[i].name);
+		for (char *c = flag; *c != '\0'; c++)
+			if (*c == '_')
+				*c = '-';
+		if (!cfg_set(p, flag, keys[i].name, good[i]))
+			harness_fail(__FILE__, __LINE__, "%s", cfg_error(p, 0));
+	}
+	ASSERT_TRUE(cfg_finish(p));
+	ASSERT_STR_EQ(keys[3].def, "http://169.254.169.254");
+	ASSERT_STR_EQ(keys[4].def, "2s");
+	ASSERT_STR_EQ(keys[4].range, "100ms..60s");
+	ASSERT_STR_EQ(keys[4].type, "duration");
+	ASSERT_TRUE(keys == cfg_keys(NULL));
+	cfg_parser_free(p);
+	cfg_free(cfg);
+}
+
+/* ---- files ---- */
+
+TEST(cfg_file_missing)
+{
+	struct cfg *cfg = cfg_new();
+	struct cfg_parser *p = cfg_parser_new(cfg);
+	char path[512], want[600];
+
+	snprintf(path, sizeof(path), "%s/none.conf", harness_tmpdir());
+	ASSERT_FALSE(cfg_parse_file(p, path));
+	ASSERT_FALSE(cfg_finish(p));
+	ASSERT_EQ(cfg_error_count(p), 3);
+	snprintf(want, sizeof(want), "%s: cannot read: No such file or directory", path);
+	ASSERT_STR_EQ(cfg_error(p, 0), want);
+	snprintf(want, sizeof(want), "%s: missing required key 'cluster'", path);
+	ASSERT_STR_EQ(cfg_error(p, 1), want);
+	cfg_parser_free(p);
+	cfg_free(cfg);
+}
+
+TEST(cfg_file_too_big)
+{
+	struct cfg *cfg = cfg_new();
+	struct cfg_parser *p = cfg_parser_new(cfg);
+	char path[512], want[600];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/big.conf", harness_tmpdir());
+	fd = open(path, O_WRONLY | O_CREAT, 0644);
+	ASSERT(fd >= 0);
+	ASSERT_OK(ftruncate(fd, 1024 * 1024 + 1));
+	ASSERT_OK(close(fd));
+	ASSERT_FALSE(cfg_parse_file(p, path));
+	ASSERT_EQ(cfg_error_count(p), 1);
+	snprintf(want, sizeof(want), "%s: larger than 1 MiB; is this the right file?", path);
+	ASSERT_STR_EQ(cfg_error(p, 0), want);
+	cfg_parser_free(p);
+	cfg_free(cfg);
+}
+
+TEST(cfg_example_file_is_valid)
+{
+	struct cfg *cfg = cfg_new();
+	struct cfg_parser *p = cfg_parser_new(cfg);
+
+	ASSERT_TRUE(cfg_parse_file(p, "tests/data/agent-example.conf"));
+	if (!cfg_finish(p))
+		harness_fail(__FILE__, __LINE__, "%s", cfg_error(p, 0));
+	ASSERT_STR_EQ(cfg->cluster, "web-tier");
+	ASSERT_U64_EQ(cfg->metadata_timeout_ms, 1500);
+	ASSERT_U64_EQ(cfg->node_id, 4242);
+	ASSERT_EQ(cfg->ntags, 3);
+	ASSERT_EQ(cfg->nseeds, 3);
+	ASSERT_EQ(cfg->advertise_port, 0);
+	ASSERT_EQ(cfg->traces, TRACE_GOSSIP | TRACE_ELECT);
+	cfg_parser_free(p);
+	cfg_free(cfg);
+}
+
+TEST(cfg_broken_file_lists_each_mistake)
+{
+	static const char *const want[] = {
+		"tests/data/broken.conf:15: unknown key 'metdata_url' (did you mean "
+		"'metadata_url'?)",
+		"tests/data/broken.conf:16: metadata_timeout: \"2\" is not a duration (use e.g. "
+		"250ms, 2s, 1m)",
+		"tests/data/broken.conf:17: metadata_attempts: 45 is out of range 1..30",
+		"tests/data/broken.conf:18: missing '=' after key 'token_file'",
+		"tests/data/broken.conf:19: key 'cluster' already set at line 13",
+		"tests/data/broken.conf:20: empty value for 'log_level'",
+		"tests/data/broken.conf:21: unterminated quoted value",
+		"tests/data/broken.conf:22: seeds: \"node3:7950\" is not IP[:PORT] (e.g. 10.0.0.5, "
+		"10.0.0.5:7950 or [fd00::1]:7950)",
+		"tests/data/broken.conf:23: trace: unknown trace subsystem \"verbose\" (known: wire, "
+		"meta, http, gossip, elect, cloud, control, all)",
+	};
+	struct cfg *cfg = cfg_new();
+	struct cfg_parser *p = cfg_parser_new(cfg);
+
+	ASSERT_FALSE(cfg_parse_file(p, "tests/data/broken.conf"));
+	ASSERT_FALSE(cfg_finish(p));
+	ASSERT_EQ(cfg_error_count(p), sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		ASSERT_STR_EQ(cfg_error(p, i), want[i]);
+	cfg_parser_free(p);
+	cfg_free(cfg);
+}

@@ -1,0 +1,651 @@
+/*
+ * Unit tests for common/wire.c: a known-answer datagram (computed with an
+ * independent implementation: Python's hashlib BLAKE2b and the cryptography
+ * package's Ed25519), round trips, one crafted datagram per verdict, replay
+ * windows through the envelope, budgets, key rotation, and the rule that a
+ * bad signature never moves a replay window.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "harness.h"
+#include "log.h"
+#include "wire.h"
+
+#define SECRET0 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+#define SECRET1 "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8="
+#define SECRET2 "QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8="
+#define ID0 0x1c9ed76aU
+#define ID1 0x40396eafU
+#define CLUSTER_TEST UINT64_C(0x3f71fa3219b9ff99)
+
+static const uint8_t SRC[6] = { 127, 0, 0, 1, 0x1e, 0xd2 };
+
+static const struct {
+	const char *id;
+	const char *secret;
+} w_keys[] = { { "1c9ed76a", SECRET0 }, { "40396eaf", SECRET1 }, { "203b5a1f", SECRET2 } };
+
+/* A keyring with key `primary` and, when accept >= 0, key `accept`. */
+static struct keyring *
+w_ring(int primary, int accept)
+{
+	char text[256], err[256] = "";
+	struct keyring *kr = NULL;
+
+	ASSERT(sodium_init() >= 0);
+	snprintf(text, sizeof(text), "primary %s %s\n", w_keys[primary].id,
+		 w_keys[primary].secret);
+	if (accept >= 0)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "accept %s %s\n",
+			 w_keys[accept].id, w_keys[accept].secret);
+	ASSERT_OK(keyring_parse(text, strlen(text), "test", &kr, err, sizeof(err)));
+	return kr;
+}
+
+static struct wire_receiver *
+w_receiver(const struct keyring *kr, uint32_t per_sec, uint32_t burst)
+{
+	struct wire_receiver_limits l;
+	struct wire_receiver *r;
+
+	wire_receiver_limits_default(&l);
+	if (per_sec != 0) {
+		l.budget_per_sec = per_sec;
+		l.budget_burst = burst;
+	}
+	r = wire_receiver_new(CLUSTER_TEST, kr, &l);
+	ASSERT_NOT_NULL(r);
+	return r;
+}
+
+/* Seals a datagram with an 8-byte payload naming its seq; returns its length. */
+static size_t
+w_seal(struct wire_sender *s, uint8_t *out)
+{
+	uint8_t payload[8];
+	size_t len = 0;
+
+	memcpy(payload, &s->next_seq, sizeof(payload));
+	ASSERT_OK(wire_encode(s, 2, payload, sizeof(payload), out, WIRE_MAX_DATAGRAM, &len));
+	ASSERT_EQ(len, WIRE_OVERHEAD + sizeof(payload));
+	return len;
+}
+
+/* Recomputes the tag of a datagram of len bytes, as a key holder could. */
+static void
+w_retag(uint8_t *buf, size_t len, const struct keyring_key *k)
+{
+	uint8_t full[16];
+
+	ASSERT_OK(crypto_generichash(full, sizeof(full), buf, len - WIRE_TAG_LEN, k->tag_key,
+				     sizeof(k->tag_key)));
+	memcpy(buf + len - WIRE_TAG_LEN, full, WIRE_TAG_LEN);
+}
+
+static void
+w_put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static enum wire_verdict
+w_recv(struct wire_receiver *r, const uint8_t *buf, size_t len, struct wire_msg *msg)
+{
+	return wire_receive(r, buf, len, SRC, sizeof(SRC), 1000, msg);
+}
+
+TEST(wire_known_answer)
+{
+	static const char hex[] =
+		"6d69746f010300053f71fa3219b9ff991c9ed76a000000000000002a000000000000000700"
+		"0000000000000168656c6c6f0ec7dcc9a32a7445d9587efb784b16c9b74e3f413576b5859f"
+		"b1fed67cb8f9a52de07d14815103b3c87952e7e258b799c237a9aa99d771e5bafad24e4ace"
+		"dc058a81b29559670be7";
+	struct keyring *kr = w_ring(0, -1);
+	struct wire_sender s;
+	uint8_t out[256], expect[121];
+	size_t len = 0, binlen = 0;
+
+	ASSERT_U64_EQ(wire_cluster_id("test"), CLUSTER_TEST);
+	ASSERT_U64_EQ(wire_cluster_id("prod"), UINT64_C(0xeeb5b899780acd0f));
+	ASSERT_OK(sodium_hex2bin(expect, sizeof(expect), hex, strlen(hex), NULL, &binlen, NULL));
+	ASSERT_EQ(binlen, sizeof(expect));
+	wire_sender_init(&s, kr, CLUSTER_TEST, 42, 7);
+	ASSERT_U64_EQ(s.next_seq, 1);
+	ASSERT_OK(wire_encode(&s, 3, "hello", 5, out, sizeof(out), &len));
+	ASSERT_EQ(len, sizeof(expect));
+	ASSERT_MEM_EQ(out, expect, sizeof(expect));
+	ASSERT_U64_EQ(s.next_seq, 2);
+	keyring_free(kr);
+}
+
+TEST(wire_round_trip_sizes)
+{
+	static const size_t sizes[] = { 0, 1, 200, WIRE_MAX_PAYLOAD - 1, WIRE_MAX_PAYLOAD };
+	struct keyring *kr = w_ring(0, -1);
+	struct wire_receiver *r = w_receiver(kr, 0, 0);
+	uint8_t payload[WIRE_MAX_PAYLOAD + 1], out[WIRE_MAX_DATAGRAM + 16];
+	struct wire_sender s;
+
+	for (size_t i = 0; i < sizeof(payload); i++)
+		payload[i] = (uint8_t)(i * 7 + 1);
+	wire_sender_init(&s, kr, CLUSTER_TEST, 0xfedcba9876543210ULL, 99);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		struct wire_msg msg;
+		size_t len = 0;
+
+		memset(&msg, 0xaa, sizeof(msg));
+		ASSERT_OK(wire_encode(&s, (uint8_t)(10 + i), payload, sizes[i], out, sizeof(out),
+				      &len));
+		ASSERT_EQ(len, WIRE_OVERHEAD + sizes[i]);
+		ASSERT_EQ(w_recv(r, out, len, &msg), WIRE_ACCEPT);
+		ASSERT_EQ(msg.type, 10 + i);
+		ASSERT_U64_EQ(msg.key_id, ID0);
+		ASSERT_U64_EQ(msg.cluster_id, CLUSTER_TEST);
+		ASSERT_U64_EQ(msg.node_id, 0xfedcba9876543210ULL);
+		ASSERT_U64_EQ(msg.incarnation, 99);
+		ASSERT_U64_EQ(msg.seq, i + 1);
+		ASSERT(msg.payload == out + WIRE_HEADER_LEN);
+		ASSERT_EQ(msg.payload_len, sizes[i]);
+		ASSERT_MEM_EQ(msg.payload, payload, sizes[i]);
+	}
+	ASSERT_U64_EQ(wire_receiver_count(r, WIRE_ACCEPT), 5);
+	wire_receiver_free(r);
+	keyring_free(kr);
+}
+
+TEST(wire_encode_errors)
+{
+	struct keyring *kr = w_ring(0, -1);
+	uint8_t payload[WIRE_MAX_PAYLOAD + 1] = { 0 }, out[WIRE_MAX_DATAGRAM + 16];
+	struct wire_sender s;
+	size_t len = 12345;
+
+	wire_sender_init(&s, kr, CLUSTER_TEST, 1, 1);
+	ASSERT_EQ(wire_encode(&s, 1, payload, WIRE_MAX_PAYLOAD + 1, out, sizeof(out), &len),
+		  -EMSGSIZE);
+	ASSERT_EQ(wire_encode(&s, 1, payload, 10, out, WIRE_OVERHEAD + 9, &len), -ENOBUFS);
+	ASSERT_EQ(wire_encode(&s, 1, payload, 0, out, WIRE_OVERHEAD - 1, &len), -ENOBUFS);
+	ASSERT_EQ(len, 12345);
+	ASSERT_U64_EQ(s.next_seq, 1); /* failures use no sequence */
+	ASSERT_OK(wire_encode(&s, 1, payload, 10, out, WIRE_OVERHEAD + 10, &len));
+	ASSERT_EQ(len, WIRE_OVERHEAD + 10);
+	keyring_free(kr);
+}
+
+TEST(wire_encode_in_place)
+{
+	struct keyring *kr = w_ring(0, -1);
+	struct wire_receiver *r = w_receiver(kr, 0, 0);
+	uint8_t out[WIRE_OVERHEAD + 32];
+	struct wire_sender s;
+	struct wire_msg msg;
+	size_t len = 0;
+
+	memcpy(out + WIRE_HEADER_LEN, "payload written where it belongs", 32);
+	wire_sender_init(&s, kr, CLUSTER_TEST, 5, 1);
+	ASSERT_OK(wire_encode(&s, 1, out + WIRE_HEADER_LEN, 32, out, sizeof(out), &len));
+	ASSERT_EQ(w_recv(r, out, len, &msg), WIRE_ACCEPT);
+	ASSERT_MEM_EQ(msg.payload, "payload written where it belongs", 32);
+	wire_receiver_free(r);
+	keyring_free(kr);
+}
+
+TEST(wire_verdict_names)
+{
+	ASSERT_STR_EQ(wire_verdict_name(WIRE_ACCEPT), "accept");
+	ASSERT_STR_EQ(wire_verdict_name(WIRE_DROP_TRUNCATED), "truncated");
+	ASSERT_STR_EQ(wire_verdict_name(WIRE_DROP_OVERSIZED), "oversized");
+	ASSERT_STR_EQ(wire_verdict_name(WIRE_DROP_MALFORMED), "malformed");
+	ASSERT_STR_EQ(wire_verdict_name(WIRE_DROP_WRONG_CLUSTER), "wrong-cluster");
+	ASSERT_STR_EQ(wire_verdict_name(WIRE_DROP_UNKNOWN_KEY), "unknown-key");
+	ASSERT_STR_EQ(wire_verdict_name(WIRE_DROP_BAD_TAG), "bad-tag");
+	ASSERT_STR_EQ(wire_verdict_name(WIRE_DROP_OVER_BUDGET), "over-budget");
+	ASSERT_STR_EQ(wire_verdict_name(WIRE_DROP_REPLAY), "replay");
+	ASSERT_STR_EQ(wire_verdict_name(WIRE_DROP_BAD_SIGNATURE), "bad-signature");
+	ASSERT_STR_EQ(wire_verdict_name(WIRE_VERDICT_COUNT), "unknown");
+	ASSERT_STR_EQ(wire_verdict_name((enum wire_verdict)-1), "unknown");
+}
+
+/* Asserts every counter: want[v] datagrams with verdict v. */
+static void
+w_assert_counts(const struct wire_receiver *r, const uint64_t want[WIRE_VERDICT_COUNT])
+{
+	for (int v = 0; v < WIRE_VERDICT_COUNT; v++) {
+		if (wire_receiver_count(r, (enum wire_verdict)v) != want[v])
+			harness_fail(__FILE__, __LINE__, "count of %s: %llu, want %llu",
+				     wire_verdict_name((enum wire_verdict)v),
+				     (unsigned long long)wire_receiver_count(r, (enum wire_verdict)v),
+				     (unsigned long long)want[v]);
+	}
+	ASSERT_U64_EQ(wire_receiver_count(r, WIRE_VERDICT_COUNT), 0);
+}
+
+TEST(wire_every_verdict_counted)
+{
+	struct keyring *kr = w_ring(0, -1), *other = w_ring(1, -1);
+	struct wire_receiver *r = w_receiver(kr, 1, 1);
+	uint8_t good[WIRE_MAX_DATAGRAM + 1], buf[WIRE_MAX_DATAGRAM + 1];
+	uint64_t want[WIRE_VERDICT_COUNT] = { 0 };
+	struct wire_sender s, s_other, s_wrong;
+	size_t glen, len;
+
+	wire_sender_init(&s, kr, CLUSTER_TEST, 42, 1);
+	wire_sender_init(&s_other, other, CLUSTER_TEST, 43, 1);
+	wire_sender_init(&s_wrong, kr, wire_cluster_id("prod"), 44, 1);
+	glen = w_seal(&s, good);
+
+	ASSERT_EQ(w_recv(r, good, glen - 1, NULL), WIRE_DROP_TRUNCATED);
+	memset(buf, 0, sizeof(buf));
+	ASSERT_EQ(w_recv(r, buf, WIRE_MAX_DATAGRAM + 1, NULL), WIRE_DROP_OVERSIZED);
+	memcpy(buf, good, glen);
+	buf[0] = 'M';
+	ASSERT_EQ(w_recv(r, buf, glen, NULL), WIRE_DROP_MALFORMED);
+	len = w_seal(&s_wrong, buf);
+	ASSERT_EQ(w_recv(r, buf, len, NULL), WIRE_DROP_WRONG_CLUSTER);
+	len = w_seal(&s_other, buf);
+	ASSERT_EQ(w_recv(r, buf, len, NULL), WIRE_DROP_UNKNOWN_KEY);
+	memcpy(buf, good, glen);
+	buf[WIRE_HEADER_LEN] ^= 1;
+	ASSERT_EQ(w_recv(r, buf, glen, NULL), WIRE_DROP_BAD_TAG);
+	w_retag(buf, glen, keyring_primary(kr));
+	ASSERT_EQ(w_recv(r, buf, glen, NULL), WIRE_DROP_BAD_SIGNATURE);
+	ASSERT_EQ(w_recv(r, good, glen, NULL), WIRE_DROP_OVER_BUDGET);
+	ASSERT_EQ(wire_receive(r, good, glen, SRC, 4, 1000, NULL), WIRE_ACCEPT);
+	ASSERT_EQ(wire_receive(r, good, glen, SRC, 4, 1000, NULL), WIRE_DROP_REPLAY);
+	for (int v = 0; v < WIRE_VERDICT_COUNT; v++)
+		want[v] = 1;
+	w_assert_counts(r, want);
+	wire_receiver_free(r);
+	keyring_free(kr);
+	keyring_free(other);
+}
+
+TEST(wire_truncated_lengths)
+{
+	struct keyring *kr = w_ring(0, -1);
+	struct wire_receiver *r = w_receiver(kr, 0, 0);
+	static const size_t cuts[] = { 0, 1, 4, 5, 43, 44, 100, WIRE_OVERHEAD - 1 };
+	uint8_t good[WIRE_MAX_DATAGRAM];
+	struct wire_sender s;
+	size_t glen;
+
+	wire_sender_init(&s, kr, CLUSTER_TEST, 42, 1);
+	glen = w_seal(&s, good);
+	for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++)
+		ASSERT_EQ(w_recv(r, good, cuts[i], NULL), WIRE_DROP_TRUNCATED);
+	/* Long enough for an envelope, but the length field says 8 payload bytes. */
+	for (size_t cut = WIRE_OVERHEAD; cut < glen; cut++)
+		ASSERT_EQ(w_recv(r, good, cut, NULL), WIRE_DROP_TRUNCATED);
+	ASSERT_EQ(wire_receive(r, NULL, 0, SRC, sizeof(SRC), 0, NULL), WIRE_DROP_TRUNCATED);
+	ASSERT_U64_EQ(wire_receiver_count(r, WIRE_DROP_TRUNCATED),
+		      sizeof(cuts) / sizeof(cuts[0]) + (glen - WIRE_OVERHEAD) + 1);
+	ASSERT_EQ(w_recv(r, good, glen, NULL), WIRE_ACCEPT);
+	wire_receiver_free(r);
+	keyring_free(kr);
+}
+
+TEST(wire_oversized_malformed)
+{
+	struct keyring *kr = w_ring(0, -1);
+	struct wire_receiver *r = w_receiver(kr, 0, 0);
+	uint8_t good[WIRE_MAX_DATAGRAM], buf[2 * WIRE_MAX_DATAGRAM];
+	struct wire_sender s;
+	size_t glen;
+
+	wire_sender_init(&s, kr, CLUSTER_TEST, 42, 1);
+	glen = w_seal(&s, good);
+	/* A genuine datagram followed by junk up to past the limit: size first. */
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, good, glen);
+	ASSERT_EQ(w_recv(r, buf, WIRE_MAX_DATAGRAM + 1, NULL), WIRE_DROP_OVERSIZED);
+	ASSERT_EQ(w_recv(r, buf, sizeof(buf), NULL), WIRE_DROP_OVERSIZED);
+	/* Trailing bytes after the tag. */
+	ASSERT_EQ(w_recv(r, buf, glen + 1, NULL), WIRE_DROP_MALFORMED);
+	ASSERT_EQ(w_recv(r, buf, WIRE_MAX_DATAGRAM, NULL), WIRE_DROP_MALFORMED);
+	/* Bad magic, each byte. */
+	for (int i = 0; i < 4; i++) {
+		memcpy(buf, good, glen);
+		buf[i] ^= 0x20;
+		ASSERT_EQ(w_recv(r, buf, glen, NULL), WIRE_DROP_MALFORMED);
+	}
+	/* Versions 0, 2 and 255. */
+	memcpy(buf, good, glen);
+	buf[4] = 0;
+	ASSERT_EQ(w_recv(r, buf, glen, NULL), WIRE_DROP_MALFORMED);
+	buf[4] = 2;
+	ASSERT_EQ(w_recv(r, buf, glen, NULL), WIRE_DROP_MALFORMED);
+	buf[4] = 255;
+	ASSERT_EQ(w_recv(r, buf, glen, NULL), WIRE_DROP_MALFORMED);
+	/* A short datagram with bad magic is truncated (size comes first). */
+	ASSERT_EQ(w_recv(r, buf, 10, NULL), WIRE_DROP_TRUNCATED);
+	ASSERT_U64_EQ(wire_receiver_count(r, WIRE_DROP_OVERSIZED), 2);
+	ASSERT_U64_EQ(wire_receiver_count(r, WIRE_DROP_MALFORMED), 9);
+	ASSERT_EQ(w_recv(r, good, glen, NULL), WIRE_ACCEPT);
+	wire_receiver_free(r);
+	keyring_free(kr);
+}
+
+TEST(wire_wrong_cluster_unknown_key)
+{
+	struct keyring *kr = w_ring(0, -1), *other = w_ring(1, -1);
+	struct wire_receiver *r = w_receiver(kr, 0, 0);
+	uint8_t buf[WIRE_MAX_DATAGRAM];
+	struct wire_sender s;
+	size_t len;
+
+	wire_sender_init(&s, kr, CLUSTER_TEST + 1, 42, 1);
+	len = w_seal(&s, buf);
+	ASSERT_EQ(w_recv(r, buf, len, NULL), WIRE_DROP_WRONG_CLUSTER);
+	/* The cluster id is covered by the tag and the signature, too. */
+	w_put_be64(buf + 8, CLUSTER_TEST);
+	ASSERT_EQ(w_recv(r, buf, len, NULL), WIRE_DROP_BAD_TAG);
+	wire_sender_init(&s, other, CLUSTER_TEST, 42, 1);
+	len = w_seal(&s, buf);
+	ASSERT_EQ(w_recv(r, buf, len, NULL), WIRE_DROP_UNKNOWN_KEY);
+	/* Claiming our key id does not help without our tag key. */
+	buf[16] = 0x1c, buf[17] = 0x9e, buf[18] = 0xd7, buf[19] = 0x6a;
+	ASSERT_EQ(w_recv(r, buf, len, NULL), WIRE_DROP_BAD_TAG);
+	ASSERT_U64_EQ(wire_receiver_count(r, WIRE_DROP_WRONG_CLUSTER), 1);
+	ASSERT_U64_EQ(wire_receiver_count(r, WIRE_DROP_UNKNOWN_KEY), 1);
+	ASSERT_U64_EQ(wire_receiver_count(r, WIRE_DROP_BAD_TAG), 2);
+	ASSERT_U64_EQ(wire_receiver_count(r, WIRE_ACCEPT), 0);
+	wire_receiver_free(r);
+	keyring_free(kr);
+	keyring_free(other);
+}
+
+TEST(wire_tamper_every_byte)
+{
+	struct keyring *kr = w_ring(0, -1);
+	struct wire_receiver *r = w_receiver(kr, 0, 0);
+	uint8_t good[WIRE_MAX_DATAGRAM], buf[WIRE_MAX_DATAGRAM];
+	const struct keyring_key *k = keyring_primary(kr);
+	struct wire_sender s;
+	size_t glen;
+
+	wire_sender_init(&s, kr, CLUSTER_TEST, 42, 1);
+	glen = w_seal(&s, good);
+	/* Past the fields checked before the tag, any flipped bit fails the
+	 * tag; with the tag recomputed, it fails the signature instead. */
+	for (size_t i = 20; i < glen; i++) {
+		memcpy(buf, good, glen);
+		buf[i] ^= 0x80;
+		ASSERT_EQ(w_recv(r, buf, glen, NULL), WIRE_DROP_BAD_TAG);
+		if (i >= glen - WIRE_TAG_LEN)
+			continue;
+		w_retag(buf, glen, k);
+		ASSERT_EQ(w_recv(r, buf, glen, NULL), WIRE_DROP_BAD_SIGNATURE);
+	}
+	ASSERT_U64_EQ(wire_receiver_count(r, WIRE_DROP_BAD_SIGNATURE), glen - 20 - WIRE_TAG_LEN);
+	ASSERT_EQ(w_recv(r, good, glen, NULL), WIRE_ACCEPT);
+	wire_receiver_free(r);
+	keyring_free(kr);
+}
+
+TEST(wire_replay_and_reorder)
+{
+	struct keyring *kr = w_ring(0, -1);
+	struct wire_receiver *r = w_receiver(kr, 0, 0);
+	static uint8_t d[80][WIRE_MAX_DATAGRAM];
+	size_t len[80];
+	struct wire_sender s;
+
+	wire_sender_init(&s, kr, CLUSTER_TEST, 42, 1);
+	for (int i = 1; i < 80; i++)
+		len[i] = w_seal(&s, d[i]);
+	ASSERT_EQ(w_recv(r, d[1], len[1], NULL), WIRE_ACCEPT);
+	ASSERT_EQ(w_recv(r, d[1], len[1], NULL), WIRE_DROP_REPLAY);
+	/* 10 before 5 before 3: reordered within the window, each taken once. */
+	ASSERT_EQ(w_recv(r, d[10], len[10], NULL), WIRE_ACCEPT);
+	ASSERT_EQ(w_recv(r, d[5], len[5], NULL), WIRE_ACCEPT);
+	ASSERT_EQ(w_recv(r, d[3], len[3], NULL), WIRE_ACCEPT);
+	ASSERT_EQ(w_recv(r, d[5], len[5], NULL), WIRE_DROP_REPLAY);
+	ASSERT_EQ(w_recv(r, d[10], len[10], NULL), WIRE_DROP_REPLAY);
+	/* Jump to 79: 15 is 64 behind (still taken), 14 is 65 behind (too old). */
+	ASSERT_EQ(w_recv(r, d[79], len[79], NULL), WIRE_ACCEPT);
+	ASSERT_EQ(w_recv(r, d[15], len[15], NULL), WIRE_ACCEPT);
+	ASSERT_EQ(w_recv(r, d[14], len[14], NULL), WIRE_DROP_REPLAY);
+	ASSERT_EQ(w_recv(r, d[2], len[2], NULL), WIRE_DROP_REPLAY);
+	ASSERT_EQ(w_recv(r, d[78], len[78], NULL), WIRE_ACCEPT);
+	ASSERT_U64_EQ(wire_receiver_count(r, WIRE_ACCEPT), 7);
+	ASSERT_U64_EQ(wire_receiver_count(r, WIRE_DROP_REPLAY), 5);
+	wire_receiver_free(r);
+	keyring_free(kr);
+}
+
+TEST(wire_restart_incarnation)
+{
+	struct keyring *kr = w_ring(0, -1);
+	struct wire_receiver *r = w_receiver(kr, 0, 0);
+	uint8_t a[3][WIRE_MAX_DATAGRAM], b[WIRE_MAX_DATAGRAM];
+	size_t alen[3], blen;
+	struct wire_sender s, s2;
+	struct wire_msg msg;
+
+	wire_sender_init(&s, kr, CLUSTER_TEST, 42, 7);
+	for (int i = 0; i < 3; i++)
+		alen[i] = w_seal(&s, a[i]);
+	ASSERT_EQ(w_recv(r, a[0], alen[0], NULL), WIRE_ACCEPT);
+	ASSERT_EQ(w_recv(r, a[1], alen[1], NULL), WIRE_ACCEPT);
+	/* The node restarts: incarnation 8, sequence back to 1. */
+	wire_sender_init(&s2, kr, CLUSTER_TEST, 42, 8);
+	blen = w_seal(&s2, b);
+	ASSERT_EQ(w_recv(r, b, blen, &msg), WIRE_ACCEPT);
+	ASSERT_U64_EQ(msg.incarnation, 8);
+	ASSERT_U64_EQ(msg.seq, 1);
+	/* Anything left from incarnation 7 is now stale, even unseen. */
+	ASSERT_EQ(w_recv(r, a[2], alen[2], NULL), WIRE_DROP_REPLAY);
+	ASSERT_EQ(w_recv(r, b, blen, NULL), WIRE_DROP_REPLAY);
+	wire_receiver_free(r);
+	keyring_free(kr);
+}
+
+TEST(wire_bad_signature_does_not_advance_window)
+{
+	struct keyring *kr = w_ring(0, -1);
+	struct wire_receiver *r = w_receiver(kr, 0, 0);
+	uint8_t genuine[WIRE_MAX_DATAGRAM], forged[WIRE_MAX_DATAGRAM];
+	const struct keyring_key *k = keyring_primary(kr);
+	struct wire_sender s;
+	size_t glen;
+
+	wire_sender_init(&s, kr, CLUSTER_TEST, 42, 3);
+	glen = w_seal(&s, genuine);
+	/* A copy moved to a much higher seq, and one to a higher incarnation,
+	 * each with a valid tag but the old signature. */
+	memcpy(forged, genuine, glen);
+	w_put_be64(forged + 36, 1000000);
+	w_retag(forged, glen, k);
+	ASSERT_EQ(w_recv(r, forged, glen, NULL), WIRE_DROP_BAD_SIGNATURE);
+	memcpy(forged, genuine, glen);
+	w_put_be64(forged + 28, 4);
+	w_retag(forged, glen, k);
+	ASSERT_EQ(w_recv(r, forged, glen, NULL), WIRE_DROP_BAD_SIGNATURE);
+	/* Same seq as the genuine one, sent first. */
+	memcpy(forged, genuine, glen);
+	forged[WIRE_HEADER_LEN] ^= 1;
+	w_retag(forged, glen, k);
+	ASSERT_EQ(w_recv(r, forged, glen, NULL), WIRE_DROP_BAD_SIGNATURE);
+	ASSERT_EQ(w_recv(r, genuine, glen, NULL), WIRE_ACCEPT);
+	ASSERT_EQ(w_recv(r, forged, glen, NULL), WIRE_DROP_REPLAY);
+	wire_receiver_free(r);
+	keyring_free(kr);
+}
+
+TEST(wire_budget_and_refill)
+{
+	struct keyring *kr = w_ring(0, -1);
+	struct wire_receiver *r = w_receiver(kr, 2, 3);
+	static uint8_t d[8][WIRE_MAX_DATAGRAM];
+	uint8_t junk[WIRE_MAX_DATAGRAM];
+	static const uint8_t other[6] = { 127, 0, 0, 2, 0x1e, 0xd2 };
+	size_t len[8];
+	struct wire_sender s;
+
+	wire_sender_init(&s, kr, CLUSTER_TEST, 42, 1);
+	for (int i = 0; i < 8; i++)
+		len[i] = w_seal(&s, d[i]);
+	/* Datagrams failing the tag cost nothing from the budget. */
+	memcpy(junk, d[7], len[7]);
+	junk[len[7] - 1] ^= 1;
+	for (int i = 0; i < 100; i++)
+		ASSERT_EQ(wire_receive(r, junk, len[7], SRC, sizeof(SRC), 0, NULL), WIRE_DROP_BAD_TAG);
+	for (int i = 0; i < 3; i++)
+		ASSERT_EQ(wire_receive(r, d[i], len[i], SRC, sizeof(SRC), 0, NULL), WIRE_ACCEPT);
+	/* Neither do replays, which a table lookup refuses. */
+	ASSERT_EQ(wire_receive(r, d[0], len[0], SRC, sizeof(SRC), 0, NULL), WIRE_DROP_REPLAY);
+	ASSERT_EQ(wire_receive(r, d[3], len[3], SRC, sizeof(SRC), 0, NULL), WIRE_DROP_OVER_BUDGET);
+	ASSERT_EQ(wire_receive(r, d[3], len[3], SRC, sizeof(SRC), 499, NULL), WIRE_DROP_OVER_BUDGET);
+	/* Another address has its own bucket. */
+	ASSERT_EQ(wire_receive(r, d[4], len[4], other, sizeof(other), 499, NULL), WIRE_ACCEPT);
+	/* 2 a second: one more after 500 ms; the refused datagram was not
+	 * marked as seen, so it is accepted now. */
+	ASSERT_EQ(wire_receive(r, d[3], len[3], SRC, sizeof(SRC), 500, NULL), WIRE_ACCEPT);
+	ASSERT_EQ(wire_receive(r, d[5], len[5], SRC, sizeof(SRC), 500, NULL), WIRE_DROP_OVER_BUDGET);
+	ASSERT_EQ(wire_receive(r, d[5], len[5], SRC, sizeof(SRC), 10000, NULL), WIRE_ACCEPT);
+	ASSERT_EQ(wire_receive(r, d[6], len[6], SRC, sizeof(SRC), 10000, NULL), WIRE_ACCEPT);
+	ASSERT_U64_EQ(wire_receiver_count(r, WIRE_DROP_OVER_BUDGET), 3);
+	ASSERT_U64_EQ(wire_receiver_count(r, WIRE_ACCEPT), 7);
+	wire_receiver_free(r);
+	keyring_free(kr);
+}
+
+TEST(wire_key_rotation)
+{
+	/* Step 1 of a rotation: the new key (1) is primary at the receiver,
+	 * the old key (0) still accepted, while the sender still signs with 0. */
+	struct keyring *old_only = w_ring(0, -1), *old_new = w_ring(0, 1), *new_old = w_ring(1, 0);
+	struct keyring *new_only = w_ring(1, -1);
+	struct wire_receiver *r_new_old = w_receiver(new_old, 0, 0);
+	struct wire_receiver *r_old_new = w_receiver(old_new, 0, 0);
+	struct wire_receiver *r_old_only = w_receiver(old_only, 0, 0);
+	uint8_t buf[WIRE_MAX_DATAGRAM];
+	struct wire_sender s;
+	struct wire_msg msg;
+	size_t len;
+
+	wire_sender_init(&s, old_only, CLUSTER_TEST, 42, 1);
+	len = w_seal(&s, buf);
+	ASSERT_EQ(w_recv(r_new_old, buf, len, &msg), WIRE_ACCEPT);
+	ASSERT_U64_EQ(msg.key_id, ID0);
+	/* And the other way: a sender that already signs with the new key,
+	 * a receiver that still has the old one as primary. */
+	wire_sender_init(&s, new_old, CLUSTER_TEST, 43, 1);
+	len = w_seal(&s, buf);
+	ASSERT_EQ(w_recv(r_old_new, buf, len, &msg), WIRE_ACCEPT);
+	ASSERT_U64_EQ(msg.key_id, ID1);
+	/* A node that never learnt the new key refuses it... */
+	ASSERT_EQ(w_recv(r_old_only, buf, len, NULL), WIRE_DROP_UNKNOWN_KEY);
+	/* ...until its keyring is reloaded; replay state survives the swap. */
+	wire_receiver_set_keyring(r_old_only, new_only);
+	ASSERT_EQ(w_recv(r_old_only, buf, len, NULL), WIRE_ACCEPT);
+	wire_receiver_set_keyring(r_old_only, old_new);
+	ASSERT_EQ(w_recv(r_old_only, buf, len, NULL), WIRE_DROP_REPLAY);
+	/* The old key dropped at last: its datagrams are unknown. */
+	wire_receiver_set_keyring(r_new_old, new_only);
+	wire_sender_init(&s, old_only, CLUSTER_TEST, 42, 1);
+	s.next_seq = 2;
+	len = w_seal(&s, buf);
+	ASSERT_EQ(w_recv(r_new_old, buf, len, NULL), WIRE_DROP_UNKNOWN_KEY);
+	wire_receiver_free(r_new_old);
+	wire_receiver_free(r_old_new);
+	wire_receiver_free(r_old_only);
+	keyring_free(old_only);
+	keyring_free(old_new);
+	keyring_free(new_old);
+	keyring_free(new_only);
+}
+
+TEST(wire_replay_table_eviction)
+{
+	struct keyring *kr = w_ring(0, -1);
+	struct wire_receiver_limits l;
+	struct wire_receiver *r;
+	uint8_t first[WIRE_MAX_DATAGRAM], buf[WIRE_MAX_DATAGRAM];
+	struct wire_sender s;
+	size_t flen, len;
+
+	wire_receiver_limits_default(&l);
+	l.max_senders = 2;
+	r = wire_receiver_new(CLUSTER_TEST, kr, &l);
+	ASSERT_NOT_NULL(r);
+	wire_sender_init(&s, kr, CLUSTER_TEST, 1, 1);
+	flen = w_seal(&s, first);
+	ASSERT_EQ(w_recv(r, first, flen, NULL), WIRE_ACCEPT);
+	ASSERT_EQ(w_recv(r, first, flen, NULL), WIRE_DROP_REPLAY);
+	for (uint64_t node = 2; node <= 3; node++) {
+		wire_sender_init(&s, kr, CLUSTER_TEST, node, 1);
+		len = w_seal(&s, buf);
+		ASSERT_EQ(w_recv(r, buf, len, NULL), WIRE_ACCEPT);
+	}
+	/* Node 1 was the least recently updated and has been forgotten: the
+	 * consequence documented in replay.h. */
+	ASSERT_EQ(w_recv(r, first, flen, NULL), WIRE_ACCEPT);
+	ASSERT_EQ(w_recv(r, first, flen, NULL), WIRE_DROP_REPLAY);
+	wire_receiver_free(r);
+	keyring_free(kr);
+}
+
+TEST(wire_receiver_defaults)
+{
+	struct wire_receiver_limits l;
+	struct keyring *kr = w_ring(0, -1);
+	struct wire_receiver *r;
+
+	memset(&l, 0xff, sizeof(l));
+	wire_receiver_limits_default(&l);
+	ASSERT_EQ(l.max_senders, 65536);
+	ASSERT_EQ(l.budget_per_sec, 2000);
+	ASSERT_EQ(l.budget_burst, 4000);
+	ASSERT_EQ(l.budget_sources, 4096);
+	r = wire_receiver_new(CLUSTER_TEST, kr, NULL);
+	ASSERT_NOT_NULL(r);
+	wire_receiver_free(r);
+	/* Zero fields mean "default". */
+	memset(&l, 0, sizeof(l));
+	r = wire_receiver_new(CLUSTER_TEST, kr, &l);
+	ASSERT_NOT_NULL(r);
+	wire_receiver_free(r);
+	wire_receiver_free(NULL);
+	keyring_free(kr);
+}
+
+TEST(wire_trace_drops)
+{
+	struct keyring *kr = w_ring(0, -1);
+	struct wire_receiver *r = w_receiver(kr, 0, 0);
+	uint8_t buf[WIRE_MAX_DATAGRAM];
+	char path[512], text[4096];
+	struct wire_sender s;
+	size_t len;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/trace.log", harness_tmpdir());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ASSERT(fd >= 0);
+	ASSERT(dup2(fd, STDERR_FILENO) == STDERR_FILENO);
+	log_init("test", LOG_LEVEL_INFO, TRACE_WIRE);
+	wire_sender_init(&s, kr, CLUSTER_TEST, 4242, 1);
+	len = w_seal(&s, buf);
+	ASSERT_EQ(w_recv(r, buf, 3, NULL), WIRE_DROP_TRUNCATED);
+	buf[len - 1] ^= 1;
+	ASSERT_EQ(w_recv(r, buf, len, NULL), WIRE_DROP_BAD_TAG);
+	buf[len - 1] ^= 1;
+	ASSERT_EQ(w_recv(r, buf, len, NULL), WIRE_ACCEPT);
+	n = pread(fd, text, sizeof(text) - 1, 0);
+	ASSERT(n > 0);
+	text[n] = '\0';
+	ASSERT_STR_CONTAINS(text, "wire: drop truncated: 3 bytes\n");
+	ASSERT_STR_CONTAINS(text, "wire: drop bad-tag: 124 bytes from node 4242\n");
+	ASSERT(strstr(text, "accept") == NULL);
+	close(fd);
+	wire_receiver_free(r);
+	keyring_free(kr);
+}
