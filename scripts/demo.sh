@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# mitosis demo: a local DigitalOcean (tests/sim/dosim.py) and a cluster of 3 droplets
+# booted from a snapshot that runs the real agent; a live view until Ctrl-C.
+#
+#   make demo                      interactive, stops on Ctrl-C
+#   DEMO_SECONDS=8 scripts/demo.sh runs for 8 s then cleans up (for tests and CI)
+#   DEMO_FAKE_AGENT=1              use tests/sim/fake_agent.py instead of build/mitosis
+#   MITOSIS_AGENT=path             use this agent binary instead of building build/mitosis
+#   DEMO_DROPLETS=3                how many droplets to start
+#   DEMO_BOOT_DELAY=2              seconds from create to active
+#
+# On exit (normal, error, Ctrl-C, SIGTERM) it stops the simulator, which stops every
+# droplet process and removes every droplet directory, then removes its own temp dir.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$here"
+py=${PYTHON:-python3}
+count=${DEMO_DROPLETS:-3}
+boot_delay=${DEMO_BOOT_DELAY:-2}
+seconds=${DEMO_SECONDS:-0}
+fake=${DEMO_FAKE_AGENT:-0}
+agent=${MITOSIS_AGENT:-"$here/build/mitosis"}
+
+tmp=
+sim_pid=
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	if [ -n "$sim_pid" ] && kill -0 "$sim_pid" 2>/dev/null; then
+		echo "demo: stopping the simulator (pid $sim_pid)"
+		kill -TERM "$sim_pid" 2>/dev/null || true
+		for _ in $(seq 1 100); do
+			kill -0 "$sim_pid" 2>/dev/null || break
+			sleep 0.2
+		done
+		if kill -0 "$sim_pid" 2>/dev/null; then
+			echo "demo: simulator did not stop, killing it" >&2
+			kill -KILL "$sim_pid" 2>/dev/null || true
+		fi
+		wait "$sim_pid" 2>/dev/null || true
+	fi
+	if [ -n "$tmp" ] && [ -d "$tmp" ]; then
+		rm -rf "$tmp"
+		echo "demo: removed $tmp"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if [ "$fake" = 1 ]; then
+	echo "demo: using the fake agent (tests/sim/fake_agent.py)"
+elif [ -n "${MITOSIS_AGENT:-}" ]; then
+	echo "demo: using the agent $agent"
+	[ -x "$agent" ] || { echo "demo: $agent is not executable" >&2; exit 1; }
+else
+	echo "demo: building build/mitosis"
+	make --no-print-directory all
+	[ -x "$agent" ] || { echo "demo: $agent was not built" >&2; exit 1; }
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mitosis-demo.XXXXXX")
+chmod 700 "$tmp"
+instance="demo$$"
+echo "demo: working dir $tmp (instance $instance)"
+
+if [ "$fake" = 1 ]; then
+	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$tmp/cluster.key"
+	chmod 600 "$tmp/cluster.key"
+else
+	"$agent" keygen -o "$tmp/cluster.key"
+fi
+cat > "$tmp/mitosis.conf" <<EOF
+cluster = demo
+log_level = info
+EOF
+fake_flag=()
+[ "$fake" = 1 ] && fake_flag=(--fake-agent)
+"$py" tests/sim/demo_view.py snapshot --config "$tmp/mitosis.conf" --key "$tmp/cluster.key" \
+	--out "$tmp/snapshot.json" "${fake_flag[@]}"
+( umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$tmp/token" )
+
+agent_flag=()
+[ "$fake" = 1 ] || agent_flag=(--agent "$agent")
+"$py" tests/sim/dosim.py --port 0 --token-file "$tmp/token" "${agent_flag[@]}" \
+	--snapshot "$tmp/snapshot.json" --state-dir "$tmp/state" --ready-file "$tmp/ready.json" \
+	--instance "$instance" --boot-delay "$boot_delay" --action-delay 2 --domain demo.test \
+	> "$tmp/dosim.out" 2> "$tmp/dosim.log" &
+sim_pid=$!
+
+for _ in $(seq 1 100); do
+	[ -s "$tmp/ready.json" ] && break
+	kill -0 "$sim_pid" 2>/dev/null || { cat "$tmp/dosim.log" >&2; echo "demo: simulator failed" >&2; exit 1; }
+	sleep 0.1
+done
+[ -s "$tmp/ready.json" ] || { echo "demo: simulator did not start in 10 s" >&2; exit 1; }
+url=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$tmp/ready.json")
+image=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["images"][0])' "$tmp/ready.json")
+echo "demo: simulator at $url, snapshot image $image"
+
+"$py" tests/sim/demo_view.py create --url "$url" --token-file "$tmp/token" --image "$image" --count "$count"
+
+view_args=(--url "$url")
+[ "$fake" = 1 ] || view_args+=(--agent "$agent")
+if [ "$seconds" != 0 ]; then
+	view_args+=(--seconds "$seconds")
+fi
+"$py" tests/sim/demo_view.py view "${view_args[@]}" || true

@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Helpers for scripts/demo.sh: build the demo snapshot, create droplets, draw the live view.
+
+    demo_view.py snapshot --config F --key F --out F [--fake-agent]
+    demo_view.py create --url U --token-file F --image ID --count N [--prefix demo]
+    demo_view.py view --url U [--agent BIN] [--once]
+
+The view reads the simulator's /_sim/state (no token needed) every 2 s.
+"""
+
+import argparse
+import base64
+import json
+import os
+import sys
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def cmd_snapshot(a):
+    with open(a.config) as f:
+        conf = f.read()
+    with open(a.key, "rb") as f:
+        key = f.read()
+    if a.fake_agent:
+        command = [sys.executable, os.path.join(HERE, "fake_agent.py"), "--metadata-url", "{metadata_url}",
+                   "--out", "{root}/var/lib/fake-agent.json"]
+    else:
+        command = ["{mitosis}", "agent", "-c", "{root}/etc/mitosis/mitosis.conf",
+                   "--key-file", "{root}/etc/mitosis/cluster.key", "--metadata-url", "{metadata_url}"]
+    snap = {"name": "mitosis-demo", "description": "demo image: mitosis agent + cluster key",
+            "files": {"/etc/mitosis/mitosis.conf": {"content": conf, "mode": "0644"},
+                      "/etc/mitosis/cluster.key": {"content_b64": base64.b64encode(key).decode(), "mode": "0600"}},
+            "command": command}
+    fd = os.open(a.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(snap, f)
+    return 0
+
+
+def api(url, token, method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url + path, data=data, method=method)
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    req.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        raw = r.read()
+        return json.loads(raw) if raw else None
+
+
+def cmd_create(a):
+    with open(a.token_file) as f:
+        token = f.read().strip()
+    names = ["%s-%d" % (a.prefix, i + 1) for i in range(a.count)]
+    out = api(a.url, token, "POST", "/v2/droplets",
+              {"names": names, "region": "nyc3", "size": "s-1vcpu-1gb", "image": a.image,
+               "tags": ["mitosis", "mitosis-demo"], "monitoring": True})
+    for d in out["droplets"]:
+        print("demo: created droplet %d (%s), status %s" % (d["id"], d["name"], d["status"]))
+    return 0
+
+
+def last_line(path):
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            size = f.tell()
+            f.seek(max(0, size - 4096))
+            lines = [ln for ln in f.read().decode(errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return ""
+    return lines[-1] if lines else ""
+
+
+def members_hook(agent, droplet):
+    """HOOK(members): when the agent gains `mitosis members --json`, show members and load here.
+
+    Returns a short string for the view, or None while the command does not exist.
+    TODO(issue: membership): call the agent's control socket of this droplet, e.g.
+    [agent, "members", "--json", "--socket", droplet root + "/run/mitosis.sock"],
+    and summarise alive members and their load.
+    """
+    return None
+
+
+def draw(url, agent):
+    try:
+        with urllib.request.urlopen(url + "/_sim/state", timeout=5) as r:
+            st = json.load(r)
+    except OSError as e:
+        return "simulator unreachable: %s" % e
+    rows = ["mitosis demo  %s  (%s)   Ctrl-C to stop" % (url, time.strftime("%H:%M:%S")), ""]
+    rows.append("%-10s %-8s %-7s %-13s %-13s %-6s %s" % ("ID", "NAME", "STATUS", "PUBLIC", "PRIVATE", "AGENT",
+                                                           "LAST LOG LINE"))
+    for d in st["droplets"]:
+        s = d["sim"]
+        nets = {n["type"]: n["ip_address"] for n in d["networks"]["v4"]}
+        alive = "up" if s["agent_alive"] else ("-" if d["status"] != "active" else "DOWN")
+        line = last_line(s["agent_log"])[:70]
+        rows.append("%-10d %-8s %-7s %-13s %-13s %-6s %s" % (d["id"], d["name"][:8], d["status"],
+                                                               nets.get("public", "-"), nets.get("private", "-"),
+                                                               alive, line))
+        extra = members_hook(agent, d)
+        if extra:
+            rows.append("           members: %s" % extra)
+    lbs = st.get("load_balancers") or []
+    for lb in lbs:
+        rows.append("lb %s: %s" % (lb["name"], ", ".join(str(m["droplet_id"]) for m in lb["members"]) or "-"))
+    for name, dom in sorted((st.get("domains") or {}).items()):
+        a = ["%s=%s" % (r["fqdn"], r["data"]) for r in dom["records"] if r["type"] == "A"]
+        rows.append("dns %s: %s" % (name, ", ".join(a) or "no A records"))
+    ev = st.get("events") or []
+    rows.append("")
+    rows.append("recent events:")
+    for e in ev[-5:]:
+        rows.append("  " + time.strftime("%H:%M:%S", time.localtime(e["time"])) + " " + e["message"])
+    return "\n".join(rows)
+
+
+def cmd_view(a):
+    deadline = time.monotonic() + a.seconds if a.seconds else None
+    tty = sys.stdout.isatty()
+    while True:
+        text = draw(a.url, a.agent)
+        if tty:
+            sys.stdout.write("\x1b[H\x1b[2J")
+        sys.stdout.write(text + "\n" + ("" if tty else "----\n"))
+        sys.stdout.flush()
+        if a.once or (deadline is not None and time.monotonic() >= deadline):
+            return 0
+        time.sleep(2 if deadline is None else max(0.0, min(2.0, deadline - time.monotonic())))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("snapshot")
+    s.add_argument("--config", required=True)
+    s.add_argument("--key", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--fake-agent", action="store_true")
+    c = sub.add_parser("create")
+    c.add_argument("--url", required=True)
+    c.add_argument("--token-file", required=True)
+    c.add_argument("--image", type=int, required=True)
+    c.add_argument("--count", type=int, default=3)
+    c.add_argument("--prefix", default="demo")
+    v = sub.add_parser("view")
+    v.add_argument("--url", required=True)
+    v.add_argument("--agent")
+    v.add_argument("--seconds", type=float, default=0)
+    v.add_argument("--once", action="store_true")
+    a = p.parse_args()
+    try:
+        return {"snapshot": cmd_snapshot, "create": cmd_create, "view": cmd_view}[a.cmd](a)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
