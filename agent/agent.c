@@ -20,11 +20,15 @@
 
 #include "agent.h"
 #include "cfg.h"
+#include "control.h"
+#include "gossip.h"
 #include "http.h"
 #include "keyring.h"
 #include "log.h"
 #include "meta.h"
 #include "metadata.h"
+#include "report.h"
+#include "sampler.h"
 #include "transport.h"
 #include "wire.h"
 #include "xmalloc.h"
@@ -39,8 +43,13 @@ struct agent {
 	struct metadata_fetch *mf;
 	struct meta_identity *id;
 	struct transport *tr;
+	struct gossip *gossip;
+	struct sampler *sampler;
+	struct control *control;
 	uint64_t incarnation;
+	uint64_t started; /* uv_now() at start */
 	int exit_code;
+	bool leaving;
 	bool stopping;
 };
 
@@ -57,6 +66,12 @@ agent_stop(struct agent *a, int code)
 	a->mf = NULL;
 	http_close(a->http, NULL, NULL);
 	a->http = NULL;
+	sampler_close(a->sampler);
+	a->sampler = NULL;
+	control_close(a->control);
+	a->control = NULL;
+	gossip_close(a->gossip);
+	a->gossip = NULL;
 	if (a->tr != NULL) {
 		transport_log_counts(a->tr);
 		transport_close(a->tr);
@@ -65,11 +80,26 @@ agent_stop(struct agent *a, int code)
 }
 
 static void
+agent_on_left(void *arg)
+{
+	agent_stop(arg, 0);
+}
+
+/* The first SIGINT/SIGTERM leaves the cluster gracefully (gossiping LEFT for
+ * leave_timeout), a second one stops at once. */
+static void
 agent_on_signal(uv_signal_t *sig, int signum)
 {
 	struct agent *a = sig->data;
+	const char *name = signum == SIGINT ? "SIGINT" : "SIGTERM";
 
-	log_info("received %s, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+	if (a->gossip != NULL && !a->leaving && a->cfg->leave_timeout_ms > 0) {
+		log_info("received %s, shutting down", name);
+		a->leaving = true;
+		gossip_leave(a->gossip, agent_on_left, a);
+		return;
+	}
+	log_info("received %s, %s", name, a->leaving ? "stopping now" : "shutting down");
 	agent_stop(a, 0);
 }
 
@@ -101,8 +131,79 @@ agent_log_identity(const struct meta_identity *id, const char *source)
 static void
 agent_on_message(const struct wire_msg *msg, const struct sockaddr *from, void *arg)
 {
+	struct agent *a = arg;
+
 	log_trace(TRACE_WIRE, "wire: accepted type %u from node %" PRIu64 " seq %" PRIu64,
 		  msg->type, msg->node_id, msg->seq);
+	if (a->gossip != NULL)
+		gossip_on_message(a->gossip, msg, from);
+}
+
+static void
+agent_on_sample(const struct swim_load *load, void *arg)
+{
+	struct agent *a = arg;
+
+	if (a->gossip != NULL && !a->leaving)
+		gossip_set_load(a->gossip, load);
+}
+
+/* Members as an array of pointers, for report.c. Caller frees the array. */
+static const struct swim_member **
+agent_members(const struct agent *a, size_t *n)
+{
+	const struct swim *s = gossip_swim(a->gossip);
+	const struct swim_member **m;
+
+	*n = swim_count(s);
+	m = xcalloc(*n + 1, sizeof(*m));
+	for (size_t i = 0; i < *n; i++)
+		m[i] = swim_member_at(s, i);
+	return m;
+}
+
+static char *
+agent_status(struct agent *a, const struct swim_member **m, size_t n, bool json)
+{
+	const struct swim_member *self = swim_self(gossip_swim(a->gossip));
+	struct report_status st;
+
+	memset(&st, 0, sizeof(st));
+	st.node_id = a->id->droplet_id;
+	st.name = a->id->hostname;
+	st.cluster = a->cfg->cluster;
+	st.incarnation = self->incarnation;
+	st.addr = self->addr;
+	st.uptime_ms = uv_now(&a->loop) - a->started;
+	report_status_tally(&st, m, n);
+	transport_io(a->tr, &st.dgrams_in, &st.bytes_in, &st.dgrams_out, &st.bytes_out);
+	for (int v = 0; v < WIRE_VERDICT_COUNT; v++)
+		st.verdicts[v] = transport_count(a->tr, (enum wire_verdict)v);
+	swim_stats(gossip_swim(a->gossip), &st.swim);
+	return json ? report_status_json(&st) : report_status_text(&st);
+}
+
+/* Control socket requests: "members", "members json", "status", "status json". */
+static char *
+agent_on_control(const char *request, void *arg)
+{
+	struct agent *a = arg;
+	const struct swim_member **m;
+	bool json = strstr(request, " json") != NULL;
+	char *reply = NULL;
+	size_t n;
+
+	log_trace(TRACE_CONTROL, "control: request \"%.20s\"", request);
+	if (a->gossip == NULL)
+		return NULL;
+	m = agent_members(a, &n);
+	if (strncmp(request, "members", 7) == 0)
+		reply = json ? report_members_json(m, n, a->id->droplet_id, uv_now(&a->loop))
+			     : report_members_text(m, n, a->id->droplet_id, uv_now(&a->loop));
+	else if (strncmp(request, "status", 6) == 0)
+		reply = agent_status(a, m, n, json);
+	free(m);
+	return reply;
 }
 
 /* The gossip address: bind key, else the private (VPC) IPv4, else the public one. */
@@ -114,6 +215,95 @@ agent_bind_host(const struct agent *a)
 	if (a->id->private_ipv4[0] != '\0')
 		return a->id->private_ipv4;
 	return a->id->public_ipv4;
+}
+
+/* Seeds from the config, as addresses (cfg has already refused bad ones). */
+static struct swim_addr *
+agent_seeds(const struct cfg *cfg, size_t *n)
+{
+	struct swim_addr *seeds = xcalloc(cfg->nseeds + 1, sizeof(*seeds));
+
+	*n = 0;
+	for (size_t i = 0; i < cfg->nseeds; i++)
+		if (gossip_addr_parse(cfg->seeds[i], CFG_DEFAULT_PORT, &seeds[*n]) == 0)
+			(*n)++;
+	return seeds;
+}
+
+static void
+agent_swim_config(const struct cfg *cfg, struct swim_config *sc)
+{
+	swim_config_default(sc);
+	sc->probe_interval_ms = cfg->probe_interval_ms;
+	sc->probe_timeout_ms = cfg->probe_timeout_ms;
+	sc->gossip_interval_ms = cfg->gossip_interval_ms;
+	sc->gossip_fanout = (uint32_t)cfg->gossip_fanout;
+	sc->indirect_checks = (uint32_t)cfg->indirect_checks;
+	sc->suspicion_min_mult = (uint32_t)cfg->suspicion_mult;
+	sc->suspicion_max_mult = (uint32_t)cfg->suspicion_max_mult;
+	sc->pushpull_interval_ms = cfg->pushpull_interval_ms;
+	sc->reap_after_ms = cfg->reap_after_ms;
+}
+
+/* The address peers reach us at: advertise, else the bound one. 0 or -EINVAL. */
+static int
+agent_advertise(const struct agent *a, const char *host, struct swim_addr *out, char *text,
+		size_t size)
+{
+	const char *h = a->cfg->advertise_host != NULL ? a->cfg->advertise_host : host;
+	uint16_t port = a->cfg->advertise_port != 0 ? a->cfg->advertise_port : a->cfg->bind_port;
+	static const uint8_t any[16];
+
+	snprintf(text, size, strchr(h, ':') != NULL ? "[%s]:%u" : "%s:%u", h, port);
+	if (gossip_addr_parse(text, port, out) != 0)
+		return -EINVAL;
+	if (memcmp(out->ip, any, out->family == 4 ? 4 : 16) == 0)
+		return -EINVAL; /* 0.0.0.0 or :: cannot be reached */
+	return 0;
+}
+
+/* Membership, load sampling and the control socket, once the socket is bound. */
+static int
+agent_start_gossip(struct agent *a, const char *host)
+{
+	struct gossip_opts go;
+	struct sampler_opts so;
+	struct swim_addr *seeds;
+	char adv[80];
+	int r;
+
+	memset(&go, 0, sizeof(go));
+	if (agent_advertise(a, host, &go.self_addr, adv, sizeof(adv)) != 0) {
+		log_error("gossip: cannot advertise %s; set advertise to an address peers can reach",
+			  adv);
+		return -EINVAL;
+	}
+	agent_swim_config(a->cfg, &go.swim);
+	go.node_id = a->id->droplet_id;
+	go.incarnation = a->incarnation;
+	go.name = a->id->hostname;
+	go.leave_ms = a->cfg->leave_timeout_ms;
+	go.seeds = seeds = agent_seeds(a->cfg, &go.nseeds);
+	r = gossip_start(&a->loop, a->tr, &go, &a->gossip);
+	free(seeds);
+	if (r != 0) {
+		log_error("gossip: cannot start: %s", strerror(-r));
+		return r;
+	}
+	log_info("gossip: advertising %s, %zu seed%s", adv, go.nseeds, go.nseeds == 1 ? "" : "s");
+	memset(&so, 0, sizeof(so));
+	so.interval_ms = a->cfg->load_interval_ms;
+	so.window_ms = a->cfg->load_window_ms;
+	so.custom_file = a->cfg->custom_metric_file;
+	so.custom_command = a->cfg->custom_metric_command;
+	so.custom_timeout_ms = a->cfg->custom_metric_timeout_ms;
+	r = sampler_start(&a->loop, &so, agent_on_sample, a, &a->sampler);
+	if (r != 0) {
+		log_error("load sampler: cannot start: %s", strerror(-r));
+		return r;
+	}
+	/* control_open logs its own reason. */
+	return control_open(&a->loop, a->cfg->control_socket, agent_on_control, a, &a->control);
 }
 
 static void
@@ -134,6 +324,8 @@ agent_on_identity(struct agent *a, struct meta_identity *id, const char *source)
 	}
 	log_info("listening on udp %s:%u, cluster \"%s\", incarnation %" PRIu64, host,
 		 a->cfg->bind_port, a->cfg->cluster, a->incarnation);
+	if (agent_start_gossip(a, host) != 0)
+		agent_stop(a, 1);
 }
 
 static void
@@ -238,6 +430,7 @@ agent_run(const struct cfg *cfg, const struct keyring *kr)
 		log_error("uv_loop_init: %s", uv_strerror(r));
 		return 1;
 	}
+	a.started = uv_now(&a.loop);
 	log_info("mitosis %s starting, cluster \"%s\", key %08x", MITOSIS_VERSION, cfg->cluster,
 		 keyring_primary(kr)->id);
 	if (agent_start(&a) != 0)

@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "cmd.h"
+#include "cmd_control.h"
 #include "log.h"
 
 static int cmd_version_main(int argc, char **argv);
@@ -24,6 +25,10 @@ const struct cmd_entry cmd_table[] = {
 	  "run the agent in the foreground, or check its configuration (-n)", cmd_agent_help },
 	{ "keygen", cmd_keygen_main, "keygen -o FILE [-f]", "write a new cluster signing key",
 	  cmd_keygen_help },
+	{ "members", cmd_members_main, "members [--json] [-s PATH]",
+	  "list the cluster's members as this node's agent sees them", cmd_members_help },
+	{ "status", cmd_status_main, "status [--json] [-s PATH]",
+	  "show this node's view: members by state, mean load, traffic, drops", cmd_status_help },
 	{ "version", cmd_version_main, "version", "print the version and library versions", NULL },
 	{ "help", cmd_help_main, "help [COMMAND]", "show help for mitosis or a command", NULL },
 	{ NULL, NULL, NULL, NULL, NULL },

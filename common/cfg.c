@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "swim.h"
 #include "util.h"
 
 #define CFG_LINE_MAX 4096
@@ -64,7 +65,7 @@ struct cfg_origin {
 static cfg_set_fn cfg_set_string, cfg_set_u64, cfg_set_duration, cfg_set_list, cfg_set_hostport,
 	cfg_set_level, cfg_set_traces;
 static cfg_check_fn cfg_check_cluster, cfg_check_path, cfg_check_url, cfg_check_hostname,
-	cfg_check_region, cfg_check_ipv4, cfg_check_tag, cfg_check_hostport;
+	cfg_check_region, cfg_check_ipv4, cfg_check_tag, cfg_check_hostport, cfg_check_command;
 
 #define OFF(field) offsetof(struct cfg, field)
 
@@ -112,6 +113,52 @@ static const struct cfg_key cfg_table[] = {
 	{ { "seeds", "list", "", "up to 64 entries of IPV4[:PORT] or [IPV6][:PORT]",
 	    "Peers to contact when joining, comma-separated; the port defaults to 7950." },
 	  cfg_set_list, cfg_check_hostport, OFF(seeds), OFF(nseeds), 0, CFG_LIST_MAX },
+	{ { "probe_interval", "duration", "500ms", "50ms..60s",
+	    "Base period between two probes of this node (Lifeguard may lengthen it)." },
+	  cfg_set_duration, NULL, OFF(probe_interval_ms), 0, 50, 60 * 1000 },
+	{ { "probe_timeout", "duration", "200ms", "10ms..30s, less than probe_interval",
+	    "Time allowed for a direct ack before indirect probes are sent." },
+	  cfg_set_duration, NULL, OFF(probe_timeout_ms), 0, 10, 30 * 1000 },
+	{ { "gossip_interval", "duration", "200ms", "10ms..60s",
+	    "Period of the gossip round that spreads pending updates." },
+	  cfg_set_duration, NULL, OFF(gossip_interval_ms), 0, 10, 60 * 1000 },
+	{ { "gossip_fanout", "integer", "3", "1..16", "Peers sent each gossip round." },
+	  cfg_set_u64, NULL, OFF(gossip_fanout), 0, 1, 16 },
+	{ { "indirect_checks", "integer", "4", "0..16",
+	    "Peers asked to probe a node that missed its direct ack." },
+	  cfg_set_u64, NULL, OFF(indirect_checks), 0, 0, 16 },
+	{ { "suspicion_mult", "integer", "1", "1..20",
+	    "Shortest suspicion: this x log10(members) x probe_interval." },
+	  cfg_set_u64, NULL, OFF(suspicion_mult), 0, 1, 20 },
+	{ { "suspicion_max_mult", "integer", "6", "1..20",
+	    "Longest suspicion, as a multiple of the shortest." },
+	  cfg_set_u64, NULL, OFF(suspicion_max_mult), 0, 1, 20 },
+	{ { "pushpull_interval", "duration", "30s", "1s..1h",
+	    "Full state exchange with one random member (scaled up past 32 members)." },
+	  cfg_set_duration, NULL, OFF(pushpull_interval_ms), 0, 1000, 3600 * 1000 },
+	{ { "reap_after", "duration", "60s", "1s..7d",
+	    "Dead and departed members are forgotten after this." },
+	  cfg_set_duration, NULL, OFF(reap_after_ms), 0, 1000, 7 * 24 * 3600 * 1000ULL },
+	{ { "leave_timeout", "duration", "1s", "0..30s",
+	    "On SIGTERM, how long the departure is gossiped before the agent exits." },
+	  cfg_set_duration, NULL, OFF(leave_timeout_ms), 0, 0, 30 * 1000 },
+	{ { "load_interval", "duration", "2s", "100ms..10m", "Period of the load sampler." },
+	  cfg_set_duration, NULL, OFF(load_interval_ms), 0, 100, 600 * 1000 },
+	{ { "load_window", "duration", "30s", "1s..1h",
+	    "Time constant of the CPU utilisation EWMA." },
+	  cfg_set_duration, NULL, OFF(load_window_ms), 0, 1000, 3600 * 1000 },
+	{ { "custom_metric_file", "path", "", "a readable file",
+	    "Custom load metric: the number on the first line of this file." },
+	  cfg_set_string, cfg_check_path, OFF(custom_metric_file), 0, 0, 0 },
+	{ { "custom_metric_command", "string", "", "a shell command line",
+	    "Custom load metric: the number this command prints (run with /bin/sh -c)." },
+	  cfg_set_string, cfg_check_command, OFF(custom_metric_command), 0, 0, 0 },
+	{ { "custom_metric_timeout", "duration", "1s", "100ms..60s",
+	    "Time allowed for custom_metric_command; it is killed past it." },
+	  cfg_set_duration, NULL, OFF(custom_metric_timeout_ms), 0, 100, 60 * 1000 },
+	{ { "control_socket", "path", CFG_DEFAULT_CONTROL_SOCKET, "a path; its directory is created 0700",
+	    "Unix socket for `mitosis members` and `mitosis status` (owner-only)." },
+	  cfg_set_string, cfg_check_path, OFF(control_socket), 0, 0, 0 },
 	{ { "log_level", "level", "info", "error, warn, info, debug",
 	    "Least severe level that is logged." },
 	  cfg_set_level, NULL, OFF(log_level), 0, 0, 0 },
@@ -163,7 +210,8 @@ cfg_clear(struct cfg *cfg)
 	char **strs[] = {
 		&cfg->cluster,	   &cfg->key_file,     &cfg->token_file, &cfg->metadata_url,
 		&cfg->hostname,	   &cfg->region,       &cfg->public_ipv4, &cfg->private_ipv4,
-		&cfg->bind_host,   &cfg->advertise_host,
+		&cfg->bind_host,   &cfg->advertise_host, &cfg->custom_metric_file,
+		&cfg->custom_metric_command, &cfg->control_socket,
 	};
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
@@ -171,6 +219,24 @@ cfg_clear(struct cfg *cfg)
 	cfg_list_free(cfg->tags, cfg->ntags);
 	cfg_list_free(cfg->seeds, cfg->nseeds);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* The membership defaults are the core's own, so the two cannot drift apart. */
+static void
+cfg_set_gossip_defaults(struct cfg *cfg)
+{
+	struct swim_config sc;
+
+	swim_config_default(&sc);
+	cfg->probe_interval_ms = sc.probe_interval_ms;
+	cfg->probe_timeout_ms = sc.probe_timeout_ms;
+	cfg->gossip_interval_ms = sc.gossip_interval_ms;
+	cfg->gossip_fanout = sc.gossip_fanout;
+	cfg->indirect_checks = sc.indirect_checks;
+	cfg->suspicion_mult = sc.suspicion_min_mult;
+	cfg->suspicion_max_mult = sc.suspicion_max_mult;
+	cfg->pushpull_interval_ms = sc.pushpull_interval_ms;
+	cfg->reap_after_ms = sc.reap_after_ms;
 }
 
 struct cfg *
@@ -185,10 +251,20 @@ cfg_new(void)
 		free(cfg);
 		return NULL;
 	}
+	cfg->control_socket = strdup(CFG_DEFAULT_CONTROL_SOCKET);
+	if (cfg->control_socket == NULL) {
+		cfg_free(cfg);
+		return NULL;
+	}
 	cfg->metadata_timeout_ms = 2000;
 	cfg->metadata_attempts = 3;
 	cfg->bind_port = CFG_DEFAULT_PORT;
 	cfg->log_level = LOG_LEVEL_INFO;
+	cfg_set_gossip_defaults(cfg);
+	cfg->leave_timeout_ms = 1000;
+	cfg->load_interval_ms = 2000;
+	cfg->load_window_ms = 30000;
+	cfg->custom_metric_timeout_ms = 1000;
 	return cfg;
 }
 
@@ -254,6 +330,16 @@ cfg_check_path(const char *v)
 {
 	if (cfg_has_control(v))
 		return "is not a usable path (it holds control characters)";
+	return NULL;
+}
+
+static const char *
+cfg_check_command(const char *v)
+{
+	if (cfg_has_control(v))
+		return "is not a usable command line (it holds control characters)";
+	if (strlen(v) > 1024)
+		return "is longer than 1024 characters";
 	return NULL;
 }
 
@@ -1026,6 +1112,42 @@ cfg_check_identity(struct cfg_parser *p)
 	}
 }
 
+/* Reports `msg` at whichever of two keys was set last in the input (or the
+ * first that was set at all), so the message points at a line to change. */
+static void
+cfg_pair_error(struct cfg_parser *p, const char *a, const char *b, const char *msg)
+{
+	const struct cfg_origin *oa = cfg_origin_of(p, a), *ob = cfg_origin_of(p, b);
+	const struct cfg_origin *o = cfg_given(ob) ? ob : oa;
+	const char *src;
+	unsigned line;
+
+	if (!cfg_given(o))
+		return;
+	cfg_where(o, &src, &line);
+	cfg_error_at(p, src, line, "%s", msg);
+}
+
+/* Keys that are only valid together. */
+static void
+cfg_check_combinations(struct cfg_parser *p)
+{
+	const struct cfg *c = p->cfg;
+
+	if (cfg_origin_of(p, "probe_timeout")->bad || cfg_origin_of(p, "probe_interval")->bad)
+		return;
+	if (c->probe_timeout_ms >= c->probe_interval_ms) {
+		if (cfg_given(cfg_origin_of(p, "probe_timeout")) ||
+		    cfg_given(cfg_origin_of(p, "probe_interval")))
+			cfg_pair_error(p, "probe_interval", "probe_timeout",
+				       "probe_timeout must be shorter than probe_interval");
+	}
+	if (c->custom_metric_file != NULL && c->custom_metric_command != NULL)
+		cfg_pair_error(p, "custom_metric_file", "custom_metric_command",
+			       "custom_metric_file and custom_metric_command exclude each other; "
+			       "keep one");
+}
+
 bool
 cfg_finish(struct cfg_parser *p)
 {
@@ -1039,6 +1161,7 @@ cfg_finish(struct cfg_parser *p)
 		if (!cfg_given(cfg_origin_of(p, required[i])))
 			cfg_error_at(p, source, 0, "missing required key '%s'", required[i]);
 	cfg_check_identity(p);
+	cfg_check_combinations(p);
 	return !p->failed;
 }
 

@@ -25,6 +25,7 @@
 #include "log.h"
 
 #define CFG_DEFAULT_PORT 7950
+#define CFG_DEFAULT_CONTROL_SOCKET "/run/mitosis/mitosis.sock"
 
 struct cfg {
 	char *cluster;	  /* cluster name: [a-z0-9-], 1..63 chars; required */
@@ -55,6 +56,27 @@ struct cfg {
 	uint16_t advertise_port; /* 0 = the bind port */
 	char **seeds;		/* "HOST[:PORT]" entries, comma-separated */
 	size_t nseeds;
+
+	/* Membership timing (docs/membership.md); defaults from swim_config_default(). */
+	uint64_t probe_interval_ms;
+	uint64_t probe_timeout_ms;
+	uint64_t gossip_interval_ms;
+	uint64_t gossip_fanout;
+	uint64_t indirect_checks;
+	uint64_t suspicion_mult;
+	uint64_t suspicion_max_mult;
+	uint64_t pushpull_interval_ms;
+	uint64_t reap_after_ms;
+	uint64_t leave_timeout_ms; /* how long a graceful leave gossips before exit */
+
+	/* Load sampling (docs/load.md). */
+	uint64_t load_interval_ms;
+	uint64_t load_window_ms;
+	char *custom_metric_file;
+	char *custom_metric_command;
+	uint64_t custom_metric_timeout_ms;
+
+	char *control_socket; /* default CFG_DEFAULT_CONTROL_SOCKET */
 
 	enum log_level log_level; /* `log_level`, default info */
 	unsigned traces;	  /* `trace`, e.g. "wire,meta" */

@@ -11,6 +11,7 @@
 
 #include "cfg.h"
 #include "harness.h"
+#include "swim.h"
 
 /* The two required keys, so that a test of one more line gets no other error. */
 #define BASE "cluster = web\nkey_file = /etc/mitosis/key\n"
@@ -833,11 +834,19 @@ TEST(cfg_keys_table)
 		"cluster",	"key_file",	 "token_file", "metadata_url", "metadata_timeout",
 		"metadata_attempts", "node_id", "hostname",   "region",	     "public_ipv4",
 		"private_ipv4", "tags",		 "bind",       "advertise",    "seeds",
+		"probe_interval", "probe_timeout", "gossip_interval", "gossip_fanout",
+		"indirect_checks", "suspicion_mult", "suspicion_max_mult", "pushpull_interval",
+		"reap_after", "leave_timeout", "load_interval", "load_window",
+		"custom_metric_file", "custom_metric_command", "custom_metric_timeout",
+		"control_socket",
 		"log_level",	"trace",
 	};
 	static const char *const good[] = {
 		"web",	  "/k",	     "/t",   "http://m", "3s",	  "4",	"17", "h",	 "nyc3",
-		"1.2.3.4", "10.0.0.1", "a,b", "10.0.0.1", "10.0.0.2", "10.0.0.3", "debug", "all",
+		"1.2.3.4", "10.0.0.1", "a,b", "10.0.0.1", "10.0.0.2", "10.0.0.3",
+		"1s", "300ms", "200ms", "3", "3", "2", "5", "30s", "60s", "1s", "2s", "30s",
+		"/m", "echo 1", "1s", "/s",
+		"debug", "all",
 	};
 	struct cfg *cfg = cfg_new();
 	struct cfg_parser *p = cfg_parser_new(cfg);
@@ -861,7 +870,10 @@ TEST(cfg_keys_table)
 		if (!cfg_set(p, flag, keys[i].name, good[i]))
 			harness_fail(__FILE__, __LINE__, "%s", cfg_error(p, 0));
 	}
-	ASSERT_TRUE(cfg_finish(p));
+	/* A file and a command for the custom metric exclude each other. */
+	ASSERT_FALSE(cfg_finish(p));
+	ASSERT_EQ(cfg_error_count(p), 1);
+	ASSERT_STR_CONTAINS(cfg_error(p, 0), "exclude each other");
 	ASSERT_STR_EQ(keys[3].def, "http://169.254.169.254");
 	ASSERT_STR_EQ(keys[4].def, "2s");
 	ASSERT_STR_EQ(keys[4].range, "100ms..60s");
@@ -957,4 +969,113 @@ TEST(cfg_broken_file_lists_each_mistake)
 		ASSERT_STR_EQ(cfg_error(p, i), want[i]);
 	cfg_parser_free(p);
 	cfg_free(cfg);
+}
+
+/* ---- membership, load and control keys ---- */
+
+TEST(cfg_gossip_defaults_are_the_cores)
+{
+	struct cfg *cfg = cfg_new();
+	struct swim_config sc;
+
+	swim_config_default(&sc);
+	ASSERT_U64_EQ(cfg->probe_interval_ms, sc.probe_interval_ms);
+	ASSERT_U64_EQ(cfg->probe_timeout_ms, sc.probe_timeout_ms);
+	ASSERT_U64_EQ(cfg->gossip_interval_ms, sc.gossip_interval_ms);
+	ASSERT_U64_EQ(cfg->gossip_fanout, sc.gossip_fanout);
+	ASSERT_U64_EQ(cfg->indirect_checks, sc.indirect_checks);
+	ASSERT_U64_EQ(cfg->suspicion_mult, sc.suspicion_min_mult);
+	ASSERT_U64_EQ(cfg->suspicion_max_mult, sc.suspicion_max_mult);
+	ASSERT_U64_EQ(cfg->pushpull_interval_ms, sc.pushpull_interval_ms);
+	ASSERT_U64_EQ(cfg->reap_after_ms, sc.reap_after_ms);
+	ASSERT_STR_EQ(cfg->control_socket, CFG_DEFAULT_CONTROL_SOCKET);
+	ASSERT_U64_EQ(cfg->load_interval_ms, 2000);
+	ASSERT_U64_EQ(cfg->load_window_ms, 30000);
+	ASSERT_U64_EQ(cfg->leave_timeout_ms, 1000);
+	cfg_free(cfg);
+}
+
+/* The default text shown by --help and docs/config.md is the value cfg_new() sets. */
+TEST(cfg_documented_defaults_match)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} keys[] = {
+		{ "probe_interval", offsetof(struct cfg, probe_interval_ms) },
+		{ "probe_timeout", offsetof(struct cfg, probe_timeout_ms) },
+		{ "gossip_interval", offsetof(struct cfg, gossip_interval_ms) },
+		{ "gossip_fanout", offsetof(struct cfg, gossip_fanout) },
+		{ "indirect_checks", offsetof(struct cfg, indirect_checks) },
+		{ "suspicion_mult", offsetof(struct cfg, suspicion_mult) },
+		{ "suspicion_max_mult", offsetof(struct cfg, suspicion_max_mult) },
+		{ "pushpull_interval", offsetof(struct cfg, pushpull_interval_ms) },
+		{ "reap_after", offsetof(struct cfg, reap_after_ms) },
+		{ "leave_timeout", offsetof(struct cfg, leave_timeout_ms) },
+		{ "load_interval", offsetof(struct cfg, load_interval_ms) },
+		{ "load_window", offsetof(struct cfg, load_window_ms) },
+		{ "custom_metric_timeout", offsetof(struct cfg, custom_metric_timeout_ms) },
+		{ "metadata_timeout", offsetof(struct cfg, metadata_timeout_ms) },
+		{ "metadata_attempts", offsetof(struct cfg, metadata_attempts) },
+	};
+	size_t n;
+	const struct cfg_key_info *info = cfg_keys(&n);
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		struct cfg *a = cfg_new(), *b = cfg_new();
+		struct cfg_parser *p = cfg_parser_new(b);
+		const char *def = NULL;
+
+		for (size_t j = 0; j < n; j++)
+			if (strcmp(info[j].name, keys[i].key) == 0)
+				def = info[j].def;
+		ASSERT_NOT_NULL(def);
+		ASSERT_TRUE(cfg_set(p, "--test", keys[i].key, def));
+		if (*(uint64_t *)(void *)((char *)a + keys[i].off) !=
+		    *(uint64_t *)(void *)((char *)b + keys[i].off))
+			harness_fail(__FILE__, __LINE__, "%s: documented default %s differs",
+				     keys[i].key, def);
+		cfg_parser_free(p);
+		cfg_free(a);
+		cfg_free(b);
+	}
+}
+
+TEST(cfg_probe_timeout_must_be_shorter)
+{
+	struct fixture f = parse(BASE "probe_interval = 100ms\n");
+
+	ASSERT_FALSE(cfg_finish(f.p));
+	ASSERT_EQ(cfg_error_count(f.p), 1);
+	ASSERT_STR_EQ(cfg_error(f.p, 0),
+		      "agent.conf:3: probe_timeout must be shorter than probe_interval");
+	done(&f);
+	f = parse(BASE "probe_timeout = 600ms\n");
+	ASSERT_FALSE(cfg_finish(f.p));
+	ASSERT_STR_EQ(cfg_error(f.p, 0),
+		      "agent.conf:3: probe_timeout must be shorter than probe_interval");
+	done(&f);
+	f = parse_ok("probe_interval = 1s\nprobe_timeout = 600ms\n");
+	ASSERT_U64_EQ(f.cfg->probe_interval_ms, 1000);
+	ASSERT_U64_EQ(f.cfg->probe_timeout_ms, 600);
+	done(&f);
+}
+
+TEST(cfg_custom_metric_one_source)
+{
+	struct fixture f = parse(BASE "custom_metric_file = /run/rps\n"
+				      "custom_metric_command = \"cat /run/rps\"\n");
+
+	ASSERT_FALSE(cfg_finish(f.p));
+	ASSERT_EQ(cfg_error_count(f.p), 1);
+	ASSERT_STR_EQ(cfg_error(f.p, 0),
+		      "agent.conf:4: custom_metric_file and custom_metric_command exclude each "
+		      "other; keep one");
+	done(&f);
+	f = parse_ok("custom_metric_command = \"curl -s localhost/rps | cut -f1\"\n"
+		     "control_socket = /tmp/m.sock\nload_interval = 500ms\n");
+	ASSERT_STR_EQ(f.cfg->custom_metric_command, "curl -s localhost/rps | cut -f1");
+	ASSERT_STR_EQ(f.cfg->control_socket, "/tmp/m.sock");
+	ASSERT_U64_EQ(f.cfg->load_interval_ms, 500);
+	done(&f);
 }

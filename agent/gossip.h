@@ -1,0 +1,59 @@
+/*
+ * gossip: drives the membership state machine (common/swim.c) on the loop.
+ * Verified datagrams come in from the transport, one uv_timer_t fires at the
+ * deadline swim_tick() returns, and the machine's sends go out through the
+ * transport, sealed in the signed envelope.
+ */
+#ifndef GOSSIP_H
+#define GOSSIP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "swim.h"
+
+struct gossip;
+struct transport;
+struct wire_msg;
+
+struct gossip_opts {
+	struct swim_config swim;
+	uint64_t node_id;
+	uint64_t incarnation;
+	struct swim_addr self_addr; /* the advertised address */
+	const char *name;
+	const struct swim_addr *seeds;
+	size_t nseeds;
+	uint64_t leave_ms; /* how long a graceful leave keeps gossiping */
+};
+
+/* Starts gossiping through `tr` (borrowed). 0 or a negative errno. */
+int gossip_start(uv_loop_t *loop, struct transport *tr, const struct gossip_opts *o,
+		 struct gossip **out);
+
+/* Hands a verified datagram to the machine. */
+void gossip_on_message(struct gossip *g, const struct wire_msg *msg, const struct sockaddr *from);
+
+/* Our newest load sample. */
+void gossip_set_load(struct gossip *g, const struct swim_load *load);
+
+/* Graceful leave: gossips LEFT for o->leave_ms, then calls done (once). */
+void gossip_leave(struct gossip *g, void (*done)(void *arg), void *arg);
+
+const struct swim *gossip_swim(const struct gossip *g);
+
+/* Closes the timer; the gossip state is freed in its close callback. Accepts NULL. */
+void gossip_close(struct gossip *g);
+
+/* sockaddr <-> swim_addr. gossip_addr_from_sockaddr returns -EAFNOSUPPORT for
+ * other families. */
+int gossip_addr_from_sockaddr(const struct sockaddr *sa, struct swim_addr *out);
+void gossip_addr_to_sockaddr(const struct swim_addr *a, struct sockaddr_storage *out);
+/* "HOST[:PORT]" literal -> swim_addr. 0 or -EINVAL. */
+int gossip_addr_parse(const char *s, uint16_t default_port, struct swim_addr *out);
+/* Formats "ip:port" or "[ip6]:port". Returns buf. */
+char *gossip_addr_format(const struct swim_addr *a, char *buf, size_t size);
+
+#endif

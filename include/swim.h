@@ -1,0 +1,155 @@
+/*
+ * swim: cluster membership and load gossip, SWIM with Lifeguard's three
+ * extensions, as a pure state machine (docs/membership.md).
+ *
+ * Events in: swim_on_message() for a verified datagram (the wire envelope has
+ * already checked signature, cluster and replay, and names the sender's node
+ * id), swim_tick() when the deadline it returned has come, swim_join(),
+ * swim_leave(), swim_set_load(). Time is always passed in as `now` (ms, any
+ * monotonic origin). Actions out go through struct swim_ops: datagrams to send
+ * (payload only; the caller seals them in the envelope) and member events.
+ * Randomness comes from ops->random so the simulator is deterministic.
+ *
+ * Nothing here allocates per message; the member table grows with the
+ * cluster. Nothing here does I/O.
+ */
+#ifndef SWIM_H
+#define SWIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SWIM_NAME_MAX 64 /* bytes of a member name, including the NUL */
+
+/* Message types carried in the wire envelope's type byte (docs/protocol.md). */
+enum swim_msg_type {
+	SWIM_MSG_PING = 1,     /* probe; piggybacks updates */
+	SWIM_MSG_ACK = 2,      /* answer to a ping (direct or relayed) */
+	SWIM_MSG_PING_REQ = 3, /* ask a peer to probe a target for us */
+	SWIM_MSG_NACK = 4,     /* Lifeguard: the helper did not hear the target */
+	SWIM_MSG_STATE = 5,    /* push-pull chunk: a batch of member records */
+	SWIM_MSG_GOSSIP = 6,   /* updates only, sent each gossip interval */
+};
+
+enum swim_state {
+	SWIM_ALIVE = 0,
+	SWIM_SUSPECT = 1,
+	SWIM_DEAD = 2,
+	SWIM_LEFT = 3, /* graceful leave: not a failure */
+};
+
+struct swim_addr {
+	uint8_t family; /* 4 or 6 */
+	uint16_t port;
+	uint8_t ip[16]; /* 4 bytes used for IPv4 */
+};
+
+/* One node's load, as gossiped. Fixed point so every node computes the same mean. */
+struct swim_load {
+	uint32_t version;	  /* bumped by the owner on each new sample; 0 = none yet */
+	uint16_t cpu_permille;	  /* CPU utilisation, EWMA, 0..1000 */
+	uint16_t load1_permille;  /* load1 / ncpu x 1000, capped at 65535 */
+	uint16_t mem_permille;	  /* memory in use, 0..1000 */
+	bool has_custom;
+	int64_t custom_milli;	  /* custom metric x 1000 (e.g. requests/s) */
+};
+
+struct swim_member {
+	uint64_t id;	      /* node id (droplet id) */
+	uint64_t incarnation;
+	enum swim_state state;
+	struct swim_addr addr;
+	char name[SWIM_NAME_MAX];
+	struct swim_load load;
+	uint64_t state_since; /* local time of the last state change */
+	uint64_t updated;     /* local time anything about it last changed */
+	uint64_t load_updated; /* local time its load last changed */
+};
+
+struct swim_config {
+	uint64_t probe_interval_ms;   /* base period between probes */
+	uint64_t probe_timeout_ms;    /* wait for a direct ack */
+	uint64_t gossip_interval_ms;  /* period of the dedicated gossip round */
+	uint32_t gossip_fanout;	      /* peers per gossip round */
+	uint32_t indirect_checks;     /* k helpers asked on a missed ack */
+	uint32_t suspicion_min_mult;  /* min suspicion = mult x log10(N) x probe interval */
+	uint32_t suspicion_max_mult;  /* max = this x min */
+	uint32_t suspicion_confirmations; /* independent suspicions that shrink to min */
+	uint32_t retransmit_mult;     /* an update is sent mult x ceil(log10(N+1)) times */
+	uint32_t awareness_max;	      /* Lifeguard local health multiplier cap */
+	uint64_t pushpull_interval_ms; /* full state exchange with one random peer */
+	uint64_t reap_after_ms;	      /* dead/left members are forgotten after this */
+	uint64_t join_retry_ms;	      /* first retry of an unanswered join; doubles, capped 30 s */
+	size_t max_payload;	      /* largest payload to emit (WIRE_MAX_PAYLOAD) */
+};
+
+/* Outputs. All are required except event. */
+struct swim_ops {
+	/* Send `len` bytes of message `type` to `to`. Failures are the caller's
+	 * to count; the protocol tolerates loss. */
+	void (*send)(void *arg, const struct swim_addr *to, uint8_t type, const uint8_t *payload,
+		     size_t len);
+	/* A member appeared, changed state, or its load changed (old_state ==
+	 * m->state then). `m` is borrowed for the call only. */
+	void (*event)(void *arg, const struct swim_member *m, enum swim_state old_state, bool is_new);
+	/* Uniform 32-bit random numbers. */
+	uint32_t (*random)(void *arg);
+};
+
+struct swim_stats {
+	uint64_t probes, probe_acks, indirect_probes, nacks_sent, nacks_received;
+	uint64_t suspicions, refutations, deaths, leaves, joins;
+	uint64_t msgs_in, msgs_out, bytes_out, decode_errors;
+	uint32_t awareness; /* current local health multiplier, 0 = healthy */
+};
+
+struct swim;
+
+/* Fills the defaults (docs/membership.md lists them with their reasons). */
+void swim_config_default(struct swim_config *c);
+
+/*
+ * New membership state for node `self_id` at `self_addr`, with the starting
+ * incarnation (the agent's boot time in ms, so a restart always rejoins with
+ * a higher one). `cfg` and `ops` are copied; `arg` is passed to every op.
+ * NULL on ENOMEM or an invalid config.
+ */
+struct swim *swim_new(const struct swim_config *cfg, const struct swim_ops *ops, void *arg,
+		      uint64_t self_id, uint64_t incarnation, const struct swim_addr *self_addr,
+		      const char *name, uint64_t now);
+/* Frees it. Accepts NULL. */
+void swim_free(struct swim *s);
+
+/* Asks each seed for its state (push-pull), retrying with backoff until some
+ * member answers. Seeds are addresses; their ids are learned from answers.
+ * Returns 0 or -EINVAL (n == 0). */
+int swim_join(struct swim *s, const struct swim_addr *seeds, size_t n, uint64_t now);
+/* True once any other member is known. */
+bool swim_joined(const struct swim *s);
+
+/* A verified datagram from node `from_id` at `from`. Malformed payloads are
+ * counted (stats.decode_errors) and ignored. */
+void swim_on_message(struct swim *s, uint64_t from_id, const struct swim_addr *from, uint8_t type,
+		     const uint8_t *payload, size_t len, uint64_t now);
+
+/* Runs every timer due at `now`; returns the next deadline (absolute ms). */
+uint64_t swim_tick(struct swim *s, uint64_t now);
+
+/* Graceful leave: gossips our LEFT state; the caller keeps ticking for a
+ * short while (a few gossip intervals) so it spreads, then stops. */
+void swim_leave(struct swim *s, uint64_t now);
+
+/* Our newest load sample; version is assigned here. */
+void swim_set_load(struct swim *s, const struct swim_load *load, uint64_t now);
+
+/* Members, self included, in no particular order; index < swim_count(). */
+size_t swim_count(const struct swim *s);
+const struct swim_member *swim_member_at(const struct swim *s, size_t i);
+const struct swim_member *swim_find(const struct swim *s, uint64_t id);
+const struct swim_member *swim_self(const struct swim *s);
+void swim_stats(const struct swim *s, struct swim_stats *out);
+
+const char *swim_state_name(enum swim_state st);
+
+#endif
