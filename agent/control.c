@@ -324,7 +324,7 @@ control_on_connection(uv_stream_t *srv, int status)
 	uv_read_start((uv_stream_t *)&cl->pipe, control_on_alloc, control_on_read);
 }
 
-/* Creates the parent directory (mode 0700) when it does not exist. */
+/* Creates the socket's directory (mode 0700) and its missing ancestors. */
 static int
 control_make_dir(const char *path)
 {
@@ -336,7 +336,17 @@ control_make_dir(const char *path)
 		return 0;
 	dir = xstrdup(path);
 	dir[slash - path] = '\0';
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+	/* Missing ancestors are made 0755 like mkdir -p; the socket's own
+	 * directory is 0700, so only the owner can even reach the socket. */
+	for (char *p = dir + 1; *p != '\0' && r == 0; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+			r = -errno;
+		*p = '/';
+	}
+	if (r == 0 && mkdir(dir, 0700) != 0 && errno != EEXIST)
 		r = -errno;
 	free(dir);
 	return r;

@@ -11,6 +11,7 @@ The view reads the simulator's /_sim/state (no token needed) every 2 s.
 import argparse
 import base64
 import json
+import subprocess
 import os
 import sys
 import time
@@ -29,7 +30,8 @@ def cmd_snapshot(a):
                    "--out", "{root}/var/lib/fake-agent.json"]
     else:
         command = ["{mitosis}", "agent", "-c", "{root}/etc/mitosis/mitosis.conf",
-                   "--key-file", "{root}/etc/mitosis/cluster.key", "--metadata-url", "{metadata_url}"]
+                   "--key-file", "{root}/etc/mitosis/cluster.key", "--metadata-url", "{metadata_url}",
+                   "--control-socket", "{root}/run/mitosis/mitosis.sock"]
     snap = {"name": "mitosis-demo", "description": "demo image: mitosis agent + cluster key",
             "files": {"/etc/mitosis/mitosis.conf": {"content": conf, "mode": "0644"},
                       "/etc/mitosis/cluster.key": {"content_b64": base64.b64encode(key).decode(), "mode": "0600"}},
@@ -51,15 +53,45 @@ def api(url, token, method, path, body=None):
         return json.loads(raw) if raw else None
 
 
+def seed_user_data(seed_ip):
+    """cloud-config for a clone: append the seed to the baked config (as cloud-init/clone.yaml does)."""
+    return ("#cloud-config\nwrite_files:\n  - path: /etc/mitosis/mitosis.conf\n    append: true\n"
+            "    content: |\n      seeds = %s\n" % seed_ip)
+
+
+def create(a, token, names, user_data=None):
+    body = {"names": names, "region": "nyc3", "size": "s-1vcpu-1gb", "image": a.image,
+            "tags": ["mitosis", "mitosis-demo"], "monitoring": True}
+    if user_data:
+        body["user_data"] = user_data
+    out = api(a.url, token, "POST", "/v2/droplets", body)
+    for d in out["droplets"]:
+        print("demo: created droplet %d (%s), status %s" % (d["id"], d["name"], d["status"]))
+    return out["droplets"]
+
+
+def private_ip_when_active(a, token, droplet_id, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        d = api(a.url, token, "GET", "/v2/droplets/%d" % droplet_id)["droplet"]
+        if d["status"] == "active":
+            for n in d["networks"]["v4"]:
+                if n["type"] == "private":
+                    return n["ip_address"]
+        time.sleep(0.2)
+    raise SystemExit("demo: droplet %d did not become active in %d s" % (droplet_id, timeout))
+
+
 def cmd_create(a):
+    """The first droplet starts a cluster; the others join it through user-data seeds."""
     with open(a.token_file) as f:
         token = f.read().strip()
     names = ["%s-%d" % (a.prefix, i + 1) for i in range(a.count)]
-    out = api(a.url, token, "POST", "/v2/droplets",
-              {"names": names, "region": "nyc3", "size": "s-1vcpu-1gb", "image": a.image,
-               "tags": ["mitosis", "mitosis-demo"], "monitoring": True})
-    for d in out["droplets"]:
-        print("demo: created droplet %d (%s), status %s" % (d["id"], d["name"], d["status"]))
+    first = create(a, token, names[:1])[0]
+    if len(names) > 1:
+        seed = private_ip_when_active(a, token, first["id"])
+        print("demo: %s is active at %s; the others join through it" % (first["name"], seed))
+        create(a, token, names[1:], seed_user_data(seed))
     return 0
 
 
@@ -76,14 +108,23 @@ def last_line(path):
 
 
 def members_hook(agent, droplet):
-    """HOOK(members): when the agent gains `mitosis members --json`, show members and load here.
-
-    Returns a short string for the view, or None while the command does not exist.
-    TODO(issue: membership): call the agent's control socket of this droplet, e.g.
-    [agent, "members", "--json", "--socket", droplet root + "/run/mitosis.sock"],
-    and summarise alive members and their load.
-    """
-    return None
+    """This droplet's agent's view of the cluster, through `mitosis members --json`."""
+    if not agent or droplet["status"] != "active":
+        return None
+    sock = os.path.join(droplet["sim"]["root"], "run/mitosis/mitosis.sock")
+    try:
+        out = subprocess.run([agent, "members", "--json", "-s", sock], capture_output=True, timeout=5)
+        members = json.loads(out.stdout) if out.returncode == 0 else None
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        members = None
+    if members is None:
+        return "(agent not answering yet)"
+    alive = [m for m in members if m["state"] == "alive"]
+    parts = []
+    for m in sorted(members, key=lambda m: m["name"]):
+        cpu = m["load"]["cpu"] if m.get("load") and m["load"].get("cpu") is not None else None
+        parts.append("%s %s%s" % (m["name"], m["state"], " cpu %.0f%%" % (cpu * 100) if cpu is not None else ""))
+    return "%d alive of %d: %s" % (len(alive), len(members), ", ".join(parts))
 
 
 def draw(url, agent):
