@@ -65,7 +65,9 @@ struct cfg_origin {
 static cfg_set_fn cfg_set_string, cfg_set_u64, cfg_set_duration, cfg_set_list, cfg_set_hostport,
 	cfg_set_level, cfg_set_traces;
 static cfg_check_fn cfg_check_cluster, cfg_check_path, cfg_check_url, cfg_check_hostname,
-	cfg_check_region, cfg_check_ipv4, cfg_check_tag, cfg_check_hostport, cfg_check_command;
+	cfg_check_region, cfg_check_ipv4, cfg_check_tag, cfg_check_hostport, cfg_check_command,
+	cfg_check_uuid, cfg_check_slug, cfg_check_registrar, cfg_check_dns_name, cfg_check_address_kind,
+	cfg_check_haproxy_runtime;
 
 #define OFF(field) offsetof(struct cfg, field)
 
@@ -159,6 +161,61 @@ static const struct cfg_key cfg_table[] = {
 	{ { "control_socket", "path", CFG_DEFAULT_CONTROL_SOCKET, "a path; its directory is created 0700",
 	    "Unix socket for `mitosis members` and `mitosis status` (owner-only)." },
 	  cfg_set_string, cfg_check_path, OFF(control_socket), 0, 0, 0 },
+	{ { "api_url", "url", CFG_DEFAULT_API_URL, "http:// or https://, <= 512 chars",
+	    "Base URL of the DigitalOcean API (tests point it at tests/sim)." },
+	  cfg_set_string, cfg_check_url, OFF(api_url), 0, 0, 0 },
+	{ { "api_timeout", "duration", "15s", "1s..5m", "Time allowed for one API request." },
+	  cfg_set_duration, NULL, OFF(api_timeout_ms), 0, 1000, 300 * 1000 },
+	{ { "cluster_tag", "string", "mitosis-CLUSTER", "[A-Za-z0-9:_-], 1..255 chars",
+	    "Tag every droplet of the cluster carries; clones get it, peers are found by it." },
+	  cfg_set_string, cfg_check_tag, OFF(cluster_tag), 0, 0, 0 },
+	{ { "clone_image", "integer", "", "a snapshot id, 1..9223372036854775807",
+	    "Snapshot that clones are created from." },
+	  cfg_set_u64, NULL, OFF(clone_image), 0, 1, INT64_MAX },
+	{ { "clone_size", "string", "", "a size slug, e.g. s-1vcpu-1gb", "Size of new clones." },
+	  cfg_set_string, cfg_check_slug, OFF(clone_size), 0, 0, 0 },
+	{ { "clone_region", "string", "this droplet's region", "a region slug",
+	    "Region of new clones." },
+	  cfg_set_string, cfg_check_region, OFF(clone_region), 0, 0, 0 },
+	{ { "clone_vpc_uuid", "string", "", "a uuid", "VPC of new clones (default: the region's)." },
+	  cfg_set_string, cfg_check_uuid, OFF(clone_vpc_uuid), 0, 0, 0 },
+	{ { "clone_ssh_keys", "list", "", "up to 64 key ids or fingerprints",
+	    "SSH keys installed on new clones." },
+	  cfg_set_list, cfg_check_tag, OFF(clone_ssh_keys), OFF(nclone_ssh_keys), 0, CFG_LIST_MAX },
+	{ { "clone_tags", "list", "", "up to 64 tags", "Extra tags on new clones." },
+	  cfg_set_list, cfg_check_tag, OFF(clone_tags), OFF(nclone_tags), 0, CFG_LIST_MAX },
+	{ { "active_timeout", "duration", "5m", "10s..1h",
+	    "A clone that is not active by then is deleted." },
+	  cfg_set_duration, NULL, OFF(active_timeout_ms), 0, 10 * 1000, 3600 * 1000 },
+	{ { "registrars", "list", "", "do-dns, do-lb, haproxy, exec",
+	    "How nodes are put into rotation; several may be used at once." },
+	  cfg_set_list, cfg_check_registrar, OFF(registrars), OFF(nregistrars), 0, 4 },
+	{ { "dns_domain", "string", "", "a domain name", "do-dns: the DigitalOcean domain (zone)." },
+	  cfg_set_string, cfg_check_hostname, OFF(dns_domain), 0, 0, 0 },
+	{ { "dns_name", "string", "", "relative name or @",
+	    "do-dns: the round-robin record name, relative to the zone." },
+	  cfg_set_string, cfg_check_dns_name, OFF(dns_name), 0, 0, 0 },
+	{ { "dns_ttl", "integer", "60", "30..86400", "do-dns: TTL of each A record, in seconds." },
+	  cfg_set_u64, NULL, OFF(dns_ttl), 0, 30, 86400 },
+	{ { "lb_id", "string", "", "a uuid", "do-lb: the DigitalOcean load balancer." },
+	  cfg_set_string, cfg_check_uuid, OFF(lb_id), 0, 0, 0 },
+	{ { "haproxy_runtime", "string", "", "unix:/PATH or IP:PORT",
+	    "haproxy: where HAProxy's runtime API listens." },
+	  cfg_set_string, cfg_check_haproxy_runtime, OFF(haproxy_runtime), 0, 0, 0 },
+	{ { "haproxy_backend", "string", "", "a backend name", "haproxy: the backend nodes join." },
+	  cfg_set_string, cfg_check_tag, OFF(haproxy_backend), 0, 0, 0 },
+	{ { "haproxy_server_port", "integer", "80", "1..65535",
+	    "haproxy: the port the application listens on, on each node." },
+	  cfg_set_u64, NULL, OFF(haproxy_server_port), 0, 1, 65535 },
+	{ { "exec_command", "path", "", "an executable",
+	    "exec: run as `CMD register` or `CMD deregister` with MITOSIS_NODE_* set." },
+	  cfg_set_string, cfg_check_path, OFF(exec_command), 0, 0, 0 },
+	{ { "register_address", "string", "public", "public or private",
+	    "Which IPv4 of a node is put into rotation." },
+	  cfg_set_string, cfg_check_address_kind, OFF(register_address), 0, 0, 0 },
+	{ { "drain_timeout", "duration", "30s", "0..1h",
+	    "Retiring a node waits this (after the DNS TTL) before deleting it." },
+	  cfg_set_duration, NULL, OFF(drain_timeout_ms), 0, 0, 3600 * 1000 },
 	{ { "log_level", "level", "info", "error, warn, info, debug",
 	    "Least severe level that is logged." },
 	  cfg_set_level, NULL, OFF(log_level), 0, 0, 0 },
@@ -211,13 +268,19 @@ cfg_clear(struct cfg *cfg)
 		&cfg->cluster,	   &cfg->key_file,     &cfg->token_file, &cfg->metadata_url,
 		&cfg->hostname,	   &cfg->region,       &cfg->public_ipv4, &cfg->private_ipv4,
 		&cfg->bind_host,   &cfg->advertise_host, &cfg->custom_metric_file,
-		&cfg->custom_metric_command, &cfg->control_socket,
+		&cfg->custom_metric_command, &cfg->control_socket, &cfg->api_url,
+		&cfg->cluster_tag, &cfg->clone_size, &cfg->clone_region, &cfg->clone_vpc_uuid,
+		&cfg->dns_domain, &cfg->dns_name, &cfg->lb_id, &cfg->haproxy_runtime,
+		&cfg->haproxy_backend, &cfg->exec_command, &cfg->register_address,
 	};
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*strs[i]);
 	cfg_list_free(cfg->tags, cfg->ntags);
 	cfg_list_free(cfg->seeds, cfg->nseeds);
+	cfg_list_free(cfg->clone_ssh_keys, cfg->nclone_ssh_keys);
+	cfg_list_free(cfg->clone_tags, cfg->nclone_tags);
+	cfg_list_free(cfg->registrars, cfg->nregistrars);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -252,7 +315,9 @@ cfg_new(void)
 		return NULL;
 	}
 	cfg->control_socket = strdup(CFG_DEFAULT_CONTROL_SOCKET);
-	if (cfg->control_socket == NULL) {
+	cfg->api_url = strdup(CFG_DEFAULT_API_URL);
+	cfg->register_address = strdup("public");
+	if (cfg->control_socket == NULL || cfg->api_url == NULL || cfg->register_address == NULL) {
 		cfg_free(cfg);
 		return NULL;
 	}
@@ -265,6 +330,11 @@ cfg_new(void)
 	cfg->load_interval_ms = 2000;
 	cfg->load_window_ms = 30000;
 	cfg->custom_metric_timeout_ms = 1000;
+	cfg->api_timeout_ms = 15000;
+	cfg->active_timeout_ms = 300000;
+	cfg->dns_ttl = 60;
+	cfg->haproxy_server_port = 80;
+	cfg->drain_timeout_ms = 30000;
 	return cfg;
 }
 
@@ -331,6 +401,70 @@ cfg_check_path(const char *v)
 	if (cfg_has_control(v))
 		return "is not a usable path (it holds control characters)";
 	return NULL;
+}
+
+static const char *
+cfg_check_uuid(const char *v)
+{
+	/* 8-4-4-4-12 hex digits, as DigitalOcean writes VPC and load balancer ids. */
+	static const int groups[] = { 8, 4, 4, 4, 12 };
+	const char *p = v;
+
+	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+		size_t n = strspn(p, "0123456789abcdefABCDEF");
+
+		if ((int)n != groups[g] || (g < 4 && p[n] != '-') || (g == 4 && p[n] != '\0'))
+			return "is not a uuid (8-4-4-4-12 hex digits)";
+		p += n + (g < 4 ? 1 : 0);
+	}
+	return NULL;
+}
+
+static const char *
+cfg_check_slug(const char *v)
+{
+	if (!cfg_is_slug(v, 64))
+		return "is not a slug (lowercase letters, digits and '-', 1..64 chars)";
+	return NULL;
+}
+
+static const char *
+cfg_check_registrar(const char *v)
+{
+	static const char *const known[] = { "do-dns", "do-lb", "haproxy", "exec" };
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(v, known[i]) == 0)
+			return NULL;
+	return "is not a registrar (do-dns, do-lb, haproxy, exec)";
+}
+
+static const char *
+cfg_check_dns_name(const char *v)
+{
+	if (strcmp(v, "@") == 0)
+		return NULL;
+	if (cfg_check_hostname(v) != NULL || v[strlen(v) - 1] == '.')
+		return "is not a record name relative to the zone (\"www\", \"api.eu\" or \"@\")";
+	return NULL;
+}
+
+static const char *
+cfg_check_address_kind(const char *v)
+{
+	if (strcmp(v, "public") != 0 && strcmp(v, "private") != 0)
+		return "is not \"public\" or \"private\"";
+	return NULL;
+}
+
+static const char *
+cfg_check_haproxy_runtime(const char *v)
+{
+	if (strncmp(v, "unix:", 5) == 0)
+		return v[5] == '/' && !cfg_has_control(v) ? NULL
+							  : "is not unix:/ABSOLUTE/PATH";
+	return cfg_check_hostport(v) == NULL ? NULL
+					     : "is not unix:/PATH or IP:PORT of HAProxy's runtime API";
 }
 
 static const char *
@@ -1128,6 +1262,38 @@ cfg_pair_error(struct cfg_parser *p, const char *a, const char *b, const char *m
 	cfg_error_at(p, src, line, "%s", msg);
 }
 
+/* Each registrar named in `registrars` needs its own keys. */
+static void
+cfg_check_registrars(struct cfg_parser *p)
+{
+	static const struct {
+		const char *registrar;
+		const char *keys[3];
+	} needs[] = {
+		{ "do-dns", { "dns_domain", "dns_name", "token_file" } },
+		{ "do-lb", { "lb_id", "token_file", NULL } },
+		{ "haproxy", { "haproxy_runtime", "haproxy_backend", NULL } },
+		{ "exec", { "exec_command", NULL, NULL } },
+	};
+	const struct cfg_origin *o = cfg_origin_of(p, "registrars");
+	const struct cfg *c = p->cfg;
+	const char *src;
+	unsigned line;
+
+	if (!cfg_given(o) || o->bad)
+		return;
+	cfg_where(o, &src, &line);
+	for (size_t i = 0; i < c->nregistrars; i++)
+		for (size_t j = 0; j < sizeof(needs) / sizeof(needs[0]); j++) {
+			if (strcmp(c->registrars[i], needs[j].registrar) != 0)
+				continue;
+			for (size_t k = 0; k < 3 && needs[j].keys[k] != NULL; k++)
+				if (!cfg_given(cfg_origin_of(p, needs[j].keys[k])))
+					cfg_error_at(p, src, line, "registrar %s needs '%s'",
+						     needs[j].registrar, needs[j].keys[k]);
+		}
+}
+
 /* Keys that are only valid together. */
 static void
 cfg_check_combinations(struct cfg_parser *p)
@@ -1146,6 +1312,7 @@ cfg_check_combinations(struct cfg_parser *p)
 		cfg_pair_error(p, "custom_metric_file", "custom_metric_command",
 			       "custom_metric_file and custom_metric_command exclude each other; "
 			       "keep one");
+	cfg_check_registrars(p);
 }
 
 bool

@@ -26,6 +26,7 @@
 
 #define CFG_DEFAULT_PORT 7950
 #define CFG_DEFAULT_CONTROL_SOCKET "/run/mitosis/mitosis.sock"
+#define CFG_DEFAULT_API_URL "https://api.digitalocean.com"
 
 struct cfg {
 	char *cluster;	  /* cluster name: [a-z0-9-], 1..63 chars; required */
@@ -77,6 +78,34 @@ struct cfg {
 	uint64_t custom_metric_timeout_ms;
 
 	char *control_socket; /* default CFG_DEFAULT_CONTROL_SOCKET */
+
+	/* The DigitalOcean API and cloning (docs/cloud.md). */
+	char *api_url;		   /* default CFG_DEFAULT_API_URL */
+	uint64_t api_timeout_ms;   /* per request; default 15 s */
+	char *cluster_tag;	   /* NULL = "mitosis-" + cluster */
+	uint64_t clone_image;	   /* snapshot id; 0 = unset */
+	char *clone_size;	   /* size slug */
+	char *clone_region;	   /* NULL = this droplet's region */
+	char *clone_vpc_uuid;
+	char **clone_ssh_keys;	   /* ids or fingerprints */
+	size_t nclone_ssh_keys;
+	char **clone_tags;	   /* extra tags on clones (the cluster tag is always added) */
+	size_t nclone_tags;
+	uint64_t active_timeout_ms; /* a clone not active by then is deleted; default 5 m */
+
+	/* Registration in rotation (docs/registrars.md). */
+	char **registrars; /* "do-dns", "do-lb", "haproxy", "exec" */
+	size_t nregistrars;
+	char *dns_domain;  /* zone, e.g. example.com */
+	char *dns_name;	   /* record name relative to the zone, "www" or "@" */
+	uint64_t dns_ttl;  /* seconds; default 60 */
+	char *lb_id;	   /* load balancer uuid */
+	char *haproxy_runtime;	/* "unix:/run/haproxy/admin.sock" or "127.0.0.1:9999" */
+	char *haproxy_backend;	/* backend name */
+	uint64_t haproxy_server_port; /* port of the app on each node; default 80 */
+	char *exec_command;	/* run as `CMD register|deregister` with MITOSIS_NODE_* env */
+	char *register_address; /* "public" (default) or "private": the IP put in rotation */
+	uint64_t drain_timeout_ms; /* retire waits this after deregistering; default 30 s */
 
 	enum log_level log_level; /* `log_level`, default info */
 	unsigned traces;	  /* `trace`, e.g. "wire,meta" */

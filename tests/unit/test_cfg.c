@@ -838,14 +838,21 @@ TEST(cfg_keys_table)
 		"indirect_checks", "suspicion_mult", "suspicion_max_mult", "pushpull_interval",
 		"reap_after", "leave_timeout", "load_interval", "load_window",
 		"custom_metric_file", "custom_metric_command", "custom_metric_timeout",
-		"control_socket",
+		"control_socket", "api_url", "api_timeout", "cluster_tag", "clone_image", "clone_size",
+		"clone_region", "clone_vpc_uuid", "clone_ssh_keys", "clone_tags", "active_timeout",
+		"registrars", "dns_domain", "dns_name", "dns_ttl", "lb_id", "haproxy_runtime",
+		"haproxy_backend", "haproxy_server_port", "exec_command", "register_address",
+		"drain_timeout",
 		"log_level",	"trace",
 	};
 	static const char *const good[] = {
 		"web",	  "/k",	     "/t",   "http://m", "3s",	  "4",	"17", "h",	 "nyc3",
 		"1.2.3.4", "10.0.0.1", "a,b", "10.0.0.1", "10.0.0.2", "10.0.0.3",
 		"1s", "300ms", "200ms", "3", "3", "2", "5", "30s", "60s", "1s", "2s", "30s",
-		"/m", "echo 1", "1s", "/s",
+		"/m", "echo 1", "1s", "/s", "http://a", "20s", "web", "42", "s-1vcpu-1gb", "nyc3",
+		"760e09ef-dc84-11e8-981e-3cfdfeaae000", "1,ab:cd", "a,b", "2m", "exec", "example.com",
+		"www", "60", "4de7ac8b-495b-4884-9a69-1050c6793cd6", "unix:/run/h.sock", "app", "8080",
+		"/bin/true", "private", "10s",
 		"debug", "all",
 	};
 	struct cfg *cfg = cfg_new();
@@ -1017,6 +1024,11 @@ TEST(cfg_documented_defaults_match)
 		{ "custom_metric_timeout", offsetof(struct cfg, custom_metric_timeout_ms) },
 		{ "metadata_timeout", offsetof(struct cfg, metadata_timeout_ms) },
 		{ "metadata_attempts", offsetof(struct cfg, metadata_attempts) },
+		{ "api_timeout", offsetof(struct cfg, api_timeout_ms) },
+		{ "active_timeout", offsetof(struct cfg, active_timeout_ms) },
+		{ "dns_ttl", offsetof(struct cfg, dns_ttl) },
+		{ "haproxy_server_port", offsetof(struct cfg, haproxy_server_port) },
+		{ "drain_timeout", offsetof(struct cfg, drain_timeout_ms) },
 	};
 	size_t n;
 	const struct cfg_key_info *info = cfg_keys(&n);
@@ -1077,5 +1089,33 @@ TEST(cfg_custom_metric_one_source)
 	ASSERT_STR_EQ(f.cfg->custom_metric_command, "curl -s localhost/rps | cut -f1");
 	ASSERT_STR_EQ(f.cfg->control_socket, "/tmp/m.sock");
 	ASSERT_U64_EQ(f.cfg->load_interval_ms, 500);
+	done(&f);
+}
+
+TEST(cfg_registrars_need_their_keys)
+{
+	struct fixture f = parse(BASE "registrars = do-dns, haproxy\ndns_domain = example.com\n");
+
+	ASSERT_FALSE(cfg_finish(f.p));
+	ASSERT_EQ(cfg_error_count(f.p), 4);
+	ASSERT_STR_EQ(cfg_error(f.p, 0), "agent.conf:3: registrar do-dns needs 'dns_name'");
+	ASSERT_STR_EQ(cfg_error(f.p, 1), "agent.conf:3: registrar do-dns needs 'token_file'");
+	ASSERT_STR_EQ(cfg_error(f.p, 2), "agent.conf:3: registrar haproxy needs 'haproxy_runtime'");
+	ASSERT_STR_EQ(cfg_error(f.p, 3), "agent.conf:3: registrar haproxy needs 'haproxy_backend'");
+	done(&f);
+	expect_error(BASE "registrars = do-dns, route53\n",
+		     "agent.conf:3: registrars: \"route53\" is not a registrar (do-dns, do-lb, haproxy, exec)");
+	expect_error(BASE "lb_id = 4de7ac8b-495b-4884-9a69\n",
+		     "agent.conf:3: lb_id: \"4de7ac8b-495b-4884-9a69\" is not a uuid (8-4-4-4-12 hex digits)");
+	expect_error(BASE "haproxy_runtime = /run/h.sock\n",
+		     "agent.conf:3: haproxy_runtime: \"/run/h.sock\" is not unix:/PATH or IP:PORT of HAProxy's runtime API");
+	expect_error(BASE "dns_name = www.example.com.\n",
+		     "agent.conf:3: dns_name: \"www.example.com.\" is not a record name relative to the zone (\"www\", \"api.eu\" or \"@\")");
+	f = parse_ok("registrars = do-lb, exec\nlb_id = 4de7ac8b-495b-4884-9a69-1050c6793cd6\n"
+		     "token_file = /t\nexec_command = /usr/local/bin/rotate\ndns_name = @\n");
+	ASSERT_EQ(f.cfg->nregistrars, 2);
+	ASSERT_STR_EQ(f.cfg->registrars[1], "exec");
+	ASSERT_STR_EQ(f.cfg->register_address, "public");
+	ASSERT_U64_EQ(f.cfg->dns_ttl, 60);
 	done(&f);
 }

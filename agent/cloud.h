@@ -1,0 +1,90 @@
+/*
+ * cloud: the DigitalOcean API v2 client, asynchronous on the agent's loop
+ * (through http.c), shared by the agent and the cloud CLI commands.
+ *
+ * One call is one logical request: cloud_call() retries idempotent requests
+ * (GET, PUT, DELETE, and POST marked CLOUD_IDEMPOTENT) with exponential backoff
+ * and jitter on 5xx, timeouts and connection errors, and every request on 429
+ * after retry-after (or ratelimit-reset); it waits before sending while the
+ * last response said ratelimit-remaining is 0. cloud_list() follows
+ * links.pages.next with per_page=200 to the end. A droplet create is never
+ * retried blindly: cloud_ops.c lists by the operation's tag first.
+ *
+ * The token is sent in the Authorization header and appears in no log,
+ * error text or --json output. In dry-run mode mutating requests (anything
+ * but GET) are not sent: they are printed as "dry-run: METHOD PATH BODY" and
+ * answered with status 0 and dry_run = true; GETs still run, so a dry run
+ * shows real decisions.
+ */
+#ifndef CLOUD_H
+#define CLOUD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <uv.h>
+
+struct cloud;
+struct http;
+typedef struct cJSON cJSON;
+
+#define CLOUD_IDEMPOTENT (1U << 0) /* a POST that may be repeated safely */
+#define CLOUD_NO_RETRY (1U << 1)   /* never retry, whatever the method */
+
+struct cloud_opts {
+	const char *base_url;	 /* "https://api.digitalocean.com" */
+	const char *token;	 /* bearer token; copied, wiped on close, never logged */
+	uint64_t timeout_ms;	 /* per try; default 15 s */
+	unsigned max_tries;	 /* tries of one idempotent call; default 5 */
+	uint64_t backoff_ms;	 /* first backoff; doubles, capped at 30 s; default 500 ms */
+	bool dry_run;
+	FILE *dry_run_out;	 /* where dry-run lines go; NULL = stdout */
+};
+
+struct cloud_resp {
+	int err;		/* 0, or a negative errno after the last try */
+	long status;		/* HTTP status of the last try (0 when none or dry run) */
+	bool dry_run;		/* the request was printed, not sent */
+	const char *body;	/* borrowed for the callback */
+	size_t body_len;
+	cJSON *json;		/* parsed body or NULL; borrowed for the callback */
+	char error[256];	/* "404 not_found: The resource ..." or the transport error */
+	unsigned tries;
+};
+
+typedef void cloud_done_fn(const struct cloud_resp *resp, void *arg);
+/* items: a cJSON array of every item over all pages (borrowed for the call). */
+typedef void cloud_list_fn(int err, const char *error, cJSON *items, void *arg);
+
+/* New client; `http` is borrowed. 0 or a negative errno. */
+int cloud_new(uv_loop_t *loop, struct http *http, const struct cloud_opts *o, struct cloud **out);
+
+/*
+ * Starts one logical call: METHOD on PATH ("/v2/droplets/123"), with a JSON
+ * body or NULL. Returns 0 (cb runs once, later) or a negative errno (cb never
+ * runs). A 2xx is success; anything else comes back with err = 0 and the
+ * status and error text set, so callers can tell 404 from 422.
+ */
+int cloud_call(struct cloud *c, const char *method, const char *path, const char *body,
+	       unsigned flags, cloud_done_fn *cb, void *arg);
+
+/* GETs PATH (which may already hold a query) page by page with per_page=200,
+ * collecting the array under `key` ("droplets", "domain_records"). */
+int cloud_list(struct cloud *c, const char *path, const char *key, cloud_list_fn *cb, void *arg);
+
+/* Requests actually sent so far (retries and pages included), and calls
+ * started: the figures for the rate-limit budget. */
+uint64_t cloud_requests_sent(const struct cloud *c);
+
+/* Cancels pending calls (callbacks run with -ECANCELED), wipes the token and
+ * frees the client. Accepts NULL. */
+void cloud_close(struct cloud *c);
+
+/* Reads the token file with secfile's owner/mode checks; trims whitespace.
+ * 0, or a negative errno with err filled (never containing the token). The
+ * caller wipes and frees *token. */
+int cloud_read_token(const char *path, char **token, char *err, size_t errsize);
+
+#endif
