@@ -24,6 +24,7 @@
 #include "gossip.h"
 #include "http.h"
 #include "keyring.h"
+#include "load.h"
 #include "log.h"
 #include "meta.h"
 #include "metadata.h"
@@ -48,6 +49,9 @@ struct agent {
 	struct control *control;
 	uint64_t incarnation;
 	uint64_t started; /* uv_now() at start */
+	struct swim_load published; /* the last sample gossiped */
+	uint64_t published_at;
+	bool have_published;
 	int exit_code;
 	bool leaving;
 	bool stopping;
@@ -139,13 +143,25 @@ agent_on_message(const struct wire_msg *msg, const struct sockaddr *from, void *
 		gossip_on_message(a->gossip, msg, from);
 }
 
+/* Gossips a sample only when it moved by load_change or load_refresh has
+ * passed: an unchanged load is not news, and every record costs bytes on
+ * every node of the cluster. */
 static void
 agent_on_sample(const struct swim_load *load, void *arg)
 {
 	struct agent *a = arg;
+	uint64_t now = uv_now(&a->loop);
 
-	if (a->gossip != NULL && !a->leaving)
-		gossip_set_load(a->gossip, load);
+	if (a->gossip == NULL || a->leaving)
+		return;
+	if (a->have_published &&
+	    !load_differs(&a->published, load, (uint16_t)(a->cfg->load_change * 10)) &&
+	    now - a->published_at < a->cfg->load_refresh_ms)
+		return;
+	gossip_set_load(a->gossip, load);
+	a->published = *load;
+	a->published_at = now;
+	a->have_published = true;
 }
 
 /* Members as an array of pointers, for report.c. Caller frees the array. */

@@ -149,6 +149,12 @@ static const struct cfg_key cfg_table[] = {
 	{ { "load_window", "duration", "30s", "1s..1h",
 	    "Time constant of the CPU utilisation EWMA." },
 	  cfg_set_duration, NULL, OFF(load_window_ms), 0, 1000, 3600 * 1000 },
+	{ { "load_change", "integer", "2", "0..100",
+	    "Percent points of change that make a new sample worth gossiping (0 = any change)." },
+	  cfg_set_u64, NULL, OFF(load_change), 0, 0, 100 },
+	{ { "load_refresh", "duration", "60s", "1s..1h",
+	    "A sample is gossiped at least this often, changed or not." },
+	  cfg_set_duration, NULL, OFF(load_refresh_ms), 0, 1000, 3600 * 1000 },
 	{ { "custom_metric_file", "path", "", "a readable file",
 	    "Custom load metric: the number on the first line of this file." },
 	  cfg_set_string, cfg_check_path, OFF(custom_metric_file), 0, 0, 0 },
@@ -329,6 +335,8 @@ cfg_new(void)
 	cfg->leave_timeout_ms = 1000;
 	cfg->load_interval_ms = 2000;
 	cfg->load_window_ms = 30000;
+	cfg->load_change = 2;
+	cfg->load_refresh_ms = 60000;
 	cfg->custom_metric_timeout_ms = 1000;
 	cfg->api_timeout_ms = 15000;
 	cfg->active_timeout_ms = 300000;

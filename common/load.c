@@ -365,6 +365,38 @@ load_custom_mean(const struct swim_member *const *members, size_t n, int64_t cou
 	return qsum + adj;
 }
 
+static bool
+load_moved(uint32_t a, uint32_t b, uint32_t threshold)
+{
+	uint32_t d = a > b ? a - b : b - a;
+
+	return threshold == 0 ? d != 0 : d >= threshold;
+}
+
+bool
+load_differs(const struct swim_load *last, const struct swim_load *cur,
+	     uint16_t threshold_permille)
+{
+	double a, b, big;
+
+	if (load_moved(last->cpu_permille, cur->cpu_permille, threshold_permille) ||
+	    load_moved(last->load1_permille, cur->load1_permille, threshold_permille) ||
+	    load_moved(last->mem_permille, cur->mem_permille, threshold_permille))
+		return true;
+	if (last->has_custom != cur->has_custom)
+		return true;
+	if (!cur->has_custom)
+		return false;
+	if (threshold_permille == 0)
+		return last->custom_milli != cur->custom_milli;
+	/* Doubles: the two may sit at opposite ends of int64, and a relative
+	 * threshold needs no more than double's precision. */
+	a = (double)last->custom_milli;
+	b = (double)cur->custom_milli;
+	big = fmax(fmax(fabs(a), fabs(b)), 1000.0);
+	return fabs(a - b) * 1000.0 >= big * threshold_permille;
+}
+
 void
 load_mean(const struct swim_member *const *members, size_t n, struct load_mean *out)
 {

@@ -132,6 +132,7 @@ swim_config_default(struct swim_config *c)
 	c->suspicion_max_mult = 6;
 	c->suspicion_confirmations = 2;
 	c->retransmit_mult = 4;
+	c->load_retransmit_mult = 1;
 	c->awareness_max = 8;
 	c->pushpull_interval_ms = 30000;
 	c->reap_after_ms = 60000;
@@ -153,7 +154,8 @@ swim_config_ok(const struct swim_config *c)
 	    c->suspicion_max_mult == 0 || c->suspicion_max_mult > 100 ||
 	    c->suspicion_confirmations > SWIM_SUSPICION_K_MAX)
 		return false;
-	if (c->retransmit_mult == 0 || c->retransmit_mult > 16 || c->awareness_max == 0 ||
+	if (c->retransmit_mult == 0 || c->retransmit_mult > 16 || c->load_retransmit_mult == 0 ||
+	    c->load_retransmit_mult > c->retransmit_mult || c->awareness_max == 0 ||
 	    c->awareness_max > 64)
 		return false;
 	if (c->pushpull_interval_ms > SWIM_MS_MAX || c->reap_after_ms == 0 ||
@@ -206,9 +208,9 @@ swim_awareness(struct swim *s, int delta)
 	s->awareness = (uint32_t)v;
 }
 
-/* retransmit_mult x ceil(log10(N + 1)), in integers. */
+/* ceil(log10(N + 1)), in integers. */
 static uint32_t
-swim_retransmit_limit(const struct swim *s)
+swim_log10_members(const struct swim *s)
 {
 	uint64_t x = (uint64_t)s->tab.count + 1, p = 1;
 	uint32_t digits = 0;
@@ -217,7 +219,14 @@ swim_retransmit_limit(const struct swim *s)
 		p *= 10;
 		digits++;
 	}
-	return s->cfg.retransmit_mult * digits;
+	return digits;
+}
+
+/* retransmit_mult x ceil(log10(N + 1)). */
+static uint32_t
+swim_retransmit_limit(const struct swim *s)
+{
+	return s->cfg.retransmit_mult * swim_log10_members(s);
 }
 
 /* Push-pull period: memberlist's pushPullScale (x (ceil(log2 N - 5) + 1) above 32). */
@@ -256,6 +265,24 @@ static void
 swim_queue(struct swim *s, uint64_t id, uint64_t from)
 {
 	if (swim_bcast_put(&s->bq, id, from) != 0)
+		log_trace(TRACE_GOSSIP, "swim: update queue: out of memory");
+}
+
+/*
+ * A load sample that changed nothing else: sent load_retransmit_mult x
+ * ceil(log10(N + 1)) times, on messages that go out anyway. Loads change all
+ * the time and a lost one is replaced by the next sample or repaired by
+ * push-pull, so they must not cost datagrams of their own: at N = 100 with
+ * every update sent 12 times in dedicated gossip rounds, load alone was
+ * ~25 kB/s per node (docs/benchmarks-serf.md).
+ */
+static void
+swim_queue_load(struct swim *s, uint64_t id)
+{
+	uint32_t limit = swim_retransmit_limit(s);
+	uint32_t sends = s->cfg.load_retransmit_mult * swim_log10_members(s);
+
+	if (swim_bcast_put_quiet(&s->bq, id, sends < limit ? limit - sends : 0) != 0)
 		log_trace(TRACE_GOSSIP, "swim: update queue: out of memory");
 }
 
@@ -511,8 +538,10 @@ swim_apply_record(struct swim *s, const struct swim_record *r, uint64_t sender, 
 		swim_fix_add(s, m->id);
 	changed = swim_apply_state(s, m, r, st, from, &gossip, now);
 	load = swim_apply_load(m, r, now);
-	if (gossip || (load && (!via_state || r->id == sender)))
+	if (gossip)
 		swim_queue(s, m->id, m->state == SWIM_SUSPECT || m->state == SWIM_DEAD ? from : 0);
+	else if (load && (!via_state || r->id == sender))
+		swim_queue_load(s, m->id);
 	if (changed || load)
 		swim_event(s, m, old, false);
 }
@@ -904,12 +933,12 @@ swim_gossip(struct swim *s, uint64_t now)
 	uint32_t idx[SWIM_FANOUT_MAX], n;
 	struct swim_msg h;
 
-	if (s->bq.count == 0)
+	if (swim_bcast_loud(&s->bq) == 0)
 		return;
 	memset(&h, 0, sizeof(h));
 	h.type = SWIM_MSG_GOSSIP;
 	n = swim_pick(s, s->cfg.gossip_fanout, 0, false, now, idx);
-	for (uint32_t i = 0; i < n && s->bq.count > 0; i++)
+	for (uint32_t i = 0; i < n && swim_bcast_loud(&s->bq) > 0; i++)
 		swim_send_msg(s, &s->tab.members[idx[i]].addr, &h, NULL, 0);
 }
 
@@ -1327,7 +1356,7 @@ swim_set_load(struct swim *s, const struct swim_load *load, uint64_t now)
 	if (!me->load.has_custom)
 		me->load.custom_milli = 0;
 	me->load_updated = me->updated = now;
-	swim_queue(s, me->id, 0);
+	swim_queue_load(s, me->id);
 }
 
 size_t

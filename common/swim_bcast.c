@@ -5,6 +5,7 @@
  * pushing at a bucket's head gives "newest first" among equals.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,33 +95,78 @@ swim_bcast_alloc(struct swim_bcast *q, uint32_t *out)
 	return 0;
 }
 
-int
-swim_bcast_put(struct swim_bcast *q, uint64_t id, uint64_t from)
+/* Finds or adds the entry about `id`, unlinked from its bucket. */
+static int
+swim_bcast_take_slot(struct swim_bcast *q, uint64_t id, uint32_t *out, bool *fresh)
 {
 	uint32_t i = swim_idmap_get(&q->index, q->items, id);
 
-	if (i != SWIM_BCAST_NONE) {
+	*fresh = i == SWIM_BCAST_NONE;
+	if (!*fresh) {
 		swim_bcast_unlink(q, i);
-	} else {
-		if (swim_bcast_alloc(q, &i) != 0)
-			return -ENOMEM;
-		q->items[i].id = id;
-		if (swim_idmap_put(&q->index, q->items, id, i) != 0) {
-			q->items[i].next = q->free_head;
-			q->free_head = i;
-			return -ENOMEM;
-		}
-		q->count++;
+		*out = i;
+		return 0;
 	}
+	if (swim_bcast_alloc(q, &i) != 0)
+		return -ENOMEM;
+	q->items[i].id = id;
+	if (swim_idmap_put(&q->index, q->items, id, i) != 0) {
+		q->items[i].next = q->free_head;
+		q->free_head = i;
+		return -ENOMEM;
+	}
+	q->count++;
+	*out = i;
+	return 0;
+}
+
+int
+swim_bcast_put(struct swim_bcast *q, uint64_t id, uint64_t from)
+{
+	uint32_t i;
+	bool fresh;
+
+	if (swim_bcast_take_slot(q, id, &i, &fresh) != 0)
+		return -ENOMEM;
+	if (fresh || q->items[i].quiet)
+		q->loud++;
+	q->items[i].quiet = 0;
 	q->items[i].from = from;
 	q->items[i].transmits = 0;
 	swim_bcast_push(q, i);
 	return 0;
 }
 
+int
+swim_bcast_put_quiet(struct swim_bcast *q, uint64_t id, uint32_t spent)
+{
+	uint32_t i;
+	bool fresh;
+
+	if (swim_bcast_take_slot(q, id, &i, &fresh) != 0)
+		return -ENOMEM;
+	if (fresh) {
+		q->items[i].quiet = 1;
+		q->items[i].from = 0;
+		q->items[i].transmits = spent;
+	} else if (q->items[i].transmits > spent) {
+		q->items[i].transmits = spent;
+	}
+	swim_bcast_push(q, i);
+	return 0;
+}
+
+uint32_t
+swim_bcast_loud(const struct swim_bcast *q)
+{
+	return q->loud;
+}
+
 static void
 swim_bcast_remove(struct swim_bcast *q, uint32_t i)
 {
+	if (!q->items[i].quiet)
+		q->loud--;
 	swim_bcast_unlink(q, i);
 	swim_idmap_del(&q->index, q->items, q->items[i].id);
 	q->items[i].next = q->free_head;
@@ -197,6 +243,8 @@ swim_bcast_fill(struct swim_bcast *q, uint32_t limit, size_t max_take, swim_bcas
 		swim_bcast_unlink(q, i);
 		q->items[i].transmits++;
 		if (q->items[i].transmits >= limit) {
+			if (!q->items[i].quiet)
+				q->loud--;
 			swim_idmap_del(&q->index, q->items, q->items[i].id);
 			q->items[i].next = q->free_head;
 			q->free_head = i;

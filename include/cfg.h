@@ -73,6 +73,8 @@ struct cfg {
 	/* Load sampling (docs/load.md). */
 	uint64_t load_interval_ms;
 	uint64_t load_window_ms;
+	uint64_t load_change;	   /* percent points that make a sample worth gossiping */
+	uint64_t load_refresh_ms;  /* a sample is gossiped at least this often */
 	char *custom_metric_file;
 	char *custom_metric_command;
 	uint64_t custom_metric_timeout_ms;

@@ -97,4 +97,14 @@ int load_parse_custom(const char *buf, size_t len, int64_t *milli);
  * table. */
 void load_mean(const struct swim_member *const *members, size_t n, struct load_mean *out);
 
+/*
+ * Whether a new sample is worth gossiping: true when cpu, load1 per CPU or
+ * memory moved by at least threshold_permille from the last published
+ * sample, or the custom metric appeared, vanished, or moved by at least
+ * threshold_permille of the larger of its two values (and of 1.0). A
+ * threshold of 0 publishes every sample that differs at all.
+ */
+bool load_differs(const struct swim_load *last, const struct swim_load *cur,
+		  uint16_t threshold_permille);
+
 #endif

@@ -77,6 +77,7 @@ struct swim_config {
 	uint32_t suspicion_max_mult;  /* max = this x min */
 	uint32_t suspicion_confirmations; /* independent suspicions that shrink to min */
 	uint32_t retransmit_mult;     /* an update is sent mult x ceil(log10(N+1)) times */
+	uint32_t load_retransmit_mult; /* the same for a load sample alone, which only rides along */
 	uint32_t awareness_max;	      /* Lifeguard local health multiplier cap */
 	uint64_t pushpull_interval_ms; /* full state exchange with one random peer */
 	uint64_t reap_after_ms;	      /* dead/left members are forgotten after this */

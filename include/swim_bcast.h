@@ -9,6 +9,10 @@
  * again at zero transmissions. Entries are handed out least transmitted
  * first, newest first among equals, and leave the queue once sent `limit`
  * times (the caller passes retransmit_mult x ceil(log10(N + 1))).
+ *
+ * A quiet entry (a load sample that changed nothing else) may start part way
+ * to the limit and only rides along: it never makes a gossip round happen on
+ * its own (swim_bcast_loud() counts the entries that do).
  */
 #ifndef SWIM_BCAST_H
 #define SWIM_BCAST_H
@@ -35,6 +39,7 @@ struct swim_bcast_item {
 	uint64_t id;
 	uint64_t from;
 	uint32_t transmits;
+	uint8_t quiet;
 	uint32_t prev; /* bucket list links; SWIM_IDMAP_NONE ends */
 	uint32_t next; /* also the free list */
 };
@@ -43,6 +48,7 @@ struct swim_bcast {
 	struct swim_bcast_item *items;
 	uint32_t cap;
 	uint32_t count;
+	uint32_t loud; /* entries that are not quiet */
 	uint32_t free_head;
 	struct swim_idmap index;
 	uint32_t head[SWIM_BCAST_BUCKETS];
@@ -56,6 +62,12 @@ void swim_bcast_fini(struct swim_bcast *q);
 /* Queues (or requeues, at zero transmissions and first in line) an update
  * about `id`, quoting accuser `from`. 0 or -ENOMEM. */
 int swim_bcast_put(struct swim_bcast *q, uint64_t id, uint64_t from);
+/* The same for a quiet update that starts at `spent` transmissions. A queued
+ * entry keeps its own count when that is lower, and stays loud if it was.
+ * 0 or -ENOMEM. */
+int swim_bcast_put_quiet(struct swim_bcast *q, uint64_t id, uint32_t spent);
+/* Entries that may start a gossip round. */
+uint32_t swim_bcast_loud(const struct swim_bcast *q);
 /* Forgets the update about `id`, if any. */
 void swim_bcast_del(struct swim_bcast *q, uint64_t id);
 /* Transmissions so far of the update about `id`, or -ENOENT. */

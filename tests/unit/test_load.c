@@ -480,3 +480,47 @@ TEST(load_mean_custom_rounds_down_and_never_overflows)
 	load_mean(p, 3, &lm);
 	ASSERT_EQ(lm.custom_milli, 0); /* (-1 + 3) / 3 = 0.67, rounded down */
 }
+
+TEST(load_differs_thresholds)
+{
+	struct swim_load a = { 0, 500, 800, 300, false, 0 }, b;
+
+	b = a;
+	ASSERT_FALSE(load_differs(&a, &b, 20));
+	ASSERT_FALSE(load_differs(&a, &b, 0));
+	b.cpu_permille = 519; /* 1.9 points */
+	ASSERT_FALSE(load_differs(&a, &b, 20));
+	ASSERT_TRUE(load_differs(&a, &b, 0));
+	b.cpu_permille = 480; /* 2 points down */
+	ASSERT_TRUE(load_differs(&a, &b, 20));
+	b = a;
+	b.mem_permille = 320;
+	ASSERT_TRUE(load_differs(&a, &b, 20));
+	b = a;
+	b.load1_permille = 781;
+	ASSERT_FALSE(load_differs(&a, &b, 20));
+	/* The custom metric: appearing or vanishing is news; then 2% of the larger. */
+	b = a;
+	b.has_custom = true;
+	b.custom_milli = 100000; /* 100.0 */
+	ASSERT_TRUE(load_differs(&a, &b, 20));
+	a = b;
+	b.custom_milli = 101999;
+	ASSERT_FALSE(load_differs(&a, &b, 20));
+	b.custom_milli = 102100;
+	ASSERT_TRUE(load_differs(&a, &b, 20));
+	/* Near zero, 2% of 1.0 is the floor: 0.01 -> 0.015 is not news. */
+	a.custom_milli = 10;
+	b.custom_milli = 15;
+	ASSERT_FALSE(load_differs(&a, &b, 20));
+	b.custom_milli = 40;
+	ASSERT_TRUE(load_differs(&a, &b, 20));
+	/* Extremes neither overflow nor compare wrong. */
+	a.custom_milli = INT64_MIN;
+	b.custom_milli = INT64_MAX;
+	ASSERT_TRUE(load_differs(&a, &b, 20));
+	b.custom_milli = INT64_MIN;
+	ASSERT_FALSE(load_differs(&a, &b, 20));
+	b.has_custom = false;
+	ASSERT_TRUE(load_differs(&a, &b, 20));
+}

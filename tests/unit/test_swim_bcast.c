@@ -226,3 +226,43 @@ TEST(swim_bcast_matches_model)
 	}
 	swim_bcast_fini(&q);
 }
+
+TEST(swim_bcast_quiet_entries)
+{
+	struct swim_bcast q;
+	struct take_log t;
+
+	ASSERT_OK(swim_bcast_init(&q, 1));
+	/* A quiet entry two short of a limit of 3 goes out once, and never
+	 * counts as loud. */
+	ASSERT_OK(swim_bcast_put_quiet(&q, 7, 2));
+	ASSERT_EQ(q.count, 1);
+	ASSERT_EQ(swim_bcast_loud(&q), 0);
+	fill(&q, 3, &t, 10);
+	ASSERT_EQ(t.n, 1);
+	ASSERT_EQ(q.count, 0);
+	fill(&q, 3, &t, 10);
+	ASSERT_EQ(t.n, 0);
+
+	/* A state change about the same member makes it loud and starts over. */
+	ASSERT_OK(swim_bcast_put_quiet(&q, 8, 2));
+	ASSERT_OK(swim_bcast_put(&q, 8, 0));
+	ASSERT_EQ(swim_bcast_loud(&q), 1);
+	ASSERT_EQ(swim_bcast_transmits(&q, 8), 0);
+	/* A later load sample neither silences it nor cuts its sends short. */
+	ASSERT_OK(swim_bcast_put_quiet(&q, 8, 2));
+	ASSERT_EQ(swim_bcast_loud(&q), 1);
+	ASSERT_EQ(swim_bcast_transmits(&q, 8), 0);
+	fill(&q, 3, &t, 10);
+	fill(&q, 3, &t, 10);
+	ASSERT_EQ(swim_bcast_loud(&q), 1);
+	fill(&q, 3, &t, 10);
+	ASSERT_EQ(q.count, 0);
+	ASSERT_EQ(swim_bcast_loud(&q), 0);
+
+	/* Removal of a loud entry by del keeps the count right. */
+	ASSERT_OK(swim_bcast_put(&q, 9, 0));
+	swim_bcast_del(&q, 9);
+	ASSERT_EQ(swim_bcast_loud(&q), 0);
+	swim_bcast_fini(&q);
+}
