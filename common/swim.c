@@ -268,9 +268,11 @@ swim_queue(struct swim *s, uint64_t id, uint64_t from)
 		log_trace(TRACE_GOSSIP, "swim: update queue: out of memory");
 }
 
+#define SWIM_LOAD_MIN_SENDS 3
+
 /*
  * A load sample that changed nothing else: sent load_retransmit_mult x
- * ceil(log10(N + 1)) times, on messages that go out anyway. Loads change all
+ * ceil(log10(N + 1)) times (at least 3), on messages that go out anyway. Loads change all
  * the time and a lost one is replaced by the next sample or repaired by
  * push-pull, so they must not cost datagrams of their own: at N = 100 with
  * every update sent 12 times in dedicated gossip rounds, load alone was
@@ -281,6 +283,11 @@ swim_queue_load(struct swim *s, uint64_t id)
 {
 	uint32_t limit = swim_retransmit_limit(s);
 	uint32_t sends = s->cfg.load_retransmit_mult * swim_log10_members(s);
+
+	/* At least 3, so that in a small cluster one unlucky pick of peers does
+	 * not leave a member without the sample until the next push-pull. */
+	if (sends < SWIM_LOAD_MIN_SENDS)
+		sends = SWIM_LOAD_MIN_SENDS;
 
 	if (swim_bcast_put_quiet(&s->bq, id, sends < limit ? limit - sends : 0) != 0)
 		log_trace(TRACE_GOSSIP, "swim: update queue: out of memory");
@@ -965,6 +972,44 @@ swim_pushpull(struct swim *s, uint64_t now)
 		swim_send_state(s, &s->tab.members[i].addr, SWIM_STATE_ANSWER);
 }
 
+/* True when some ALIVE or SUSPECT member other than us is reachable at `a`. */
+static bool
+swim_addr_live(const struct swim *s, const struct swim_addr *a)
+{
+	for (uint32_t i = 1; i < s->tab.count; i++) {
+		const struct swim_member *m = &s->tab.members[i];
+
+		if ((m->state == SWIM_ALIVE || m->state == SWIM_SUSPECT) && swim_addr_eq(&m->addr, a))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A partition longer than reap_after leaves each side with no memory of the
+ * other, so neither push-pull to the dead nor gossip can merge them again.
+ * The configured seeds can: each push-pull also asks one seed that is not a
+ * live member here (and is not us) for its state, as a retry-join would.
+ */
+static void
+swim_pushpull_seed(struct swim *s)
+{
+	size_t start;
+
+	/* Before the first answer, the join retries are already asking them. */
+	if (s->nseeds == 0 || !swim_joined(s))
+		return;
+	start = s->ops.random(s->arg) % s->nseeds;
+	for (size_t k = 0; k < s->nseeds; k++) {
+		const struct swim_addr *a = &s->seeds[(start + k) % s->nseeds];
+
+		if (swim_addr_eq(a, &s->tab.members[0].addr) || swim_addr_live(s, a))
+			continue;
+		swim_send_state(s, a, SWIM_STATE_ANSWER);
+		return;
+	}
+}
+
 static void
 swim_join_send(struct swim *s)
 {
@@ -1031,6 +1076,7 @@ swim_tick(struct swim *s, uint64_t now)
 	}
 	if (s->cfg.pushpull_interval_ms > 0 && !s->left && now >= s->next_pushpull) {
 		swim_pushpull(s, now);
+		swim_pushpull_seed(s);
 		s->next_pushpull = now + swim_pushpull_interval(s);
 	}
 	swim_tick_join(s, now);

@@ -4,10 +4,11 @@
 #   1. build: the agent with warnings as errors; common/ must not include
 #      libuv or libcurl (check-boundaries)
 #   2. unit: tests/unit under ASan+UBSan (each test forked with a timeout)
-#   3. fuzz: each libFuzzer harness for FUZZ_SECONDS (default 10) from its corpus
+#   3. fuzz: each libFuzzer harness for FUZZ_SECONDS (default 5) from its corpus
 #   4. integration: tests/integration/*.sh against the ASan+UBSan agent
-#   5. sim: the DigitalOcean simulator's own suite (tests/sim/run_tests.py)
-#   6. secrets: no key or token created by the suite appears in any log
+#   5. netsim: deterministic membership scenarios (tests/netsim/run_tests.sh)
+#   6. sim: the DigitalOcean simulator's own suite (tests/sim/run_tests.py)
+#   7. secrets: no key or token created by the suite appears in any log
 #
 # Each layer's own pass/fail counts are added up. Logs are kept in
 # $MITOSIS_LOGDIR (printed at the end) only when something failed.
@@ -15,8 +16,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-LAYERS=${LAYERS:-"build unit fuzz integration sim secrets"}
-FUZZ_SECONDS=${FUZZ_SECONDS:-10}
+LAYERS=${LAYERS:-"build unit fuzz integration netsim sim secrets"}
+FUZZ_SECONDS=${FUZZ_SECONDS:-5}
 JOBS=${JOBS:-2}
 export MITOSIS_LOGDIR=${MITOSIS_LOGDIR:-$(mktemp -d /tmp/mitosis-test-logs.XXXXXX)}
 export MITOSIS_SECRETS=$MITOSIS_LOGDIR/secrets.list
@@ -134,6 +135,14 @@ if has_layer integration; then
 		record "integration: $name" $rc $(($(date +%s) - t0))
 		[ $rc -eq 0 ] || tail -n 15 "$MITOSIS_LOGDIR/it-$name.log"
 	done
+fi
+
+if has_layer netsim; then
+	section "membership simulator (deterministic scenarios)"
+	timeout -k 10 600 tests/netsim/run_tests.sh >"$MITOSIS_LOGDIR/netsim.log" 2>&1
+	rc=$?
+	grep -E '^(FAIL|PASS)' "$MITOSIS_LOGDIR/netsim.log" | head -n 40
+	add_counts "netsim" "$MITOSIS_LOGDIR/netsim.log" $rc
 fi
 
 if has_layer sim; then
