@@ -28,7 +28,9 @@
 #include "log.h"
 #include "meta.h"
 #include "metadata.h"
+#include "registrar.h"
 #include "report.h"
+#include "rotation.h"
 #include "sampler.h"
 #include "transport.h"
 #include "wire.h"
@@ -47,6 +49,8 @@ struct agent {
 	struct gossip *gossip;
 	struct sampler *sampler;
 	struct control *control;
+	struct rotation *rot;	    /* registrars; NULL when none is configured */
+	struct registrar_node self; /* this node as the registrars see it */
 	uint64_t incarnation;
 	uint64_t started; /* uv_now() at start */
 	struct swim_load published; /* the last sample gossiped */
@@ -68,6 +72,9 @@ agent_stop(struct agent *a, int code)
 	uv_close((uv_handle_t *)&a->sigterm, NULL);
 	metadata_fetch_cancel(a->mf);
 	a->mf = NULL;
+	/* Before http_close: the registrars' API client runs on it. */
+	rotation_close(a->rot);
+	a->rot = NULL;
 	http_close(a->http, NULL, NULL);
 	a->http = NULL;
 	sampler_close(a->sampler);
@@ -89,8 +96,22 @@ agent_on_left(void *arg)
 	agent_stop(arg, 0);
 }
 
-/* The first SIGINT/SIGTERM leaves the cluster gracefully (gossiping LEFT for
- * leave_timeout), a second one stops at once. */
+static void
+agent_on_deregistered(int err, const char *why, void *arg)
+{
+	struct agent *a = arg;
+
+	if (err != 0 && err != -ECANCELED)
+		log_warnx("rotation: could not take this node out of rotation: %s", why);
+	else if (err == 0)
+		log_info("rotation: this node is out of rotation");
+	if (!a->stopping)
+		gossip_leave(a->gossip, agent_on_left, a);
+}
+
+/* The first SIGINT/SIGTERM takes this node out of rotation, then leaves the
+ * cluster gracefully (gossiping LEFT for leave_timeout); a second one stops
+ * at once. */
 static void
 agent_on_signal(uv_signal_t *sig, int signum)
 {
@@ -100,7 +121,9 @@ agent_on_signal(uv_signal_t *sig, int signum)
 	if (a->gossip != NULL && !a->leaving && a->cfg->leave_timeout_ms > 0) {
 		log_info("received %s, shutting down", name);
 		a->leaving = true;
-		gossip_leave(a->gossip, agent_on_left, a);
+		if (a->rot == NULL ||
+		    rotation_deregister(a->rot, &a->self, agent_on_deregistered, a) != 0)
+			gossip_leave(a->gossip, agent_on_left, a);
 		return;
 	}
 	log_info("received %s, %s", name, a->leaving ? "stopping now" : "shutting down");
@@ -323,6 +346,35 @@ agent_start_gossip(struct agent *a, const char *host)
 }
 
 static void
+agent_on_registered(int err, const char *why, void *arg)
+{
+	struct agent *a = arg;
+
+	if (err == 0)
+		log_info("rotation: this node is in rotation (%s)", rotation_names(a->rot));
+	else if (err != -ECANCELED)
+		log_warnx("rotation: could not put this node into rotation: %s", why);
+}
+
+/* Puts this node into every configured registrar once it runs. */
+static int
+agent_start_rotation(struct agent *a)
+{
+	int r;
+
+	if (a->cfg->nregistrars == 0)
+		return 0;
+	r = rotation_new(&a->loop, a->http, a->cfg, a->id, &a->rot);
+	if (r != 0)
+		return r; /* rotation_new has said why */
+	rotation_self(a->rot, &a->self);
+	r = rotation_register(a->rot, &a->self, agent_on_registered, a);
+	if (r != 0)
+		log_warnx("rotation: cannot start registering: %s", strerror(-r));
+	return 0;
+}
+
+static void
 agent_on_identity(struct agent *a, struct meta_identity *id, const char *source)
 {
 	const char *host;
@@ -340,7 +392,7 @@ agent_on_identity(struct agent *a, struct meta_identity *id, const char *source)
 	}
 	log_info("listening on udp %s:%u, cluster \"%s\", incarnation %" PRIu64, host,
 		 a->cfg->bind_port, a->cfg->cluster, a->incarnation);
-	if (agent_start_gossip(a, host) != 0)
+	if (agent_start_gossip(a, host) != 0 || agent_start_rotation(a) != 0)
 		agent_stop(a, 1);
 }
 

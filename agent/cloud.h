@@ -71,15 +71,33 @@ int cloud_call(struct cloud *c, const char *method, const char *path, const char
 	       unsigned flags, cloud_done_fn *cb, void *arg);
 
 /* GETs PATH (which may already hold a query) page by page with per_page=200,
- * collecting the array under `key` ("droplets", "domain_records"). */
+ * collecting the array under `key` ("droplets", "domain_records"). err: 0,
+ * -ENOENT (404), -EACCES (401, 403), -EPROTO (another status), -EBADMSG (a
+ * page without the array), or a transport errno; error says why. */
 int cloud_list(struct cloud *c, const char *path, const char *key, cloud_list_fn *cb, void *arg);
 
 /* Requests actually sent so far (retries and pages included), and calls
  * started: the figures for the rate-limit budget. */
 uint64_t cloud_requests_sent(const struct cloud *c);
+/* Logical calls started (each list page counts as one call). */
+uint64_t cloud_calls_started(const struct cloud *c);
 
-/* Cancels pending calls (callbacks run with -ECANCELED), wipes the token and
- * frees the client. Accepts NULL. */
+/*
+ * Operations built on the client (cloud_ops.c) that wait on timers of their
+ * own register a watch: cloud_close() first calls each watch's cancel (which
+ * must end the operation, running its callback with -ECANCELED, and must not
+ * start calls), so no operation outlives the client. A watch is removed with
+ * cloud_watch_del() when its operation ends on its own.
+ */
+struct cloud_watch {
+	void (*cancel)(struct cloud_watch *w);
+	struct cloud_watch *prev, *next;
+};
+void cloud_watch_add(struct cloud *c, struct cloud_watch *w);
+void cloud_watch_del(struct cloud *c, struct cloud_watch *w);
+
+/* Cancels operations (see above) and pending calls (callbacks run with
+ * -ECANCELED), wipes the token and frees the client. Accepts NULL. */
 void cloud_close(struct cloud *c);
 
 /* Reads the token file with secfile's owner/mode checks; trims whitespace.

@@ -9,7 +9,20 @@
 
 #include <stdio.h>
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #define EXIT_USAGE 2
+#define CMD_DEFAULT_CONFIG "/etc/mitosis/mitosis.conf"
+
+struct cfg;
+
+/* One KEY=VALUE from the command line; `where` names the flag in messages. */
+struct cmd_setting {
+	const char *key;
+	char *where;
+	const char *value;
+};
 
 struct cmd_entry {
 	const char *name;
@@ -26,6 +39,15 @@ int cmd_agent_main(int argc, char **argv);
 void cmd_agent_help(FILE *out);
 int cmd_keygen_main(int argc, char **argv);
 void cmd_keygen_help(FILE *out);
+
+/*
+ * Reads the configuration at path (NULL: CMD_DEFAULT_CONFIG), applies the
+ * settings over it, and with `finish` runs the checks that need every key.
+ * Prints every error on stderr as "FILE:LINE: message" and returns NULL, or
+ * returns the config (caller frees with cfg_free).
+ */
+struct cfg *cmd_load_config(const char *path, const struct cmd_setting *set, size_t nset,
+			    bool finish);
 
 /* Prints "usage: mitosis <usage of NAME>" to out. */
 void cmd_usage(FILE *out, const char *name);

@@ -23,20 +23,13 @@
 #include "secfile.h"
 #include "xmalloc.h"
 
-#define CMD_AGENT_DEFAULT_CONFIG "/etc/mitosis/mitosis.conf"
 #define OPT_KEY_BASE 1000
-
-struct agent_flag {
-	const char *key;
-	char *where; /* "--metadata-url" */
-	const char *value;
-};
 
 struct agent_args {
 	const char *config;
 	bool check;
 	int verbose;
-	struct agent_flag *flags;
+	struct cmd_setting *flags;
 	size_t nflags;
 };
 
@@ -47,7 +40,7 @@ cmd_agent_help(FILE *out)
 	size_t n;
 
 	fprintf(out, "Options:\n"
-		     "  -c FILE     configuration file (default " CMD_AGENT_DEFAULT_CONFIG ")\n"
+		     "  -c FILE     configuration file (default " CMD_DEFAULT_CONFIG ")\n"
 		     "  -n          check the configuration and the secret files, then exit\n"
 		     "  -v          more output (debug level); -T NAME[,NAME] enables traces of\n"
 		     "              wire, meta, http, gossip, elect, cloud, control, or all\n"
@@ -108,7 +101,7 @@ agent_parse_args(int argc, char **argv, struct agent_args *args)
 	args->flags = xcalloc(nkeys + (size_t)argc, sizeof(*args->flags));
 	optind = 1;
 	while (rc < 0 && (c = getopt_long(argc, argv, "c:nvT:h", opts, NULL)) != -1) {
-		struct agent_flag *f = &args->flags[args->nflags];
+		struct cmd_setting *f = &args->flags[args->nflags];
 
 		if (c == 'c') {
 			args->config = optarg;
@@ -142,33 +135,6 @@ agent_parse_args(int argc, char **argv, struct agent_args *args)
 	}
 	agent_free_options(opts, nkeys);
 	return rc;
-}
-
-/* Config file, then flags, then cross-key checks. Prints every error. */
-static struct cfg *
-agent_load_config(const struct agent_args *args)
-{
-	struct cfg *cfg = cfg_new();
-	struct cfg_parser *p;
-	bool ok;
-
-	if (cfg == NULL)
-		fatalx("out of memory");
-	p = cfg_parser_new(cfg);
-	if (p == NULL)
-		fatalx("out of memory");
-	cfg_parse_file(p, args->config != NULL ? args->config : CMD_AGENT_DEFAULT_CONFIG);
-	for (size_t i = 0; i < args->nflags; i++)
-		cfg_set(p, args->flags[i].where, args->flags[i].key, args->flags[i].value);
-	ok = cfg_finish(p);
-	for (size_t i = 0; i < cfg_error_count(p); i++)
-		fprintf(stderr, "%s\n", cfg_error(p, i));
-	cfg_parser_free(p);
-	if (!ok) {
-		cfg_free(cfg);
-		return NULL;
-	}
-	return cfg;
 }
 
 /* The keyring, and the token file's ownership and mode. Prints what is wrong. */
@@ -207,7 +173,7 @@ cmd_agent_main(int argc, char **argv)
 	if (rc >= 0)
 		goto out;
 	rc = 1;
-	cfg = agent_load_config(&args);
+	cfg = cmd_load_config(args.config, args.flags, args.nflags, true);
 	if (cfg == NULL)
 		goto out;
 	kr = agent_load_secrets(cfg);

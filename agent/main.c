@@ -14,7 +14,9 @@
 #include <uv.h>
 
 #include "cmd.h"
+#include "cmd_cloud.h"
 #include "cmd_control.h"
+#include "cmd_rotation.h"
 #include "log.h"
 
 static int cmd_version_main(int argc, char **argv);
@@ -29,6 +31,25 @@ const struct cmd_entry cmd_table[] = {
 	  "list the cluster's members as this node's agent sees them", cmd_members_help },
 	{ "status", cmd_status_main, "status [--json] [-s PATH]",
 	  "show this node's view: members by state, mean load, traffic, drops", cmd_status_help },
+	{ "cloud", cmd_cloud_main, "cloud ls [--json] [--dry-run] [-c FILE]",
+	  "list the cluster's droplets (by the cluster tag)", cmd_cloud_help },
+	{ "clone", cmd_clone_main, "clone [--count N] [--json] [--dry-run] [-c FILE]",
+	  "create N droplets from clone_image and wait until they are active", cmd_clone_help },
+	{ "snapshot", cmd_snapshot_main, "snapshot [NAME] [--json] [--dry-run] [-c FILE]",
+	  "snapshot this droplet and print the new image id", cmd_snapshot_help },
+	{ "resize", cmd_resize_main, "resize SIZE [--json] [--dry-run] [-c FILE]",
+	  "resize this droplet (power off, resize without disk, power on)", cmd_resize_help },
+	{ "register", cmd_register_main,
+	  "register [-c FILE] [--json] [--dry-run] [--node ID --ip IP [--name NAME]]",
+	  "put this node (or --node) into every configured registrar", cmd_register_help },
+	{ "deregister", cmd_deregister_main,
+	  "deregister [-c FILE] [--json] [--dry-run] [--node ID --ip IP [--name NAME]]",
+	  "take this node (or --node) out of every configured registrar", cmd_deregister_help },
+	{ "retire", cmd_retire_main, "retire NODE [-c FILE] [--json] [--dry-run] [--no-wait]",
+	  "deregister a droplet, wait for drain, delete it", cmd_retire_help },
+	{ "haproxy-config", cmd_haproxy_config_main,
+	  "haproxy-config [-c FILE] [--json] [--nodes FILE | -s PATH] [--backend NAME] [--port N]",
+	  "print a haproxy.cfg backend for the current members", cmd_haproxy_config_help },
 	{ "version", cmd_version_main, "version", "print the version and library versions", NULL },
 	{ "help", cmd_help_main, "help [COMMAND]", "show help for mitosis or a command", NULL },
 	{ NULL, NULL, NULL, NULL, NULL },
@@ -60,7 +81,7 @@ main_usage(FILE *out)
 		     "over signed UDP, and the cluster clones and retires droplets by itself.\n\n"
 		     "Commands:\n");
 	for (const struct cmd_entry *c = cmd_table; c->name != NULL; c++)
-		fprintf(out, "  %-9s %s\n", c->name, c->summary);
+		fprintf(out, "  %-15s %s\n", c->name, c->summary);
 	fprintf(out, "\nRun 'mitosis help COMMAND' for a command's options. docs/cli.md has them all.\n");
 }
 

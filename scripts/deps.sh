@@ -28,6 +28,7 @@ if [ "${MITOSIS_DEPS:-all}" = all ]; then
 	command -v nft >/dev/null 2>&1 || want nftables
 	command -v pkill >/dev/null 2>&1 || want procps
 	command -v curl >/dev/null 2>&1 || want curl
+	command -v haproxy >/dev/null 2>&1 || want haproxy
 fi
 
 if [ ${#need_pkgs[@]} -eq 0 ]; then

@@ -20,6 +20,7 @@ PIDS=()
 
 cleanup() {
 	local pid
+	sim_stop
 	for pid in "${PIDS[@]:-}"; do
 		[ -n "$pid" ] || continue
 		{ kill -9 "$pid" && wait "$pid"; } 2>/dev/null || true
@@ -268,4 +269,90 @@ start_ns_node() {
 	} | make_config "$T/n$i.conf" "${KEYFILE:-$T/cluster.key}"
 	spawn "n$i" ip netns exec "$NETNS_PREFIX-n$i" "$MITOSIS" agent -c "$T/n$i.conf"
 	NODE_PID[$i]=$LAST_PID
+}
+
+# --- the DigitalOcean simulator (tests/sim) ----------------------------
+free_tcp_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# sim_start [dosim flags...]: starts dosim.py with a fresh token (recorded as
+# a secret) and the domain example.com; sets SIM_URL, SIM_PID, TOKEN_FILE.
+# Droplet metadata listeners get a port of their own, so that simulators of
+# concurrent tests never fight over 127.78.X.Y:8169. cleanup() shuts it
+# down gracefully, so that it stops its droplets' processes itself.
+sim_start() {
+	TOKEN_FILE=$T/token
+	(umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' | sed 's/^/dop_v1_/' >"$TOKEN_FILE")
+	cat "$TOKEN_FILE" >>"$MITOSIS_SECRETS"
+	spawn sim python3 "$ROOT/tests/sim/dosim.py" --port 0 --token-file "$TOKEN_FILE" \
+		--domain example.com --state-dir "$T/sim" --ready-file "$T/ready.json" \
+		--metadata-port "$(free_tcp_port)" "$@"
+	SIM_PID=$LAST_PID
+	wait_for "$T/ready.json" 10 '"url"' || fail "simulator did not start"
+	SIM_URL=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$T/ready.json")
+}
+
+sim_stop() {
+	[ -n "${SIM_URL:-}" ] || return 0
+	curl -s -m 5 -X POST "$SIM_URL/_sim/shutdown" >/dev/null 2>&1 || true
+	wait_until 5 bash -c "! kill -0 $SIM_PID 2>/dev/null" || true
+	SIM_URL=
+}
+
+# sim_post PATH JSON: a control endpoint of the simulator (/_sim/...).
+sim_post() { curl -sf -m 5 -X POST -H 'Content-Type: application/json' -d "$2" "$SIM_URL$1" >/dev/null; }
+
+# sim_eval PYEXPR: PYEXPR over the simulator state `s`.
+sim_eval() {
+	curl -sf -m 5 "$SIM_URL/_sim/state" | python3 -c "import json,sys,collections; s=json.load(sys.stdin); print($1)"
+}
+
+# cloud_sim_start [dosim flags]: the simulator with short delays, a keyring
+# at $T/key and an agent config for the cloud verbs at $T/m.conf.
+cloud_sim_start() {
+	sim_start --boot-delay 1 --action-delay 1 --kill-grace 1 --seed 11 "$@"
+	make_keyring "$T/key"
+	cloud_config "$T/m.conf" "$T/key"
+}
+
+# cloud_config FILE KEYRING: an agent config for the cloud verbs against the simulator.
+cloud_config() {
+	make_config "$1" "$2" <<CONF
+token_file = $TOKEN_FILE
+api_url = $SIM_URL
+clone_image = 100000001
+clone_size = s-1vcpu-1gb
+clone_region = nyc3
+active_timeout = 10s
+CONF
+}
+
+# sim_api METHOD PATH [BODY]: the simulator's API with the token; prints the body.
+sim_api() {
+	python3 - "$SIM_URL" "$TOKEN_FILE" "$@" <<'PY'
+import sys, urllib.request, urllib.error
+url, tokf, method, path = sys.argv[1:5]
+body = sys.argv[5].encode() if len(sys.argv) > 5 else None
+req = urllib.request.Request(url + path, data=body, method=method)
+req.add_header("Authorization", "Bearer " + open(tokf).read().strip())
+if body: req.add_header("Content-Type", "application/json")
+try:
+    with urllib.request.urlopen(req) as r: sys.stdout.write(r.read().decode())
+except urllib.error.HTTPError as e:
+    sys.stdout.write(e.read().decode()); sys.exit(1)
+PY
+}
+
+# sim_state PYEXPR: evaluates PYEXPR with s = GET /_sim/state; www() lists the
+# A records of www.example.com, lb(ID) a load balancer's droplet ids.
+sim_state() {
+	python3 - "$SIM_URL" "$1" <<'PY'
+import json, sys, urllib.request
+s = json.load(urllib.request.urlopen(sys.argv[1] + "/_sim/state"))
+def www(): return sorted(r["data"] for r in s["domains"]["example.com"]["records"]
+                         if r["type"] == "A" and r["name"] == "www")
+def lb(i): return sorted(next(l for l in s["load_balancers"] if l["id"] == i)["droplet_ids"])
+print(eval(sys.argv[2]))
+PY
 }

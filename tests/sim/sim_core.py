@@ -27,6 +27,9 @@ from collections import deque
 
 import sim_runtime as rt
 
+# runcmd words that would act on the host itself, which droplets share here.
+HOST_COMMANDS = {"systemctl", "service", "reboot", "shutdown", "poweroff", "halt", "init", "telinit"}
+
 REGIONS = {
     "nyc1": "New York 1", "nyc3": "New York 3", "sfo3": "San Francisco 3", "ams3": "Amsterdam 3",
     "fra1": "Frankfurt 1", "lon1": "London 1", "sgp1": "Singapore 1", "tor1": "Toronto 1",
@@ -610,6 +613,14 @@ class Sim:
             codes = []
             for c in cmds:
                 argv = c if isinstance(c, list) else ["/bin/sh", "-c", c]
+                # Droplets share the host: a command that manages the host's
+                # services or power (systemctl restart mitosis in clone user-data)
+                # is logged, not run. The agent was started from the snapshot anyway.
+                word = os.path.basename(argv[0] if isinstance(c, list) else c.strip().split(" ")[0])
+                if word in HOST_COMMANDS:
+                    self._append_log(log_path, "dosim: not running host command %r\n" % (c,))
+                    codes.append(0)
+                    continue
                 codes.append(self.run_droplet_cmd(d, gen, argv, env, log_path))
             return {"kind": "cloud-config", "files": [f["path"] for f in files], "exit_codes": codes,
                     "ignored_keys": ignored}

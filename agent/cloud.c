@@ -1,0 +1,572 @@
+/*
+ * cloud: the DigitalOcean API v2 client on the agent's loop (agent/cloud.h).
+ *
+ * A call is a struct cloud_call with one uv_timer_t: every try starts from
+ * that timer (so the callback never runs inside cloud_call(), and waits for
+ * backoff or rate limits are plain timer delays). One try is one http_start().
+ * Retry rules: 429 is retried for any method (DO refuses it before acting),
+ * after retry-after, else ratelimit-reset, else the backoff; 5xx and transport
+ * failures are retried only for idempotent calls, after a backoff doubling
+ * from backoff_ms (capped at 30 s) with +-25% jitter. A response that says
+ * ratelimit-remaining: 0 holds every later try until ratelimit-reset.
+ *
+ * The token lives only in c->auth ("Authorization: Bearer ..."), which goes
+ * to curl as a header and is wiped on close; no message built here includes
+ * a header.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <sodium.h>
+
+#include "cloud.h"
+#include "doapi.h"
+#include "http.h"
+#include "log.h"
+#include "secfile.h"
+#include "xmalloc.h"
+
+#define CLOUD_BACKOFF_CAP_MS 30000
+#define CLOUD_RESET_CAP_S    3600
+#define CLOUD_MAX_PAGES	     1000
+#define CLOUD_TOKEN_MAX	     4096
+
+struct cloud_call {
+	struct cloud *c;
+	char *method;
+	char *path;
+	char *body;
+	unsigned flags;
+	unsigned tries;
+	cloud_done_fn *cb;
+	void *arg;
+	uv_timer_t timer;
+	struct http_req *req;
+	bool done;
+	struct cloud_call *prev, *next;
+};
+
+struct cloud {
+	uv_loop_t *loop;
+	struct http *http;
+	char *base_url;
+	char *auth;
+	uint64_t timeout_ms;
+	unsigned max_tries;
+	uint64_t backoff_ms;
+	bool dry_run;
+	FILE *dry_run_out;
+	bool closing;
+	uint64_t hold_until; /* uv_now() before which no try is sent */
+	uint64_t sent;
+	uint64_t started;
+	struct cloud_call *calls;
+	struct cloud_watch *watches;
+};
+
+struct cloud_lister {
+	struct cloud *c;
+	char *key;
+	cJSON *items;
+	unsigned pages;
+	cloud_list_fn *cb;
+	void *arg;
+};
+
+static void cloud_try(struct cloud_call *k);
+
+static bool
+cloud_header_safe(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x21 || (unsigned char)*s == 0x7f)
+			return false;
+	return true;
+}
+
+int
+cloud_new(uv_loop_t *loop, struct http *http, const struct cloud_opts *o, struct cloud **out)
+{
+	struct cloud *c;
+	size_t blen;
+
+	if (o->base_url == NULL || o->token == NULL || o->token[0] == '\0' ||
+	    !cloud_header_safe(o->token))
+		return -EINVAL;
+	c = xcalloc(1, sizeof(*c));
+	blen = strlen(o->base_url);
+	while (blen > 0 && o->base_url[blen - 1] == '/')
+		blen--;
+	c->base_url = xasprintf("%.*s", (int)blen, o->base_url);
+	c->auth = xasprintf("Authorization: Bearer %s", o->token);
+	c->loop = loop;
+	c->http = http;
+	c->timeout_ms = o->timeout_ms != 0 ? o->timeout_ms : 15000;
+	c->max_tries = o->max_tries != 0 ? o->max_tries : 5;
+	c->backoff_ms = o->backoff_ms != 0 ? o->backoff_ms : 500;
+	c->dry_run = o->dry_run;
+	c->dry_run_out = o->dry_run_out != NULL ? o->dry_run_out : stdout;
+	*out = c;
+	return 0;
+}
+
+static void
+cloud_on_call_closed(uv_handle_t *h)
+{
+	struct cloud_call *k = h->data;
+
+	free(k->method);
+	free(k->path);
+	free(k->body);
+	free(k);
+}
+
+/* Runs the callback once, unlinks the call and closes its timer. */
+static void
+cloud_finish(struct cloud_call *k, struct cloud_resp *r)
+{
+	struct cloud *c = k->c;
+
+	if (k->done)
+		return;
+	k->done = true;
+	if (k->prev != NULL)
+		k->prev->next = k->next;
+	else
+		c->calls = k->next;
+	if (k->next != NULL)
+		k->next->prev = k->prev;
+	uv_timer_stop(&k->timer);
+	r->tries = k->tries;
+	log_trace(TRACE_CLOUD, "cloud: %s %s -> err=%d status=%ld after %u tries", k->method,
+		  k->path, r->err, r->status, k->tries);
+	k->cb(r, k->arg);
+	uv_close((uv_handle_t *)&k->timer, cloud_on_call_closed);
+}
+
+static void
+cloud_on_timer(uv_timer_t *t)
+{
+	cloud_try(t->data);
+}
+
+/* Starts the timer for the next try, no earlier than the rate-limit hold. */
+static void
+cloud_schedule(struct cloud_call *k, uint64_t delay_ms)
+{
+	struct cloud *c = k->c;
+	uint64_t now = uv_now(c->loop);
+
+	if (c->hold_until > now && c->hold_until - now > delay_ms)
+		delay_ms = c->hold_until - now;
+	uv_timer_start(&k->timer, cloud_on_timer, delay_ms, 0);
+}
+
+static uint64_t
+cloud_backoff(const struct cloud *c, unsigned tries)
+{
+	uint64_t wait = c->backoff_ms, jitter;
+
+	for (unsigned i = 1; i < tries && wait < CLOUD_BACKOFF_CAP_MS; i++)
+		wait *= 2;
+	if (wait > CLOUD_BACKOFF_CAP_MS)
+		wait = CLOUD_BACKOFF_CAP_MS;
+	/* +-25% so that clients failing together do not retry in lockstep. */
+	jitter = wait / 2 > 0 ? randombytes_uniform((uint32_t)(wait / 2) + 1) : 0;
+	return wait - wait / 4 + jitter;
+}
+
+/* Seconds from now until epoch second `reset`, bounded. */
+static uint64_t
+cloud_until_reset_ms(int64_t reset)
+{
+	int64_t now = (int64_t)time(NULL), d = reset - now;
+
+	if (d < 1)
+		d = 1;
+	if (d > CLOUD_RESET_CAP_S)
+		d = CLOUD_RESET_CAP_S;
+	return (uint64_t)d * 1000;
+}
+
+static struct doapi_ratelimit
+cloud_ratelimit(const struct http_response *resp)
+{
+	static const char *const names[] = {"ratelimit-limit", "ratelimit-remaining",
+					    "ratelimit-reset", "retry-after"};
+	struct doapi_ratelimit rl;
+	char buf[64];
+
+	memset(&rl, 0, sizeof(rl));
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (http_response_header(resp, names[i], buf, sizeof(buf)) != NULL)
+			doapi_ratelimit_header(&rl, names[i], buf);
+	return rl;
+}
+
+static bool
+cloud_idempotent(const struct cloud_call *k)
+{
+	if (k->flags & CLOUD_NO_RETRY)
+		return false;
+	return strcmp(k->method, "POST") != 0 || (k->flags & CLOUD_IDEMPOTENT);
+}
+
+static bool
+cloud_transient(int err)
+{
+	return err == -ETIMEDOUT || err == -ECONNREFUSED || err == -EIO || err == -EHOSTUNREACH ||
+	       err == -ECONNRESET;
+}
+
+/* The delay before retrying this answer, or -1 when it is final. */
+static int64_t
+cloud_retry_delay(struct cloud_call *k, const struct http_response *resp,
+		  const struct doapi_ratelimit *rl)
+{
+	struct cloud *c = k->c;
+
+	if (c->closing || k->tries >= c->max_tries || (k->flags & CLOUD_NO_RETRY))
+		return -1;
+	if (resp->err == 0 && resp->status == 429) {
+		if (rl->has_retry_after)
+			return (rl->retry_after > 60 ? 60 : rl->retry_after) * 1000 +
+			       randombytes_uniform(250);
+		if (rl->has_reset)
+			return (int64_t)cloud_until_reset_ms(rl->reset);
+		return (int64_t)cloud_backoff(c, k->tries);
+	}
+	if (!cloud_idempotent(k))
+		return -1;
+	if ((resp->err != 0 && cloud_transient(resp->err)) ||
+	    (resp->err == 0 && resp->status >= 500))
+		return (int64_t)cloud_backoff(c, k->tries);
+	return -1;
+}
+
+static void
+cloud_answer(struct cloud_call *k, const struct http_response *resp)
+{
+	struct cloud_resp r;
+
+	memset(&r, 0, sizeof(r));
+	r.err = resp->err;
+	r.status = resp->err == 0 ? resp->status : 0;
+	r.body = resp->body;
+	r.body_len = resp->body_len;
+	if (resp->err != 0)
+		snprintf(r.error, sizeof(r.error), "%.8s %.100s: %.120s", k->method, k->path,
+			 resp->errmsg);
+	else if (resp->status < 200 || resp->status > 299)
+		doapi_error_line(resp->status, resp->body, resp->body_len, r.error,
+				 sizeof(r.error));
+	if (resp->err == 0 && resp->body_len > 0)
+		r.json = cJSON_ParseWithLength(resp->body, resp->body_len);
+	cloud_finish(k, &r);
+	cJSON_Delete(r.json);
+}
+
+static void
+cloud_on_response(struct http_req *req, const struct http_response *resp, void *arg)
+{
+	struct cloud_call *k = arg;
+	struct cloud *c = k->c;
+	struct doapi_ratelimit rl = cloud_ratelimit(resp);
+	int64_t delay;
+
+	k->req = NULL;
+	if (k->done)
+		return;
+	if (rl.has_remaining && rl.remaining <= 0 && rl.has_reset)
+		c->hold_until = uv_now(c->loop) + cloud_until_reset_ms(rl.reset);
+	delay = resp->err == -ECANCELED ? -1 : cloud_retry_delay(k, resp, &rl);
+	if (delay < 0) {
+		cloud_answer(k, resp);
+		return;
+	}
+	if (resp->err != 0)
+		log_debug("cloud: %s %s: try %u failed (%s), retrying in %lldms", k->method,
+			  k->path, k->tries, resp->errmsg, (long long)delay);
+	else
+		log_debug("cloud: %s %s: try %u got HTTP %ld, retrying in %lldms", k->method,
+			  k->path, k->tries, resp->status, (long long)delay);
+	cloud_schedule(k, (uint64_t)delay);
+}
+
+static void
+cloud_dry(struct cloud_call *k)
+{
+	struct cloud_resp r;
+
+	fprintf(k->c->dry_run_out, "dry-run: %s %s%s%s\n", k->method, k->path,
+		k->body != NULL ? " " : "", k->body != NULL ? k->body : "");
+	fflush(k->c->dry_run_out);
+	memset(&r, 0, sizeof(r));
+	r.dry_run = true;
+	r.body = "";
+	cloud_finish(k, &r);
+}
+
+static void
+cloud_try(struct cloud_call *k)
+{
+	struct cloud *c = k->c;
+	const char *hdrs[] = {c->auth, "Accept: application/json",
+			      k->body != NULL ? "Content-Type: application/json" : NULL, NULL};
+	struct http_request rq = {.method = k->method, .timeout_ms = c->timeout_ms};
+	struct http_response fake;
+	char *url;
+	int r;
+
+	if (c->dry_run && strcmp(k->method, "GET") != 0) {
+		cloud_dry(k);
+		return;
+	}
+	url = xasprintf("%s%s", c->base_url, k->path);
+	rq.url = url;
+	rq.headers = hdrs;
+	rq.body = k->body;
+	rq.body_len = k->body != NULL ? strlen(k->body) : 0;
+	k->tries++;
+	log_trace(TRACE_CLOUD, "cloud: %s %s try %u", k->method, k->path, k->tries);
+	r = http_start(c->http, &rq, cloud_on_response, k, &k->req);
+	free(url);
+	if (r == 0) {
+		c->sent++;
+		return;
+	}
+	memset(&fake, 0, sizeof(fake));
+	fake.err = r;
+	fake.body = (char *)(uintptr_t) "";
+	fake.headers = (char *)(uintptr_t) "";
+	snprintf(fake.errmsg, sizeof(fake.errmsg), "cannot start request: %s", strerror(-r));
+	cloud_on_response(NULL, &fake, k);
+}
+
+int
+cloud_call(struct cloud *c, const char *method, const char *path, const char *body, unsigned flags,
+	   cloud_done_fn *cb, void *arg)
+{
+	struct cloud_call *k;
+
+	if (c->closing)
+		return -ECANCELED;
+	if (method == NULL || path == NULL || path[0] != '/' || cb == NULL ||
+	    !cloud_header_safe(path))
+		return -EINVAL;
+	k = xcalloc(1, sizeof(*k));
+	k->c = c;
+	k->method = xstrdup(method);
+	k->path = xstrdup(path);
+	k->body = body != NULL ? xstrdup(body) : NULL;
+	k->flags = flags;
+	k->cb = cb;
+	k->arg = arg;
+	uv_timer_init(c->loop, &k->timer);
+	k->timer.data = k;
+	k->next = c->calls;
+	if (c->calls != NULL)
+		c->calls->prev = k;
+	c->calls = k;
+	c->started++;
+	cloud_schedule(k, 0);
+	return 0;
+}
+
+static int
+cloud_status_errno(long status)
+{
+	if (status == 404)
+		return -ENOENT;
+	if (status == 401 || status == 403)
+		return -EACCES;
+	return -EPROTO;
+}
+
+static void
+cloud_list_end(struct cloud_lister *l, int err, const char *error)
+{
+	l->cb(err, error, err == 0 ? l->items : NULL, l->arg);
+	cJSON_Delete(l->items);
+	free(l->key);
+	free(l);
+}
+
+static void
+cloud_list_on_page(const struct cloud_resp *r, void *arg)
+{
+	struct cloud_lister *l = arg;
+	struct doapi_page pg;
+	char err[256], *next = NULL;
+	int e;
+
+	if (r->err != 0) {
+		cloud_list_end(l, r->err, r->error);
+		return;
+	}
+	if (r->status != 200) {
+		cloud_list_end(l, cloud_status_errno(r->status), r->error);
+		return;
+	}
+	if (r->json == NULL || !doapi_page_parse(r->json, l->key, &pg, err, sizeof(err))) {
+		cloud_list_end(l, -EBADMSG, r->json == NULL ? "list page: body is not JSON" : err);
+		return;
+	}
+	for (int i = 0; i < cJSON_GetArraySize(pg.items); i++) {
+		cJSON *dup = cJSON_Duplicate(cJSON_GetArrayItem(pg.items, i), true);
+
+		if (dup == NULL || !cJSON_AddItemToArray(l->items, dup)) {
+			cJSON_Delete(dup);
+			cloud_list_end(l, -ENOMEM, "out of memory");
+			return;
+		}
+	}
+	if (!pg.has_next || cJSON_GetArraySize(pg.items) == 0) {
+		cloud_list_end(l, 0, NULL);
+		return;
+	}
+	if (++l->pages >= CLOUD_MAX_PAGES || (next = doapi_next_path(pg.next)) == NULL) {
+		cloud_list_end(l, -EBADMSG, "list page: bad or endless links.pages.next");
+		return;
+	}
+	e = cloud_call(l->c, "GET", next, NULL, 0, cloud_list_on_page, l);
+	free(next);
+	if (e != 0)
+		cloud_list_end(l, e, strerror(-e));
+}
+
+int
+cloud_list(struct cloud *c, const char *path, const char *key, cloud_list_fn *cb, void *arg)
+{
+	struct cloud_lister *l;
+	char *first;
+	int e;
+
+	if (path == NULL || key == NULL || cb == NULL)
+		return -EINVAL;
+	l = xcalloc(1, sizeof(*l));
+	l->c = c;
+	l->key = xstrdup(key);
+	l->items = cJSON_CreateArray();
+	l->cb = cb;
+	l->arg = arg;
+	if (l->items == NULL) {
+		free(l->key);
+		free(l);
+		return -ENOMEM;
+	}
+	first = xasprintf("%s%cper_page=200", path, strchr(path, '?') != NULL ? '&' : '?');
+	e = cloud_call(c, "GET", first, NULL, 0, cloud_list_on_page, l);
+	free(first);
+	if (e != 0) {
+		cJSON_Delete(l->items);
+		free(l->key);
+		free(l);
+	}
+	return e;
+}
+
+uint64_t
+cloud_requests_sent(const struct cloud *c)
+{
+	return c->sent;
+}
+
+/* Calls started (logical calls, pages counted one each). */
+uint64_t
+cloud_calls_started(const struct cloud *c)
+{
+	return c->started;
+}
+
+void
+cloud_watch_add(struct cloud *c, struct cloud_watch *w)
+{
+	w->prev = NULL;
+	w->next = c->watches;
+	if (c->watches != NULL)
+		c->watches->prev = w;
+	c->watches = w;
+}
+
+void
+cloud_watch_del(struct cloud *c, struct cloud_watch *w)
+{
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else if (c->watches == w)
+		c->watches = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	w->prev = w->next = NULL;
+}
+
+void
+cloud_close(struct cloud *c)
+{
+	if (c == NULL)
+		return;
+	c->closing = true;
+	while (c->watches != NULL) {
+		struct cloud_watch *w = c->watches;
+
+		cloud_watch_del(c, w);
+		w->cancel(w);
+	}
+	while (c->calls != NULL) {
+		struct cloud_call *k = c->calls;
+		struct cloud_resp r;
+
+		if (k->req != NULL) {
+			http_cancel(k->req); /* runs cloud_on_response with -ECANCELED */
+			continue;
+		}
+		memset(&r, 0, sizeof(r));
+		r.err = -ECANCELED;
+		r.body = "";
+		snprintf(r.error, sizeof(r.error), "%.8s %.200s: cancelled", k->method, k->path);
+		cloud_finish(k, &r);
+	}
+	sodium_memzero(c->auth, strlen(c->auth));
+	free(c->auth);
+	free(c->base_url);
+	free(c);
+}
+
+int
+cloud_read_token(const char *path, char **token, char *err, size_t errsize)
+{
+	char *buf = xmalloc(CLOUD_TOKEN_MAX);
+	size_t len = 0, start = 0;
+	int r;
+
+	*token = NULL;
+	r = secfile_read(path, buf, CLOUD_TOKEN_MAX, &len, err, errsize);
+	if (r != 0)
+		goto out;
+	while (start < len && (buf[start] == ' ' || buf[start] == '\t' || buf[start] == '\n' ||
+			       buf[start] == '\r'))
+		start++;
+	while (len > start && (buf[len - 1] == ' ' || buf[len - 1] == '\t' ||
+			       buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	buf[len] = '\0';
+	if (len == start) {
+		snprintf(err, errsize, "%s: token file is empty", path);
+		r = -EINVAL;
+	} else if (!cloud_header_safe(buf + start)) {
+		snprintf(err, errsize, "%s: token holds blanks or control characters", path);
+		r = -EINVAL;
+	} else {
+		*token = xstrdup(buf + start);
+	}
+out:
+	sodium_memzero(buf, CLOUD_TOKEN_MAX);
+	free(buf);
+	return r;
+}

@@ -1,0 +1,34 @@
+/*
+ * cmd_config: the one way every subcommand reads the agent configuration:
+ * the file, then command-line settings over it, then the checks that need
+ * every key; every error printed as "FILE:LINE: message".
+ */
+#include <stdio.h>
+
+#include "cfg.h"
+#include "cmd.h"
+#include "log.h"
+
+struct cfg *
+cmd_load_config(const char *path, const struct cmd_setting *set, size_t nset, bool finish)
+{
+	struct cfg *cfg = cfg_new();
+	struct cfg_parser *p = cfg != NULL ? cfg_parser_new(cfg) : NULL;
+	bool ok;
+
+	if (p == NULL)
+		fatalx("out of memory");
+	ok = cfg_parse_file(p, path != NULL ? path : CMD_DEFAULT_CONFIG);
+	for (size_t i = 0; i < nset; i++)
+		ok = cfg_set(p, set[i].where, set[i].key, set[i].value) && ok;
+	if (finish)
+		ok = cfg_finish(p);
+	for (size_t i = 0; i < cfg_error_count(p); i++)
+		fprintf(stderr, "%s\n", cfg_error(p, i));
+	cfg_parser_free(p);
+	if (!ok) {
+		cfg_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}

@@ -1,0 +1,279 @@
+/*
+ * rotation: fans each call out to every configured registrar and reports once
+ * (include: agent/rotation.h). The registrars run side by side: a node's DNS
+ * record and load balancer entry are made at the same time, so registering
+ * costs the slowest registrar's time, not the sum.
+ *
+ * Closing while calls are pending marks the rotation closing (registrars
+ * start nothing new), cancels the API client's calls, and leaves the last
+ * pending call to free the rotation, so no callback ever sees freed memory.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cfg.h"
+#include "cloud.h"
+#include "log.h"
+#include "meta.h"
+#include "rotation.h"
+#include "xmalloc.h"
+
+struct rotation {
+	struct registrar_env env;
+	struct cloud *cloud;
+	struct registrar **regs;
+	size_t nregs;
+	const struct meta_identity *identity;
+	char *names;
+	bool closing;
+	size_t inflight;
+};
+
+struct rotation_call {
+	struct rotation *rot;
+	size_t pending;
+	int err;
+	char why[600];
+	rotation_done_fn *cb;
+	void *arg;
+};
+
+static void
+rotation_free(struct rotation *rot)
+{
+	for (size_t i = 0; i < rot->nregs; i++)
+		registrar_free(rot->regs[i]);
+	free(rot->regs);
+	cloud_close(rot->cloud);
+	free(rot->names);
+	free(rot);
+}
+
+static bool
+rotation_needs_cloud(const struct cfg *cfg)
+{
+	for (size_t i = 0; i < cfg->nregistrars; i++)
+		if (strncmp(cfg->registrars[i], "do-", 3) == 0)
+			return true;
+	return false;
+}
+
+static int
+rotation_open_cloud(struct rotation *rot, struct http *http, const struct rotation_opts *o)
+{
+	const struct cfg *cfg = rot->env.cfg;
+	struct cloud_opts co = { .base_url = cfg->api_url, .timeout_ms = cfg->api_timeout_ms,
+				 .dry_run = o->dry_run, .dry_run_out = o->dry_run_out };
+	char *token = NULL, err[256];
+	int rc;
+
+	if (cfg->token_file == NULL) {
+		log_warnx("registrars: do-dns and do-lb need token_file");
+		return -EINVAL;
+	}
+	if ((rc = cloud_read_token(cfg->token_file, &token, err, sizeof(err))) != 0) {
+		log_warnx("registrars: %s", err);
+		return rc;
+	}
+	co.token = token;
+	rc = cloud_new(rot->env.loop, http, &co, &rot->cloud);
+	sodium_memzero(token, strlen(token));
+	free(token);
+	if (rc != 0)
+		log_warnx("registrars: cannot set up the API client: %s", strerror(-rc));
+	return rc;
+}
+
+int
+rotation_new_opts(uv_loop_t *loop, struct http *http, const struct cfg *cfg,
+		  const struct meta_identity *identity, const struct rotation_opts *o,
+		  struct rotation **out)
+{
+	struct rotation *rot = xcalloc(1, sizeof(*rot));
+	char err[256];
+	int rc = 0;
+
+	*out = NULL;
+	rot->env = (struct registrar_env){ .loop = loop, .cfg = cfg, .dry_run = o->dry_run,
+					   .out = o->dry_run_out, .closing = &rot->closing };
+	rot->identity = identity;
+	rot->names = xstrdup("");
+	if (rotation_needs_cloud(cfg) && (rc = rotation_open_cloud(rot, http, o)) != 0)
+		goto out;
+	rot->env.cloud = rot->cloud;
+	rot->regs = xcalloc(cfg->nregistrars + 1, sizeof(*rot->regs));
+	for (size_t i = 0; i < cfg->nregistrars; i++) {
+		char *names;
+
+		if ((rc = registrar_new(cfg->registrars[i], &rot->env, &rot->regs[i], err,
+					sizeof(err))) != 0) {
+			log_warnx("%s", err);
+			goto out;
+		}
+		rot->nregs++;
+		names = xasprintf("%s%s%s", rot->names, i ? ", " : "", cfg->registrars[i]);
+		free(rot->names);
+		rot->names = names;
+	}
+out:
+	if (rc != 0) {
+		rotation_free(rot);
+		return rc;
+	}
+	*out = rot;
+	return 0;
+}
+
+int
+rotation_new(uv_loop_t *loop, struct http *http, const struct cfg *cfg,
+	     const struct meta_identity *identity, struct rotation **out)
+{
+	static const struct rotation_opts defaults = { .dry_run = false };
+
+	return rotation_new_opts(loop, http, cfg, identity, &defaults, out);
+}
+
+static void
+rotation_call_end(struct rotation_call *c)
+{
+	struct rotation *rot = c->rot;
+
+	c->cb(c->err, c->err != 0 ? c->why : NULL, c->arg);
+	free(c);
+	if (--rot->inflight == 0 && rot->closing)
+		rotation_free(rot);
+}
+
+static void
+rotation_on_done(int err, const char *why, void *arg)
+{
+	struct rotation_call *c = arg;
+
+	if (err != 0 && c->err == 0) {
+		c->err = err;
+		snprintf(c->why, sizeof(c->why), "%s", why != NULL ? why : strerror(-err));
+	}
+	if (err != 0)
+		log_warnx("rotation: %s", why != NULL ? why : strerror(-err));
+	if (--c->pending == 0)
+		rotation_call_end(c);
+}
+
+enum rotation_verb { ROTATION_ADD, ROTATION_REMOVE, ROTATION_RECONCILE };
+
+static int
+rotation_fan_out(struct rotation *rot, enum rotation_verb verb, const struct registrar_node *nodes,
+		 size_t n, rotation_done_fn *cb, void *arg)
+{
+	struct rotation_call *c;
+
+	if (rot->closing)
+		return -ECANCELED;
+	c = xcalloc(1, sizeof(*c));
+	c->rot = rot;
+	c->cb = cb;
+	c->arg = arg;
+	c->pending = 1; /* held until every registrar has started */
+	rot->inflight++;
+	for (size_t i = 0; i < rot->nregs; i++) {
+		struct registrar *r = rot->regs[i];
+		int err;
+
+		c->pending++;
+		if (verb == ROTATION_ADD)
+			err = r->ops->add(r, nodes, rotation_on_done, c);
+		else if (verb == ROTATION_REMOVE)
+			err = r->ops->remove(r, nodes, rotation_on_done, c);
+		else
+			err = r->ops->reconcile(r, nodes, n, rotation_on_done, c);
+		if (err != 0) {
+			char why[128];
+
+			snprintf(why, sizeof(why), "%s: %s", r->ops->name,
+				 err == -EINVAL ? "the node has no address to register"
+						: strerror(-err));
+			rotation_on_done(err, why, c);
+		}
+	}
+	rotation_on_done(0, NULL, c);
+	return 0;
+}
+
+int
+rotation_register(struct rotation *rot, const struct registrar_node *node, rotation_done_fn *cb,
+		  void *arg)
+{
+	return rotation_fan_out(rot, ROTATION_ADD, node, 1, cb, arg);
+}
+
+int
+rotation_deregister(struct rotation *rot, const struct registrar_node *node,
+		    rotation_done_fn *cb, void *arg)
+{
+	return rotation_fan_out(rot, ROTATION_REMOVE, node, 1, cb, arg);
+}
+
+int
+rotation_reconcile(struct rotation *rot, const struct registrar_node *nodes, size_t n,
+		   rotation_done_fn *cb, void *arg)
+{
+	return rotation_fan_out(rot, ROTATION_RECONCILE, nodes, n, cb, arg);
+}
+
+int
+rotation_self(const struct rotation *rot, struct registrar_node *out)
+{
+	const struct meta_identity *id = rot->identity;
+
+	if (id == NULL)
+		return -ENOENT;
+	out->id = id->droplet_id;
+	out->name = id->hostname;
+	out->public_ipv4 = id->public_ipv4;
+	out->private_ipv4 = id->private_ipv4;
+	return 0;
+}
+
+const char *
+rotation_names(const struct rotation *rot)
+{
+	return rot->names;
+}
+
+struct cloud *
+rotation_cloud(const struct rotation *rot)
+{
+	return rot->cloud;
+}
+
+uint64_t
+rotation_requests(const struct rotation *rot)
+{
+	return rot->cloud != NULL ? cloud_requests_sent(rot->cloud) : 0;
+}
+
+void
+rotation_close(struct rotation *rot)
+{
+	struct cloud *cloud;
+
+	if (rot == NULL)
+		return;
+	rot->closing = true;
+	if (rot->inflight == 0) {
+		rotation_free(rot);
+		return;
+	}
+	/* Cancelling may end the last call, which frees the rotation. */
+	cloud = rot->cloud;
+	rot->cloud = NULL;
+	rot->env.cloud = NULL;
+	rot->inflight++;
+	cloud_close(cloud);
+	if (--rot->inflight == 0)
+		rotation_free(rot);
+}

@@ -1,0 +1,81 @@
+/*
+ * rotation: every registrar the configuration names (`registrars = do-dns,
+ * do-lb, haproxy, exec`), driven as one. The agent registers its node once it
+ * has joined the gossip and deregisters it on a graceful leave; the CLI
+ * (cmd_rotation.c) uses it for register, deregister and retire. Each call
+ * runs on all registrars at once and reports once, when all are done, with
+ * the first failure (docs/registrars.md).
+ */
+#ifndef ROTATION_H
+#define ROTATION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <uv.h>
+
+#include "registrar.h"
+
+struct cfg;
+struct cloud;
+struct http;
+struct meta_identity;
+struct rotation;
+
+/* err 0 when every registrar succeeded; otherwise the first failure's errno
+ * and its reason (borrowed for the call; every failure is logged). */
+typedef void rotation_done_fn(int err, const char *why, void *arg);
+
+struct rotation_opts {
+	bool dry_run;	    /* mutating API calls and commands are printed, not made */
+	FILE *dry_run_out;  /* NULL = stdout */
+};
+
+/*
+ * Builds every configured registrar. `http`, `cfg` and `identity` are
+ * borrowed and must outlive the rotation; identity may be NULL (the CLI).
+ * The do-* registrars share one API client made here from token_file and
+ * api_url. Returns 0 and *out (also with no registrar configured: then every
+ * call succeeds at once), or a negative errno after logging why (an unknown
+ * registrar, a missing key, an unreadable token).
+ */
+int rotation_new(uv_loop_t *loop, struct http *http, const struct cfg *cfg,
+		 const struct meta_identity *identity, struct rotation **out);
+/* The same with options (dry run). */
+int rotation_new_opts(uv_loop_t *loop, struct http *http, const struct cfg *cfg,
+		      const struct meta_identity *identity, const struct rotation_opts *o,
+		      struct rotation **out);
+
+/*
+ * Puts the node into / takes it out of every registrar; the node is copied.
+ * Returns 0 (cb runs later, exactly once) or a negative errno (cb never runs).
+ */
+int rotation_register(struct rotation *rot, const struct registrar_node *node,
+		      rotation_done_fn *cb, void *arg);
+int rotation_deregister(struct rotation *rot, const struct registrar_node *node,
+			rotation_done_fn *cb, void *arg);
+/* Makes every registrar hold exactly these nodes. */
+int rotation_reconcile(struct rotation *rot, const struct registrar_node *nodes, size_t n,
+		       rotation_done_fn *cb, void *arg);
+
+/* This node, from the identity given to rotation_new (strings borrowed from
+ * it). -ENOENT when there was none. */
+int rotation_self(const struct rotation *rot, struct registrar_node *out);
+
+/* Names of the configured registrars, for messages ("do-dns, do-lb"). */
+const char *rotation_names(const struct rotation *rot);
+/* The API client, or NULL when no do-* registrar needs one. Borrowed. */
+struct cloud *rotation_cloud(const struct rotation *rot);
+/* API requests sent so far (retries and pages included). */
+uint64_t rotation_requests(const struct rotation *rot);
+
+/*
+ * Frees everything. Pending API calls are cancelled (their callbacks, and so
+ * the rotation callbacks, run with -ECANCELED); HAProxy commands and scripts
+ * still running finish on the loop and report -ECANCELED. Accepts NULL.
+ */
+void rotation_close(struct rotation *rot);
+
+#endif

@@ -1,0 +1,136 @@
+/*
+ * doapi: the pure half of the DigitalOcean API v2 client (docs/cloud.md).
+ * Parsing of the bodies the agent reads (droplet, list page, action, error),
+ * of the rate-limit headers, and building of the create-droplet body and of
+ * the names a clone carries. No I/O, no libuv, no libcurl: everything here is
+ * fed bytes and returns values, so the unit tests and the fuzzer drive it.
+ *
+ * Parsers are defensive: every field is type-checked, and a rejection says
+ * which field ("droplet.networks.v4[1].type: not a string").
+ */
+#ifndef DOAPI_H
+#define DOAPI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct cJSON cJSON;
+
+#define DOAPI_IPV4_LEN	 16
+#define DOAPI_MAX_TAGS	 32
+#define DOAPI_TAG_LEN	 256
+#define DOAPI_OP_TAG_LEN 24 /* "mitosis-op-" + 12 hex + NUL fits */
+#define DOAPI_MAX_NAMES	 10 /* a multiple create takes at most 10 names */
+
+struct doapi_droplet {
+	uint64_t id;
+	char name[256];
+	char status[16];		  /* new, active, off, archive */
+	char public_ipv4[DOAPI_IPV4_LEN]; /* "" when none yet */
+	char private_ipv4[DOAPI_IPV4_LEN];
+	char tags[DOAPI_MAX_TAGS][DOAPI_TAG_LEN];
+	size_t ntags;	 /* tags past DOAPI_MAX_TAGS are dropped */
+	char region[32]; /* region slug, "" when absent */
+	char size_slug[64];
+	uint64_t image_id; /* 0 when absent */
+	char created_at[32];
+};
+
+/* One list page: `items` borrows from the parsed root. */
+struct doapi_page {
+	const cJSON *items;
+	bool has_next;
+	const char *next; /* links.pages.next, borrowed; NULL when none */
+	int64_t total;	  /* meta.total, -1 when absent */
+};
+
+struct doapi_action {
+	uint64_t id;
+	char status[16]; /* in-progress, completed, errored */
+	char type[32];
+};
+
+/* The rate-limit state one response tells; has_* say which headers came. */
+struct doapi_ratelimit {
+	bool has_limit, has_remaining, has_reset, has_retry_after;
+	int64_t limit;
+	int64_t remaining;
+	int64_t reset;	     /* Unix epoch second */
+	int64_t retry_after; /* seconds */
+};
+
+/* The create-droplet request (POST /v2/droplets). */
+struct doapi_create {
+	const char *const *names; /* 1..DOAPI_MAX_NAMES; one name is sent as "name" */
+	size_t nnames;
+	uint64_t image; /* snapshot id, sent as an integer */
+	const char *size;
+	const char *region;   /* NULL = omitted */
+	const char *vpc_uuid; /* NULL = omitted */
+	const char *const *ssh_keys;
+	size_t nssh_keys;
+	const char *const *tags;
+	size_t ntags;
+	const char *user_data; /* NULL = omitted; at most 64 KiB */
+};
+
+/* Parses one droplet object (the value under "droplet" or an item of
+ * "droplets"). false with err naming the field when it is malformed. */
+bool doapi_droplet_parse(const cJSON *obj, struct doapi_droplet *d, char *err, size_t errsize);
+
+/* True when the droplet carries tag `tag` (exact match). */
+bool doapi_droplet_has_tag(const struct doapi_droplet *d, const char *tag);
+
+/* Parses a collection body: the array under `key`, links.pages.next and
+ * meta.total. false with err when the array or a present field is malformed. */
+bool doapi_page_parse(const cJSON *root, const char *key, struct doapi_page *pg, char *err,
+		      size_t errsize);
+
+/*
+ * The path and query of a links.pages.next URL ("https://host/v2/x?page=2"
+ * gives "/v2/x?page=2"), with per_page=200 added when absent, so that the
+ * next page goes to the configured base URL and never to a host named in a
+ * response. NULL when it is not an absolute path or URL (or on ENOMEM);
+ * the caller frees.
+ */
+char *doapi_next_path(const char *next);
+
+/* Parses an action object (the value under "action"). */
+bool doapi_action_parse(const cJSON *obj, struct doapi_action *a, char *err, size_t errsize);
+
+/*
+ * One printable line for a failed response: "404 not_found: The resource
+ * was not found." from DO's {id, message}, "400: bad tag" from the odd tags
+ * shape {error}, or "HTTP 502" when the body says nothing usable. Control
+ * characters become '?'. Always NUL-terminates out (outsize > 0).
+ */
+void doapi_error_line(long status, const char *body, size_t len, char *out, size_t outsize);
+
+/* Feeds one response header (name matched case-insensitively) into rl;
+ * returns true when it was a rate-limit header with a valid value. */
+bool doapi_ratelimit_header(struct doapi_ratelimit *rl, const char *name, const char *value);
+
+/* Builds the JSON body of a create. 0, -EINVAL (err says why) or -ENOMEM.
+ * The caller frees *out. */
+int doapi_create_body(const struct doapi_create *c, char **out, char *err, size_t errsize);
+
+/* True when `name` matches DO's droplet name pattern and is at most 255 long. */
+bool doapi_name_valid(const char *name);
+
+/* "<cluster>-<unix time>-<4 hex of rnd>": a clone's unique name. 0, or
+ * -EINVAL when the cluster name would make an invalid droplet name. */
+int doapi_clone_name(const char *cluster, uint64_t unix_time, uint16_t rnd, char *out, size_t size);
+
+/*
+ * The #cloud-config user-data of a clone (cloud-init/clone.yaml): a comment
+ * naming the cluster, `seeds = IP, IP` appended to /etc/mitosis/mitosis.conf
+ * when seeds are given (each must be an IPv4 address), and a restart of the
+ * service. 0, -EINVAL (a bad seed or cluster name) or -ENOMEM; caller frees.
+ */
+int doapi_clone_user_data(const char *cluster, const char *const *seeds, size_t nseeds, char **out);
+
+/* "mitosis-op-<12 hex>" from 6 random bytes: the tag of one operation. */
+void doapi_op_tag(const uint8_t rnd[6], char out[DOAPI_OP_TAG_LEN]);
+
+#endif

@@ -1,0 +1,96 @@
+/*
+ * libFuzzer harness for common/doapi.c: any byte string, parsed as JSON, goes
+ * through the droplet, page and action parsers (as the whole body and as the
+ * value under the envelope key) and the error-line builder; the part before
+ * the first ':' and after it also go through the rate-limit header parser.
+ * A short input is also a links.pages.next URL for doapi_next_path().
+ * Each must succeed with its invariants or fail with a NUL-terminated
+ * message; never crash, leak or read outside the input.
+ * Seeds: tests/fuzz/corpus/doapi/ (copies of tests/data/doapi/).
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "doapi.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+check_droplet(const cJSON *obj)
+{
+	struct doapi_droplet d;
+	char err[128];
+
+	err[0] = '\0';
+	if (doapi_droplet_parse(obj, &d, err, sizeof(err))) {
+		if (d.id == 0 || d.ntags > DOAPI_MAX_TAGS)
+			abort();
+		if (strlen(d.public_ipv4) >= DOAPI_IPV4_LEN ||
+		    strlen(d.private_ipv4) >= DOAPI_IPV4_LEN)
+			abort();
+	} else if (err[0] == '\0' || memchr(err, '\0', sizeof(err)) == NULL) {
+		abort();
+	}
+}
+
+static void
+check_page_action(const cJSON *root)
+{
+	struct doapi_page pg;
+	struct doapi_action a;
+	char err[128];
+
+	if (doapi_page_parse(root, "droplets", &pg, err, sizeof(err))) {
+		if (!cJSON_IsArray(pg.items) || (pg.has_next && pg.next == NULL))
+			abort();
+	}
+	if (doapi_action_parse(cJSON_GetObjectItemCaseSensitive(root, "action"), &a, err,
+			       sizeof(err)) &&
+	    a.id == 0)
+		abort();
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	cJSON *root = cJSON_ParseWithLength((const char *)data, size);
+	struct doapi_ratelimit rl;
+	char line[64], name[64], value[64];
+	const uint8_t *colon = memchr(data, ':', size);
+
+	check_droplet(root);
+	check_droplet(cJSON_GetObjectItemCaseSensitive(root, "droplet"));
+	check_page_action(root);
+	doapi_error_line(500, (const char *)data, size, line, sizeof(line));
+	if (memchr(line, '\0', sizeof(line)) == NULL)
+		abort();
+	for (const char *p = line; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20)
+			abort();
+	if (colon != NULL && (size_t)(colon - data) < sizeof(name) &&
+	    size - (size_t)(colon - data) - 1 < sizeof(value)) {
+		memcpy(name, data, (size_t)(colon - data));
+		name[colon - data] = '\0';
+		memcpy(value, colon + 1, size - (size_t)(colon - data) - 1);
+		value[size - (size_t)(colon - data) - 1] = '\0';
+		memset(&rl, 0, sizeof(rl));
+		doapi_ratelimit_header(&rl, name, value);
+	}
+	if (size < 512) {
+		char str[512], *path;
+
+		memcpy(str, data, size);
+		str[size] = '\0';
+		path = doapi_next_path(str);
+		if (path != NULL &&
+		    (path[0] != '/' || path[1] == '/' || strstr(path, "per_page=") == NULL))
+			abort();
+		free(path);
+	}
+	cJSON_Delete(root);
+	return 0;
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Running agents put themselves into rotation: two agents with registrars
+# do-dns and do-lb (against the simulator) each get one A record under
+# www.example.com and a place on the load balancer once they start; a
+# graceful stop (SIGTERM) takes the node out of DNS and the load balancer
+# before it leaves the gossip. Prints the agent time from gossip start to
+# "in rotation".
+. "$(dirname "$0")/lib.sh"
+
+sim_start
+make_keyring "$T/cluster.key"
+sim_api POST /v2/droplets '{"names":["web-a","web-b"],"region":"nyc3","size":"s-1vcpu-1gb","image":"debian-12-x64"}' >/dev/null
+both_active() { [ "$(sim_state 'sum(d["status"] == "active" for d in s["droplets"])')" = 2 ]; }
+wait_until 10 both_active || fail "droplets did not become active"
+mapfile -t IDS < <(sim_state '"\n".join(str(d["id"]) for d in s["droplets"])')
+mapfile -t IPS < <(sim_state '"\n".join(d["sim"]["public_ipv4"] for d in s["droplets"])')
+LB=$(sim_api POST /v2/load_balancers '{"name":"web","region":"nyc3","forwarding_rules":[{"entry_protocol":"http","entry_port":80,"target_protocol":"http","target_port":80}]}' |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["load_balancer"]["id"])')
+
+for i in 0 1; do
+	make_config "$T/n$i.conf" "$T/cluster.key" <<EOF
+node_id = ${IDS[$i]}
+hostname = web-$i
+public_ipv4 = ${IPS[$i]}
+private_ipv4 = 127.0.60.$((i + 1))
+seeds = 127.0.60.1
+token_file = $TOKEN_FILE
+api_url = $SIM_URL
+registrars = do-dns, do-lb
+dns_domain = example.com
+dns_name = www
+lb_id = $LB
+EOF
+	spawn "n$i" "$MITOSIS" agent -c "$T/n$i.conf"
+	NODE_PID[$i]=$LAST_PID
+done
+
+in_rotation() {
+	[ "$(sim_state 'www()')" = "$(python3 -c 'import sys; print(sorted(sys.argv[1:]))' "${IPS[@]}")" ] &&
+		[ "$(sim_state "lb('$LB')")" = "$(python3 -c 'import sys; print(sorted(int(x) for x in sys.argv[1:]))' "${IDS[@]}")" ]
+}
+wait_until 15 in_rotation || fail "not in rotation: dns $(sim_state 'www()') lb $(sim_state "lb('$LB')")"
+for i in 0 1; do
+	wait_for "$LOG/n$i.log" 5 "rotation: this node is in rotation" || fail "n$i did not log its registration"
+	ms=$(python3 - "$LOG/n$i.log" <<'PY'
+import sys, datetime
+t = {}
+for line in open(sys.argv[1]):
+    for key in ("gossip: advertising", "rotation: this node is in rotation"):
+        if key in line and key not in t:
+            t[key] = datetime.datetime.strptime(line[:23], "%Y-%m-%dT%H:%M:%S.%f")
+print(int((t["rotation: this node is in rotation"] - t["gossip: advertising"]).total_seconds() * 1000))
+PY
+)
+	say "n$i: in DNS and on the load balancer ${ms} ms after its gossip started (API calls included)"
+done
+
+# A graceful stop takes the node out of rotation first.
+kill -TERM "${NODE_PID[1]}"
+wait_exit "${NODE_PID[1]}" 15 || fail "n1 did not stop"
+[ "$EXIT_CODE" -eq 0 ] || fail "n1 exited $EXIT_CODE"
+grep -qF "rotation: this node is out of rotation" "$LOG/n1.log" || fail "n1 did not deregister: $(tail -3 "$LOG/n1.log")"
+[ "$(sim_state 'www()')" = "['${IPS[0]}']" ] || fail "DNS after n1 left: $(sim_state 'www()')"
+[ "$(sim_state "lb('$LB')")" = "[${IDS[0]}]" ] || fail "LB after n1 left: $(sim_state "lb('$LB')")"
+left_at=$(grep -m1 -F "gossip: leaving the cluster" "$LOG/n1.log" | cut -c1-23)
+out_at=$(grep -m1 -F "out of rotation" "$LOG/n1.log" | cut -c1-23)
+[[ "$out_at" < "$left_at" || "$out_at" == "$left_at" ]] || fail "n1 left the gossip ($left_at) before leaving rotation ($out_at)"
+say "graceful stop: out of DNS and the load balancer, then left the gossip"
