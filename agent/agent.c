@@ -18,9 +18,14 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include <sodium.h>
+
 #include "agent.h"
 #include "cfg.h"
+#include "cloud.h"
+#include "cloud_ops.h"
 #include "control.h"
+#include "doapi.h"
 #include "gossip.h"
 #include "http.h"
 #include "keyring.h"
@@ -50,6 +55,7 @@ struct agent {
 	struct sampler *sampler;
 	struct control *control;
 	struct rotation *rot;	    /* registrars; NULL when none is configured */
+	struct cloud *cloud;	    /* peer discovery by tag; NULL when not needed */
 	struct registrar_node self; /* this node as the registrars see it */
 	uint64_t incarnation;
 	uint64_t started; /* uv_now() at start */
@@ -72,9 +78,11 @@ agent_stop(struct agent *a, int code)
 	uv_close((uv_handle_t *)&a->sigterm, NULL);
 	metadata_fetch_cancel(a->mf);
 	a->mf = NULL;
-	/* Before http_close: the registrars' API client runs on it. */
+	/* Before http_close: the API clients run on it. */
 	rotation_close(a->rot);
 	a->rot = NULL;
+	cloud_close(a->cloud);
+	a->cloud = NULL;
 	http_close(a->http, NULL, NULL);
 	a->http = NULL;
 	sampler_close(a->sampler);
@@ -345,6 +353,71 @@ agent_start_gossip(struct agent *a, const char *host)
 	return control_open(&a->loop, a->cfg->control_socket, agent_on_control, a, &a->control);
 }
 
+/* The cluster's other active droplets, found by tag, become our seeds. */
+static void
+agent_on_peers(int err, const char *error, const struct doapi_droplet *d, size_t n, void *arg)
+{
+	struct agent *a = arg;
+	struct swim_addr *seeds;
+	size_t nseeds = 0;
+
+	if (err != 0) {
+		if (err != -ECANCELED)
+			log_warnx("discovery: cannot list the cluster's droplets: %s", error);
+		return;
+	}
+	seeds = xcalloc(n + 1, sizeof(*seeds));
+	for (size_t i = 0; i < n; i++) {
+		const char *ip = d[i].private_ipv4[0] != '\0' ? d[i].private_ipv4 : d[i].public_ipv4;
+
+		if (d[i].id == a->id->droplet_id || strcmp(d[i].status, "active") != 0 || ip[0] == '\0')
+			continue;
+		if (gossip_addr_parse(ip, a->cfg->bind_port, &seeds[nseeds]) == 0)
+			nseeds++;
+	}
+	log_info("discovery: %zu peer%s carry the cluster tag", nseeds, nseeds == 1 ? "" : "s");
+	if (nseeds > 0 && a->gossip != NULL)
+		gossip_join(a->gossip, seeds, nseeds);
+	free(seeds);
+}
+
+/*
+ * A node with no seeds finds its peers through the cluster tag, when it has
+ * an API token: clones boot knowing nothing but their snapshot.
+ */
+static int
+agent_start_discovery(struct agent *a)
+{
+	struct cloud_opts o;
+	char err[256], *token = NULL, *tag;
+	int r;
+
+	if (a->cfg->nseeds > 0 || a->cfg->token_file == NULL)
+		return 0;
+	if (cloud_read_token(a->cfg->token_file, &token, err, sizeof(err)) != 0) {
+		log_error("discovery: %s", err);
+		return -EACCES;
+	}
+	memset(&o, 0, sizeof(o));
+	o.base_url = a->cfg->api_url;
+	o.token = token;
+	o.timeout_ms = a->cfg->api_timeout_ms;
+	r = cloud_new(&a->loop, a->http, &o, &a->cloud);
+	sodium_memzero(token, strlen(token));
+	free(token);
+	if (r != 0) {
+		log_error("discovery: cannot set up the API client: %s", strerror(-r));
+		return r;
+	}
+	tag = a->cfg->cluster_tag != NULL ? xstrdup(a->cfg->cluster_tag)
+					  : xasprintf("mitosis-%s", a->cfg->cluster);
+	r = cloud_list_tag_start(a->cloud, tag, agent_on_peers, a);
+	free(tag);
+	if (r != 0)
+		log_warnx("discovery: cannot list the cluster's droplets: %s", strerror(-r));
+	return 0;
+}
+
 static void
 agent_on_registered(int err, const char *why, void *arg)
 {
@@ -392,7 +465,8 @@ agent_on_identity(struct agent *a, struct meta_identity *id, const char *source)
 	}
 	log_info("listening on udp %s:%u, cluster \"%s\", incarnation %" PRIu64, host,
 		 a->cfg->bind_port, a->cfg->cluster, a->incarnation);
-	if (agent_start_gossip(a, host) != 0 || agent_start_rotation(a) != 0)
+	if (agent_start_gossip(a, host) != 0 || agent_start_discovery(a) != 0 ||
+	    agent_start_rotation(a) != 0)
 		agent_stop(a, 1);
 }
 

@@ -202,6 +202,15 @@ gossip_start(uv_loop_t *loop, struct transport *tr, const struct gossip_opts *o,
 	return 0;
 }
 
+int
+gossip_join(struct gossip *g, const struct swim_addr *seeds, size_t n)
+{
+	int r = swim_join(g->swim, seeds, n, uv_now(g->loop));
+
+	gossip_rearm(g);
+	return r;
+}
+
 void
 gossip_on_message(struct gossip *g, const struct wire_msg *msg, const struct sockaddr *from)
 {

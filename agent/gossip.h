@@ -33,6 +33,9 @@ struct gossip_opts {
 int gossip_start(uv_loop_t *loop, struct transport *tr, const struct gossip_opts *o,
 		 struct gossip **out);
 
+/* Asks these addresses for their state until one answers (swim_join). 0 or -EINVAL. */
+int gossip_join(struct gossip *g, const struct swim_addr *seeds, size_t n);
+
 /* Hands a verified datagram to the machine. */
 void gossip_on_message(struct gossip *g, const struct wire_msg *msg, const struct sockaddr *from);
 
