@@ -389,7 +389,7 @@ static int
 agent_start_discovery(struct agent *a)
 {
 	struct cloud_opts o;
-	char err[256], *token = NULL, *tag;
+	char err[256], *token = NULL;
 	int r;
 
 	if (a->cfg->nseeds > 0 || a->cfg->token_file == NULL)
@@ -409,10 +409,7 @@ agent_start_discovery(struct agent *a)
 		log_error("discovery: cannot set up the API client: %s", strerror(-r));
 		return r;
 	}
-	tag = a->cfg->cluster_tag != NULL ? xstrdup(a->cfg->cluster_tag)
-					  : xasprintf("mitosis-%s", a->cfg->cluster);
-	r = cloud_list_tag_start(a->cloud, tag, agent_on_peers, a);
-	free(tag);
+	r = cloud_list_tag_start(a->cloud, a->cfg->cluster_tag, agent_on_peers, a);
 	if (r != 0)
 		log_warnx("discovery: cannot list the cluster's droplets: %s", strerror(-r));
 	return 0;

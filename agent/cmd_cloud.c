@@ -196,8 +196,7 @@ cmd_cloud_open(struct cmd_cloud *x)
 		fprintf(stderr, "mitosis %s: %s\n", x->verb, err);
 		return 1;
 	}
-	x->tag = x->cfg->cluster_tag != NULL ? xstrdup(x->cfg->cluster_tag)
-					     : xasprintf("mitosis-%s", x->cfg->cluster);
+	x->tag = xstrdup(x->cfg->cluster_tag);
 	uv_loop_init(&x->loop);
 	x->http = http_new(&x->loop);
 	o.base_url = x->cfg->api_url;

@@ -325,12 +325,15 @@ registrar_lb_new(const struct registrar_env *env, struct registrar **out, char *
 		snprintf(err, errsize, "do-lb: needs lb_id (the load balancer's uuid)");
 		return -EINVAL;
 	}
+	if (cfg->cluster_tag == NULL) { /* cfg_finish sets it; a caller skipped it */
+		snprintf(err, errsize, "do-lb: no cluster_tag");
+		return -EINVAL;
+	}
 	r = xcalloc(1, sizeof(*r));
 	r->base.ops = &lb_ops;
 	r->base.env = env;
 	r->lb_id = xstrdup(cfg->lb_id);
-	r->cluster_tag = cfg->cluster_tag != NULL ? xstrdup(cfg->cluster_tag)
-						  : xasprintf("mitosis-%s", cfg->cluster);
+	r->cluster_tag = xstrdup(cfg->cluster_tag);
 	*out = &r->base;
 	return 0;
 }

@@ -1337,6 +1337,12 @@ cfg_finish(struct cfg_parser *p)
 			cfg_error_at(p, source, 0, "missing required key '%s'", required[i]);
 	cfg_check_identity(p);
 	cfg_check_combinations(p);
+	/* The documented default of cluster_tag depends on cluster. */
+	if (!p->failed && p->cfg->cluster_tag == NULL && p->cfg->cluster != NULL &&
+	    asprintf(&p->cfg->cluster_tag, "mitosis-%s", p->cfg->cluster) < 0) {
+		p->cfg->cluster_tag = NULL;
+		cfg_error_at(p, source, 0, "out of memory");
+	}
 	return !p->failed;
 }
 

@@ -84,7 +84,7 @@ struct cfg {
 	/* The DigitalOcean API and cloning (docs/cloud.md). */
 	char *api_url;		   /* default CFG_DEFAULT_API_URL */
 	uint64_t api_timeout_ms;   /* per request; default 15 s */
-	char *cluster_tag;	   /* NULL = "mitosis-" + cluster */
+	char *cluster_tag;	   /* cfg_finish sets "mitosis-" + cluster when not given */
 	uint64_t clone_image;	   /* snapshot id; 0 = unset */
 	char *clone_size;	   /* size slug */
 	char *clone_region;	   /* NULL = this droplet's region */

@@ -1122,3 +1122,14 @@ TEST(cfg_registrars_need_their_keys)
 	ASSERT_U64_EQ(f.cfg->dns_ttl, 60);
 	done(&f);
 }
+
+TEST(cfg_cluster_tag_defaults_to_the_cluster)
+{
+	struct fixture f = parse_ok("");
+
+	ASSERT_STR_EQ(f.cfg->cluster_tag, "mitosis-web");
+	done(&f);
+	f = parse_ok("cluster_tag = fleet:web\n");
+	ASSERT_STR_EQ(f.cfg->cluster_tag, "fleet:web");
+	done(&f);
+}
