@@ -316,6 +316,21 @@ cr_print_json(cJSON *o)
 	cJSON_Delete(o);
 }
 
+/* Adds the outcome every --json reply carries to `o`, prints and frees it. */
+static void
+cr_print_result(const struct cr *x, cJSON *o)
+{
+	cJSON_AddStringToObject(o, "registrars", rotation_names(x->rot));
+	cJSON_AddBoolToObject(o, "ok", x->err == 0);
+	if (x->err != 0)
+		cJSON_AddStringToObject(o, "error", x->why);
+	else
+		cJSON_AddNullToObject(o, "error");
+	cJSON_AddBoolToObject(o, "dry_run", x->a.dry_run);
+	cJSON_AddNumberToObject(o, "api_requests", (double)rotation_requests(x->rot));
+	cr_print_json(o);
+}
+
 static void
 cr_report(struct cr *x, const char *verb, const struct registrar_node *n)
 {
@@ -336,15 +351,7 @@ cr_report(struct cr *x, const char *verb, const struct registrar_node *n)
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "action", verb);
 	cJSON_AddItemToObject(o, "node", cr_node_json(x->cfg, n));
-	cJSON_AddStringToObject(o, "registrars", rotation_names(x->rot));
-	cJSON_AddBoolToObject(o, "ok", x->err == 0);
-	if (x->err != 0)
-		cJSON_AddStringToObject(o, "error", x->why);
-	else
-		cJSON_AddNullToObject(o, "error");
-	cJSON_AddBoolToObject(o, "dry_run", x->a.dry_run);
-	cJSON_AddNumberToObject(o, "api_requests", (double)rotation_requests(x->rot));
-	cr_print_json(o);
+	cr_print_result(x, o);
 }
 
 static cJSON *cr_members(const struct cr_args *a, const struct cfg *cfg);
@@ -848,15 +855,7 @@ cr_reconcile(struct cr *x)
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "action", "reconcile");
 		cJSON_AddNumberToObject(o, "nodes", (double)n);
-		cJSON_AddStringToObject(o, "registrars", rotation_names(x->rot));
-		cJSON_AddBoolToObject(o, "ok", x->err == 0);
-		if (x->err != 0)
-			cJSON_AddStringToObject(o, "error", x->why);
-		else
-			cJSON_AddNullToObject(o, "error");
-		cJSON_AddBoolToObject(o, "dry_run", x->a.dry_run);
-		cJSON_AddNumberToObject(o, "api_requests", (double)rotation_requests(x->rot));
-		cr_print_json(o);
+		cr_print_result(x, o);
 	} else if (x->err == 0) {
 		printf("%sreconciled %zu node(s) with %s: %" PRIu64 " API request(s)\n",
 		       x->a.dry_run ? "would have " : "", n, rotation_names(x->rot),
