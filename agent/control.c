@@ -31,11 +31,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "container.h"
 #include "control.h"
 #include "log.h"
 #include "xmalloc.h"
-
-#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 #define CONTROL_BACKLOG 32
 

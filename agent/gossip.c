@@ -14,14 +14,13 @@
 
 #include <sodium.h>
 
+#include "container.h"
 #include "gossip.h"
 #include "log.h"
 #include "transport.h"
 #include "util.h"
 #include "wire.h"
 #include "xmalloc.h"
-
-#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 struct gossip {
 	uv_timer_t timer;

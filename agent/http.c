@@ -16,12 +16,12 @@
 
 #include <curl/curl.h>
 
+#include "container.h"
 #include "http.h"
 #include "log.h"
 #include "xmalloc.h"
 
 #define HTTP_MAX_HEADERS (64U * 1024)
-#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 struct http_buf {
 	char *data;

@@ -29,12 +29,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "container.h"
 #include "load.h"
 #include "log.h"
 #include "sampler.h"
 #include "xmalloc.h"
-
-#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 #define SAMPLER_PROC_MAX 8192 /* the aggregate cpu line is first in /proc/stat */
 #define SAMPLER_CUSTOM_MAX 4096

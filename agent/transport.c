@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "container.h"
 #include "log.h"
 #include "transport.h"
 #include "xmalloc.h"
 
-#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 /* Larger than any valid datagram, so oversized ones are seen whole and counted. */
 #define TRANSPORT_RECV_BUF 2048
 

@@ -22,6 +22,7 @@
 
 #include "log.h"
 #include "meta.h"
+#include "util.h"
 
 #define META_BODY_MAX (1024 * 1024)
 #define META_HOSTNAME_MAX 255
@@ -65,29 +66,6 @@ meta_kind(const cJSON *item)
 	if (cJSON_IsNull(item))
 		return "null";
 	return "an unknown value";
-}
-
-/* Strict dotted quad: four decimal parts 0..255, no leading zeros (which some
- * parsers read as octal), nothing else. */
-static bool
-meta_is_ipv4(const char *s)
-{
-	for (int part = 0; part < 4; part++) {
-		unsigned v = 0;
-		int digits = 0;
-
-		if (part > 0 && *s++ != '.')
-			return false;
-		while (*s >= '0' && *s <= '9' && digits < 4) {
-			v = v * 10 + (unsigned)(*s++ - '0');
-			digits++;
-		}
-		if (digits == 0 || digits > 3 || v > 255)
-			return false;
-		if (digits > 1 && s[-digits] == '0')
-			return false;
-	}
-	return *s == '\0';
 }
 
 struct meta_identity *
@@ -373,12 +351,12 @@ meta_get_ipv4(const cJSON *ifaces, const char *type, char dst[16], struct meta_e
 		meta_fail(e, "%s.ipv4.ip_address: expected a string, got %s", path, meta_kind(addr));
 		return -EINVAL;
 	}
-	if (!meta_is_ipv4(addr->valuestring)) {
+	if (!util_is_ipv4(addr->valuestring)) {
 		log_escape(q, sizeof(q), addr->valuestring, strlen(addr->valuestring));
 		meta_fail(e, "%s.ipv4.ip_address: \"%s\" is not an IPv4 address", path, q);
 		return -EINVAL;
 	}
-	/* meta_is_ipv4 allows at most 15 characters. */
+	/* util_is_ipv4 allows at most 15 characters. */
 	snprintf(dst, 16, "%s", addr->valuestring);
 	return 0;
 }
