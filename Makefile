@@ -1,6 +1,6 @@
 # mitosis: one non-recursive GNU Makefile.
 #
-#   make            build build/mitosis
+#   make            build build/mitosis and its HTTP helper build/mitosis-http
 #   make test       install missing deps, then run every test layer (tests/run.sh)
 #   make demo       install missing deps, then run the local simulated cluster
 #   make bench      benchmarks that print figures
@@ -17,7 +17,10 @@ CC ?= cc
 BUILD ?= build
 FUZZ_CC ?= clang
 
-AGENT_PC := libuv libsodium libcurl libcjson
+# The agent does not link libcurl: its HTTP requests run in mitosis-http, a
+# helper process it starts on demand (docs/architecture.md, "HTTP helper").
+AGENT_PC := libuv libsodium libcjson
+HELPER_PC := libuv libsodium libcurl
 COMMON_PC := libsodium libcjson
 
 WARNINGS := -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith -Wcast-qual \
@@ -39,6 +42,8 @@ endif
 
 PC_CFLAGS_AGENT := $(shell $(PKG_CONFIG) --cflags $(AGENT_PC) 2>/dev/null)
 PC_LIBS_AGENT := $(shell $(PKG_CONFIG) --libs $(AGENT_PC) 2>/dev/null)
+PC_CFLAGS_HELPER := $(shell $(PKG_CONFIG) --cflags $(HELPER_PC) 2>/dev/null)
+PC_LIBS_HELPER := $(shell $(PKG_CONFIG) --libs $(HELPER_PC) 2>/dev/null)
 PC_CFLAGS_COMMON := $(shell $(PKG_CONFIG) --cflags $(COMMON_PC) 2>/dev/null)
 PC_LIBS_COMMON := $(shell $(PKG_CONFIG) --libs $(COMMON_PC) 2>/dev/null)
 
@@ -50,7 +55,9 @@ BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) $(WARNINGS) $(SANFLAGS) -MMD -MP -I
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 
 COMMON_SRC := $(sort $(wildcard common/*.c))
-AGENT_SRC := $(sort $(wildcard agent/*.c))
+# mitosis-http: the libcurl engine and its main(); xmalloc.c is shared.
+HELPER_SRC := agent/http_curl.c agent/http_helper.c agent/xmalloc.c
+AGENT_SRC := $(filter-out agent/http_curl.c agent/http_helper.c,$(sort $(wildcard agent/*.c)))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -59,6 +66,7 @@ NETSIM_SRC := $(sort $(wildcard tests/netsim/*.c))
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 AGENT_OBJ := $(AGENT_SRC:%.c=$(BUILD)/%.o)
+HELPER_OBJ := $(HELPER_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
@@ -73,7 +81,7 @@ say = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
 .PHONY: all unit tools netsim test demo bench fuzz deps clean check-boundaries install
-all: $(BUILD)/mitosis
+all: $(BUILD)/mitosis $(BUILD)/mitosis-http
 
 $(BUILD)/common/%.o: common/%.c
 	$(call say,CC,$<)
@@ -94,9 +102,18 @@ $(BUILD)/libmitosis-common.a: $(COMMON_OBJ)
 	$(call say,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/mitosis: $(AGENT_OBJ) $(BUILD)/libmitosis-common.a
+# Only the helper's own objects see curl's flags.
+$(BUILD)/agent/http_curl.o $(BUILD)/agent/http_helper.o: PC_CFLAGS_AGENT += $(PC_CFLAGS_HELPER)
+
+# Whatever builds the agent builds its helper too (order-only: relinking one
+# does not relink the other), so tests, demo and bench always get both.
+$(BUILD)/mitosis: $(AGENT_OBJ) $(BUILD)/libmitosis-common.a | $(BUILD)/mitosis-http
 	$(call say,LD,$@)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PC_LIBS_AGENT) -lm
+
+$(BUILD)/mitosis-http: $(HELPER_OBJ) $(BUILD)/libmitosis-common.a
+	$(call say,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PC_LIBS_HELPER) -lm
 
 # Unit tests link only common/: that is the boundary the layout promises.
 $(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libmitosis-common.a
@@ -154,10 +171,12 @@ demo: deps
 	@scripts/demo.sh
 
 PREFIX ?= /usr/local
-install: $(BUILD)/mitosis
+# The helper must sit beside the agent: mitosis finds it through /proc/self/exe.
+install: $(BUILD)/mitosis $(BUILD)/mitosis-http
 	install -D -m 0755 $(BUILD)/mitosis $(DESTDIR)$(PREFIX)/bin/mitosis
+	install -D -m 0755 $(BUILD)/mitosis-http $(DESTDIR)$(PREFIX)/bin/mitosis-http
 
 clean:
 	rm -rf $(BUILD)
 
--include $(COMMON_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+-include $(COMMON_OBJ:.o=.d) $(AGENT_OBJ:.o=.d) $(HELPER_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)

@@ -1,229 +1,185 @@
 /*
- * http: libcurl's multi-socket interface driven by the agent's libuv loop.
+ * http: the agent's side of the HTTP helper. The agent does not link libcurl
+ * (with OpenSSL and its two dozen libraries it was most of the agent's
+ * resident memory); every request runs in `mitosis-http` (http_helper.c), a
+ * process this file starts on the first request, feeds with frames
+ * (include/httpframe.h) over a pipe, and lets go when nothing has been pending
+ * for a while, so that its memory goes back. docs/architecture.md, "HTTP
+ * helper", has the design.
  *
- * curl tells us which sockets to watch (http_on_socket) and when to call it
- * back (http_on_curl_timer); we map those onto one uv_poll_t per socket and one
- * uv_timer_t, and after every curl_multi_socket_action() we collect finished
- * transfers (http_collect). Handles follow libuv's two-phase rule: uv_close()
- * first, free in the close callback; http_close() frees the client once the
- * last handle has closed.
+ * The helper: `$MITOSIS_HTTP_HELPER` when set, else `mitosis-http` in the
+ * directory of the running executable (/proc/self/exe). It is stopped by
+ * closing its stdin after `$MITOSIS_HTTP_IDLE_MS` (default 10 s) without a
+ * pending request, and respawned by the next request.
+ *
+ * Helper states (http_enter_state logs every transition):
+ *   DOWN      no process and no handles
+ *   UP        running; requests are written to it as they come
+ *   STOPPING  its stdin is closed; new requests wait for it to exit
+ *   EXITED    it has exited; its handles are closing; then DOWN, and a
+ *             respawn at once when requests are waiting
+ * When it dies with requests in flight, they end with -EIO and a message
+ * naming the helper and its exit status or signal; when it cannot be started,
+ * the requests waiting for it end the same way. The next request tries again.
+ *
+ * Our own deadline per request (its timeout plus HTTP_GRACE_MS) backs up
+ * curl's, so that a wedged helper cannot hold a request forever. Handles are
+ * unreferenced while nothing is pending, so that a CLI loop ends when its work
+ * is done; http_close() references them again and waits for the helper to
+ * exit (killing it after HTTP_STOP_GRACE_MS).
  */
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#include <curl/curl.h>
+#include <unistd.h>
 
 #include "container.h"
 #include "http.h"
+#include "httpframe.h"
 #include "log.h"
+#include "util.h"
 #include "xmalloc.h"
 
-#define HTTP_MAX_HEADERS (64U * 1024)
+_Static_assert(HTTP_MAX_BODY == HTTPFRAME_MAX_BODY, "a body must fit in a response frame");
+_Static_assert(HTTP_ERR_LEN > HTTPFRAME_MAX_ERRMSG, "a framed errmsg must fit in a response");
 
-struct http_buf {
-	char *data;
-	size_t len;
-	size_t cap;
-};
+#define HTTP_HELPER_NAME	"mitosis-http"
+#define HTTP_DEFAULT_TIMEOUT_MS 30000
+#define HTTP_IDLE_MS		10000
+#define HTTP_GRACE_MS		5000
+#define HTTP_STOP_GRACE_MS	3000
+#define HTTP_READ_SIZE		(16U * 1024)
 
-struct http_sock {
-	uv_poll_t poll;
-	curl_socket_t fd;
-	struct http *h;
-	struct http_sock *next;
+enum http_state {
+	HTTP_DOWN,
+	HTTP_UP,
+	HTTP_STOPPING,
+	HTTP_EXITED,
 };
 
 struct http_req {
 	struct http *h;
-	CURL *easy;
-	struct curl_slist *hdrs;
-	char *body_copy;
-	struct http_buf body;
-	struct http_buf headers;
-	bool too_big;
+	uint32_t id;
+	bool sent;	/* written to the running helper */
+	bool doomed;	/* the helper could not start: ends with h->start_msg */
+	uint8_t *frame; /* encoded request, until it is written */
+	size_t frame_len;
 	http_done_fn *cb;
 	void *arg;
 	uint64_t t0;
-	char errbuf[CURL_ERROR_SIZE];
+	uint64_t deadline; /* uv_now() by which the helper must have answered */
 	struct http_req *prev, *next;
+};
+
+struct http_write {
+	uv_write_t w;
+	uint8_t *buf;
+	size_t len;
 };
 
 struct http {
 	uv_loop_t *loop;
-	CURLM *multi;
-	uv_timer_t timer;
-	struct http_req *reqs;
-	struct http_sock *socks;
-	unsigned open_handles;
+	char *helper; /* path of mitosis-http; NULL when it cannot be found */
+	enum http_state state;
+	uv_process_t proc;
+	uv_pipe_t in;		 /* the helper's stdin: we write frames */
+	uv_pipe_t out;		 /* the helper's stdout: we read answers */
+	unsigned helper_handles; /* of proc, in, out: still open */
+	bool exited;		 /* exit_cb has run */
+	bool out_done;		 /* EOF or error on out, or we stopped reading */
+	bool stop_killed;	 /* we killed it: it did not exit when told */
+	int64_t exit_status;
+	int term_signal;
+	char why[HTTP_ERR_LEN]; /* set when we ended the helper for a reason */
+	char start_msg[HTTP_ERR_LEN];
+	uv_timer_t timer; /* deadlines, idle stop, kill after stop */
+	uint64_t idle_ms;
+	uint64_t last_busy; /* uv_now() when the last request ended */
+	uint64_t kill_at;   /* STOPPING: SIGKILL from this time on */
+	struct httpframe_reader rd;
+	struct http_req *head, *tail;
+	unsigned npending;
+	uint32_t next_id;
+	uint64_t started;
 	bool closing;
+	bool timer_closed;
 	void (*closed)(void *);
 	void *closed_arg;
-	uint64_t started;
+	uint8_t rbuf[HTTP_READ_SIZE];
 };
 
-static void http_collect(struct http *h);
+static void http_schedule(struct http *h);
+static void http_spawn(struct http *h);
 
-/* Appends to a bounded buffer; false when the bound would be passed. */
-static bool
-http_buf_append(struct http_buf *b, const char *p, size_t n, size_t limit)
+static const char *
+http_strstate(enum http_state s)
 {
-	if (b->len + n > limit)
-		return false;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap == 0 ? 1024 : b->cap;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		b->data = xrealloc(b->data, cap);
-		b->cap = cap;
+	switch (s) {
+	case HTTP_DOWN:
+		return "down";
+	case HTTP_UP:
+		return "up";
+	case HTTP_STOPPING:
+		return "stopping";
+	case HTTP_EXITED:
+		return "exited";
 	}
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return true;
-}
-
-static size_t
-http_on_body(char *p, size_t size, size_t nmemb, void *arg)
-{
-	struct http_req *req = arg;
-
-	if (!http_buf_append(&req->body, p, size * nmemb, HTTP_MAX_BODY)) {
-		req->too_big = true;
-		return 0; /* makes curl fail the transfer with CURLE_WRITE_ERROR */
-	}
-	return size * nmemb;
-}
-
-static size_t
-http_on_header(char *p, size_t size, size_t nmemb, void *arg)
-{
-	struct http_req *req = arg;
-	size_t n = size * nmemb;
-
-	/* A new status line starts a new header block (redirects, 100-continue). */
-	if (n >= 5 && strncmp(p, "HTTP/", 5) == 0)
-		req->headers.len = 0;
-	if (!http_buf_append(&req->headers, p, n, HTTP_MAX_HEADERS))
-		return 0;
-	return n;
+	return "?";
 }
 
 static void
-http_on_handle_closed(uv_handle_t *handle)
+http_enter_state(struct http *h, enum http_state s)
 {
-	struct http *h = handle->data;
+	log_trace(TRACE_HTTP, "http: helper %s -> %s", http_strstate(h->state), http_strstate(s));
+	h->state = s;
+}
 
-	if (handle->type == UV_POLL)
-		free(container_of((uv_poll_t *)(void *)handle, struct http_sock, poll));
-	h->open_handles--;
-	if (h->closing && h->open_handles == 0) {
-		void (*closed)(void *) = h->closed;
-		void *arg = h->closed_arg;
+/* $MITOSIS_HTTP_HELPER, or mitosis-http beside /proc/self/exe. */
+static char *
+http_find_helper(void)
+{
+	const char *env = getenv("MITOSIS_HTTP_HELPER");
+	char exe[PATH_MAX], *slash;
+	ssize_t n;
+	size_t len;
 
-		free(h);
-		if (closed != NULL)
-			closed(arg);
+	if (env != NULL && env[0] != '\0')
+		return xstrdup(env);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0) {
+		log_warn("http: cannot find %s: /proc/self/exe", HTTP_HELPER_NAME);
+		return NULL;
 	}
+	exe[n] = '\0';
+	len = strlen(exe);
+	/* The binary was replaced while running (an upgrade): same directory. */
+	if (len > 10 && strcmp(exe + len - 10, " (deleted)") == 0)
+		exe[len - 10] = '\0';
+	if ((slash = strrchr(exe, '/')) == NULL)
+		return NULL;
+	*slash = '\0';
+	return xasprintf("%s/%s", exe, HTTP_HELPER_NAME);
 }
 
-static void
-http_sock_close(struct http *h, struct http_sock *hs)
+static uint64_t
+http_idle_ms(void)
 {
-	struct http_sock **pp;
+	const char *env = getenv("MITOSIS_HTTP_IDLE_MS");
+	uint64_t v;
 
-	for (pp = &h->socks; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == hs) {
-			*pp = hs->next;
-			break;
-		}
+	if (env == NULL || env[0] == '\0')
+		return HTTP_IDLE_MS;
+	if (util_parse_u64(env, 0, 86400000, &v) != 0) {
+		log_warnx("http: MITOSIS_HTTP_IDLE_MS=\"%s\" is not 0..86400000; using %u", env,
+			  HTTP_IDLE_MS);
+		return HTTP_IDLE_MS;
 	}
-	/* Stop now, close later: curl may reuse the fd number before the close
-	 * callback runs, and a stopped watcher no longer claims it. */
-	uv_poll_stop(&hs->poll);
-	uv_close((uv_handle_t *)&hs->poll, http_on_handle_closed);
-}
-
-static void
-http_on_poll(uv_poll_t *poll, int status, int events)
-{
-	struct http_sock *hs = container_of(poll, struct http_sock, poll);
-	struct http *h = hs->h;
-	int flags = 0, running;
-
-	if (status < 0)
-		flags = CURL_CSELECT_ERR;
-	if (events & UV_READABLE)
-		flags |= CURL_CSELECT_IN;
-	if (events & UV_WRITABLE)
-		flags |= CURL_CSELECT_OUT;
-	/* hs may be closed inside this call; only h is used afterwards. */
-	curl_multi_socket_action(h->multi, hs->fd, flags, &running);
-	http_collect(h);
-}
-
-static int
-http_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-	struct http *h = userp;
-	struct http_sock *hs = socketp;
-	int events = 0;
-
-	if (what == CURL_POLL_REMOVE) {
-		if (hs != NULL) {
-			/* During curl_multi_cleanup the multi handle is going away. */
-			if (!h->closing)
-				curl_multi_assign(h->multi, fd, NULL);
-			http_sock_close(h, hs);
-		}
-		return 0;
-	}
-	if (hs == NULL) {
-		hs = xcalloc(1, sizeof(*hs));
-		if (uv_poll_init_socket(h->loop, &hs->poll, fd) != 0) {
-			free(hs);
-			return -1;
-		}
-		hs->poll.data = h;
-		hs->fd = fd;
-		hs->h = h;
-		hs->next = h->socks;
-		h->socks = hs;
-		h->open_handles++;
-		curl_multi_assign(h->multi, fd, hs);
-	}
-	if (what & CURL_POLL_IN)
-		events |= UV_READABLE;
-	if (what & CURL_POLL_OUT)
-		events |= UV_WRITABLE;
-	return uv_poll_start(&hs->poll, events, http_on_poll) == 0 ? 0 : -1;
-}
-
-static void
-http_on_timer(uv_timer_t *timer)
-{
-	struct http *h = container_of(timer, struct http, timer);
-	int running;
-
-	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	http_collect(h);
-}
-
-static int
-http_on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct http *h = userp;
-
-	if (h->closing)
-		return 0;
-	if (timeout_ms < 0)
-		uv_timer_stop(&h->timer);
-	else
-		uv_timer_start(&h->timer, http_on_timer, (uint64_t)timeout_ms, 0);
-	return 0;
+	return v;
 }
 
 struct http *
@@ -232,192 +188,546 @@ http_new(uv_loop_t *loop)
 	struct http *h = xcalloc(1, sizeof(*h));
 
 	h->loop = loop;
-	h->multi = curl_multi_init();
-	if (h->multi == NULL) {
-		free(h);
-		return NULL;
-	}
+	h->helper = http_find_helper();
+	h->idle_ms = http_idle_ms();
+	h->next_id = 1;
 	uv_timer_init(loop, &h->timer);
 	h->timer.data = h;
-	h->open_handles = 1;
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, http_on_socket);
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, http_on_curl_timer);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+	uv_unref((uv_handle_t *)&h->timer);
 	return h;
 }
 
-static int
-http_errno(CURLcode rc, bool too_big)
+/* Handles keep the loop alive only while something is pending or closing. */
+static void
+http_update_refs(struct http *h)
 {
-	switch (rc) {
-	case CURLE_OK:
-		return 0;
-	case CURLE_OPERATION_TIMEDOUT:
-		return -ETIMEDOUT;
-	case CURLE_COULDNT_CONNECT:
-		return -ECONNREFUSED;
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_RESOLVE_PROXY:
-		return -EHOSTUNREACH;
-	case CURLE_WRITE_ERROR:
-		return too_big ? -EFBIG : -EIO;
-	case CURLE_URL_MALFORMAT:
-	case CURLE_UNSUPPORTED_PROTOCOL:
-		return -EINVAL;
-	default:
-		return -EIO;
+	uv_handle_t *handles[] = {(uv_handle_t *)&h->timer, (uv_handle_t *)&h->proc,
+				  (uv_handle_t *)&h->in, (uv_handle_t *)&h->out};
+	bool keep = h->npending > 0 || h->closing;
+
+	for (size_t i = 0; i < sizeof(handles) / sizeof(handles[0]); i++) {
+		if (i > 0 && h->state == HTTP_DOWN)
+			break;
+		if (uv_is_closing(handles[i]))
+			continue;
+		if (keep)
+			uv_ref(handles[i]);
+		else
+			uv_unref(handles[i]);
 	}
 }
 
 static void
-http_req_free(struct http_req *req)
+http_on_written(uv_write_t *w, int status)
 {
-	curl_easy_cleanup(req->easy);
-	curl_slist_free_all(req->hdrs);
-	free(req->body_copy);
-	free(req->body.data);
-	free(req->headers.data);
-	free(req);
+	struct http_write *hw = container_of(w, struct http_write, w);
+
+	/* EPIPE and the like: the helper died; its exit reports it. */
+	if (status < 0 && status != UV_ECANCELED)
+		log_debug("http: write to %s: %s", HTTP_HELPER_NAME, uv_strerror(status));
+	httpframe_buf_free(hw->buf, hw->len);
+	free(hw);
 }
 
-/* Ends a request: detaches it from curl and the list, runs the callback, frees. */
+/* Writes a frame to the helper's stdin; takes buf (wiped once written). */
 static void
-http_finish(struct http_req *req, int err, const char *errmsg)
+http_write(struct http *h, uint8_t *buf, size_t len)
+{
+	struct http_write *hw = xcalloc(1, sizeof(*hw));
+	uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
+	int r;
+
+	hw->buf = buf;
+	hw->len = len;
+	r = uv_write(&hw->w, (uv_stream_t *)&h->in, &b, 1, http_on_written);
+	if (r != 0) {
+		log_debug("http: write to %s: %s", HTTP_HELPER_NAME, uv_strerror(r));
+		httpframe_buf_free(buf, len);
+		free(hw);
+	}
+}
+
+static void
+http_send(struct http *h, struct http_req *req)
+{
+	http_write(h, req->frame, req->frame_len);
+	req->frame = NULL;
+	req->sent = true;
+}
+
+static void
+http_send_cancel(struct http *h, uint32_t id)
+{
+	uint8_t *buf = xmalloc(HTTPFRAME_CANCEL_SIZE);
+
+	if (httpframe_encode_cancel(id, buf) != HTTPFRAME_OK) {
+		free(buf);
+		return;
+	}
+	http_write(h, buf, HTTPFRAME_CANCEL_SIZE);
+}
+
+static void
+http_unlink(struct http *h, struct http_req *req)
+{
+	if (req->prev != NULL)
+		req->prev->next = req->next;
+	else
+		h->head = req->next;
+	if (req->next != NULL)
+		req->next->prev = req->prev;
+	else
+		h->tail = req->prev;
+	req->prev = req->next = NULL;
+	h->npending--;
+}
+
+/*
+ * Ends a request: unlinks it, tells the helper when we give up on a request
+ * it is running, runs the callback, frees. `fr` is the helper's answer, or
+ * NULL for an error of our own (err, errmsg).
+ */
+static void
+http_finish(struct http_req *req, const struct httpframe_response *fr, int err, const char *errmsg)
 {
 	struct http *h = req->h;
 	struct http_response resp;
 
+	http_unlink(h, req);
+	if (fr == NULL && req->sent && h->state == HTTP_UP && !h->closing)
+		http_send_cancel(h, req->id);
 	memset(&resp, 0, sizeof(resp));
-	resp.err = err;
-	if (err == 0)
-		curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &resp.status);
-	else
+	if (fr != NULL) {
+		resp.err = fr->err;
+		resp.status = fr->err == 0 ? (long)fr->status : 0;
+		snprintf(resp.errmsg, sizeof(resp.errmsg), "%s", fr->errmsg);
+		resp.body = (char *)(uintptr_t)fr->body;
+		resp.body_len = fr->body_len;
+		resp.headers = (char *)(uintptr_t)fr->headers;
+	} else {
+		resp.err = err;
 		snprintf(resp.errmsg, sizeof(resp.errmsg), "%s", errmsg);
-	resp.body = req->body.data != NULL ? req->body.data : (char *)(uintptr_t) "";
-	resp.body_len = req->body.len;
-	resp.headers = req->headers.data != NULL ? req->headers.data : (char *)(uintptr_t) "";
+		resp.body = resp.headers = (char *)(uintptr_t) "";
+	}
 	resp.elapsed_ms = uv_now(h->loop) - req->t0;
-	curl_multi_remove_handle(h->multi, req->easy);
-	if (req->prev != NULL)
-		req->prev->next = req->next;
-	else
-		h->reqs = req->next;
-	if (req->next != NULL)
-		req->next->prev = req->prev;
-	log_trace(TRACE_HTTP, "http: request done: err=%d status=%ld bytes=%zu in %llums", err,
-		  resp.status, resp.body_len, (unsigned long long)resp.elapsed_ms);
+	h->last_busy = uv_now(h->loop);
+	log_trace(TRACE_HTTP, "http: request %u done: err=%d status=%ld bytes=%zu in %llums",
+		  req->id, resp.err, resp.status, resp.body_len,
+		  (unsigned long long)resp.elapsed_ms);
 	req->cb(req, &resp, req->arg);
-	http_req_free(req);
+	httpframe_buf_free(req->frame, req->frame_len);
+	free(req);
+}
+
+#define HTTP_FAIL_ALL	 (-1)
+#define HTTP_FAIL_DOOMED 0
+#define HTTP_FAIL_SENT	 1
+
+/* Ends every request of a kind (HTTP_FAIL_*) with err and errmsg. A callback
+ * may start or cancel requests, so the list is walked from the top each time. */
+static void
+http_fail(struct http *h, int which, int err, const char *errmsg)
+{
+	for (;;) {
+		struct http_req *req = h->head;
+
+		while (req != NULL && !(which < 0 || (which == 1 ? req->sent : req->doomed)))
+			req = req->next;
+		if (req == NULL)
+			return;
+		http_finish(req, NULL, err, errmsg);
+	}
 }
 
 static void
-http_collect(struct http *h)
+http_on_helper_handle_closed(uv_handle_t *handle)
 {
-	CURLMsg *msg;
-	int left;
+	struct http *h = handle->data;
 
-	while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
-		struct http_req *req = NULL;
-		CURLcode rc;
-
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		rc = msg->data.result;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&req);
-		if (req == NULL)
-			continue;
-		http_finish(req, http_errno(rc, req->too_big),
-			    req->too_big ? "response body larger than the limit"
-			    : req->errbuf[0] != '\0' ? req->errbuf
-						     : curl_easy_strerror(rc));
+	if (--h->helper_handles > 0)
+		return;
+	http_enter_state(h, HTTP_DOWN);
+	httpframe_reader_reset(&h->rd);
+	if (h->closing) {
+		http_schedule(h);
+		return;
 	}
+	/* Requests that came while it was stopping get a new helper. */
+	for (struct http_req *req = h->head; req != NULL; req = req->next) {
+		if (!req->sent && !req->doomed) {
+			http_spawn(h);
+			break;
+		}
+	}
+	http_update_refs(h);
+	http_schedule(h);
 }
 
-/* Applies the request's options to its easy handle. 0 or -EINVAL. */
-static int
-http_setup(struct http_req *req, const struct http_request *rq)
+static void
+http_close_helper_handles(struct http *h)
 {
-	CURL *e = req->easy;
-	uint64_t timeout = rq->timeout_ms != 0 ? rq->timeout_ms : 30000;
-	CURLcode rc = CURLE_OK;
+	uv_handle_t *handles[] = {(uv_handle_t *)&h->in, (uv_handle_t *)&h->out,
+				  (uv_handle_t *)&h->proc};
 
-	for (const char *const *hp = rq->headers; hp != NULL && *hp != NULL; hp++) {
-		struct curl_slist *n = curl_slist_append(req->hdrs, *hp);
+	for (size_t i = 0; i < sizeof(handles) / sizeof(handles[0]); i++)
+		if (!uv_is_closing(handles[i]))
+			uv_close(handles[i], http_on_helper_handle_closed);
+}
 
-		if (n == NULL)
-			return -ENOMEM;
-		req->hdrs = n;
+/* The helper has both exited and closed its stdout: report, then close up. */
+static void
+http_helper_ended(struct http *h)
+{
+	char msg[HTTP_ERR_LEN];
+	unsigned lost = 0;
+
+	if (!h->exited || !h->out_done || (h->state != HTTP_UP && h->state != HTTP_STOPPING))
+		return;
+	for (struct http_req *req = h->head; req != NULL; req = req->next)
+		lost += req->sent;
+	if (h->why[0] != '\0')
+		snprintf(msg, sizeof(msg), "%s", h->why);
+	else if (h->term_signal != 0)
+		snprintf(msg, sizeof(msg), "%s (%s) killed by signal %d (%s)", HTTP_HELPER_NAME,
+			 h->helper, h->term_signal, strsignal(h->term_signal));
+	else
+		snprintf(msg, sizeof(msg), "%s (%s) exited with status %lld", HTTP_HELPER_NAME,
+			 h->helper, (long long)h->exit_status);
+	if (lost > 0)
+		log_warnx("http: %s; %u request(s) in flight failed", msg, lost);
+	else if (h->stop_killed)
+		log_debug("http: %s", msg); /* the kill was logged */
+	else if (h->term_signal != 0 || h->exit_status != 0)
+		log_warnx("http: %s", msg);
+	else if (h->closing)
+		log_debug("http: %s on close", msg);
+	else
+		log_debug("http: %s after %llu ms idle", msg, (unsigned long long)h->idle_ms);
+	http_enter_state(h, HTTP_EXITED);
+	http_close_helper_handles(h);
+	http_fail(h, HTTP_FAIL_SENT, -EIO, msg);
+}
+
+static void
+http_on_exit(uv_process_t *proc, int64_t exit_status, int term_signal)
+{
+	struct http *h = container_of(proc, struct http, proc);
+
+	h->exited = true;
+	h->exit_status = exit_status;
+	h->term_signal = term_signal;
+	http_helper_ended(h);
+}
+
+/* Ends a helper that broke the protocol; its exit fails what it held. */
+static void
+http_helper_abort(struct http *h, const char *what)
+{
+	snprintf(h->why, sizeof(h->why), "%s (%s) sent a bad answer (%s); killed it",
+		 HTTP_HELPER_NAME, h->helper, what);
+	uv_read_stop((uv_stream_t *)&h->out);
+	h->out_done = true;
+	uv_process_kill(&h->proc, SIGKILL);
+	http_helper_ended(h);
+}
+
+static struct http_req *
+http_find(struct http *h, uint32_t id)
+{
+	for (struct http_req *req = h->head; req != NULL; req = req->next)
+		if (req->id == id && req->sent)
+			return req;
+	return NULL;
+}
+
+static void
+http_on_frame(struct http *h, const uint8_t *p, size_t n)
+{
+	struct httpframe_response *fr;
+	enum httpframe_err e;
+	struct http_req *req;
+
+	if ((e = httpframe_decode_response(p, n, &fr)) != HTTPFRAME_OK) {
+		http_helper_abort(h, httpframe_err_name(e));
+		return;
 	}
-	rc |= curl_easy_setopt(e, CURLOPT_URL, rq->url);
-	rc |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	rc |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout);
-	rc |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout);
-	rc |= curl_easy_setopt(e, CURLOPT_USERAGENT, "mitosis/" MITOSIS_VERSION);
-	rc |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_on_body);
-	rc |= curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
-	rc |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, http_on_header);
-	rc |= curl_easy_setopt(e, CURLOPT_HEADERDATA, req);
-	rc |= curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)req);
-	rc |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf);
-	rc |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->hdrs);
-	if (rq->method != NULL && strcmp(rq->method, "GET") != 0)
-		rc |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, rq->method);
-	if (rq->body != NULL) {
-		req->body_copy = xmalloc(rq->body_len + 1);
-		memcpy(req->body_copy, rq->body, rq->body_len);
-		req->body_copy[rq->body_len] = '\0';
-		rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body_copy);
-		rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
+	/* Not found: we gave up on it (cancel, deadline) before the answer came. */
+	if ((req = http_find(h, fr->id)) != NULL)
+		http_finish(req, fr, 0, NULL);
+	httpframe_response_free(fr);
+}
+
+static void
+http_on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+{
+	struct http *h = handle->data;
+
+	*buf = uv_buf_init((char *)h->rbuf, sizeof(h->rbuf));
+}
+
+static void
+http_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+	struct http *h = stream->data;
+	size_t off = 0, used, flen;
+	enum httpframe_err e;
+	uint8_t *frame;
+
+	if (nread < 0) {
+		if (nread != UV_EOF)
+			log_debug("http: read from %s: %s", HTTP_HELPER_NAME,
+				  uv_strerror((int)nread));
+		uv_read_stop(stream);
+		h->out_done = true;
+		http_helper_ended(h);
+		return;
 	}
-	if (rq->source_address != NULL)
-		rc |= curl_easy_setopt(e, CURLOPT_INTERFACE, rq->source_address);
-	return rc == CURLE_OK ? 0 : -EINVAL;
+	while (off < (size_t)nread && !h->out_done) {
+		e = httpframe_reader_feed(&h->rd, h->rbuf + off, (size_t)nread - off, &used, &frame,
+					  &flen);
+		off += used;
+		if (e != HTTPFRAME_OK) {
+			http_helper_abort(h, httpframe_err_name(e));
+			break;
+		}
+		if (frame != NULL) {
+			http_on_frame(h, frame, flen);
+			httpframe_buf_free(frame, flen);
+		}
+	}
+	http_update_refs(h);
+	http_schedule(h);
+}
+
+/* Starts the helper and writes every request waiting for it; when it cannot
+ * start, they are doomed and end on the next timer tick. */
+static void
+http_spawn(struct http *h)
+{
+	uv_process_options_t o;
+	uv_stdio_container_t stdio[3];
+	char *args[2];
+	int r;
+
+	if (h->helper == NULL) {
+		snprintf(h->start_msg, sizeof(h->start_msg),
+			 "cannot start %s: its path is unknown (/proc/self/exe unreadable)",
+			 HTTP_HELPER_NAME);
+		goto doom;
+	}
+	memset(&o, 0, sizeof(o));
+	args[0] = h->helper;
+	args[1] = NULL;
+	uv_pipe_init(h->loop, &h->in, 0);
+	uv_pipe_init(h->loop, &h->out, 0);
+	h->in.data = h->out.data = h;
+	stdio[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
+	stdio[0].data.stream = (uv_stream_t *)&h->in;
+	stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+	stdio[1].data.stream = (uv_stream_t *)&h->out;
+	stdio[2].flags = UV_INHERIT_FD;
+	stdio[2].data.fd = STDERR_FILENO;
+	o.file = h->helper;
+	o.args = args;
+	o.exit_cb = http_on_exit;
+	o.stdio = stdio;
+	o.stdio_count = 3;
+	h->helper_handles = 3;
+	h->exited = h->out_done = false;
+	h->exit_status = 0;
+	h->term_signal = 0;
+	h->why[0] = '\0';
+	h->stop_killed = false;
+	httpframe_reader_init(&h->rd);
+	r = uv_spawn(h->loop, &h->proc, &o);
+	h->proc.data = h; /* initialised by uv_spawn, even when it fails */
+	if (r == 0)
+		r = uv_read_start((uv_stream_t *)&h->out, http_on_alloc, http_on_read);
+	if (r != 0) {
+		snprintf(h->start_msg, sizeof(h->start_msg), "cannot start %s (%s): %s",
+			 HTTP_HELPER_NAME, h->helper, uv_strerror(r));
+		log_warnx("http: %s", h->start_msg);
+		if (uv_is_active((uv_handle_t *)&h->proc))
+			uv_process_kill(&h->proc, SIGKILL);
+		http_enter_state(h, HTTP_EXITED);
+		http_close_helper_handles(h);
+		goto doom;
+	}
+	log_debug("http: started %s (%s), pid %d", HTTP_HELPER_NAME, h->helper, h->proc.pid);
+	http_enter_state(h, HTTP_UP);
+	for (struct http_req *req = h->head; req != NULL; req = req->next)
+		if (!req->sent && !req->doomed)
+			http_send(h, req);
+	return;
+doom:
+	for (struct http_req *req = h->head; req != NULL; req = req->next)
+		if (!req->sent)
+			req->doomed = true;
+}
+
+/* Closes the helper's stdin: it cancels what it runs and exits. */
+static void
+http_stop_helper(struct http *h)
+{
+	log_debug("http: stopping %s (%s)", HTTP_HELPER_NAME, h->closing ? "closing" : "idle");
+	http_enter_state(h, HTTP_STOPPING);
+	h->kill_at = uv_now(h->loop) + HTTP_STOP_GRACE_MS;
+	uv_close((uv_handle_t *)&h->in, http_on_helper_handle_closed);
+}
+
+static void
+http_on_timer_closed(uv_handle_t *handle)
+{
+	struct http *h = handle->data;
+	void (*closed)(void *) = h->closed;
+	void *arg = h->closed_arg;
+
+	free(h->helper);
+	free(h);
+	if (closed != NULL)
+		closed(arg);
+}
+
+static void
+http_on_timer(uv_timer_t *timer)
+{
+	struct http *h = timer->data;
+	uint64_t now = uv_now(h->loop);
+	char msg[HTTP_ERR_LEN];
+
+	http_fail(h, HTTP_FAIL_DOOMED, -EIO, h->start_msg);
+	for (;;) {
+		struct http_req *req = h->head;
+
+		while (req != NULL && req->deadline > now)
+			req = req->next;
+		if (req == NULL)
+			break;
+		snprintf(msg, sizeof(msg), "no answer from %s within %llu ms", HTTP_HELPER_NAME,
+			 (unsigned long long)(req->deadline - req->t0));
+		http_finish(req, NULL, -ETIMEDOUT, msg);
+	}
+	if (h->state == HTTP_UP && h->npending == 0 && !h->closing &&
+	    now - h->last_busy >= h->idle_ms)
+		http_stop_helper(h);
+	if (h->state == HTTP_STOPPING && !h->exited && now >= h->kill_at) {
+		log_warnx("http: %s (pid %d) did not exit after its stdin closed; killing it",
+			  HTTP_HELPER_NAME, h->proc.pid);
+		uv_process_kill(&h->proc, SIGKILL);
+		h->stop_killed = true;
+		h->kill_at = UINT64_MAX;
+	}
+	http_update_refs(h);
+	http_schedule(h);
+}
+
+/* Arms the timer for the next deadline, idle stop or kill; frees the client
+ * once it is closing and the helper is gone. */
+static void
+http_schedule(struct http *h)
+{
+	uint64_t now = uv_now(h->loop), next = UINT64_MAX;
+
+	if (h->timer_closed)
+		return;
+	if (h->closing && h->state == HTTP_DOWN) {
+		h->timer_closed = true;
+		uv_close((uv_handle_t *)&h->timer, http_on_timer_closed);
+		return;
+	}
+	for (struct http_req *req = h->head; req != NULL; req = req->next) {
+		uint64_t t = req->doomed ? now : req->deadline;
+
+		if (t < next)
+			next = t;
+	}
+	if (h->state == HTTP_UP && h->npending == 0 && !h->closing &&
+	    h->last_busy + h->idle_ms < next)
+		next = h->last_busy + h->idle_ms;
+	if (h->state == HTTP_STOPPING && !h->exited && h->kill_at < next)
+		next = h->kill_at;
+	if (next == UINT64_MAX)
+		uv_timer_stop(&h->timer);
+	else
+		uv_timer_start(&h->timer, http_on_timer, next > now ? next - now : 0, 0);
+}
+
+/* The request's error when its frame cannot be built. */
+static int
+http_refused(const struct http_request *rq, enum httpframe_err e)
+{
+	log_debug("http: request refused: %s", httpframe_err_name(e));
+	if (e == HTTPFRAME_NO_MEMORY)
+		return -ENOMEM;
+	if (e == HTTPFRAME_BAD_BODY && rq->body_len > HTTP_MAX_BODY)
+		return -EFBIG;
+	return -EINVAL;
 }
 
 int
 http_start(struct http *h, const struct http_request *rq, http_done_fn *cb, void *arg,
 	   struct http_req **out)
 {
+	struct httpframe_request fr;
 	struct http_req *req;
-	int err;
+	enum httpframe_err e;
+	uint64_t timeout;
 
 	if (h->closing)
 		return -ECANCELED;
 	if (rq->url == NULL || cb == NULL)
 		return -EINVAL;
+	timeout = rq->timeout_ms != 0 ? rq->timeout_ms : HTTP_DEFAULT_TIMEOUT_MS;
+	if (timeout > UINT32_MAX)
+		timeout = UINT32_MAX;
+	memset(&fr, 0, sizeof(fr));
+	fr.id = h->next_id;
+	fr.timeout_ms = (uint32_t)timeout;
+	fr.method = rq->method;
+	fr.url = rq->url;
+	fr.source_address = rq->source_address;
+	fr.headers = rq->headers;
+	fr.body = rq->body;
+	fr.body_len = rq->body_len;
 	req = xcalloc(1, sizeof(*req));
+	if ((e = httpframe_encode_request(&fr, &req->frame, &req->frame_len)) != HTTPFRAME_OK) {
+		free(req);
+		return http_refused(rq, e);
+	}
+	h->next_id = h->next_id == UINT32_MAX ? 1 : h->next_id + 1;
 	req->h = h;
+	req->id = fr.id;
 	req->cb = cb;
 	req->arg = arg;
 	req->t0 = uv_now(h->loop);
-	req->easy = curl_easy_init();
-	if (req->easy == NULL) {
-		free(req);
-		return -ENOMEM;
-	}
-	err = http_setup(req, rq);
-	if (err == 0 && curl_multi_add_handle(h->multi, req->easy) != CURLM_OK)
-		err = -EIO;
-	if (err != 0) {
-		http_req_free(req);
-		return err;
-	}
-	req->next = h->reqs;
-	if (h->reqs != NULL)
-		h->reqs->prev = req;
-	h->reqs = req;
+	req->deadline = req->t0 + timeout + HTTP_GRACE_MS;
+	req->prev = h->tail;
+	if (h->tail != NULL)
+		h->tail->next = req;
+	else
+		h->head = req;
+	h->tail = req;
+	h->npending++;
 	h->started++;
+	if (h->state == HTTP_UP)
+		http_send(h, req);
+	else if (h->state == HTTP_DOWN)
+		http_spawn(h);
 	if (out != NULL)
 		*out = req;
+	http_update_refs(h);
+	http_schedule(h);
 	return 0;
 }
 
 void
 http_cancel(struct http_req *req)
 {
-	http_finish(req, -ECANCELED, "cancelled");
+	struct http *h = req->h;
+
+	http_finish(req, NULL, -ECANCELED, "cancelled");
+	http_update_refs(h);
+	http_schedule(h);
 }
 
 const char *
@@ -451,20 +761,16 @@ http_response_header(const struct http_response *resp, const char *name, char *b
 void
 http_close(struct http *h, void (*closed)(void *arg), void *arg)
 {
-	if (h == NULL)
+	if (h == NULL || h->closing)
 		return;
-	while (h->reqs != NULL)
-		http_cancel(h->reqs);
 	h->closing = true;
 	h->closed = closed;
 	h->closed_arg = arg;
-	/* Cleanup closes cached connections; curl may report their removal. */
-	curl_multi_cleanup(h->multi);
-	h->multi = NULL;
-	while (h->socks != NULL)
-		http_sock_close(h, h->socks);
-	uv_timer_stop(&h->timer);
-	uv_close((uv_handle_t *)&h->timer, http_on_handle_closed);
+	http_fail(h, HTTP_FAIL_ALL, -ECANCELED, "cancelled");
+	if (h->state == HTTP_UP)
+		http_stop_helper(h);
+	http_update_refs(h);
+	http_schedule(h);
 }
 
 uint64_t

@@ -1,7 +1,8 @@
 /*
  * main: the `mitosis` binary. A table of subcommands; everything else lives
  * in cmd_<name>.c. Global set-up that every subcommand shares (locale-free
- * output, SIGPIPE ignored, curl's global init) happens here, once.
+ * output, SIGPIPE ignored) happens here, once. libcurl is not linked here:
+ * HTTP runs in the mitosis-http helper (http.c).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -9,7 +10,6 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <sodium.h>
 #include <uv.h>
 
@@ -88,15 +88,14 @@ main_usage(FILE *out)
 static int
 cmd_version_main(int argc, char **argv)
 {
-	const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
-
 	if (argc > 1) {
 		cmd_usage(stderr, "version");
 		return EXIT_USAGE;
 	}
 	printf("mitosis %s (%s)\n", MITOSIS_VERSION, MITOSIS_GITREV);
-	printf("libuv %s, libsodium %s, libcurl %s, cJSON %s\n", uv_version_string(),
-	       sodium_version_string(), cv->version, cJSON_Version());
+	printf("libuv %s, libsodium %s, cJSON %s; HTTP through mitosis-http "
+	       "(mitosis-http --version)\n",
+	       uv_version_string(), sodium_version_string(), cJSON_Version());
 	return 0;
 }
 
@@ -147,15 +146,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "mitosis: unknown command '%s'; 'mitosis help' lists them\n", argv[1]);
 		return EXIT_USAGE;
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		fprintf(stderr, "mitosis: libcurl initialisation failed\n");
-		return 1;
-	}
 	if (sodium_init() < 0) {
 		fprintf(stderr, "mitosis: libsodium initialisation failed\n");
 		return 1;
 	}
 	rc = c->main(argc - 1, argv + 1);
-	curl_global_cleanup();
 	return rc;
 }

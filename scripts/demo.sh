@@ -56,9 +56,14 @@ elif [ -n "${MITOSIS_AGENT:-}" ]; then
 	echo "demo: using the agent $agent"
 	[ -x "$agent" ] || { echo "demo: $agent is not executable" >&2; exit 1; }
 else
-	echo "demo: building build/mitosis"
+	echo "demo: building build/mitosis and build/mitosis-http"
 	make --no-print-directory all
 	[ -x "$agent" ] || { echo "demo: $agent was not built" >&2; exit 1; }
+fi
+# The agent runs its HTTP requests in mitosis-http, found beside it.
+if [ "$fake" != 1 ] && [ -z "${MITOSIS_HTTP_HELPER:-}" ] && [ ! -x "$(dirname "$agent")/mitosis-http" ]; then
+	echo "demo: $(dirname "$agent")/mitosis-http is missing (make builds it beside mitosis)" >&2
+	exit 1
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mitosis-demo.XXXXXX")
