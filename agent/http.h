@@ -1,13 +1,20 @@
 /*
- * http: asynchronous HTTP on the agent's libuv loop through libcurl's
- * multi-socket interface (curl's docs/examples/multi-uv.c, without its globals
- * or unchecked calls). One struct http per agent; each call is a struct
- * http_req with a done callback. Nothing here blocks.
+ * http: asynchronous HTTP on the agent's libuv loop. One struct http per
+ * agent (or CLI verb); each call is a struct http_req with a done callback.
+ * Nothing here blocks.
  *
- * Used by the metadata fetch now and by the DigitalOcean client later, so it
- * carries methods, request bodies, extra headers and response headers.
- * Request headers may hold a bearer token: they are never logged, and curl's
- * error text (which never includes headers) is the only error detail kept.
+ * The requests run in the helper process mitosis-http (libcurl's
+ * multi-socket interface, agent/http_curl.c), which http.c starts on the
+ * first request, feeds through a pipe (include/httpframe.h) and stops after
+ * an idle time, so that libcurl and its TLS libraries are never resident in
+ * the agent (docs/architecture.md, "HTTP helper"). A helper that dies or
+ * cannot start fails the requests it held with -EIO and a message naming it.
+ *
+ * Used by the metadata fetch and the DigitalOcean client, so it carries
+ * methods, request bodies, extra headers and response headers. Request
+ * headers may hold a bearer token: they are never logged, they reach the
+ * helper only through its pipe, and curl's error text (which never includes
+ * headers) is the only error detail kept.
  */
 #ifndef HTTP_H
 #define HTTP_H
@@ -25,7 +32,7 @@ struct http_req;
 
 struct http_response {
 	int err;		  /* 0, or -ETIMEDOUT, -ECONNREFUSED, -EFBIG, -ECANCELED, -EIO... */
-	char errmsg[HTTP_ERR_LEN]; /* curl's explanation when err != 0 */
+	char errmsg[HTTP_ERR_LEN]; /* curl's or the helper's explanation when err != 0 */
 	long status;		  /* HTTP status when err == 0 */
 	char *body;		  /* NUL-terminated; owned by the request, valid in the callback */
 	size_t body_len;
@@ -47,7 +54,7 @@ struct http_request {
 	const char *source_address;  /* bind the local end to this address; NULL = any */
 };
 
-/* New client on `loop`. NULL when curl cannot be set up. */
+/* New client on `loop`; no process is started until the first request. */
 struct http *http_new(uv_loop_t *loop);
 
 /*
@@ -67,8 +74,9 @@ const char *http_response_header(const struct http_response *resp, const char *n
 
 /*
  * First phase of shutdown: cancels every request (callbacks run with
- * -ECANCELED) and closes every handle; `closed` runs once all are closed and
- * the client is freed. Accepts NULL (then `closed` is not called).
+ * -ECANCELED), closes the helper's stdin and waits for it to exit (killing it
+ * after a few seconds), then closes every handle; `closed` runs once all are
+ * closed and the client is freed. Accepts NULL (then `closed` is not called).
  */
 void http_close(struct http *h, void (*closed)(void *arg), void *arg);
 
