@@ -287,6 +287,7 @@ agent_swim_config(const struct cfg *cfg, struct swim_config *sc)
 	sc->gossip_fanout = (uint32_t)cfg->gossip_fanout;
 	sc->indirect_checks = (uint32_t)cfg->indirect_checks;
 	sc->suspicion_min_mult = (uint32_t)cfg->suspicion_mult;
+	sc->suspicion_unit_ms = cfg->suspicion_unit_ms;
 	sc->suspicion_max_mult = (uint32_t)cfg->suspicion_max_mult;
 	sc->pushpull_interval_ms = cfg->pushpull_interval_ms;
 	sc->reap_after_ms = cfg->reap_after_ms;
@@ -460,8 +461,10 @@ agent_on_identity(struct agent *a, struct meta_identity *id, const char *source)
 		agent_stop(a, 1);
 		return;
 	}
-	log_info("listening on udp %s:%u, cluster \"%s\", incarnation %" PRIu64, host,
-		 a->cfg->bind_port, a->cfg->cluster, a->incarnation);
+	transport_set_signing(a->tr, a->cfg->sign_datagrams);
+	log_info("listening on udp %s:%u, cluster \"%s\", incarnation %" PRIu64 "%s", host,
+		 a->cfg->bind_port, a->cfg->cluster, a->incarnation,
+		 a->cfg->sign_datagrams ? ", datagrams signed" : "");
 	if (agent_start_gossip(a, host) != 0 || agent_start_discovery(a) != 0 ||
 	    agent_start_rotation(a) != 0)
 		agent_stop(a, 1);

@@ -118,6 +118,12 @@ transport_open(uv_loop_t *loop, const char *host, uint16_t port, const struct ke
 	return 0;
 }
 
+void
+transport_set_signing(struct transport *t, bool on)
+{
+	t->sender.sign = on;
+}
+
 int
 transport_send(struct transport *t, const struct sockaddr *to, uint8_t type, const void *payload,
 	       size_t len)

@@ -24,6 +24,9 @@ int transport_open(uv_loop_t *loop, const char *host, uint16_t port, const struc
 		   uint64_t cluster_id, uint64_t node_id, uint64_t incarnation,
 		   transport_msg_fn *on_msg, void *arg, struct transport **out);
 
+/* Signs every datagram from now on (Ed25519, the sign_datagrams key), or not. */
+void transport_set_signing(struct transport *t, bool on);
+
 /* Seals and sends one message to `to`. 0 or a negative errno. */
 int transport_send(struct transport *t, const struct sockaddr *to, uint8_t type,
 		   const void *payload, size_t len);

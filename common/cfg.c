@@ -62,8 +62,8 @@ struct cfg_origin {
 	bool bad;      /* the last value given was rejected (and reported) */
 };
 
-static cfg_set_fn cfg_set_string, cfg_set_u64, cfg_set_duration, cfg_set_list, cfg_set_hostport,
-	cfg_set_level, cfg_set_traces;
+static cfg_set_fn cfg_set_string, cfg_set_u64, cfg_set_bool, cfg_set_duration, cfg_set_list,
+	cfg_set_hostport, cfg_set_level, cfg_set_traces;
 static cfg_check_fn cfg_check_cluster, cfg_check_path, cfg_check_url, cfg_check_hostname,
 	cfg_check_region, cfg_check_ipv4, cfg_check_tag, cfg_check_hostport, cfg_check_command,
 	cfg_check_uuid, cfg_check_slug, cfg_check_registrar, cfg_check_dns_name, cfg_check_address_kind,
@@ -76,7 +76,7 @@ static const struct cfg_key cfg_table[] = {
 	    "Name of the cluster this node belongs to. Required." },
 	  cfg_set_string, cfg_check_cluster, OFF(cluster), 0, 0, 0 },
 	{ { "key_file", "path", "", "a file owned by the agent's user, mode 0600",
-	    "Cluster keyring: signs and checks every gossip message. Required." },
+	    "Cluster keyring: seals and checks every gossip message. Required." },
 	  cfg_set_string, cfg_check_path, OFF(key_file), 0, 0, 0 },
 	{ { "token_file", "path", "", "a file owned by the agent's user, mode 0600",
 	    "DigitalOcean API token, used by the elected leader to call the cloud API." },
@@ -115,7 +115,7 @@ static const struct cfg_key cfg_table[] = {
 	{ { "seeds", "list", "", "up to 64 entries of IPV4[:PORT] or [IPV6][:PORT]",
 	    "Peers to contact when joining, comma-separated; the port defaults to 7950." },
 	  cfg_set_list, cfg_check_hostport, OFF(seeds), OFF(nseeds), 0, CFG_LIST_MAX },
-	{ { "probe_interval", "duration", "500ms", "50ms..60s",
+	{ { "probe_interval", "duration", "1s", "50ms..60s",
 	    "Base period between two probes of this node (Lifeguard may lengthen it)." },
 	  cfg_set_duration, NULL, OFF(probe_interval_ms), 0, 50, 60 * 1000 },
 	{ { "probe_timeout", "duration", "200ms", "10ms..30s, less than probe_interval",
@@ -130,12 +130,18 @@ static const struct cfg_key cfg_table[] = {
 	    "Peers asked to probe a node that missed its direct ack." },
 	  cfg_set_u64, NULL, OFF(indirect_checks), 0, 0, 16 },
 	{ { "suspicion_mult", "integer", "1", "1..20",
-	    "Shortest suspicion: this x log10(members) x probe_interval." },
+	    "Shortest suspicion: this x log10(members) x suspicion_unit." },
 	  cfg_set_u64, NULL, OFF(suspicion_mult), 0, 1, 20 },
 	{ { "suspicion_max_mult", "integer", "6", "1..20",
 	    "Longest suspicion, as a multiple of the shortest." },
 	  cfg_set_u64, NULL, OFF(suspicion_max_mult), 0, 1, 20 },
-	{ { "pushpull_interval", "duration", "30s", "1s..1h",
+	{ { "suspicion_unit", "duration", "400ms", "10ms..60s",
+	    "Time unit of the suspicion timeout (Lifeguard uses the probe interval)." },
+	  cfg_set_duration, NULL, OFF(suspicion_unit_ms), 0, 10, 60 * 1000 },
+	{ { "sign_datagrams", "boolean", "no", "yes or no",
+	    "Add an Ed25519 signature to every gossip datagram (64 bytes each)." },
+	  cfg_set_bool, NULL, OFF(sign_datagrams), 0, 0, 0 },
+	{ { "pushpull_interval", "duration", "60s", "1s..1h",
 	    "Full state exchange with one random member (scaled up past 32 members)." },
 	  cfg_set_duration, NULL, OFF(pushpull_interval_ms), 0, 1000, 3600 * 1000 },
 	{ { "reap_after", "duration", "60s", "1s..7d",
@@ -149,10 +155,10 @@ static const struct cfg_key cfg_table[] = {
 	{ { "load_window", "duration", "30s", "1s..1h",
 	    "Time constant of the CPU utilisation EWMA." },
 	  cfg_set_duration, NULL, OFF(load_window_ms), 0, 1000, 3600 * 1000 },
-	{ { "load_change", "integer", "2", "0..100",
+	{ { "load_change", "integer", "5", "0..100",
 	    "Percent points of change that make a new sample worth gossiping (0 = any change)." },
 	  cfg_set_u64, NULL, OFF(load_change), 0, 0, 100 },
-	{ { "load_refresh", "duration", "60s", "1s..1h",
+	{ { "load_refresh", "duration", "5m", "1s..1h",
 	    "A sample is gossiped at least this often, changed or not." },
 	  cfg_set_duration, NULL, OFF(load_refresh_ms), 0, 1000, 3600 * 1000 },
 	{ { "custom_metric_file", "path", "", "a readable file",
@@ -304,6 +310,7 @@ cfg_set_gossip_defaults(struct cfg *cfg)
 	cfg->indirect_checks = sc.indirect_checks;
 	cfg->suspicion_mult = sc.suspicion_min_mult;
 	cfg->suspicion_max_mult = sc.suspicion_max_mult;
+	cfg->suspicion_unit_ms = sc.suspicion_unit_ms;
 	cfg->pushpull_interval_ms = sc.pushpull_interval_ms;
 	cfg->reap_after_ms = sc.reap_after_ms;
 }
@@ -335,8 +342,8 @@ cfg_new(void)
 	cfg->leave_timeout_ms = 1000;
 	cfg->load_interval_ms = 2000;
 	cfg->load_window_ms = 30000;
-	cfg->load_change = 2;
-	cfg->load_refresh_ms = 60000;
+	cfg->load_change = 5;
+	cfg->load_refresh_ms = 300000;
 	cfg->custom_metric_timeout_ms = 1000;
 	cfg->api_timeout_ms = 15000;
 	cfg->active_timeout_ms = 300000;
@@ -575,6 +582,24 @@ cfg_set_u64(struct cfg *cfg, const struct cfg_key *k, const char *v, char *msg, 
 	}
 	*(uint64_t *)(void *)((char *)cfg + k->off) = n;
 	return 0;
+}
+
+static int
+cfg_set_bool(struct cfg *cfg, const struct cfg_key *k, const char *v, char *msg, size_t msgsize)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	char show[CFG_SHOW];
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcmp(v, yes[i]) == 0 || strcmp(v, no[i]) == 0) {
+			*(bool *)(void *)((char *)cfg + k->off) = strcmp(v, yes[i]) == 0;
+			return 0;
+		}
+	}
+	cfg_show(show, sizeof(show), v);
+	snprintf(msg, msgsize, "\"%s\" is not yes or no", show);
+	return -EINVAL;
 }
 
 static int

@@ -517,6 +517,7 @@ report_status_swim_json(cJSON *doc, const struct swim_stats *s)
 		{ "msgs_out", s->msgs_out },
 		{ "bytes_out", s->bytes_out },
 		{ "decode_errors", s->decode_errors },
+		{ "confirm_probes", s->confirm_probes },
 		{ "awareness", s->awareness },
 	};
 	cJSON *obj = cJSON_AddObjectToObject(doc, "swim");
@@ -601,11 +602,12 @@ report_status_text(const struct report_status *st)
 	report_printf(&b, ")\n");
 	report_status_text_load(&b, &st->mean);
 	report_status_text_io(&b, st);
-	report_printf(&b, "swim: probes %" PRIu64 ", acks %" PRIu64 ", indirect %" PRIu64
+	report_printf(&b, "swim: probes %" PRIu64 " (%" PRIu64 " confirming), acks %" PRIu64
+		      ", indirect %" PRIu64
 		      ", nacks %" PRIu64 "/%" PRIu64 " sent/received, suspicions %" PRIu64
 		      ", refutations %" PRIu64 ", deaths %" PRIu64 ", leaves %" PRIu64
 		      ", joins %" PRIu64 ", decode errors %" PRIu64 ", awareness %u\n",
-		      s->probes, s->probe_acks, s->indirect_probes, s->nacks_sent,
+		      s->probes, s->confirm_probes, s->probe_acks, s->indirect_probes, s->nacks_sent,
 		      s->nacks_received, s->suspicions, s->refutations, s->deaths, s->leaves,
 		      s->joins, s->decode_errors, s->awareness);
 	return report_buf_take(&b);

@@ -17,7 +17,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,11 +40,22 @@
 #define SWIM_MS_MAX (30ULL * 24 * 3600 * 1000) /* no interval may exceed 30 days */
 #define SWIM_PUSHPULL_SCALE_THRESHOLD 32  /* memberlist's pushPullScaleThreshold */
 #define SWIM_MIN_PAYLOAD (SWIM_HEADER_MAX_LEN + SWIM_RECORD_MAX_LEN)
+/* Probes at once: the round-robin probe (slot 0) and up to this many - 1
+ * confirmation probes of members that others suspect. */
+#define SWIM_PROBES 4U
+/* Members that check a suspicion they heard of, on average (their failures
+ * are the independent confirmations that shorten the suspicion). */
+#define SWIM_CONFIRMERS 3U
+/* A node that has just joined does one push-pull this long (plus up to as
+ * much again at random) after it first knows a peer: when many nodes start
+ * together, each got the table of a cluster that was still forming. */
+#define SWIM_SETTLE_PUSHPULL_MS 5000U
 
 _Static_assert(SWIM_MIN_PAYLOAD <= WIRE_MAX_PAYLOAD, "a record fits a datagram");
 
 struct swim_probe {
 	bool active;
+	bool confirm; /* checks a suspicion someone else raised */
 	bool acked;
 	bool retried;  /* the direct ping was sent again */
 	bool indirect; /* the probe timeout passed: helpers were asked */
@@ -91,7 +101,9 @@ struct swim {
 	uint32_t awareness;
 	uint32_t seq;
 	bool left;
-	struct swim_probe probe;
+	bool settled;	      /* the push-pull that follows our join is scheduled */
+	uint64_t next_settle; /* ...for then (UINT64_MAX: none pending) */
+	struct swim_probe probes[SWIM_PROBES]; /* [0]: the round-robin probe */
 	struct swim_relay relays[SWIM_RELAY_MAX];
 	uint32_t nrelays;
 	struct swim_recent answered;  /* push-pull answers */
@@ -123,18 +135,19 @@ void
 swim_config_default(struct swim_config *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->probe_interval_ms = 500;
+	c->probe_interval_ms = 1000;
 	c->probe_timeout_ms = 200;
 	c->gossip_interval_ms = 200;
 	c->gossip_fanout = 3;
 	c->indirect_checks = 4;
+	c->suspicion_unit_ms = 400;
 	c->suspicion_min_mult = 1;
 	c->suspicion_max_mult = 6;
 	c->suspicion_confirmations = 2;
 	c->retransmit_mult = 4;
 	c->load_retransmit_mult = 1;
 	c->awareness_max = 8;
-	c->pushpull_interval_ms = 30000;
+	c->pushpull_interval_ms = 60000;
 	c->reap_after_ms = 60000;
 	c->join_retry_ms = 1000;
 	c->max_payload = WIRE_MAX_PAYLOAD;
@@ -150,7 +163,8 @@ swim_config_ok(const struct swim_config *c)
 	    c->gossip_fanout == 0 || c->gossip_fanout > SWIM_FANOUT_MAX ||
 	    c->indirect_checks > SWIM_INDIRECT_MAX)
 		return false;
-	if (c->suspicion_min_mult == 0 || c->suspicion_min_mult > 100 ||
+	if (c->suspicion_unit_ms == 0 || c->suspicion_unit_ms > SWIM_MS_MAX ||
+	    c->suspicion_min_mult == 0 || c->suspicion_min_mult > 100 ||
 	    c->suspicion_max_mult == 0 || c->suspicion_max_mult > 100 ||
 	    c->suspicion_confirmations > SWIM_SUSPICION_K_MAX)
 		return false;
@@ -233,12 +247,14 @@ swim_retransmit_limit(const struct swim *s)
 static uint64_t
 swim_pushpull_interval(const struct swim *s)
 {
-	double n = (double)s->tab.count;
+	uint64_t k = 0;
 
 	if (s->tab.count <= SWIM_PUSHPULL_SCALE_THRESHOLD)
 		return s->cfg.pushpull_interval_ms;
-	return s->cfg.pushpull_interval_ms *
-	       (uint64_t)(ceil(log2(n) - log2(SWIM_PUSHPULL_SCALE_THRESHOLD)) + 1.0);
+	/* k = ceil(log2 N - log2 32), in integers */
+	while (((uint64_t)SWIM_PUSHPULL_SCALE_THRESHOLD << k) < s->tab.count)
+		k++;
+	return s->cfg.pushpull_interval_ms * (k + 1);
 }
 
 static uint64_t
@@ -307,6 +323,7 @@ swim_record_of(const struct swim *s, const struct swim_member *m, uint64_t from,
 	r->addr = m->addr;
 	memcpy(r->name, m->name, sizeof(r->name));
 	r->load = m->load;
+	r->load_only = false;
 	r->from = 0;
 	if (m->state == SWIM_SUSPECT || m->state == SWIM_DEAD) {
 		r->from = from;
@@ -342,6 +359,8 @@ swim_trace_state(const struct swim_member *m, enum swim_state old, uint64_t accu
 		  m->incarnation, accuser);
 }
 
+static void swim_confirm_probe(struct swim *s, const struct swim_member *m, uint64_t now);
+
 /* Moves m to `st` with the bookkeeping every state needs. */
 static void
 swim_transition(struct swim *s, struct swim_member *m, enum swim_state st, uint64_t accuser,
@@ -354,7 +373,7 @@ swim_transition(struct swim *s, struct swim_member *m, enum swim_state st, uint6
 		swim_suspicions_stop(&s->susp, m->id);
 	if (st == SWIM_SUSPECT) {
 		min_ms = swim_suspicion_min_ms(s->cfg.suspicion_min_mult, n,
-					       s->cfg.probe_interval_ms);
+					       s->cfg.suspicion_unit_ms);
 		if (swim_suspicions_start(&s->susp, m->id, accuser, now,
 					  swim_suspicion_k(s->cfg.suspicion_confirmations, n),
 					  min_ms, min_ms * s->cfg.suspicion_max_mult) != 0)
@@ -371,6 +390,8 @@ swim_transition(struct swim *s, struct swim_member *m, enum swim_state st, uint6
 		(void)swim_table_set_state(&s->tab, m, st, now);
 	m->updated = now;
 	swim_trace_state(m, old, accuser);
+	if (st == SWIM_SUSPECT && old != SWIM_SUSPECT && accuser != swim_me(s)->id)
+		swim_confirm_probe(s, m, now);
 }
 
 /* The current sender holds an older verdict about `id` than we do: tell it
@@ -516,6 +537,28 @@ swim_apply_state(struct swim *s, struct swim_member *m, const struct swim_record
 	return true;
 }
 
+/* A load sample alone: news only about a member we know (a stranger's
+ * record, with its address, arrives by its own announcement or push-pull). */
+static void
+swim_apply_load_only(struct swim *s, const struct swim_record *r, uint64_t sender, bool via_state,
+		     uint64_t now)
+{
+	struct swim_member *m;
+
+	if (r->id == swim_me(s)->id) {
+		if (swim_self_load(swim_me(s), r, now)) {
+			swim_me(s)->updated = now;
+			swim_queue(s, r->id, 0);
+		}
+		return;
+	}
+	if ((m = swim_table_find(&s->tab, r->id)) == NULL || !swim_apply_load(m, r, now))
+		return;
+	if (!via_state || r->id == sender)
+		swim_queue_load(s, m->id);
+	swim_event(s, m, m->state, false);
+}
+
 /* Merges one record received from `sender` (via_state: in a push-pull). */
 static void
 swim_apply_record(struct swim *s, const struct swim_record *r, uint64_t sender, bool via_state,
@@ -526,6 +569,10 @@ swim_apply_record(struct swim *s, const struct swim_record *r, uint64_t sender, 
 	uint64_t from = r->from;
 	bool changed, load, gossip = false;
 
+	if (r->load_only) {
+		swim_apply_load_only(s, r, sender, via_state, now);
+		return;
+	}
 	if (r->id == swim_me(s)->id) {
 		swim_apply_self(s, r, now);
 		return;
@@ -571,7 +618,7 @@ struct swim_fill {
 };
 
 static enum swim_bcast_take
-swim_fill_one(void *ctx, uint64_t id, uint64_t from)
+swim_fill_one(void *ctx, uint64_t id, uint64_t from, bool quiet)
 {
 	struct swim_fill *f = ctx;
 	const struct swim_member *m;
@@ -585,6 +632,9 @@ swim_fill_one(void *ctx, uint64_t id, uint64_t from)
 	if ((m = swim_table_find(&f->s->tab, id)) == NULL)
 		return SWIM_BCAST_DROP;
 	swim_record_of(f->s, m, from, &r);
+	/* A load sample alone travels without address and name (27 bytes
+	 * instead of ~45): the member is known wherever it is news. */
+	r.load_only = quiet && m->state == SWIM_ALIVE && m->load.version != 0;
 	switch (swim_codec_add(f->w, &r)) {
 	case 0:
 		return SWIM_BCAST_TAKEN;
@@ -730,19 +780,39 @@ swim_pick(struct swim *s, uint32_t k, uint64_t exclude, bool alive_only, uint64_
 
 /* ---- the probe cycle ---- */
 
-static void swim_probe_ping(struct swim *s);
+/* How long one probe may take, direct and indirect: three probe timeouts
+ * (stretched by Lifeguard's local health), never more than the interval. A
+ * failed probe raises its suspicion then, not at the end of the interval,
+ * so a slow probe rate does not slow detection down. */
+static uint64_t
+swim_probe_window(const struct swim *s)
+{
+	return swim_min(3 * s->cfg.probe_timeout_ms * (s->awareness + 1), swim_probe_interval(s));
+}
+
+static struct swim_probe *
+swim_probe_of(struct swim *s, uint64_t target)
+{
+	for (uint32_t i = 0; i < SWIM_PROBES; i++)
+		if (s->probes[i].active && s->probes[i].target == target)
+			return &s->probes[i];
+	return NULL;
+}
+
+/* (Re)sends the direct ping of probe p, same sequence. */
+static void
+swim_probe_ping(struct swim *s, const struct swim_probe *p)
+{
+	uint64_t buddy;
+	uint32_t nb = swim_buddy(swim_table_cfind(&s->tab, p->target), &buddy);
+
+	swim_send_probe_msg(s, SWIM_MSG_PING, &p->addr, p->seq, p->target, &buddy, nb);
+}
 
 static void
-swim_probe_start(struct swim *s, uint64_t now)
+swim_probe_begin(struct swim *s, struct swim_probe *p, const struct swim_member *m, bool confirm,
+		 uint64_t now)
 {
-	struct swim_probe *p = &s->probe;
-	struct swim_member *m;
-	uint32_t i;
-
-	s->next_probe = now + swim_probe_interval(s);
-	if ((i = swim_table_next_probe(&s->tab, s->ops.random, s->arg)) == SWIM_TABLE_NONE)
-		return;
-	m = &s->tab.members[i];
 	memset(p, 0, sizeof(*p));
 	p->active = true;
 	p->seq = ++s->seq;
@@ -750,36 +820,71 @@ swim_probe_start(struct swim *s, uint64_t now)
 	p->addr = m->addr;
 	p->retry_at = now + s->cfg.probe_timeout_ms / 2;
 	p->timeout_at = now + s->cfg.probe_timeout_ms;
-	p->end_at = s->next_probe;
+	/* A confirmation is one of k: it may take less time than a verdict of
+	 * its own (the indirect round still gets a full probe timeout). */
+	p->end_at = now + (confirm ? swim_min(2 * s->cfg.probe_timeout_ms, swim_probe_window(s)) :
+				     swim_probe_window(s));
+	p->confirm = confirm;
 	s->st.probes++;
-	swim_probe_ping(s);
+	swim_probe_ping(s, p);
 }
 
-/* (Re)sends the direct ping of the current probe, same sequence. */
 static void
-swim_probe_ping(struct swim *s)
+swim_probe_start(struct swim *s, uint64_t now)
 {
-	struct swim_probe *p = &s->probe;
-	uint64_t buddy;
-	uint32_t nb = swim_buddy(swim_table_cfind(&s->tab, p->target), &buddy);
+	uint32_t i;
 
-	swim_send_probe_msg(s, SWIM_MSG_PING, &p->addr, p->seq, p->target, &buddy, nb);
+	s->next_probe = now + swim_probe_interval(s);
+	if ((i = swim_table_next_probe(&s->tab, s->ops.random, s->arg)) == SWIM_TABLE_NONE)
+		return;
+	if (swim_probe_of(s, s->tab.members[i].id) != NULL)
+		return; /* a confirmation probe is at it already */
+	swim_probe_begin(s, &s->probes[0], &s->tab.members[i], false, now);
+}
+
+/*
+ * We just heard that someone suspects member m. Lifeguard shortens a
+ * suspicion by independent confirmations, which otherwise come only as fast
+ * as round-robin probes happen to reach m. So about SWIM_CONFIRMERS of the
+ * members that hear it (each with probability confirmers / others) probe m
+ * at once: a dead m is confirmed within one probe window, and a live m
+ * hears the suspicion in our ping (the buddy system) and refutes it sooner.
+ * Costs nothing while nobody is suspected.
+ */
+static void
+swim_confirm_probe(struct swim *s, const struct swim_member *m, uint64_t now)
+{
+	uint32_t others = s->tab.nstate[SWIM_ALIVE] + s->tab.nstate[SWIM_SUSPECT];
+
+	if (s->left || swim_probe_of(s, m->id) != NULL)
+		return;
+	/* Everyone live but us, the accuser and m itself. */
+	others = others > 3 ? others - 3 : 1;
+	if (others > SWIM_CONFIRMERS && s->ops.random(s->arg) % others >= SWIM_CONFIRMERS)
+		return;
+	for (uint32_t i = 1; i < SWIM_PROBES; i++) {
+		if (s->probes[i].active)
+			continue;
+		log_trace(TRACE_GOSSIP, "swim: checking the suspicion of member %" PRIu64, m->id);
+		swim_probe_begin(s, &s->probes[i], m, true, now);
+		s->st.confirm_probes++;
+		return;
+	}
 }
 
 /* The direct ack is late: ping again and ask k helpers to try. The extra
  * direct pings stand in for memberlist's TCP fallback ping: on a lossy
  * network they save most probes from the costlier indirect round. */
 static void
-swim_probe_indirect(struct swim *s, uint64_t now)
+swim_probe_indirect(struct swim *s, struct swim_probe *p, uint64_t now)
 {
-	struct swim_probe *p = &s->probe;
 	uint32_t idx[SWIM_INDIRECT_MAX];
 	struct swim_msg h;
 
 	p->indirect = true;
 	if (swim_table_cfind(&s->tab, p->target) == NULL)
 		return;
-	swim_probe_ping(s);
+	swim_probe_ping(s, p);
 	p->nhelpers = swim_pick(s, s->cfg.indirect_checks, p->target, true, now, idx);
 	memset(&h, 0, sizeof(h));
 	h.type = SWIM_MSG_PING_REQ;
@@ -807,9 +912,8 @@ swim_accuse(struct swim *s, struct swim_member *m, enum swim_state st, uint64_t 
 }
 
 static void
-swim_probe_end(struct swim *s, uint64_t now)
+swim_probe_end(struct swim *s, struct swim_probe *p, uint64_t now)
 {
-	struct swim_probe *p = &s->probe;
 	struct swim_member *m;
 
 	p->active = false;
@@ -818,25 +922,29 @@ swim_probe_end(struct swim *s, uint64_t now)
 	m = swim_table_find(&s->tab, p->target);
 	if (m == NULL || (m->state != SWIM_ALIVE && m->state != SWIM_SUSPECT))
 		return; /* it left or was reaped meanwhile: silence was expected */
-	/* Lifeguard: missing nacks mean the fault may be ours. */
-	swim_awareness(s, p->nhelpers > 0 ? (int)(p->nhelpers - p->nacks) : 1);
+	/* Lifeguard: missing nacks mean the fault may be ours. Confirmation
+	 * probes aim at members already in doubt, so they do not count. */
+	if (!p->confirm)
+		swim_awareness(s, p->nhelpers > 0 ? (int)(p->nhelpers - p->nacks) : 1);
 	swim_accuse(s, m, SWIM_SUSPECT, now);
 }
 
 static void
 swim_tick_probe(struct swim *s, uint64_t now)
 {
-	struct swim_probe *p = &s->probe;
+	for (uint32_t i = 0; i < SWIM_PROBES; i++) {
+		struct swim_probe *p = &s->probes[i];
 
-	if (p->active && !p->acked && !p->retried && now >= p->retry_at) {
-		p->retried = true;
-		swim_probe_ping(s);
+		if (p->active && !p->acked && !p->retried && now >= p->retry_at) {
+			p->retried = true;
+			swim_probe_ping(s, p);
+		}
+		if (p->active && !p->acked && !p->indirect && now >= p->timeout_at)
+			swim_probe_indirect(s, p, now);
+		if (p->active && now >= p->end_at)
+			swim_probe_end(s, p, now);
 	}
-	if (p->active && !p->acked && !p->indirect && now >= p->timeout_at)
-		swim_probe_indirect(s, now);
-	if (p->active && now >= p->end_at)
-		swim_probe_end(s, now);
-	if (!p->active && !s->left && now >= s->next_probe)
+	if (!s->probes[0].active && !s->left && now >= s->next_probe)
 		swim_probe_start(s, now);
 }
 
@@ -1039,19 +1147,24 @@ swim_tick_join(struct swim *s, uint64_t now)
 static uint64_t
 swim_next_deadline(struct swim *s, uint64_t now)
 {
-	const struct swim_probe *p = &s->probe;
 	uint64_t d = s->next_gossip;
 
-	if (p->active && !p->acked && !p->retried)
-		d = swim_min(d, p->retry_at);
-	else if (p->active && !p->acked && !p->indirect)
-		d = swim_min(d, p->timeout_at);
-	else if (p->active)
-		d = swim_min(d, p->end_at);
-	else if (!s->left)
+	for (uint32_t i = 0; i < SWIM_PROBES; i++) {
+		const struct swim_probe *p = &s->probes[i];
+
+		if (p->active && !p->acked && !p->retried)
+			d = swim_min(d, p->retry_at);
+		else if (p->active && !p->acked && !p->indirect)
+			d = swim_min(d, p->timeout_at);
+		else if (p->active)
+			d = swim_min(d, p->end_at);
+	}
+	if (!s->probes[0].active && !s->left)
 		d = swim_min(d, s->next_probe);
-	if (s->cfg.pushpull_interval_ms > 0 && !s->left)
+	if (s->cfg.pushpull_interval_ms > 0 && !s->left) {
 		d = swim_min(d, s->next_pushpull);
+		d = swim_min(d, s->next_settle);
+	}
 	d = swim_min(d, swim_suspicions_next(&s->susp));
 	d = swim_min(d, swim_table_next_reap(&s->tab, s->cfg.reap_after_ms));
 	for (uint32_t i = 0; i < s->nrelays; i++)
@@ -1073,6 +1186,18 @@ swim_tick(struct swim *s, uint64_t now)
 		s->next_gossip += s->cfg.gossip_interval_ms;
 		if (s->next_gossip <= now)
 			s->next_gossip = now + s->cfg.gossip_interval_ms;
+	}
+	if (!s->settled && swim_joined(s)) {
+		s->settled = true;
+		if (s->cfg.pushpull_interval_ms > 0)
+			s->next_settle = now + SWIM_SETTLE_PUSHPULL_MS +
+					 s->ops.random(s->arg) % SWIM_SETTLE_PUSHPULL_MS;
+	}
+	/* One extra exchange, off the regular schedule, whose random phase is
+	 * what spreads push-pulls over the interval. */
+	if (now >= s->next_settle && !s->left) {
+		s->next_settle = UINT64_MAX;
+		swim_pushpull(s, now);
 	}
 	if (s->cfg.pushpull_interval_ms > 0 && !s->left && now >= s->next_pushpull) {
 		swim_pushpull(s, now);
@@ -1097,14 +1222,15 @@ swim_helper_index(const struct swim_probe *p, uint64_t id)
 static void
 swim_on_ack(struct swim *s, uint64_t from_id, const struct swim_msg *msg)
 {
-	struct swim_probe *p = &s->probe;
+	struct swim_probe *p = swim_probe_of(s, msg->target);
 	struct swim_relay *r;
 
-	if (p->active && !p->acked && msg->seq == p->seq && msg->target == p->target &&
+	if (p != NULL && !p->acked && msg->seq == p->seq &&
 	    (from_id == p->target || swim_helper_index(p, from_id) >= 0)) {
 		p->acked = true;
 		s->st.probe_acks++;
-		swim_awareness(s, -1);
+		if (!p->confirm)
+			swim_awareness(s, -1);
 		return;
 	}
 	for (uint32_t i = 0; i < s->nrelays; i++) {
@@ -1121,11 +1247,10 @@ swim_on_ack(struct swim *s, uint64_t from_id, const struct swim_msg *msg)
 static void
 swim_on_nack(struct swim *s, uint64_t from_id, const struct swim_msg *msg)
 {
-	struct swim_probe *p = &s->probe;
-	int h = swim_helper_index(p, from_id);
+	struct swim_probe *p = swim_probe_of(s, msg->target);
+	int h = p != NULL ? swim_helper_index(p, from_id) : -1;
 
-	if (!p->active || msg->seq != p->seq || msg->target != p->target || h < 0 ||
-	    p->nacked[h])
+	if (p == NULL || msg->seq != p->seq || h < 0 || p->nacked[h])
 		return;
 	p->nacked[h] = true;
 	p->nacks++;
@@ -1306,6 +1431,7 @@ swim_new(const struct swim_config *cfg, const struct swim_ops *ops, void *arg, u
 	s->ops = *ops;
 	s->arg = arg;
 	s->next_join = UINT64_MAX;
+	s->next_settle = UINT64_MAX;
 	s->join_backoff = cfg->join_retry_ms;
 	if ((s->buf = malloc(cfg->max_payload)) == NULL ||
 	    swim_table_init(&s->tab, SWIM_MAX_MEMBERS, swim_random64(s)) != 0 ||
@@ -1376,7 +1502,8 @@ swim_leave(struct swim *s, uint64_t now)
 	if (s->left)
 		return;
 	s->left = true;
-	s->probe.active = false;
+	for (uint32_t i = 0; i < SWIM_PROBES; i++)
+		s->probes[i].active = false;
 	me->incarnation++;
 	(void)swim_table_set_state(&s->tab, me, SWIM_LEFT, now);
 	swim_queue(s, me->id, 0);

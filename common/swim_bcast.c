@@ -202,7 +202,7 @@ swim_bcast_offer(struct swim_bcast *q, size_t max_take, swim_bcast_fn *fn, void 
 	for (int b = 0; b < SWIM_BCAST_BUCKETS; b++) {
 		for (i = q->head[b]; i != SWIM_BCAST_NONE; i = next) {
 			next = q->items[i].next;
-			switch (fn(ctx, q->items[i].id, q->items[i].from)) {
+			switch (fn(ctx, q->items[i].id, q->items[i].from, q->items[i].quiet != 0)) {
 			case SWIM_BCAST_TAKEN:
 				taken[n++] = i;
 				skips = 0;

@@ -11,7 +11,8 @@
 
 #define SWIM_PERMILLE_MAX 1000
 #define SWIM_REC_STATE_MASK 3U
-#define SWIM_REC_KNOWN (SWIM_REC_STATE_MASK | SWIM_REC_LOAD | SWIM_REC_CUSTOM)
+#define SWIM_REC_KNOWN \
+	(SWIM_REC_STATE_MASK | SWIM_REC_LOAD | SWIM_REC_CUSTOM | SWIM_REC_LOADONLY)
 
 static const char *const swim_codec_err_names[SWIM_CODEC_ERR_COUNT] = {
 	[SWIM_CODEC_OK] = "ok",
@@ -160,13 +161,18 @@ swim_codec_record(const uint8_t *p, size_t len, size_t *off, struct swim_record 
 	flags = (unsigned)swim_get(&r, 1);
 	if (r.err == SWIM_CODEC_OK &&
 	    ((flags & ~SWIM_REC_KNOWN) != 0 ||
-	     ((flags & SWIM_REC_CUSTOM) && !(flags & SWIM_REC_LOAD))))
+	     ((flags & SWIM_REC_CUSTOM) && !(flags & SWIM_REC_LOAD)) ||
+	     ((flags & SWIM_REC_LOADONLY) &&
+	      ((flags & SWIM_REC_STATE_MASK) != SWIM_ALIVE || !(flags & SWIM_REC_LOAD)))))
 		swim_fail(&r, SWIM_CODEC_BAD_FLAGS);
 	rec->state = (enum swim_state)(flags & SWIM_REC_STATE_MASK);
-	if (rec->state == SWIM_SUSPECT || rec->state == SWIM_DEAD)
-		rec->from = swim_get_id(&r);
-	swim_get_addr(&r, &rec->addr);
-	swim_get_name(&r, rec->name);
+	rec->load_only = (flags & SWIM_REC_LOADONLY) != 0;
+	if (!rec->load_only) {
+		if (rec->state == SWIM_SUSPECT || rec->state == SWIM_DEAD)
+			rec->from = swim_get_id(&r);
+		swim_get_addr(&r, &rec->addr);
+		swim_get_name(&r, rec->name);
+	}
 	swim_get_load(&r, &rec->load, flags);
 	if (r.err == SWIM_CODEC_OK)
 		*off = r.off;
@@ -264,7 +270,10 @@ swim_record_ok(const struct swim_record *rec)
 
 	if (rec->id == 0 || (unsigned)rec->state > SWIM_LEFT || (accused && rec->from == 0))
 		return false;
-	if (!swim_addr_ok(&rec->addr) || strnlen(rec->name, SWIM_NAME_MAX) >= SWIM_NAME_MAX)
+	if (rec->load_only && (rec->state != SWIM_ALIVE || l->version == 0))
+		return false;
+	if (!rec->load_only &&
+	    (!swim_addr_ok(&rec->addr) || strnlen(rec->name, SWIM_NAME_MAX) >= SWIM_NAME_MAX))
 		return false;
 	return l->version == 0 ||
 	       (l->cpu_permille <= SWIM_PERMILLE_MAX && l->mem_permille <= SWIM_PERMILLE_MAX);
@@ -273,8 +282,11 @@ swim_record_ok(const struct swim_record *rec)
 size_t
 swim_codec_record_len(const struct swim_record *rec)
 {
-	size_t n = 8 + 8 + 1 + swim_addr_len(&rec->addr) + 1 + strnlen(rec->name, SWIM_NAME_MAX);
+	size_t n;
 
+	if (rec->load_only)
+		return SWIM_LOADONLY_LEN + (rec->load.has_custom ? 8 : 0);
+	n = 8 + 8 + 1 + swim_addr_len(&rec->addr) + 1 + strnlen(rec->name, SWIM_NAME_MAX);
 	if (rec->state == SWIM_SUSPECT || rec->state == SWIM_DEAD)
 		n += 8;
 	if (rec->load.version != 0)
@@ -330,19 +342,21 @@ swim_codec_add(struct swim_writer *w, const struct swim_record *rec)
 		return -EINVAL;
 	if (w->count == UINT8_MAX || w->cap - w->len < swim_codec_record_len(rec))
 		return -EMSGSIZE;
-	flags = (unsigned)rec->state;
+	flags = (unsigned)rec->state | (rec->load_only ? SWIM_REC_LOADONLY : 0);
 	if (rec->load.version != 0)
 		flags |= SWIM_REC_LOAD | (rec->load.has_custom ? SWIM_REC_CUSTOM : 0);
 	swim_put(w->buf, &off, rec->id, 8);
 	swim_put(w->buf, &off, rec->incarnation, 8);
 	w->buf[off++] = (uint8_t)flags;
-	if (rec->state == SWIM_SUSPECT || rec->state == SWIM_DEAD)
-		swim_put(w->buf, &off, rec->from, 8);
-	swim_put_addr(w->buf, &off, &rec->addr);
-	nlen = strnlen(rec->name, SWIM_NAME_MAX);
-	w->buf[off++] = (uint8_t)nlen;
-	memcpy(w->buf + off, rec->name, nlen);
-	off += nlen;
+	if (!rec->load_only) {
+		if (rec->state == SWIM_SUSPECT || rec->state == SWIM_DEAD)
+			swim_put(w->buf, &off, rec->from, 8);
+		swim_put_addr(w->buf, &off, &rec->addr);
+		nlen = strnlen(rec->name, SWIM_NAME_MAX);
+		w->buf[off++] = (uint8_t)nlen;
+		memcpy(w->buf + off, rec->name, nlen);
+		off += nlen;
+	}
 	if (rec->load.version != 0) {
 		swim_put(w->buf, &off, rec->load.version, 4);
 		swim_put(w->buf, &off, rec->load.cpu_permille, 2);

@@ -1,15 +1,13 @@
 /*
- * wire: sealing and checking the signed datagram envelope (include/wire.h,
+ * wire: sealing and checking the datagram envelope (include/wire.h,
  * docs/protocol.md).
  *
- * A sender signs [0, 44+L) with Ed25519 and then tags [0, 108+L) with a keyed
- * BLAKE2b. libsodium's crypto_generichash has a 16-byte minimum output, so the
- * tag is the first WIRE_TAG_LEN bytes of a 16-byte keyed BLAKE2b (BLAKE2b
- * mixes the output length into its parameter block, so this is not the same
- * function as an 8-byte BLAKE2b; docs/protocol.md says which one we use).
+ * A sender optionally signs [0, 36+L) with Ed25519, then tags everything
+ * before the tag with a 16-byte keyed BLAKE2b, which is what authenticates
+ * the datagram.
  *
  * The receiver runs its checks cheapest first and commits to the replay
- * window only once the signature holds. Replay comes before the budget: a
+ * window only once every check holds. Replay comes before the budget: a
  * replayed datagram is refused by a table lookup, so it must not spend the
  * budget of the address it claims (an attacker replaying captured traffic
  * from a spoofed address would otherwise starve the genuine sender).
@@ -27,21 +25,20 @@
 #include "wire.h"
 
 #define WIRE_OFF_MAGIC 0
-#define WIRE_OFF_VERSION 4
-#define WIRE_OFF_TYPE 5
-#define WIRE_OFF_LEN 6
-#define WIRE_OFF_CLUSTER 8
-#define WIRE_OFF_KEY 16
-#define WIRE_OFF_NODE 20
-#define WIRE_OFF_INCARNATION 28
-#define WIRE_OFF_SEQ 36
-#define WIRE_TAG_FULL 16 /* crypto_generichash_BYTES_MIN */
+#define WIRE_OFF_VERSION 2
+#define WIRE_OFF_TYPE 3
+#define WIRE_OFF_LEN 4
+#define WIRE_OFF_CLUSTER 6
+#define WIRE_OFF_KEY 10
+#define WIRE_OFF_NODE 14
+#define WIRE_OFF_INCARNATION 22
+#define WIRE_OFF_SEQ 30
+#define WIRE_SEQ_BYTES 6
 #define WIRE_CLUSTER_PREFIX "mitosis cluster "
 
-_Static_assert(WIRE_HEADER_LEN == WIRE_OFF_SEQ + 8, "header layout");
+_Static_assert(WIRE_HEADER_LEN == WIRE_OFF_SEQ + WIRE_SEQ_BYTES, "header layout");
 _Static_assert(WIRE_SIG_LEN == crypto_sign_BYTES, "signature size");
-_Static_assert(WIRE_TAG_FULL == crypto_generichash_BYTES_MIN, "tag hash size");
-_Static_assert(WIRE_TAG_LEN <= WIRE_TAG_FULL, "tag is a truncation");
+_Static_assert(WIRE_TAG_LEN >= crypto_generichash_BYTES_MIN, "tag hash size");
 _Static_assert(WIRE_MAX_PAYLOAD <= UINT16_MAX, "length field is 16 bits");
 _Static_assert(WIRE_REPLAY_WINDOW == REPLAY_WINDOW, "one window size");
 
@@ -108,15 +105,19 @@ wire_cluster_id(const char *cluster_name)
 	return wire_get_be(h, 8);
 }
 
-/* The tag of buf[0, len) under tag_key: a truncated 16-byte keyed BLAKE2b. */
+/* The tag of buf[0, len) under tag_key: a 16-byte keyed BLAKE2b. */
 static void
 wire_tag(uint8_t tag[WIRE_TAG_LEN], const uint8_t *buf, size_t len,
 	 const uint8_t key[KEYRING_TAG_KEY_LEN])
 {
-	uint8_t full[WIRE_TAG_FULL];
+	crypto_generichash(tag, WIRE_TAG_LEN, buf, len, key, KEYRING_TAG_KEY_LEN);
+}
 
-	crypto_generichash(full, sizeof(full), buf, len, key, KEYRING_TAG_KEY_LEN);
-	memcpy(tag, full, WIRE_TAG_LEN);
+/* The wire's 32-bit cluster field of a 64-bit cluster id. */
+static uint32_t
+wire_cluster_field(uint64_t cluster_id)
+{
+	return (uint32_t)(cluster_id >> 32);
 }
 
 void
@@ -128,6 +129,7 @@ wire_sender_init(struct wire_sender *s, const struct keyring *kr, uint64_t clust
 	s->node_id = node_id;
 	s->incarnation = incarnation;
 	s->next_seq = 1;
+	s->sign = false;
 }
 
 int
@@ -135,29 +137,35 @@ wire_encode(struct wire_sender *s, uint8_t type, const void *payload, size_t len
 	    size_t outsize, size_t *outlen)
 {
 	const struct keyring_key *k = keyring_primary(s->kr);
-	size_t signed_len = WIRE_HEADER_LEN + len;
+	size_t body = WIRE_HEADER_LEN + len, total;
 
 	if (len > WIRE_MAX_PAYLOAD)
 		return -EMSGSIZE;
-	if (outsize < WIRE_OVERHEAD + len)
+	total = (s->sign ? WIRE_SIGNED_OVERHEAD : WIRE_OVERHEAD) + len;
+	if (outsize < total)
 		return -ENOBUFS;
-	if (k == NULL)
+	if (k == NULL || type == 0 || type > WIRE_TYPE_MAX)
 		return -EINVAL;
+	if (s->next_seq > WIRE_SEQ_MAX)
+		return -EOVERFLOW;
 	/* The payload may already sit at out + WIRE_HEADER_LEN (sealing in place). */
 	if (len > 0)
 		memmove(out + WIRE_HEADER_LEN, payload, len);
-	memcpy(out + WIRE_OFF_MAGIC, WIRE_MAGIC, 4);
+	memcpy(out + WIRE_OFF_MAGIC, WIRE_MAGIC, 2);
 	out[WIRE_OFF_VERSION] = WIRE_VERSION;
-	out[WIRE_OFF_TYPE] = type;
+	out[WIRE_OFF_TYPE] = (uint8_t)(type | (s->sign ? WIRE_SIGNED : 0));
 	wire_put_be(out + WIRE_OFF_LEN, len, 2);
-	wire_put_be(out + WIRE_OFF_CLUSTER, s->cluster_id, 8);
+	wire_put_be(out + WIRE_OFF_CLUSTER, wire_cluster_field(s->cluster_id), 4);
 	wire_put_be(out + WIRE_OFF_KEY, k->id, 4);
 	wire_put_be(out + WIRE_OFF_NODE, s->node_id, 8);
 	wire_put_be(out + WIRE_OFF_INCARNATION, s->incarnation, 8);
-	wire_put_be(out + WIRE_OFF_SEQ, s->next_seq++, 8);
-	crypto_sign_detached(out + signed_len, NULL, out, signed_len, k->sign_sk);
-	wire_tag(out + signed_len + WIRE_SIG_LEN, out, signed_len + WIRE_SIG_LEN, k->tag_key);
-	*outlen = WIRE_OVERHEAD + len;
+	wire_put_be(out + WIRE_OFF_SEQ, s->next_seq++, WIRE_SEQ_BYTES);
+	if (s->sign) {
+		crypto_sign_detached(out + body, NULL, out, body, k->sign_sk);
+		body += WIRE_SIG_LEN;
+	}
+	wire_tag(out + body, out, body, k->tag_key);
+	*outlen = total;
 	return 0;
 }
 
@@ -246,37 +254,42 @@ wire_count(struct wire_receiver *r, enum wire_verdict v, const uint8_t *buf, siz
 
 /*
  * The checks that need no key: size, magic and version, length field.
- * Returns WIRE_ACCEPT when the envelope is well formed and *payload_len set.
+ * Returns WIRE_ACCEPT when the envelope is well formed, with *payload_len
+ * and *sig (a signature follows the payload) set.
  */
 static enum wire_verdict
-wire_check_shape(const uint8_t *buf, size_t len, size_t *payload_len)
+wire_check_shape(const uint8_t *buf, size_t len, size_t *payload_len, bool *sig)
 {
-	size_t l;
+	size_t l, overhead;
 
 	if (len > WIRE_MAX_DATAGRAM)
 		return WIRE_DROP_OVERSIZED;
 	if (buf == NULL || len < WIRE_OVERHEAD)
 		return WIRE_DROP_TRUNCATED;
-	if (memcmp(buf + WIRE_OFF_MAGIC, WIRE_MAGIC, 4) != 0 || buf[WIRE_OFF_VERSION] != WIRE_VERSION)
+	if (memcmp(buf + WIRE_OFF_MAGIC, WIRE_MAGIC, 2) != 0 || buf[WIRE_OFF_VERSION] != WIRE_VERSION ||
+	    (buf[WIRE_OFF_TYPE] & WIRE_TYPE_MAX) == 0)
 		return WIRE_DROP_MALFORMED;
+	*sig = (buf[WIRE_OFF_TYPE] & WIRE_SIGNED) != 0;
+	overhead = *sig ? WIRE_SIGNED_OVERHEAD : WIRE_OVERHEAD;
 	l = (size_t)wire_get_be(buf + WIRE_OFF_LEN, 2);
-	if (WIRE_OVERHEAD + l > len)
+	if (overhead + l > len)
 		return WIRE_DROP_TRUNCATED;
-	if (WIRE_OVERHEAD + l != len)
+	if (overhead + l != len)
 		return WIRE_DROP_MALFORMED;
 	*payload_len = l;
 	return WIRE_ACCEPT;
 }
 
 static void
-wire_fill_msg(struct wire_msg *msg, const uint8_t *buf, size_t l, uint32_t key_id)
+wire_fill_msg(struct wire_msg *msg, const uint8_t *buf, size_t l, bool sig, uint32_t key_id)
 {
-	msg->type = buf[WIRE_OFF_TYPE];
+	msg->type = buf[WIRE_OFF_TYPE] & WIRE_TYPE_MAX;
+	msg->sig = sig;
 	msg->key_id = key_id;
-	msg->cluster_id = wire_get_be(buf + WIRE_OFF_CLUSTER, 8);
+	msg->cluster_id = (uint32_t)wire_get_be(buf + WIRE_OFF_CLUSTER, 4);
 	msg->node_id = wire_get_be(buf + WIRE_OFF_NODE, 8);
 	msg->incarnation = wire_get_be(buf + WIRE_OFF_INCARNATION, 8);
-	msg->seq = wire_get_be(buf + WIRE_OFF_SEQ, 8);
+	msg->seq = wire_get_be(buf + WIRE_OFF_SEQ, WIRE_SEQ_BYTES);
 	msg->payload = buf + WIRE_HEADER_LEN;
 	msg->payload_len = l;
 }
@@ -288,31 +301,32 @@ wire_receive(struct wire_receiver *r, const uint8_t *buf, size_t len, const void
 	const struct keyring_key *k;
 	uint8_t tag[WIRE_TAG_LEN];
 	uint64_t node, inc, seq;
-	size_t l = 0, signed_len;
+	size_t l = 0, body;
 	enum wire_verdict v;
+	bool sig = false;
 
-	if ((v = wire_check_shape(buf, len, &l)) != WIRE_ACCEPT)
+	if ((v = wire_check_shape(buf, len, &l, &sig)) != WIRE_ACCEPT)
 		return wire_count(r, v, buf, len, buf != NULL && len >= WIRE_HEADER_LEN);
-	signed_len = WIRE_HEADER_LEN + l;
-	if (wire_get_be(buf + WIRE_OFF_CLUSTER, 8) != r->cluster_id)
+	body = WIRE_HEADER_LEN + l;
+	if (wire_get_be(buf + WIRE_OFF_CLUSTER, 4) != wire_cluster_field(r->cluster_id))
 		return wire_count(r, WIRE_DROP_WRONG_CLUSTER, buf, len, true);
 	k = keyring_find(r->kr, (uint32_t)wire_get_be(buf + WIRE_OFF_KEY, 4));
 	if (k == NULL)
 		return wire_count(r, WIRE_DROP_UNKNOWN_KEY, buf, len, true);
-	wire_tag(tag, buf, signed_len + WIRE_SIG_LEN, k->tag_key);
-	if (sodium_memcmp(tag, buf + signed_len + WIRE_SIG_LEN, WIRE_TAG_LEN) != 0)
+	wire_tag(tag, buf, len - WIRE_TAG_LEN, k->tag_key);
+	if (sodium_memcmp(tag, buf + len - WIRE_TAG_LEN, WIRE_TAG_LEN) != 0)
 		return wire_count(r, WIRE_DROP_BAD_TAG, buf, len, true);
 	node = wire_get_be(buf + WIRE_OFF_NODE, 8);
 	inc = wire_get_be(buf + WIRE_OFF_INCARNATION, 8);
-	seq = wire_get_be(buf + WIRE_OFF_SEQ, 8);
+	seq = wire_get_be(buf + WIRE_OFF_SEQ, WIRE_SEQ_BYTES);
 	if (!replay_check(r->replay, node, inc, seq))
 		return wire_count(r, WIRE_DROP_REPLAY, buf, len, true);
-	if (budget_take(r->budget, src, srclen, now_ms) != 0)
+	if (sig && budget_take(r->budget, src, srclen, now_ms) != 0)
 		return wire_count(r, WIRE_DROP_OVER_BUDGET, buf, len, true);
-	if (crypto_sign_verify_detached(buf + signed_len, buf, signed_len, k->sign_pk) != 0)
+	if (sig && crypto_sign_verify_detached(buf + body, buf, body, k->sign_pk) != 0)
 		return wire_count(r, WIRE_DROP_BAD_SIGNATURE, buf, len, true);
 	replay_commit(r->replay, node, inc, seq);
 	if (msg != NULL)
-		wire_fill_msg(msg, buf, l, k->id);
+		wire_fill_msg(msg, buf, l, sig, k->id);
 	return wire_count(r, WIRE_ACCEPT, buf, len, true);
 }

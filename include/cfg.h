@@ -65,6 +65,8 @@ struct cfg {
 	uint64_t gossip_fanout;
 	uint64_t indirect_checks;
 	uint64_t suspicion_mult;
+	uint64_t suspicion_unit_ms;
+	bool sign_datagrams;	   /* Ed25519 on every gossip datagram */
 	uint64_t suspicion_max_mult;
 	uint64_t pushpull_interval_ms;
 	uint64_t reap_after_ms;

@@ -73,7 +73,8 @@ struct swim_config {
 	uint64_t gossip_interval_ms;  /* period of the dedicated gossip round */
 	uint32_t gossip_fanout;	      /* peers per gossip round */
 	uint32_t indirect_checks;     /* k helpers asked on a missed ack */
-	uint32_t suspicion_min_mult;  /* min suspicion = mult x log10(N) x probe interval */
+	uint64_t suspicion_unit_ms;   /* the time unit of the suspicion timeout */
+	uint32_t suspicion_min_mult;  /* min suspicion = mult x log10(N) x unit */
 	uint32_t suspicion_max_mult;  /* max = this x min */
 	uint32_t suspicion_confirmations; /* independent suspicions that shrink to min */
 	uint32_t retransmit_mult;     /* an update is sent mult x ceil(log10(N+1)) times */
@@ -102,6 +103,7 @@ struct swim_stats {
 	uint64_t probes, probe_acks, indirect_probes, nacks_sent, nacks_received;
 	uint64_t suspicions, refutations, deaths, leaves, joins;
 	uint64_t msgs_in, msgs_out, bytes_out, decode_errors;
+	uint64_t confirm_probes; /* probes of members others suspect (in probes too) */
 	uint32_t awareness; /* current local health multiplier, 0 = healthy */
 };
 

@@ -17,6 +17,7 @@
 #ifndef SWIM_BCAST_H
 #define SWIM_BCAST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,7 +34,8 @@ enum swim_bcast_take {
 	SWIM_BCAST_DROP,      /* obsolete (member gone): remove it */
 };
 
-typedef enum swim_bcast_take swim_bcast_fn(void *ctx, uint64_t id, uint64_t from);
+/* `quiet`: the entry is a load sample that changed nothing else. */
+typedef enum swim_bcast_take swim_bcast_fn(void *ctx, uint64_t id, uint64_t from, bool quiet);
 
 struct swim_bcast_item {
 	uint64_t id;

@@ -31,6 +31,9 @@
 /* Record flag byte: bits 0-1 the state, then: */
 #define SWIM_REC_LOAD (1U << 2)	  /* a load follows (its version is not 0) */
 #define SWIM_REC_CUSTOM (1U << 3) /* the load carries the custom metric */
+#define SWIM_REC_LOADONLY (1U << 4) /* a load sample alone: no from, address or name */
+/* Bytes of a load-only record: 8 id + 8 incarnation + 1 flags + 10 load (+ 8 custom). */
+#define SWIM_LOADONLY_LEN 27
 
 enum swim_codec_err {
 	SWIM_CODEC_OK = 0,
@@ -59,7 +62,8 @@ struct swim_msg {
 	size_t rec_len;
 };
 
-/* One member record: a state claim and a load claim about member `id`. */
+/* One member record: a state claim and a load claim about member `id`, or
+ * (load_only) a load claim alone, which names no address and claims no state. */
 struct swim_record {
 	uint64_t id;
 	uint64_t incarnation;
@@ -68,6 +72,7 @@ struct swim_record {
 	struct swim_addr addr;
 	char name[SWIM_NAME_MAX];
 	struct swim_load load; /* version 0: no load carried */
+	bool load_only;	       /* state ALIVE, addr and name empty, load.version != 0 */
 };
 
 /* Builds one payload: swim_codec_begin, swim_codec_add..., swim_codec_end. */

@@ -5,8 +5,9 @@
  * reaches past the tag, which it could never guess:
  *   1. as it is;
  *   2. "forced": header fields that precede the tag made right (magic,
- *      version, length, cluster, key id) and the tag recomputed, signature
- *      left as found: only bad-signature, replay or accept are possible;
+ *      version, type, length, cluster, key id) and the tag recomputed,
+ *      signature (if any) left as found: only bad-signature, replay or accept
+ *      are possible;
  *   3. "resealed": the same, signed and tagged properly: accept unless the
  *      sequence is 0 or was accepted already, and a second copy is a replay.
  * After each call the verdict and the message are checked against the
@@ -64,6 +65,8 @@ fuzz_be(const uint8_t *p, int n)
 static void
 fuzz_check(enum wire_verdict v, const struct wire_msg *m, const uint8_t *buf, size_t len)
 {
+	size_t overhead;
+
 	if ((unsigned)v >= WIRE_VERDICT_COUNT)
 		abort();
 	if (len > WIRE_MAX_DATAGRAM && v != WIRE_DROP_OVERSIZED)
@@ -72,40 +75,47 @@ fuzz_check(enum wire_verdict v, const struct wire_msg *m, const uint8_t *buf, si
 		abort();
 	if (v != WIRE_ACCEPT)
 		return;
-	if (m->payload_len != len - WIRE_OVERHEAD || m->payload != buf + WIRE_HEADER_LEN ||
-	    m->payload + m->payload_len + WIRE_SIG_LEN + WIRE_TAG_LEN != buf + len)
+	if (m->sig != ((buf[3] & WIRE_SIGNED) != 0))
 		abort();
-	if (m->cluster_id != FUZZ_CLUSTER || keyring_find(fuzz_keyring(), m->key_id) == NULL)
+	overhead = m->sig ? WIRE_SIGNED_OVERHEAD : WIRE_OVERHEAD;
+	if (m->payload_len != len - overhead || m->payload != buf + WIRE_HEADER_LEN ||
+	    m->payload + m->payload_len + overhead - WIRE_HEADER_LEN != buf + len)
 		abort();
-	if (m->type != buf[5] || m->node_id != fuzz_be(buf + 20, 8) ||
-	    m->incarnation != fuzz_be(buf + 28, 8) || m->seq != fuzz_be(buf + 36, 8))
+	if (m->cluster_id != FUZZ_CLUSTER >> 32 || keyring_find(fuzz_keyring(), m->key_id) == NULL)
+		abort();
+	if (m->type == 0 || m->type != (buf[3] & WIRE_TYPE_MAX) ||
+	    m->node_id != fuzz_be(buf + 14, 8) || m->incarnation != fuzz_be(buf + 22, 8) ||
+	    m->seq != fuzz_be(buf + 30, 6))
 		abort();
 	if (m->seq == 0)
 		abort();
 }
 
-/* Fixes the fields checked before the tag; resigns when asked; retags. */
+/* Fixes the fields checked before the tag (keeping the signed bit when the
+ * size allows a signature); resigns when asked; retags. */
 static void
 fuzz_fix(uint8_t *buf, size_t len, bool resign)
 {
 	const struct keyring_key *k = keyring_primary(fuzz_keyring());
-	size_t l = len - WIRE_OVERHEAD;
-	uint8_t full[16];
+	bool sig = (buf[3] & WIRE_SIGNED) != 0 && len >= WIRE_SIGNED_OVERHEAD;
+	size_t l = len - (sig ? WIRE_SIGNED_OVERHEAD : WIRE_OVERHEAD);
 
-	memcpy(buf, WIRE_MAGIC, 4);
-	buf[4] = WIRE_VERSION;
-	buf[6] = (uint8_t)(l >> 8);
-	buf[7] = (uint8_t)l;
-	for (int i = 0; i < 8; i++)
-		buf[8 + i] = (uint8_t)(FUZZ_CLUSTER >> (56 - 8 * i));
+	memcpy(buf, WIRE_MAGIC, 2);
+	buf[2] = WIRE_VERSION;
+	buf[3] = (uint8_t)((buf[3] & WIRE_TYPE_MAX) | (sig ? WIRE_SIGNED : 0));
+	if ((buf[3] & WIRE_TYPE_MAX) == 0)
+		buf[3] |= 1;
+	buf[4] = (uint8_t)(l >> 8);
+	buf[5] = (uint8_t)l;
 	for (int i = 0; i < 4; i++)
-		buf[16 + i] = (uint8_t)(k->id >> (24 - 8 * i));
-	if (resign)
+		buf[6 + i] = (uint8_t)(FUZZ_CLUSTER >> (56 - 8 * i));
+	for (int i = 0; i < 4; i++)
+		buf[10 + i] = (uint8_t)(k->id >> (24 - 8 * i));
+	if (resign && sig)
 		crypto_sign_detached(buf + WIRE_HEADER_LEN + l, NULL, buf, WIRE_HEADER_LEN + l,
 				     k->sign_sk);
-	crypto_generichash(full, sizeof(full), buf, len - WIRE_TAG_LEN, k->tag_key,
-			   sizeof(k->tag_key));
-	memcpy(buf + len - WIRE_TAG_LEN, full, WIRE_TAG_LEN);
+	crypto_generichash(buf + len - WIRE_TAG_LEN, WIRE_TAG_LEN, buf, len - WIRE_TAG_LEN,
+			   k->tag_key, sizeof(k->tag_key));
 }
 
 static enum wire_verdict
@@ -144,7 +154,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	v1 = fuzz_feed(r, data, size, 0, &calls);
 	if (size >= WIRE_OVERHEAD && size <= WIRE_MAX_DATAGRAM) {
-		uint64_t seq = fuzz_be(data + 36, 8);
+		uint64_t seq = fuzz_be(data + 30, 6);
 
 		v2 = fuzz_feed(r, data, size, 1, &calls);
 		if (v2 != WIRE_ACCEPT && v2 != WIRE_DROP_REPLAY && v2 != WIRE_DROP_BAD_SIGNATURE)

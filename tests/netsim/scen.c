@@ -78,7 +78,7 @@ scen__suspicion_min_ms(const struct swim_config *c, uint32_t n)
 {
 	double l = log10((double)n);
 
-	return (double)c->suspicion_min_mult * (l < 1 ? 1 : l) * (double)c->probe_interval_ms;
+	return (double)c->suspicion_min_mult * (l < 1 ? 1 : l) * (double)c->suspicion_unit_ms;
 }
 
 /* Boots every node (node i joins the first min(i, nseeds) nodes), evenly over

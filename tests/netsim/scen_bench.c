@@ -45,12 +45,14 @@ scen_print_config(const struct scen_opts *o, const struct swim_config *c)
 {
 	printf("swimsim config seed=%" PRIu64 " probe_interval_ms=%" PRIu64
 	       " probe_timeout_ms=%" PRIu64 " gossip_interval_ms=%" PRIu64
-	       " gossip_fanout=%u indirect_checks=%u suspicion_min_mult=%u suspicion_max_mult=%u"
+	       " gossip_fanout=%u indirect_checks=%u suspicion_unit_ms=%" PRIu64
+	       " suspicion_min_mult=%u suspicion_max_mult=%u"
 	       " suspicion_confirmations=%u retransmit_mult=%u load_retransmit_mult=%u awareness_max=%u"
 	       " pushpull_interval_ms=%" PRIu64 " reap_after_ms=%" PRIu64 " max_payload=%zu"
 	       " latency_us=%u..%u join_seeds=%u join_spread_ms=%" PRIu64 "\n",
 	       o->p.seed, c->probe_interval_ms, c->probe_timeout_ms, c->gossip_interval_ms,
-	       c->gossip_fanout, c->indirect_checks, c->suspicion_min_mult, c->suspicion_max_mult,
+	       c->gossip_fanout, c->indirect_checks, c->suspicion_unit_ms, c->suspicion_min_mult,
+	       c->suspicion_max_mult,
 	       c->suspicion_confirmations, c->retransmit_mult, c->load_retransmit_mult,
 	       c->awareness_max,
 	       c->pushpull_interval_ms, c->reap_after_ms, c->max_payload, o->p.lat_min_us,

@@ -211,20 +211,19 @@ scen_t_partition_long(const struct scen_opts *o, char *msg, size_t size)
 }
 
 /*
- * The pause length, from the defaults: two probe intervals (1000 ms). A
- * pause must span a whole probe interval for a probe to it to fail and a
- * suspicion to start; a ping that reaches it after the pause began fails at
- * the earliest one probe interval after the pause began, and even with every
- * confirmation the suspicion then lasts the minimum timeout
- * (suspicion_min_mult x log10(20) x probe_interval = 650 ms). So no correct
- * core declares the node dead before probe_interval + min suspicion (1150 ms
- * at N=20), and a 1000 ms pause leaves it time to refute. (The issue's 5 s
- * exceeds even the maximum suspicion, 5 x 650 ms: see pause-long.)
+ * The pause length, from the defaults: five probe timeouts (1000 ms). A
+ * probe that reaches the node after the pause began fails at the earliest
+ * one probe window (3 probe timeouts, 600 ms) after it was sent, and even
+ * with every confirmation the suspicion then lasts the minimum timeout
+ * (suspicion_min_mult x log10(20) x suspicion_unit = 520 ms). So no correct
+ * core declares the node dead before 1120 ms at N=20, and a 1000 ms pause
+ * leaves it time to refute. Longer pauses are deaths, refuted on resume:
+ * see pause-long.
  */
 static uint64_t
 scen_pause_ms(const struct swim_config *c)
 {
-	return 2 * c->probe_interval_ms;
+	return 5 * c->probe_timeout_ms;
 }
 
 struct scen_pause {

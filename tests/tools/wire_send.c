@@ -45,10 +45,8 @@ send_dgram(const uint8_t *buf, size_t len)
 static void
 retag(uint8_t *buf, size_t len, const struct keyring_key *k)
 {
-	uint8_t full[16];
-
-	crypto_generichash(full, sizeof(full), buf, len - WIRE_TAG_LEN, k->tag_key, sizeof(k->tag_key));
-	memcpy(buf + len - WIRE_TAG_LEN, full, WIRE_TAG_LEN);
+	crypto_generichash(buf + len - WIRE_TAG_LEN, WIRE_TAG_LEN, buf, len - WIRE_TAG_LEN, k->tag_key,
+			   sizeof(k->tag_key));
 }
 
 static struct keyring *
@@ -124,6 +122,9 @@ main(int argc, char **argv)
 	wire_sender_init(&s, kr, wire_cluster_id(cluster), node, inc);
 	wire_sender_init(&s_other_cluster, kr, wire_cluster_id("another-cluster"), node, inc);
 	wire_sender_init(&s_other_key, other, wire_cluster_id(cluster), node, inc);
+	/* Signed, so that "badsig" has a signature to break; "plain" sends
+	 * valid datagrams without one (the agents' default). */
+	s.sign = s_other_cluster.sign = s_other_key.sign = true;
 
 	for (int i = optind; i < argc; i++) {
 		char action[32];
@@ -145,9 +146,12 @@ main(int argc, char **argv)
 				wire_encode(&s_other_cluster, 1, payload, sizeof(payload), dgram, sizeof(dgram), &n);
 			else if (strcmp(action, "unknown-key") == 0)
 				wire_encode(&s_other_key, 1, payload, sizeof(payload), dgram, sizeof(dgram), &n);
-			else
+			else {
+				s.sign = strcmp(action, "plain") != 0;
 				wire_encode(&s, 1, payload, sizeof(payload), dgram, sizeof(dgram), &n);
-			if (strcmp(action, "valid") == 0) {
+				s.sign = true;
+			}
+			if (strcmp(action, "valid") == 0 || strcmp(action, "plain") == 0) {
 				memcpy(last, dgram, n);
 				lastlen = n;
 			} else if (strcmp(action, "tamper") == 0) {

@@ -835,7 +835,8 @@ TEST(cfg_keys_table)
 		"metadata_attempts", "node_id", "hostname",   "region",	     "public_ipv4",
 		"private_ipv4", "tags",		 "bind",       "advertise",    "seeds",
 		"probe_interval", "probe_timeout", "gossip_interval", "gossip_fanout",
-		"indirect_checks", "suspicion_mult", "suspicion_max_mult", "pushpull_interval",
+		"indirect_checks", "suspicion_mult", "suspicion_max_mult", "suspicion_unit",
+		"sign_datagrams", "pushpull_interval",
 		"reap_after", "leave_timeout", "load_interval", "load_window", "load_change",
 		"load_refresh",
 		"custom_metric_file", "custom_metric_command", "custom_metric_timeout",
@@ -849,7 +850,7 @@ TEST(cfg_keys_table)
 	static const char *const good[] = {
 		"web",	  "/k",	     "/t",   "http://m", "3s",	  "4",	"17", "h",	 "nyc3",
 		"1.2.3.4", "10.0.0.1", "a,b", "10.0.0.1", "10.0.0.2", "10.0.0.3",
-		"1s", "300ms", "200ms", "3", "3", "2", "5", "30s", "60s", "1s", "2s", "30s", "5", "2m",
+		"1s", "300ms", "200ms", "3", "3", "2", "5", "250ms", "yes", "30s", "60s", "1s", "2s", "30s", "5", "2m",
 		"/m", "echo 1", "1s", "/s", "http://a", "20s", "web", "42", "s-1vcpu-1gb", "nyc3",
 		"760e09ef-dc84-11e8-981e-3cfdfeaae000", "1,ab:cd", "a,b", "2m", "exec", "example.com",
 		"www", "60", "4de7ac8b-495b-4884-9a69-1050c6793cd6", "unix:/run/h.sock", "app", "8080",
@@ -994,6 +995,7 @@ TEST(cfg_gossip_defaults_are_the_cores)
 	ASSERT_U64_EQ(cfg->indirect_checks, sc.indirect_checks);
 	ASSERT_U64_EQ(cfg->suspicion_mult, sc.suspicion_min_mult);
 	ASSERT_U64_EQ(cfg->suspicion_max_mult, sc.suspicion_max_mult);
+	ASSERT_U64_EQ(cfg->suspicion_unit_ms, sc.suspicion_unit_ms);
 	ASSERT_U64_EQ(cfg->pushpull_interval_ms, sc.pushpull_interval_ms);
 	ASSERT_U64_EQ(cfg->reap_after_ms, sc.reap_after_ms);
 	ASSERT_STR_EQ(cfg->control_socket, CFG_DEFAULT_CONTROL_SOCKET);
@@ -1017,6 +1019,7 @@ TEST(cfg_documented_defaults_match)
 		{ "indirect_checks", offsetof(struct cfg, indirect_checks) },
 		{ "suspicion_mult", offsetof(struct cfg, suspicion_mult) },
 		{ "suspicion_max_mult", offsetof(struct cfg, suspicion_max_mult) },
+		{ "suspicion_unit", offsetof(struct cfg, suspicion_unit_ms) },
 		{ "pushpull_interval", offsetof(struct cfg, pushpull_interval_ms) },
 		{ "reap_after", offsetof(struct cfg, reap_after_ms) },
 		{ "leave_timeout", offsetof(struct cfg, leave_timeout_ms) },
@@ -1065,7 +1068,7 @@ TEST(cfg_probe_timeout_must_be_shorter)
 	ASSERT_STR_EQ(cfg_error(f.p, 0),
 		      "agent.conf:3: probe_timeout must be shorter than probe_interval");
 	done(&f);
-	f = parse(BASE "probe_timeout = 600ms\n");
+	f = parse(BASE "probe_timeout = 1s\n");
 	ASSERT_FALSE(cfg_finish(f.p));
 	ASSERT_STR_EQ(cfg_error(f.p, 0),
 		      "agent.conf:3: probe_timeout must be shorter than probe_interval");

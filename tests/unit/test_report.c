@@ -304,7 +304,7 @@ status_init(struct report_status *st, const struct fixture *f)
 		st->verdicts[v] = (uint64_t)v * 10;
 	st->verdicts[WIRE_ACCEPT] = 1100;
 	st->verdicts[WIRE_DROP_REPLAY] = 0;
-	st->swim = (struct swim_stats){ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
+	st->swim = (struct swim_stats){ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
 }
 
 TEST(report_status_tally_counts)
@@ -370,7 +370,7 @@ TEST(report_status_json_fields)
 		ASSERT_NUM(o, wire_verdict_name((enum wire_verdict)v),
 			   v == WIRE_DROP_REPLAY ? 0 : v * 10);
 	o = cJSON_GetObjectItemCaseSensitive(doc, "swim");
-	ASSERT_EQ(cJSON_GetArraySize(o), 15);
+	ASSERT_EQ(cJSON_GetArraySize(o), 16);
 	ASSERT_NUM(o, "probes", 1);
 	ASSERT_NUM(o, "probe_acks", 2);
 	ASSERT_NUM(o, "indirect_probes", 3);
@@ -385,7 +385,8 @@ TEST(report_status_json_fields)
 	ASSERT_NUM(o, "msgs_out", 12);
 	ASSERT_NUM(o, "bytes_out", 13);
 	ASSERT_NUM(o, "decode_errors", 14);
-	ASSERT_NUM(o, "awareness", 15);
+	ASSERT_NUM(o, "confirm_probes", 15);
+	ASSERT_NUM(o, "awareness", 16);
 	cJSON_Delete(doc);
 	free(s);
 }
@@ -441,9 +442,9 @@ TEST(report_status_text_lines)
 			       "accepted 1100\n");
 	ASSERT_STR_CONTAINS(s, "drops: truncated 10, oversized 20, malformed 30, wrong-cluster 40, "
 			       "unknown-key 50, bad-tag 60, over-budget 70, bad-signature 90\n");
-	ASSERT_STR_CONTAINS(s, "swim: probes 1, acks 2, indirect 3, nacks 4/5 sent/received, "
-			       "suspicions 6, refutations 7, deaths 8, leaves 9, joins 10, "
-			       "decode errors 14, awareness 15\n");
+	ASSERT_STR_CONTAINS(s, "swim: probes 1 (15 confirming), acks 2, indirect 3, nacks 4/5 "
+			       "sent/received, suspicions 6, refutations 7, deaths 8, leaves 9, "
+			       "joins 10, decode errors 14, awareness 16\n");
 	free(s);
 
 	memset(&st, 0, sizeof(st));

@@ -471,8 +471,9 @@ TEST(swim_config_defaults)
 	struct swim_config c;
 
 	swim_config_default(&c);
-	ASSERT_EQ(c.probe_interval_ms, 500);
+	ASSERT_EQ(c.probe_interval_ms, 1000);
 	ASSERT_EQ(c.probe_timeout_ms, 200);
+	ASSERT_EQ(c.suspicion_unit_ms, 400);
 	ASSERT_EQ(c.gossip_interval_ms, 200);
 	ASSERT_EQ(c.gossip_fanout, 3);
 	ASSERT_EQ(c.indirect_checks, 4);
@@ -481,7 +482,7 @@ TEST(swim_config_defaults)
 	ASSERT_EQ(c.suspicion_confirmations, 2);
 	ASSERT_EQ(c.retransmit_mult, 4);
 	ASSERT_EQ(c.awareness_max, 8);
-	ASSERT_EQ(c.pushpull_interval_ms, 30000);
+	ASSERT_EQ(c.pushpull_interval_ms, 60000);
 	ASSERT_EQ(c.reap_after_ms, 60000);
 	ASSERT_EQ(c.join_retry_ms, 1000);
 	ASSERT_EQ(c.max_payload, WIRE_MAX_PAYLOAD);
@@ -509,7 +510,8 @@ TEST(swim_new_rejects_bad_arguments)
 	} while (0)
 	REJECT(probe_interval_ms, 0);
 	REJECT(probe_timeout_ms, 0);
-	REJECT(probe_timeout_ms, 500); /* must be below the interval */
+	REJECT(probe_timeout_ms, c.probe_interval_ms); /* must be below the interval */
+	REJECT(suspicion_unit_ms, 0);
 	REJECT(gossip_interval_ms, 0);
 	REJECT(gossip_fanout, 0);
 	REJECT(gossip_fanout, 17);
@@ -639,12 +641,13 @@ TEST(swim_ping_ack)
 	(void)dgram_record(ack, 0, &r, &am);
 	ASSERT_EQ(am.seq, pm.seq);
 	ASSERT_U64_EQ(am.target, 101);
-	/* a probe every 500 ms, every one acked, nothing else needed */
-	ASSERT_GE(tn_stats(net, 0).probes, 14);
+	/* a probe every probe interval, every one acked, nothing else needed */
+	ASSERT_GE(tn_stats(net, 0).probes, 5000 / net->cfg.probe_interval_ms);
 	ASSERT_EQ(tn_stats(net, 0).probe_acks, tn_stats(net, 0).probes);
 	ASSERT_EQ(tn_stats(net, 0).indirect_probes, 0);
 	ASSERT_EQ(tn_stats(net, 0).suspicions, 0);
-	ASSERT_EQ(tn_count_sent(net, 0, 1, SWIM_MSG_PING, t0), 10);
+	ASSERT_EQ(tn_stats(net, 0).confirm_probes, 0);
+	ASSERT_EQ(tn_count_sent(net, 0, 1, SWIM_MSG_PING, t0), 5000 / net->cfg.probe_interval_ms);
 	ASSERT_EQ(tn_stats(net, 0).awareness, 0);
 	tn_free(net);
 }
@@ -778,16 +781,20 @@ TEST(swim_suspect_then_dead_two_nodes)
 	d = tn_event(net, 0, 101, SWIM_DEAD, t0);
 	ASSERT_NOT_NULL(s);
 	ASSERT_NOT_NULL(d);
-	ASSERT_LE(s->at - t0, 1000); /* within two probe intervals */
-	/* N = 2: k = 0, min = 1 x max(1, log10 2) x 500 ms, then three
+	/* within a probe interval and a probe window (3 probe timeouts) */
+	ASSERT_LE(s->at - t0, net->cfg.probe_interval_ms + 3 * net->cfg.probe_timeout_ms);
+	/* N = 2: k = 0, min = 1 x max(1, log10 2) x suspicion_unit, then three
 	 * last-chance pings 100 ms apart */
-	ASSERT_EQ(d->at - s->at, 500 + 3 * 100);
+	ASSERT_EQ(d->at - s->at, net->cfg.suspicion_unit_ms + 3 * 100);
 	ASSERT_EQ(d->old, SWIM_SUSPECT);
 	ASSERT_EQ(tn_stats(net, 0).suspicions, 1);
 	ASSERT_EQ(tn_stats(net, 0).deaths, 1);
 	ASSERT_EQ(tn_stats(net, 0).leaves, 0);
 	/* the last chances: three pings carrying the suspicion */
-	ASSERT_EQ(tn_count_sent(net, 0, 1, SWIM_MSG_PING, s->at + 500), 3);
+	/* (and the round-robin probe of the suspect, a ping and its retry, may
+	 * fall in the same time) */
+	ASSERT_GE(tn_count_sent(net, 0, 1, SWIM_MSG_PING, s->at + 500), 3);
+	ASSERT_LE(tn_count_sent(net, 0, 1, SWIM_MSG_PING, s->at + 500), 5);
 	/* DEAD members are not probed */
 	ASSERT_EQ(tn_count_sent(net, 0, 1, SWIM_MSG_PING, d->at + 1), 0);
 	ASSERT_FALSE(swim_joined(net->n[0].s));
@@ -804,6 +811,7 @@ TEST(swim_confirmations_shorten_timeout)
 	int round;
 
 	swim_config_default(&c);
+	c.suspicion_unit_ms = 500;
 	/* N = 100 (99 imaginary + self): min = 1000, max = 6000, k = 2 */
 	for (round = 0; round < 3; round++) {
 		net = solo_new(&c, 99);
@@ -836,6 +844,50 @@ TEST(swim_confirmations_shorten_timeout)
 			ASSERT_EQ(d->at - t0, 1000);
 		tn_free(net);
 	}
+}
+
+/* Hearing of a suspicion in a small cluster: probe the suspect at once, with
+ * the suspicion in the ping (so a live one can refute); a failed check is
+ * one independent confirmation, which brings its death forward. */
+TEST(swim_confirm_probe_checks_a_suspicion)
+{
+	struct tnet *net = solo_new(NULL, 5);
+	struct swim_record r = fake_rec(3, 1, SWIM_SUSPECT, 1), got;
+	const struct tevent *d;
+	struct swim_msg m;
+	size_t before;
+	bool pinged = false;
+	uint64_t t0;
+
+	solo_all_alive(net, 5);
+	net->alive_ids[2] = 1; /* member 3 never answers */
+	solo_run(net, 10);
+	before = net->nlog;
+	t0 = net->now;
+	solo_gossip(net, 1, &r, 1);
+	ASSERT_EQ(tn_state(net, 0, 3), SWIM_SUSPECT);
+	ASSERT_EQ(tn_stats(net, 0).confirm_probes, 1);
+	for (size_t i = before; i < net->nlog; i++) {
+		const struct tdgram *dg = &net->log[i % TLOG_MAX];
+
+		if (dg->type == SWIM_MSG_PING && dg->at == t0 && dgram_record(dg, 3, &got, &m) &&
+		    m.target == 3 && got.state == SWIM_SUSPECT)
+			pinged = true;
+	}
+	ASSERT_TRUE(pinged);
+	/* Another accuser changes no state: no second check. */
+	r.from = 2;
+	solo_gossip(net, 2, &r, 1);
+	ASSERT_EQ(tn_stats(net, 0).confirm_probes, 1);
+	solo_run(net, 5000);
+	d = tn_event(net, 0, 3, SWIM_DEAD, t0);
+	ASSERT_NOT_NULL(d);
+	/* N = 6: min 400 ms, max 2400 ms, k = 2; member 2 and our own failed
+	 * check (after 2 probe timeouts, 400 ms) are the two confirmations, and
+	 * the minimum has passed: dead at once (without the check: 2400 ms). */
+	ASSERT_GE(d->at - t0, 400);
+	ASSERT_LE(d->at - t0, 401);
+	tn_free(net);
 }
 
 TEST(swim_confirmation_is_regossiped)
@@ -1133,8 +1185,14 @@ TEST(swim_pushpull_dead_is_only_suspect)
 
 TEST(swim_awareness_rises_and_slows_probing)
 {
-	struct tnet *net = solo_new(NULL, 10);
+	struct swim_config c;
+	struct tnet *net;
 	struct swim_stats st;
+
+	/* 500 ms probes: each probe's window is then the whole interval */
+	swim_config_default(&c);
+	c.probe_interval_ms = 500;
+	net = solo_new(&c, 10);
 
 	/* nobody answers, nobody nacks: each failed probe adds the 4 missing nacks */
 	for (int i = 0; i < 2000 && tn_stats(net, 0).awareness == 0; i++)
@@ -1378,6 +1436,51 @@ TEST(swim_older_load_ignored_even_with_newer_state)
 
 /* ================= push-pull ================= */
 
+/* A load sample alone travels as a load-only record (no address, no name):
+ * applied to a known member, ignored for a stranger; ours goes out so. */
+TEST(swim_load_only_records)
+{
+	struct tnet *net = solo_new(NULL, 3);
+	struct swim_record r = fake_rec(2, 1, SWIM_ALIVE, 0), got;
+	struct swim_load mine = { .cpu_permille = 420, .mem_permille = 10 };
+	size_t before;
+	bool found = false;
+
+	r.load_only = true;
+	r.load.version = 5;
+	r.load.cpu_permille = 400;
+	solo_gossip(net, 1, &r, 1);
+	ASSERT_EQ(swim_find(net->n[0].s, 2)->load.version, 5);
+	ASSERT_EQ(swim_find(net->n[0].s, 2)->load.cpu_permille, 400);
+	ASSERT_EQ(tn_state(net, 0, 2), SWIM_ALIVE);
+	/* an older sample changes nothing */
+	r.load.version = 4;
+	r.load.cpu_permille = 100;
+	solo_gossip(net, 1, &r, 1);
+	ASSERT_EQ(swim_find(net->n[0].s, 2)->load.cpu_permille, 400);
+	/* a stranger is not made a member by its load */
+	r.id = 77;
+	solo_gossip(net, 1, &r, 1);
+	ASSERT_NULL(swim_find(net->n[0].s, 77));
+	ASSERT_EQ(swim_count(net->n[0].s), 4);
+	/* our own new sample rides on the next messages, load only (once our
+	 * own announcement, a full record, has been sent its times) */
+	solo_all_alive(net, 3);
+	solo_run(net, 20000);
+	before = net->nlog;
+	swim_set_load(net->n[0].s, &mine, net->now);
+	solo_run(net, 3000);
+	for (size_t i = before; i < net->nlog && !found; i++) {
+		const struct tdgram *d = &net->log[i % TLOG_MAX];
+
+		if (d->from == 0 && dgram_record(d, SOLO_ID, &got, NULL) && got.load_only &&
+		    got.load.cpu_permille == 420)
+			found = true;
+	}
+	ASSERT_TRUE(found);
+	tn_free(net);
+}
+
 TEST(swim_pushpull_repairs_missed_update)
 {
 	struct swim_config c;
@@ -1420,6 +1523,39 @@ solo_sent_to(const struct tnet *net, int type, uint16_t port, size_t from)
 	return n;
 }
 
+/* A node that has just joined pulls a table once, 5-10 s later, off the
+ * regular schedule: nodes started together got tables still forming. */
+TEST(swim_pushpull_after_join)
+{
+	struct swim_config c;
+	struct tnet *net;
+	size_t before;
+	uint64_t t0, first = 0;
+	struct swim_msg m;
+
+	swim_config_default(&c);
+	c.pushpull_interval_ms = 3600 * 1000; /* keep the regular one out of the way */
+	net = solo_new(&c, 5);
+	solo_all_alive(net, 5);
+	before = net->nlog;
+	t0 = net->now;
+	solo_run(net, 20000);
+	for (size_t i = before; i < net->nlog; i++) {
+		const struct tdgram *d = &net->log[i % TLOG_MAX];
+
+		if (d->from != 0 || d->type != SWIM_MSG_STATE)
+			continue;
+		ASSERT_EQ(swim_codec_decode(d->type, d->buf, d->len, &m), SWIM_CODEC_OK);
+		if (!(m.flags & SWIM_STATE_ANSWER))
+			continue;
+		ASSERT_EQ(first, 0); /* once */
+		first = d->at;
+	}
+	ASSERT_GE(first - t0, 5000);
+	ASSERT_LT(first - t0, 10000);
+	tn_free(net);
+}
+
 TEST(swim_pushpull_chunks_and_answers_once)
 {
 	struct tnet *net = solo_new(NULL, 120);
@@ -1444,7 +1580,7 @@ TEST(swim_pushpull_chunks_and_answers_once)
 	/* the sender's second chunk asks again: answered once per interval */
 	solo_deliver(net, 500, &h, &r, 1);
 	ASSERT_EQ(solo_sent_to(net, SWIM_MSG_STATE, 20500, before), chunks);
-	net->now += 500;
+	net->now += net->cfg.probe_interval_ms;
 	solo_deliver(net, 500, &h, &r, 1);
 	ASSERT_EQ(solo_sent_to(net, SWIM_MSG_STATE, 20500, before), 2 * chunks);
 	/* a member learnt from a push-pull is news only if it is the sender */

@@ -12,6 +12,7 @@
 struct take_log {
 	uint64_t ids[64];
 	uint64_t froms[64];
+	bool quiets[64];
 	size_t n;
 	size_t budget;		/* STOP after this many takes */
 	uint64_t skip_id;	/* SKIP this one */
@@ -20,7 +21,7 @@ struct take_log {
 };
 
 static enum swim_bcast_take
-take(void *ctx, uint64_t id, uint64_t from)
+take(void *ctx, uint64_t id, uint64_t from, bool quiet)
 {
 	struct take_log *t = ctx;
 
@@ -33,6 +34,7 @@ take(void *ctx, uint64_t id, uint64_t from)
 	if (t->n == t->budget)
 		return SWIM_BCAST_STOP;
 	t->ids[t->n] = id;
+	t->quiets[t->n] = quiet;
 	t->froms[t->n++] = from;
 	return SWIM_BCAST_TAKEN;
 }
@@ -167,7 +169,7 @@ xr(void)
 }
 
 static enum swim_bcast_take
-take_random(void *ctx, uint64_t id, uint64_t from)
+take_random(void *ctx, uint64_t id, uint64_t from, bool quiet)
 {
 	struct take_log *t = ctx;
 
@@ -240,6 +242,7 @@ TEST(swim_bcast_quiet_entries)
 	ASSERT_EQ(swim_bcast_loud(&q), 0);
 	fill(&q, 3, &t, 10);
 	ASSERT_EQ(t.n, 1);
+	ASSERT_TRUE(t.quiets[0]); /* the callback is told: a load sample alone */
 	ASSERT_EQ(q.count, 0);
 	fill(&q, 3, &t, 10);
 	ASSERT_EQ(t.n, 0);
@@ -254,6 +257,7 @@ TEST(swim_bcast_quiet_entries)
 	ASSERT_EQ(swim_bcast_loud(&q), 1);
 	ASSERT_EQ(swim_bcast_transmits(&q, 8), 0);
 	fill(&q, 3, &t, 10);
+	ASSERT_FALSE(t.quiets[0]);
 	fill(&q, 3, &t, 10);
 	ASSERT_EQ(swim_bcast_loud(&q), 1);
 	fill(&q, 3, &t, 10);

@@ -351,3 +351,67 @@ TEST(swim_codec_err_names)
 	ASSERT_STR_EQ(swim_codec_err_name(SWIM_CODEC_BAD_LOAD), "bad-load");
 	ASSERT_STR_EQ(swim_codec_err_name(SWIM_CODEC_ERR_COUNT), "unknown");
 }
+
+/* A load sample alone: id, incarnation, flags and the load; 27 bytes, or 35
+ * with the custom metric; pinned by golden bytes. */
+TEST(swim_codec_load_only_record)
+{
+	static const uint8_t golden[] = {
+		0x06, 0x01, 0x01,			/* GOSSIP, version, one record */
+		0, 0, 0, 0, 0, 0, 0, 0x2a,		/* id 42 */
+		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, /* incarnation */
+		0x14,					/* ALIVE | load | load only */
+		0, 0, 0, 9,				/* load version 9 */
+		0x01, 0x2c, 0x00, 0x64, 0x00, 0x32,	/* cpu 300, load1 100, mem 50 */
+	};
+	struct swim_record r = rec_v4(42, SWIM_ALIVE, "ignored-name"), got;
+	struct swim_msg h = { .type = SWIM_MSG_GOSSIP }, m;
+	uint8_t buf[256];
+	size_t len, off = 0;
+
+	r.load_only = true;
+	r.load = (struct swim_load){ .version = 9, .cpu_permille = 300, .load1_permille = 100,
+				     .mem_permille = 50 };
+	ASSERT_EQ(swim_codec_record_len(&r), SWIM_LOADONLY_LEN);
+	len = build(buf, sizeof(buf), &h, &r, 1);
+	ASSERT_EQ(len, sizeof(golden) - 1); /* the type byte above is the envelope's */
+	ASSERT_MEM_EQ(buf, golden + 1, len);
+	ASSERT_EQ(swim_codec_decode(SWIM_MSG_GOSSIP, buf, len, &m), SWIM_CODEC_OK);
+	ASSERT_EQ(swim_codec_record(m.rec, m.rec_len, &off, &got), SWIM_CODEC_OK);
+	ASSERT_TRUE(got.load_only);
+	ASSERT_U64_EQ(got.id, 42);
+	ASSERT_EQ(got.state, SWIM_ALIVE);
+	ASSERT_EQ(got.addr.family, 0);
+	ASSERT_STR_EQ(got.name, "");
+	ASSERT_EQ(got.load.version, 9);
+	ASSERT_EQ(got.load.cpu_permille, 300);
+	ASSERT_EQ(got.load.mem_permille, 50);
+	/* With the custom metric: 8 more bytes. */
+	r.load.has_custom = true;
+	r.load.custom_milli = -5;
+	ASSERT_EQ(swim_codec_record_len(&r), SWIM_LOADONLY_LEN + 8);
+	len = build(buf, sizeof(buf), &h, &r, 1);
+	off = 0;
+	ASSERT_EQ(swim_codec_decode(SWIM_MSG_GOSSIP, buf, len, &m), SWIM_CODEC_OK);
+	ASSERT_EQ(swim_codec_record(m.rec, m.rec_len, &off, &got), SWIM_CODEC_OK);
+	ASSERT_EQ(got.load.custom_milli, -5);
+	/* Refused: load-only without a load, or claiming a state. */
+	memcpy(buf, golden + 1, sizeof(golden) - 1);
+	buf[18] = 0x10;
+	ASSERT_EQ(swim_codec_decode(SWIM_MSG_GOSSIP, buf, sizeof(golden) - 1 - 10, &m),
+		  SWIM_CODEC_BAD_FLAGS);
+	buf[18] = 0x15;
+	ASSERT_EQ(swim_codec_decode(SWIM_MSG_GOSSIP, buf, sizeof(golden) - 1, &m),
+		  SWIM_CODEC_BAD_FLAGS);
+	/* The writer refuses what the reader would. */
+	r.state = SWIM_SUSPECT;
+	{
+		struct swim_writer w;
+
+		ASSERT_OK(swim_codec_begin(&w, buf, sizeof(buf), &h));
+		ASSERT_EQ(swim_codec_add(&w, &r), -EINVAL);
+		r.state = SWIM_ALIVE;
+		r.load.version = 0;
+		ASSERT_EQ(swim_codec_add(&w, &r), -EINVAL);
+	}
+}

@@ -1,9 +1,10 @@
 /*
- * Unit tests for common/wire.c: a known-answer datagram (computed with an
- * independent implementation: Python's hashlib BLAKE2b and the cryptography
- * package's Ed25519), round trips, one crafted datagram per verdict, replay
- * windows through the envelope, budgets, key rotation, and the rule that a
- * bad signature never moves a replay window.
+ * Unit tests for common/wire.c: known-answer datagrams, unsigned and signed
+ * (computed with an independent implementation: Python's hashlib BLAKE2b and
+ * a pure-Python RFC 8032 Ed25519), round trips, one crafted datagram per
+ * verdict, replay windows through the envelope, budgets, key rotation, and the
+ * rule that a bad signature never moves a replay window. Most tests use signed
+ * datagrams (w_seal), which run every check.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -62,16 +63,17 @@ w_receiver(const struct keyring *kr, uint32_t per_sec, uint32_t burst)
 	return r;
 }
 
-/* Seals a datagram with an 8-byte payload naming its seq; returns its length. */
+/* Seals a signed datagram with an 8-byte payload naming its seq; returns its length. */
 static size_t
 w_seal(struct wire_sender *s, uint8_t *out)
 {
 	uint8_t payload[8];
 	size_t len = 0;
 
+	s->sign = true;
 	memcpy(payload, &s->next_seq, sizeof(payload));
 	ASSERT_OK(wire_encode(s, 2, payload, sizeof(payload), out, WIRE_MAX_DATAGRAM, &len));
-	ASSERT_EQ(len, WIRE_OVERHEAD + sizeof(payload));
+	ASSERT_EQ(len, WIRE_SIGNED_OVERHEAD + sizeof(payload));
 	return len;
 }
 
@@ -79,17 +81,14 @@ w_seal(struct wire_sender *s, uint8_t *out)
 static void
 w_retag(uint8_t *buf, size_t len, const struct keyring_key *k)
 {
-	uint8_t full[16];
-
-	ASSERT_OK(crypto_generichash(full, sizeof(full), buf, len - WIRE_TAG_LEN, k->tag_key,
-				     sizeof(k->tag_key)));
-	memcpy(buf + len - WIRE_TAG_LEN, full, WIRE_TAG_LEN);
+	ASSERT_OK(crypto_generichash(buf + len - WIRE_TAG_LEN, WIRE_TAG_LEN, buf, len - WIRE_TAG_LEN,
+				     k->tag_key, sizeof(k->tag_key)));
 }
 
 static void
-w_put_be64(uint8_t *p, uint64_t v)
+w_put_be(uint8_t *p, uint64_t v, int n)
 {
-	for (int i = 7; i >= 0; i--, v >>= 8)
+	for (int i = n - 1; i >= 0; i--, v >>= 8)
 		p[i] = (uint8_t)v;
 }
 
@@ -101,11 +100,17 @@ w_recv(struct wire_receiver *r, const uint8_t *buf, size_t len, struct wire_msg 
 
 TEST(wire_known_answer)
 {
-	static const char hex[] =
-		"6d69746f010300053f71fa3219b9ff991c9ed76a000000000000002a000000000000000700"
-		"0000000000000168656c6c6f0ec7dcc9a32a7445d9587efb784b16c9b74e3f413576b5859f"
-		"b1fed67cb8f9a52de07d14815103b3c87952e7e258b799c237a9aa99d771e5bafad24e4ace"
-		"dc058a81b29559670be7";
+	/* Cluster "test", key 1c9ed76a, node 42, incarnation 7, sequence 1,
+	 * type 3, payload "hello": unsigned (57 bytes), then signed (121). */
+	static const char hex_plain[] =
+		"6d69020300053f71fa321c9ed76a000000000000002a00000000000000070000000000"
+		"0168656c6c6f4b97f0e3a752836c11590d6fb3f7d6e6";
+	static const char hex_signed[] =
+		"6d69028300053f71fa321c9ed76a000000000000002a00000000000000070000000000"
+		"0168656c6c6fe106e6d312f7e507d190daf30a1f898e4d131bb7789bfe208ad5e06385"
+		"22747f58132c3764dcf5a8c08a0bc16eb30313c27fb3622f377f738b864ad72194f106"
+		"b157be0bc2953ab6cc221cec136c632c";
+	static const char *const hex[2] = { hex_plain, hex_signed };
 	struct keyring *kr = w_ring(0, -1);
 	struct wire_sender s;
 	uint8_t out[256], expect[121];
@@ -113,14 +118,19 @@ TEST(wire_known_answer)
 
 	ASSERT_U64_EQ(wire_cluster_id("test"), CLUSTER_TEST);
 	ASSERT_U64_EQ(wire_cluster_id("prod"), UINT64_C(0xeeb5b899780acd0f));
-	ASSERT_OK(sodium_hex2bin(expect, sizeof(expect), hex, strlen(hex), NULL, &binlen, NULL));
-	ASSERT_EQ(binlen, sizeof(expect));
-	wire_sender_init(&s, kr, CLUSTER_TEST, 42, 7);
-	ASSERT_U64_EQ(s.next_seq, 1);
-	ASSERT_OK(wire_encode(&s, 3, "hello", 5, out, sizeof(out), &len));
-	ASSERT_EQ(len, sizeof(expect));
-	ASSERT_MEM_EQ(out, expect, sizeof(expect));
-	ASSERT_U64_EQ(s.next_seq, 2);
+	for (int sign = 0; sign < 2; sign++) {
+		ASSERT_OK(sodium_hex2bin(expect, sizeof(expect), hex[sign], strlen(hex[sign]), NULL,
+					 &binlen, NULL));
+		ASSERT_EQ(binlen, sign ? 121 : 57);
+		wire_sender_init(&s, kr, CLUSTER_TEST, 42, 7);
+		ASSERT(!s.sign);
+		s.sign = sign;
+		ASSERT_U64_EQ(s.next_seq, 1);
+		ASSERT_OK(wire_encode(&s, 3, "hello", 5, out, sizeof(out), &len));
+		ASSERT_EQ(len, binlen);
+		ASSERT_MEM_EQ(out, expect, binlen);
+		ASSERT_U64_EQ(s.next_seq, 2);
+	}
 	keyring_free(kr);
 }
 
@@ -131,30 +141,36 @@ TEST(wire_round_trip_sizes)
 	struct wire_receiver *r = w_receiver(kr, 0, 0);
 	uint8_t payload[WIRE_MAX_PAYLOAD + 1], out[WIRE_MAX_DATAGRAM + 16];
 	struct wire_sender s;
+	uint64_t seq = 0;
 
 	for (size_t i = 0; i < sizeof(payload); i++)
 		payload[i] = (uint8_t)(i * 7 + 1);
 	wire_sender_init(&s, kr, CLUSTER_TEST, 0xfedcba9876543210ULL, 99);
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		struct wire_msg msg;
-		size_t len = 0;
+	for (int sign = 0; sign < 2; sign++) {
+		s.sign = sign;
+		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			struct wire_msg msg;
+			size_t len = 0;
 
-		memset(&msg, 0xaa, sizeof(msg));
-		ASSERT_OK(wire_encode(&s, (uint8_t)(10 + i), payload, sizes[i], out, sizeof(out),
-				      &len));
-		ASSERT_EQ(len, WIRE_OVERHEAD + sizes[i]);
-		ASSERT_EQ(w_recv(r, out, len, &msg), WIRE_ACCEPT);
-		ASSERT_EQ(msg.type, 10 + i);
-		ASSERT_U64_EQ(msg.key_id, ID0);
-		ASSERT_U64_EQ(msg.cluster_id, CLUSTER_TEST);
-		ASSERT_U64_EQ(msg.node_id, 0xfedcba9876543210ULL);
-		ASSERT_U64_EQ(msg.incarnation, 99);
-		ASSERT_U64_EQ(msg.seq, i + 1);
-		ASSERT(msg.payload == out + WIRE_HEADER_LEN);
-		ASSERT_EQ(msg.payload_len, sizes[i]);
-		ASSERT_MEM_EQ(msg.payload, payload, sizes[i]);
+			memset(&msg, 0xaa, sizeof(msg));
+			ASSERT_OK(wire_encode(&s, (uint8_t)(10 + i), payload, sizes[i], out,
+					      sizeof(out), &len));
+			ASSERT_EQ(len, (sign ? WIRE_SIGNED_OVERHEAD : WIRE_OVERHEAD) + sizes[i]);
+			ASSERT(len <= WIRE_MAX_DATAGRAM);
+			ASSERT_EQ(w_recv(r, out, len, &msg), WIRE_ACCEPT);
+			ASSERT_EQ(msg.type, 10 + i);
+			ASSERT_EQ(msg.sig, sign);
+			ASSERT_U64_EQ(msg.key_id, ID0);
+			ASSERT_U64_EQ(msg.cluster_id, CLUSTER_TEST >> 32);
+			ASSERT_U64_EQ(msg.node_id, 0xfedcba9876543210ULL);
+			ASSERT_U64_EQ(msg.incarnation, 99);
+			ASSERT_U64_EQ(msg.seq, ++seq);
+			ASSERT(msg.payload == out + WIRE_HEADER_LEN);
+			ASSERT_EQ(msg.payload_len, sizes[i]);
+			ASSERT_MEM_EQ(msg.payload, payload, sizes[i]);
+		}
 	}
-	ASSERT_U64_EQ(wire_receiver_count(r, WIRE_ACCEPT), 5);
+	ASSERT_U64_EQ(wire_receiver_count(r, WIRE_ACCEPT), 10);
 	wire_receiver_free(r);
 	keyring_free(kr);
 }
@@ -171,10 +187,56 @@ TEST(wire_encode_errors)
 		  -EMSGSIZE);
 	ASSERT_EQ(wire_encode(&s, 1, payload, 10, out, WIRE_OVERHEAD + 9, &len), -ENOBUFS);
 	ASSERT_EQ(wire_encode(&s, 1, payload, 0, out, WIRE_OVERHEAD - 1, &len), -ENOBUFS);
+	ASSERT_EQ(wire_encode(&s, 0, payload, 0, out, sizeof(out), &len), -EINVAL);
+	ASSERT_EQ(wire_encode(&s, WIRE_SIGNED | 1, payload, 0, out, sizeof(out), &len), -EINVAL);
+	s.sign = true;
+	ASSERT_EQ(wire_encode(&s, 1, payload, 10, out, WIRE_SIGNED_OVERHEAD + 9, &len), -ENOBUFS);
 	ASSERT_EQ(len, 12345);
 	ASSERT_U64_EQ(s.next_seq, 1); /* failures use no sequence */
+	ASSERT_OK(wire_encode(&s, 1, payload, 10, out, WIRE_SIGNED_OVERHEAD + 10, &len));
+	ASSERT_EQ(len, WIRE_SIGNED_OVERHEAD + 10);
+	s.sign = false;
 	ASSERT_OK(wire_encode(&s, 1, payload, 10, out, WIRE_OVERHEAD + 10, &len));
 	ASSERT_EQ(len, WIRE_OVERHEAD + 10);
+	/* The 48-bit sequence: the last one is sent, then a new incarnation is due. */
+	s.next_seq = WIRE_SEQ_MAX;
+	ASSERT_OK(wire_encode(&s, 1, payload, 10, out, sizeof(out), &len));
+	ASSERT_EQ(wire_encode(&s, 1, payload, 10, out, sizeof(out), &len), -EOVERFLOW);
+	keyring_free(kr);
+}
+
+TEST(wire_unsigned_checks)
+{
+	struct keyring *kr = w_ring(0, -1);
+	struct wire_receiver *r = w_receiver(kr, 1, 1);
+	uint8_t good[WIRE_MAX_DATAGRAM], buf[WIRE_MAX_DATAGRAM];
+	struct wire_sender s;
+	struct wire_msg msg;
+	size_t glen = 0;
+
+	wire_sender_init(&s, kr, CLUSTER_TEST, 42, 1);
+	ASSERT_OK(wire_encode(&s, 1, "12345678", 8, good, sizeof(good), &glen));
+	ASSERT_EQ(glen, WIRE_OVERHEAD + 8);
+	/* Any flipped bit past the cluster and key fields fails the tag. */
+	for (size_t i = 14; i < glen; i++) {
+		memcpy(buf, good, glen);
+		buf[i] ^= 0x04;
+		ASSERT_EQ(w_recv(r, buf, glen, NULL), WIRE_DROP_BAD_TAG);
+	}
+	/* Claiming a signature that is not there: the lengths no longer add up. */
+	memcpy(buf, good, glen);
+	buf[3] |= WIRE_SIGNED;
+	ASSERT_EQ(w_recv(r, buf, glen, NULL), WIRE_DROP_TRUNCATED);
+	/* Unsigned datagrams spend no budget (1 a second here). */
+	for (int i = 0; i < 5; i++) {
+		ASSERT_OK(wire_encode(&s, 1, "12345678", 8, buf, sizeof(buf), &glen));
+		ASSERT_EQ(w_recv(r, buf, glen, &msg), WIRE_ACCEPT);
+		ASSERT(!msg.sig);
+	}
+	ASSERT_EQ(w_recv(r, good, WIRE_OVERHEAD + 8, NULL), WIRE_ACCEPT);
+	ASSERT_EQ(w_recv(r, good, WIRE_OVERHEAD + 8, NULL), WIRE_DROP_REPLAY);
+	ASSERT_U64_EQ(wire_receiver_count(r, WIRE_DROP_OVER_BUDGET), 0);
+	wire_receiver_free(r);
 	keyring_free(kr);
 }
 
@@ -309,23 +371,26 @@ TEST(wire_oversized_malformed)
 	ASSERT_EQ(w_recv(r, buf, glen + 1, NULL), WIRE_DROP_MALFORMED);
 	ASSERT_EQ(w_recv(r, buf, WIRE_MAX_DATAGRAM, NULL), WIRE_DROP_MALFORMED);
 	/* Bad magic, each byte. */
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 2; i++) {
 		memcpy(buf, good, glen);
 		buf[i] ^= 0x20;
 		ASSERT_EQ(w_recv(r, buf, glen, NULL), WIRE_DROP_MALFORMED);
 	}
-	/* Versions 0, 2 and 255. */
+	/* Versions 0, 1 (the old "mito" envelope) and 255; type 0. */
 	memcpy(buf, good, glen);
-	buf[4] = 0;
+	buf[2] = 0;
 	ASSERT_EQ(w_recv(r, buf, glen, NULL), WIRE_DROP_MALFORMED);
-	buf[4] = 2;
+	buf[2] = 1;
 	ASSERT_EQ(w_recv(r, buf, glen, NULL), WIRE_DROP_MALFORMED);
-	buf[4] = 255;
+	buf[2] = 255;
+	ASSERT_EQ(w_recv(r, buf, glen, NULL), WIRE_DROP_MALFORMED);
+	memcpy(buf, good, glen);
+	buf[3] = WIRE_SIGNED;
 	ASSERT_EQ(w_recv(r, buf, glen, NULL), WIRE_DROP_MALFORMED);
 	/* A short datagram with bad magic is truncated (size comes first). */
 	ASSERT_EQ(w_recv(r, buf, 10, NULL), WIRE_DROP_TRUNCATED);
 	ASSERT_U64_EQ(wire_receiver_count(r, WIRE_DROP_OVERSIZED), 2);
-	ASSERT_U64_EQ(wire_receiver_count(r, WIRE_DROP_MALFORMED), 9);
+	ASSERT_U64_EQ(wire_receiver_count(r, WIRE_DROP_MALFORMED), 8);
 	ASSERT_EQ(w_recv(r, good, glen, NULL), WIRE_ACCEPT);
 	wire_receiver_free(r);
 	keyring_free(kr);
@@ -339,17 +404,17 @@ TEST(wire_wrong_cluster_unknown_key)
 	struct wire_sender s;
 	size_t len;
 
-	wire_sender_init(&s, kr, CLUSTER_TEST + 1, 42, 1);
+	wire_sender_init(&s, kr, CLUSTER_TEST + (UINT64_C(1) << 32), 42, 1);
 	len = w_seal(&s, buf);
 	ASSERT_EQ(w_recv(r, buf, len, NULL), WIRE_DROP_WRONG_CLUSTER);
 	/* The cluster id is covered by the tag and the signature, too. */
-	w_put_be64(buf + 8, CLUSTER_TEST);
+	w_put_be(buf + 6, CLUSTER_TEST >> 32, 4);
 	ASSERT_EQ(w_recv(r, buf, len, NULL), WIRE_DROP_BAD_TAG);
 	wire_sender_init(&s, other, CLUSTER_TEST, 42, 1);
 	len = w_seal(&s, buf);
 	ASSERT_EQ(w_recv(r, buf, len, NULL), WIRE_DROP_UNKNOWN_KEY);
 	/* Claiming our key id does not help without our tag key. */
-	buf[16] = 0x1c, buf[17] = 0x9e, buf[18] = 0xd7, buf[19] = 0x6a;
+	w_put_be(buf + 10, ID0, 4);
 	ASSERT_EQ(w_recv(r, buf, len, NULL), WIRE_DROP_BAD_TAG);
 	ASSERT_U64_EQ(wire_receiver_count(r, WIRE_DROP_WRONG_CLUSTER), 1);
 	ASSERT_U64_EQ(wire_receiver_count(r, WIRE_DROP_UNKNOWN_KEY), 1);
@@ -373,7 +438,7 @@ TEST(wire_tamper_every_byte)
 	glen = w_seal(&s, good);
 	/* Past the fields checked before the tag, any flipped bit fails the
 	 * tag; with the tag recomputed, it fails the signature instead. */
-	for (size_t i = 20; i < glen; i++) {
+	for (size_t i = 14; i < glen; i++) {
 		memcpy(buf, good, glen);
 		buf[i] ^= 0x80;
 		ASSERT_EQ(w_recv(r, buf, glen, NULL), WIRE_DROP_BAD_TAG);
@@ -382,7 +447,7 @@ TEST(wire_tamper_every_byte)
 		w_retag(buf, glen, k);
 		ASSERT_EQ(w_recv(r, buf, glen, NULL), WIRE_DROP_BAD_SIGNATURE);
 	}
-	ASSERT_U64_EQ(wire_receiver_count(r, WIRE_DROP_BAD_SIGNATURE), glen - 20 - WIRE_TAG_LEN);
+	ASSERT_U64_EQ(wire_receiver_count(r, WIRE_DROP_BAD_SIGNATURE), glen - 14 - WIRE_TAG_LEN);
 	ASSERT_EQ(w_recv(r, good, glen, NULL), WIRE_ACCEPT);
 	wire_receiver_free(r);
 	keyring_free(kr);
@@ -460,11 +525,11 @@ TEST(wire_bad_signature_does_not_advance_window)
 	/* A copy moved to a much higher seq, and one to a higher incarnation,
 	 * each with a valid tag but the old signature. */
 	memcpy(forged, genuine, glen);
-	w_put_be64(forged + 36, 1000000);
+	w_put_be(forged + 30, 1000000, 6);
 	w_retag(forged, glen, k);
 	ASSERT_EQ(w_recv(r, forged, glen, NULL), WIRE_DROP_BAD_SIGNATURE);
 	memcpy(forged, genuine, glen);
-	w_put_be64(forged + 28, 4);
+	w_put_be(forged + 22, 4, 8);
 	w_retag(forged, glen, k);
 	ASSERT_EQ(w_recv(r, forged, glen, NULL), WIRE_DROP_BAD_SIGNATURE);
 	/* Same seq as the genuine one, sent first. */
