@@ -107,9 +107,11 @@ $(BUILD)/agent/http_curl.o $(BUILD)/agent/http_helper.o: PC_CFLAGS_AGENT += $(PC
 
 # Whatever builds the agent builds its helper too (order-only: relinking one
 # does not relink the other), so tests, demo and bench always get both.
+# No -lm: common/fmath.c has the two functions the cores need, and a library
+# mapped costs resident pages even when little of it is called.
 $(BUILD)/mitosis: $(AGENT_OBJ) $(BUILD)/libmitosis-common.a | $(BUILD)/mitosis-http
 	$(call say,LD,$@)
-	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PC_LIBS_AGENT) -lm
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PC_LIBS_AGENT)
 
 $(BUILD)/mitosis-http: $(HELPER_OBJ) $(BUILD)/libmitosis-common.a
 	$(call say,LD,$@)

@@ -10,9 +10,9 @@
  * capped anyway.
  */
 #include <errno.h>
-#include <math.h>
 #include <string.h>
 
+#include "fmath.h"
 #include "load.h"
 
 #define LOAD_PERMILLE_MAX 65535U
@@ -155,7 +155,7 @@ load_ewma_update(struct load_ewma *e, uint16_t sample, uint64_t dt_ms, uint64_t 
 		e->value = sample;
 		e->primed = true;
 	} else {
-		alpha = 1.0 - exp(-(double)dt_ms / (double)window_ms);
+		alpha = 1.0 - fmath_exp(-(double)dt_ms / (double)window_ms);
 		e->value += alpha * ((double)sample - e->value);
 	}
 	if (e->value < 0)
@@ -377,7 +377,7 @@ bool
 load_differs(const struct swim_load *last, const struct swim_load *cur,
 	     uint16_t threshold_permille)
 {
-	double a, b, big;
+	double a, b, big, d;
 
 	if (load_moved(last->cpu_permille, cur->cpu_permille, threshold_permille) ||
 	    load_moved(last->load1_permille, cur->load1_permille, threshold_permille) ||
@@ -393,8 +393,13 @@ load_differs(const struct swim_load *last, const struct swim_load *cur,
 	 * threshold needs no more than double's precision. */
 	a = (double)last->custom_milli;
 	b = (double)cur->custom_milli;
-	big = fmax(fmax(fabs(a), fabs(b)), 1000.0);
-	return fabs(a - b) * 1000.0 >= big * threshold_permille;
+	a = a < 0 ? -a : a;
+	b = b < 0 ? -b : b;
+	big = a > b ? a : b;
+	if (big < 1000.0)
+		big = 1000.0;
+	d = (double)last->custom_milli - (double)cur->custom_milli;
+	return (d < 0 ? -d : d) * 1000.0 >= big * threshold_permille;
 }
 
 void

@@ -2,8 +2,12 @@
  * replay: the per-sender replay windows (include/replay.h).
  *
  * Entries live in one array allocated up front, so committing never allocates
- * and never fails for lack of memory. A bucket array of 2^k chain heads (k
- * such that 2^k >= max_senders) indexes them by a SipHash of the node id with
+ * and never fails for lack of memory (calloc'd: only the entries in use are
+ * ever touched, so only they are resident). A bucket array of 2^k chain heads
+ * (2^k >= max_senders / 8, at least 64: chains of 8 at most on average when
+ * the table is full, which no real cluster fills, and 32 KB written at start
+ * for the default 65536 senders instead of 256 KB) indexes them by a SipHash
+ * of the node id with
  * a random key, and a doubly-linked list threaded through the entries keeps
  * them in update order so the least recently updated one is found in O(1).
  * Links are 32-bit indices; REPLAY_NONE ends a list.
@@ -19,6 +23,8 @@
 #define REPLAY_NONE UINT32_MAX
 /* Far above any cluster; keeps index arithmetic in 32 bits. */
 #define REPLAY_MAX_SENDERS (1U << 24)
+#define REPLAY_MIN_BUCKETS 64U
+#define REPLAY_CHAIN 8U /* senders per bucket when the table is full, on average */
 
 struct replay_entry {
 	uint64_t node_id;
@@ -52,7 +58,7 @@ replay_new(uint32_t max_senders)
 
 	if (max_senders == 0 || max_senders > REPLAY_MAX_SENDERS)
 		return NULL;
-	while (nb < max_senders)
+	while (nb < REPLAY_MIN_BUCKETS || nb < max_senders / REPLAY_CHAIN)
 		nb <<= 1;
 	if ((rp = calloc(1, sizeof(*rp))) == NULL)
 		return NULL;

@@ -4,22 +4,22 @@
  * expiry scans it, which is cheap because only suspects are in it.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fmath.h"
 #include "swim_suspicion.h"
 
 uint64_t
 swim_suspicion_min_ms(uint32_t min_mult, uint64_t n, uint64_t probe_interval_ms)
 {
-	double scale = log10(n < 1 ? 1.0 : (double)n);
+	double scale = fmath_log10(n < 1 ? 1.0 : (double)n);
 	uint64_t scale_milli;
 
 	if (scale < 1.0)
 		scale = 1.0;
 	/* memberlist keeps three decimals of the log scale (util.go). */
-	scale_milli = (uint64_t)(scale * 1000.0);
+	scale_milli = (uint64_t)(scale * 1000.0 + 1e-9); /* log10(100) is 2, not 1.999... */
 	return (uint64_t)min_mult * scale_milli * probe_interval_ms / 1000;
 }
 
@@ -37,9 +37,9 @@ swim_suspicion_timeout_ms(uint32_t c, uint32_t k, uint64_t min_ms, uint64_t max_
 
 	if (k < 1 || max_ms <= min_ms)
 		return min_ms;
-	frac = log((double)c + 1.0) / log((double)k + 1.0);
+	frac = fmath_ln((double)c + 1.0) / fmath_ln((double)k + 1.0);
 	raw = (double)max_ms - frac * (double)(max_ms - min_ms);
-	t = raw <= (double)min_ms ? min_ms : (uint64_t)floor(raw);
+	t = raw <= (double)min_ms ? min_ms : (uint64_t)raw; /* raw > 0: truncation is floor */
 	return t < min_ms ? min_ms : t;
 }
 
