@@ -279,7 +279,7 @@ scen_t_pause(const struct scen_opts *o, char *msg, size_t size)
 			return false;
 		if (r.dead || r.dead_live) {
 			scen_msg(msg, size, "seed %" PRIu64 ": paused %" PRIu64 " ms, marked DEAD by %"
-				 PRIu64 " (other live nodes DEAD: %" PRIu64 ")", oo.p.seed, pause,
+				 PRIu64 " (DEAD marks of running nodes, the resumed one included: %" PRIu64 ")", oo.p.seed, pause,
 				 r.dead, r.dead_live);
 			return false;
 		}
