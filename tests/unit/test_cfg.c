@@ -1136,3 +1136,29 @@ TEST(cfg_cluster_tag_defaults_to_the_cluster)
 	ASSERT_STR_EQ(f.cfg->cluster_tag, "fleet:web");
 	done(&f);
 }
+
+TEST(cfg_boolean_values)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	struct fixture f;
+	char text[64];
+
+	f = parse_ok("");
+	ASSERT_FALSE(f.cfg->sign_datagrams);
+	done(&f);
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(text, sizeof(text), "sign_datagrams = %s\n", yes[i]);
+		f = parse_ok(text);
+		ASSERT_TRUE(f.cfg->sign_datagrams);
+		done(&f);
+		snprintf(text, sizeof(text), "sign_datagrams = %s\n", no[i]);
+		f = parse_ok(text);
+		ASSERT_FALSE(f.cfg->sign_datagrams);
+		done(&f);
+	}
+	f = parse(BASE "sign_datagrams = Yes\n");
+	ASSERT_FALSE(cfg_finish(f.p));
+	ASSERT_STR_EQ(cfg_error(f.p, 0), "agent.conf:3: sign_datagrams: \"Yes\" is not yes or no");
+	done(&f);
+}
