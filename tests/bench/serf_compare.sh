@@ -5,7 +5,10 @@
 #   1. start BENCH_N agents (mitosis: 127.0.20.I:7950, seeded by the first
 #      three; Serf: 127.0.21.I:7946, RPC on 127.0.21.I:7373, joining the first
 #      three) and wait, bounded, until they all see BENCH_N alive members;
-#   2. let them idle IDLE_SECONDS and measure per agent: VmRSS, private memory
+#   2. let them settle SETTLE_SECONDS (start-up traffic, and the load samples
+#      of a machine that has just started BENCH_N processes, die down: all the
+#      agents read the same /proc/stat, so while its load moves every one of
+#      them has news), then idle IDLE_SECONDS and measure per agent: VmRSS, private memory
 #      (Private_Clean + Private_Dirty) and PSS from /proc/PID/smaps_rollup, CPU
 #      (utime + stime) over the window, and bytes and packets on the wire, from
 #      nftables counters on the output hook (every loopback packet between two
@@ -22,7 +25,7 @@
 # traffic goes only to 127.0.20.0/24 and 127.0.21.0/24; agents, handler
 # processes and the nftables table are removed on exit, pass or fail.
 #
-# Environment: BENCH_N (100), IDLE_SECONDS (30), TRIALS (3), SETTLE_SECONDS (5),
+# Environment: BENCH_N (100), IDLE_SECONDS (60), TRIALS (5), SETTLE_SECONDS (120),
 # BENCH_SYSTEMS ("mitosis serf"), MITOSIS (path; default $BUILD/mitosis),
 # MITOSIS_EXTRA_CONF (configuration lines added to every mitosis agent, e.g.
 # "load_interval = 10m" to isolate a cost), BENCH_KEEP=1 keeps the work
@@ -33,9 +36,9 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 MITOSIS=${MITOSIS:-$BUILD/mitosis}
 N=${BENCH_N:-100}
-IDLE=${IDLE_SECONDS:-30}
-TRIALS=${TRIALS:-3}
-SETTLE=${SETTLE_SECONDS:-5}
+IDLE=${IDLE_SECONDS:-60}
+TRIALS=${TRIALS:-5}
+SETTLE=${SETTLE_SECONDS:-120}
 SYSTEMS=${BENCH_SYSTEMS:-"mitosis serf"}
 TAG="serf_compare n=$N"
 NFT_TABLE=serfbench$$
