@@ -46,6 +46,7 @@ case "$N$MIN$LOSS" in *[!0-9]*) die "BENCH_N, LOSS_MINUTES and LOSS_PERCENT are 
 [ "$LOSS" -le 100 ] || die "LOSS_PERCENT must be 0..100"
 [ -x "$MITOSIS" ] || die "no agent at $MITOSIS"
 MITOSIS=$(realpath "$MITOSIS")
+. tests/bench/lib.sh
 command -v ip >/dev/null && command -v nft >/dev/null || die "iproute2 and nftables needed (scripts/deps.sh)"
 if [ "${BENCH_SERF:-0}" = 1 ] && ! command -v serf >/dev/null; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y serf >/dev/null || die "apt-get install serf failed"
@@ -152,16 +153,6 @@ loss_achieved() {
 		END { if (v["seen"] > 0) printf "%.2f\n", 100 * v["dropped"] / v["seen"]; else print "na" }'
 }
 
-wait_cond() {
-	local secs=$1 i
-	shift
-	for ((i = 0; i < secs * 2; i++)); do
-		"$@" && return 0
-		sleep 0.5
-	done
-	return 1
-}
-
 # all_running: every agent process still exists.
 all_running() {
 	local pid
@@ -170,36 +161,12 @@ all_running() {
 
 # --- mitosis -----------------------------------------------------------
 mitosis_start() {
-	local i d=$W/mitosis
-	mkdir -p "$d"
-	"$MITOSIS" keygen -o "$d/cluster.key" >/dev/null
+	local i
+	mitosis_write_confs 198.18.0
 	for i in $(seq 1 "$N"); do
-		cat >"$d/n$i.conf" <<CONF
-cluster = bench
-key_file = $d/cluster.key
-node_id = $((1000 + i))
-hostname = n$i
-private_ipv4 = 198.18.0.$i
-bind = 198.18.0.$i:7950
-seeds = 198.18.0.1:7950, 198.18.0.2:7950, 198.18.0.3:7950
-control_socket = $d/n$i.sock
-CONF
-		ip netns exec "$P-n$i" "$MITOSIS" agent -c "$d/n$i.conf" >/dev/null 2>"$d/n$i.log" &
+		ip netns exec "$P-n$i" "$MITOSIS" agent -c "$W/mitosis/n$i.conf" >/dev/null 2>"$W/mitosis/n$i.log" &
 		PIDS+=("$!")
 	done
-}
-
-mitosis_alive() {
-	local j
-	j=$("$MITOSIS" status --json -s "$W/mitosis/n$1.sock" 2>/dev/null) || j=
-	j=${j#*\"members\":\{\"alive\":}
-	case $j in [0-9]*) echo "${j%%[!0-9]*}" ;; *) echo -1 ;; esac
-}
-
-# mitosis_converged: every node sees N alive.
-mitosis_converged() {
-	local i
-	for i in $(seq 1 "$N"); do [ "$(mitosis_alive "$i")" = "$N" ] || return 1; done
 }
 
 # mitosis_sum KEY...: the agents' swim counters summed over every node.

@@ -58,6 +58,7 @@ case "$N" in '' | *[!0-9]*) die "BENCH_N must be a number" ;; esac
 [ "$TRIALS" -ge 1 ] && [ "$TRIALS" -le $((N - 4)) ] || die "TRIALS must be 1..$((N - 4))"
 [ -x "$MITOSIS" ] || die "no agent at $MITOSIS (make BUILD=... ; or set MITOSIS)"
 MITOSIS=$(realpath "$MITOSIS")
+. tests/bench/lib.sh
 command -v nft >/dev/null || die "nft missing (scripts/deps.sh installs nftables)"
 command -v python3 >/dev/null || die "python3 missing"
 if ! command -v serf >/dev/null; then
@@ -148,17 +149,6 @@ mem_report() {
 		      printf "%s pss_kb avg %d max %d\n", t, s / n, sm }'
 }
 
-# wait_cond SECS CMD...: retries CMD every 0.5 s for at most SECS seconds.
-wait_cond() {
-	local secs=$1 i
-	shift
-	for ((i = 0; i < secs * 2; i++)); do
-		"$@" && return 0
-		sleep 0.5
-	done
-	return 1
-}
-
 # emit LINE: print a figure and keep it for the ratios.
 emit() {
 	echo "$*"
@@ -170,40 +160,13 @@ ALIVE=() # node numbers still running
 
 # --- mitosis -----------------------------------------------------------
 mitosis_start() {
-	local i d=$W/mitosis
-	mkdir -p "$d"
-	"$MITOSIS" keygen -o "$d/cluster.key" >/dev/null
+	local i
+	mitosis_write_confs 127.0.20 "log_level = info
+${MITOSIS_EXTRA_CONF:-}"
 	for i in $(seq 1 "$N"); do
-		cat >"$d/n$i.conf" <<CONF
-cluster = bench
-key_file = $d/cluster.key
-node_id = $((1000 + i))
-hostname = n$i
-private_ipv4 = 127.0.20.$i
-bind = 127.0.20.$i:7950
-seeds = 127.0.20.1:7950, 127.0.20.2:7950, 127.0.20.3:7950
-control_socket = $d/n$i.sock
-log_level = info
-${MITOSIS_EXTRA_CONF:-}
-CONF
-		"$MITOSIS" agent -c "$d/n$i.conf" >/dev/null 2>"$d/n$i.log" &
+		"$MITOSIS" agent -c "$W/mitosis/n$i.conf" >/dev/null 2>"$W/mitosis/n$i.log" &
 		PID_OF[i]=$!
 		PIDS+=("$!")
-	done
-}
-
-# mitosis_alive I: how many members node I sees alive (-1 if it does not answer).
-mitosis_alive() {
-	local j
-	j=$("$MITOSIS" status --json -s "$W/mitosis/n$1.sock" 2>/dev/null) || j=
-	j=${j#*\"members\":\{\"alive\":}
-	case $j in [0-9]*) echo "${j%%[!0-9]*}" ;; *) echo -1 ;; esac
-}
-
-mitosis_converged() {
-	local i
-	for i in $(seq 1 "$N"); do
-		[ "$(mitosis_alive "$i")" = "$N" ] || return 1
 	done
 }
 
