@@ -373,6 +373,13 @@ load_moved(uint32_t a, uint32_t b, uint32_t threshold)
 	return threshold == 0 ? d != 0 : d >= threshold;
 }
 
+/* |x| without libm (the agent does not link it: common/fmath.c). */
+static double
+load_abs(double x)
+{
+	return x < 0 ? -x : x;
+}
+
 bool
 load_differs(const struct swim_load *last, const struct swim_load *cur,
 	     uint16_t threshold_permille)
@@ -393,13 +400,11 @@ load_differs(const struct swim_load *last, const struct swim_load *cur,
 	 * threshold needs no more than double's precision. */
 	a = (double)last->custom_milli;
 	b = (double)cur->custom_milli;
-	a = a < 0 ? -a : a;
-	b = b < 0 ? -b : b;
-	big = a > b ? a : b;
+	d = load_abs(a - b);
+	big = load_abs(a) > load_abs(b) ? load_abs(a) : load_abs(b);
 	if (big < 1000.0)
 		big = 1000.0;
-	d = (double)last->custom_milli - (double)cur->custom_milli;
-	return (d < 0 ? -d : d) * 1000.0 >= big * threshold_permille;
+	return d * 1000.0 >= big * threshold_permille;
 }
 
 void

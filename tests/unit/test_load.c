@@ -507,6 +507,8 @@ TEST(load_differs_thresholds)
 	a = b;
 	b.custom_milli = 101999;
 	ASSERT_FALSE(load_differs(&a, &b, 20));
+	b.custom_milli = 102020; /* 2% of the smaller (2000) would call it news */
+	ASSERT_FALSE(load_differs(&a, &b, 20));
 	b.custom_milli = 102100;
 	ASSERT_TRUE(load_differs(&a, &b, 20));
 	/* Near zero, 2% of 1.0 is the floor: 0.01 -> 0.015 is not news. */
