@@ -58,7 +58,7 @@ struct agent {
 	struct cloud *cloud;	    /* peer discovery by tag; NULL when not needed */
 	struct registrar_node self; /* this node as the registrars see it */
 	uint64_t incarnation;
-	uint64_t started; /* uv_now() at start */
+	uint64_t started;	    /* uv_now() at start */
 	struct swim_load published; /* the last sample gossiped */
 	uint64_t published_at;
 	bool have_published;
@@ -322,8 +322,9 @@ agent_start_gossip(struct agent *a, const char *host)
 
 	memset(&go, 0, sizeof(go));
 	if (agent_advertise(a, host, &go.self_addr, adv, sizeof(adv)) != 0) {
-		log_error("gossip: cannot advertise %s; set advertise to an address peers can reach",
-			  adv);
+		log_error(
+			"gossip: cannot advertise %s; set advertise to an address peers can reach",
+			adv);
 		return -EINVAL;
 	}
 	agent_swim_config(a->cfg, &go.swim);
@@ -369,9 +370,11 @@ agent_on_peers(int err, const char *error, const struct doapi_droplet *d, size_t
 	}
 	seeds = xcalloc(n + 1, sizeof(*seeds));
 	for (size_t i = 0; i < n; i++) {
-		const char *ip = d[i].private_ipv4[0] != '\0' ? d[i].private_ipv4 : d[i].public_ipv4;
+		const char *ip =
+			d[i].private_ipv4[0] != '\0' ? d[i].private_ipv4 : d[i].public_ipv4;
 
-		if (d[i].id == a->id->droplet_id || strcmp(d[i].status, "active") != 0 || ip[0] == '\0')
+		if (d[i].id == a->id->droplet_id || strcmp(d[i].status, "active") != 0 ||
+		    ip[0] == '\0')
 			continue;
 		if (gossip_addr_parse(ip, a->cfg->bind_port, &seeds[nseeds]) == 0)
 			nseeds++;
@@ -454,8 +457,9 @@ agent_on_identity(struct agent *a, struct meta_identity *id, const char *source)
 	a->id = id;
 	agent_log_identity(id, source);
 	host = agent_bind_host(a);
-	r = transport_open(&a->loop, host, a->cfg->bind_port, a->kr, wire_cluster_id(a->cfg->cluster),
-			   id->droplet_id, a->incarnation, agent_on_message, a, &a->tr);
+	r = transport_open(&a->loop, host, a->cfg->bind_port, a->kr,
+			   wire_cluster_id(a->cfg->cluster), id->droplet_id, a->incarnation,
+			   agent_on_message, a, &a->tr);
 	if (r != 0) {
 		log_error("udp %s:%u: cannot bind: %s", host, a->cfg->bind_port, uv_strerror(r));
 		agent_stop(a, 1);

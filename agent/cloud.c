@@ -197,8 +197,8 @@ cloud_until_reset_ms(int64_t reset)
 static struct doapi_ratelimit
 cloud_ratelimit(const struct http_response *resp)
 {
-	static const char *const names[] = {"ratelimit-limit", "ratelimit-remaining",
-					    "ratelimit-reset", "retry-after"};
+	static const char *const names[] = { "ratelimit-limit", "ratelimit-remaining",
+					     "ratelimit-reset", "retry-after" };
 	struct doapi_ratelimit rl;
 	char buf[64];
 
@@ -316,9 +316,9 @@ static void
 cloud_try(struct cloud_call *k)
 {
 	struct cloud *c = k->c;
-	const char *hdrs[] = {c->auth, "Accept: application/json",
-			      k->body != NULL ? "Content-Type: application/json" : NULL, NULL};
-	struct http_request rq = {.method = k->method, .timeout_ms = c->timeout_ms};
+	const char *hdrs[] = { c->auth, "Accept: application/json",
+			       k->body != NULL ? "Content-Type: application/json" : NULL, NULL };
+	struct http_request rq = { .method = k->method, .timeout_ms = c->timeout_ms };
 	struct http_response fake;
 	char *url;
 	int r;

@@ -31,26 +31,26 @@ struct http;
 typedef struct cJSON cJSON;
 
 #define CLOUD_IDEMPOTENT (1U << 0) /* a POST that may be repeated safely */
-#define CLOUD_NO_RETRY (1U << 1)   /* never retry, whatever the method */
+#define CLOUD_NO_RETRY	 (1U << 1) /* never retry, whatever the method */
 
 struct cloud_opts {
-	const char *base_url;	 /* "https://api.digitalocean.com" */
-	const char *token;	 /* bearer token; copied, wiped on close, never logged */
-	uint64_t timeout_ms;	 /* per try; default 15 s */
-	unsigned max_tries;	 /* tries of one idempotent call; default 5 */
-	uint64_t backoff_ms;	 /* first backoff; doubles, capped at 30 s; default 500 ms */
+	const char *base_url; /* "https://api.digitalocean.com" */
+	const char *token;    /* bearer token; copied, wiped on close, never logged */
+	uint64_t timeout_ms;  /* per try; default 15 s */
+	unsigned max_tries;   /* tries of one idempotent call; default 5 */
+	uint64_t backoff_ms;  /* first backoff; doubles, capped at 30 s; default 500 ms */
 	bool dry_run;
-	FILE *dry_run_out;	 /* where dry-run lines go; NULL = stdout */
+	FILE *dry_run_out; /* where dry-run lines go; NULL = stdout */
 };
 
 struct cloud_resp {
-	int err;		/* 0, or a negative errno after the last try */
-	long status;		/* HTTP status of the last try (0 when none or dry run) */
-	bool dry_run;		/* the request was printed, not sent */
-	const char *body;	/* borrowed for the callback */
+	int err;	  /* 0, or a negative errno after the last try */
+	long status;	  /* HTTP status of the last try (0 when none or dry run) */
+	bool dry_run;	  /* the request was printed, not sent */
+	const char *body; /* borrowed for the callback */
 	size_t body_len;
-	cJSON *json;		/* parsed body or NULL; borrowed for the callback */
-	char error[256];	/* "404 not_found: The resource ..." or the transport error */
+	cJSON *json;	 /* parsed body or NULL; borrowed for the callback */
+	char error[256]; /* "404 not_found: The resource ..." or the transport error */
 	unsigned tries;
 };
 

@@ -419,16 +419,16 @@ static int
 cloud_ops_clone_template(struct cloud_clone *k, const struct cloud_clone_opts *o, char *err,
 			 size_t errsize)
 {
-	const char *tags[DOAPI_MAX_TAGS], *one[1] = {k->names[0]};
-	struct doapi_create cr = {.names = one,
-				  .nnames = 1,
-				  .image = o->image,
-				  .size = o->size,
-				  .region = o->region,
-				  .vpc_uuid = o->vpc_uuid,
-				  .ssh_keys = o->ssh_keys,
-				  .nssh_keys = o->nssh_keys,
-				  .tags = tags};
+	const char *tags[DOAPI_MAX_TAGS], *one[1] = { k->names[0] };
+	struct doapi_create cr = { .names = one,
+				   .nnames = 1,
+				   .image = o->image,
+				   .size = o->size,
+				   .region = o->region,
+				   .vpc_uuid = o->vpc_uuid,
+				   .ssh_keys = o->ssh_keys,
+				   .nssh_keys = o->nssh_keys,
+				   .tags = tags };
 	char *body = NULL, *ud = NULL;
 	int r;
 

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define EXIT_USAGE 2
+#define EXIT_USAGE	   2
 #define CMD_DEFAULT_CONFIG "/etc/mitosis/mitosis.conf"
 
 struct cfg;
@@ -27,8 +27,8 @@ struct cmd_setting {
 struct cmd_entry {
 	const char *name;
 	int (*main)(int argc, char **argv);
-	const char *usage;   /* one line, without "usage: " */
-	const char *summary; /* one line */
+	const char *usage;	 /* one line, without "usage: " */
+	const char *summary;	 /* one line */
 	void (*help)(FILE *out); /* longer help, may be NULL */
 };
 

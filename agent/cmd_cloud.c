@@ -31,8 +31,8 @@
 #include "metadata.h"
 #include "xmalloc.h"
 
-#define CMD_CLOUD_MAX_COUNT	 50
-#define CMD_CLOUD_MAX_SEEDS	 5
+#define CMD_CLOUD_MAX_COUNT 50
+#define CMD_CLOUD_MAX_SEEDS 5
 
 struct cmd_cloud_args {
 	const char *config;
@@ -185,7 +185,7 @@ cmd_cloud_load_config(const char *verb, const char *path)
 static int
 cmd_cloud_open(struct cmd_cloud *x)
 {
-	struct cloud_opts o = {0};
+	struct cloud_opts o = { 0 };
 	char err[512], *token = NULL;
 	int r;
 
@@ -321,7 +321,7 @@ cmd_cloud_on_ls(int err, const char *error, const struct doapi_droplet *d, size_
 int
 cmd_cloud_main(int argc, char **argv)
 {
-	struct cmd_cloud x = {.verb = "cloud", .rc = 1};
+	struct cmd_cloud x = { .verb = "cloud", .rc = 1 };
 	int r = cmd_cloud_parse("cloud", argc, argv, &x.a, cmd_cloud_help);
 
 	if (r >= 0)
@@ -461,7 +461,7 @@ cmd_cloud_clone_print(struct cmd_cloud *x)
 int
 cmd_clone_main(int argc, char **argv)
 {
-	struct cmd_cloud x = {.verb = "clone", .rc = 1};
+	struct cmd_cloud x = { .verb = "clone", .rc = 1 };
 	int r = cmd_cloud_parse("clone", argc, argv, &x.a, cmd_clone_help);
 
 	if (r >= 0)
@@ -566,8 +566,8 @@ cmd_cloud_on_identity(int err, struct meta_identity *id, const char *why, void *
 static int
 cmd_cloud_act_main(const char *verb, int argc, char **argv, void (*help)(FILE *))
 {
-	struct cmd_cloud x = {.verb = verb, .rc = 1};
-	struct metadata_opts mo = {0};
+	struct cmd_cloud x = { .verb = verb, .rc = 1 };
+	struct metadata_opts mo = { 0 };
 	char defname[128];
 	int r = cmd_cloud_parse(verb, argc, argv, &x.a, help);
 

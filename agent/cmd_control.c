@@ -38,8 +38,10 @@ cmd_control_agent_error(const char *name, const char *path, const char *reply)
 	const char *msg = cJSON_IsString(e) ? e->valuestring : "an unreadable error";
 
 	if (strcmp(msg, "permission denied") == 0)
-		fprintf(stderr, "mitosis %s: permission denied by the agent on %s (run as root or "
-				"as the agent's user)\n", name, path);
+		fprintf(stderr,
+			"mitosis %s: permission denied by the agent on %s (run as root or "
+			"as the agent's user)\n",
+			name, path);
 	else
 		fprintf(stderr, "mitosis %s: the agent on %s says: %s\n", name, path, msg);
 	cJSON_Delete(doc);
@@ -57,8 +59,10 @@ cmd_control_failed(const char *name, const char *path, int err)
 		return EXIT_NO_AGENT;
 	case -EACCES:
 	case -EPERM:
-		fprintf(stderr, "mitosis %s: permission denied on %s (run as root or as the "
-				"agent's user)\n", name, path);
+		fprintf(stderr,
+			"mitosis %s: permission denied on %s (run as root or as the "
+			"agent's user)\n",
+			name, path);
 		return 1;
 	case -ETIMEDOUT:
 		fprintf(stderr, "mitosis %s: the agent on %s did not answer within %d s\n", name,
@@ -132,8 +136,10 @@ cmd_control_run(const char *name, int argc, char **argv)
 		return cmd_control_failed(name, path, r);
 	len = strlen(reply);
 	if (len == 0) {
-		fprintf(stderr, "mitosis %s: the agent on %s closed the connection without an "
-				"answer (too many clients?)\n", name, path);
+		fprintf(stderr,
+			"mitosis %s: the agent on %s closed the connection without an "
+			"answer (too many clients?)\n",
+			name, path);
 		r = 1;
 	} else if (strncmp(reply, "{\"error\":", 9) == 0) {
 		r = cmd_control_agent_error(name, path, reply);

@@ -27,12 +27,13 @@
 void
 cmd_keygen_help(FILE *out)
 {
-	fprintf(out, "Options:\n"
-		     "  -o FILE   where to write the keyring (created with mode 0600)\n"
-		     "  -f        replace FILE if it exists\n"
-		     "\nEvery node of a cluster needs the same keyring. To rotate, append the new key\n"
-		     "to every node's keyring as 'accept', then make it 'primary' everywhere, then\n"
-		     "remove the old key (docs/protocol.md).\n");
+	fprintf(out,
+		"Options:\n"
+		"  -o FILE   where to write the keyring (created with mode 0600)\n"
+		"  -f        replace FILE if it exists\n"
+		"\nEvery node of a cluster needs the same keyring. To rotate, append the new key\n"
+		"to every node's keyring as 'accept', then make it 'primary' everywhere, then\n"
+		"remove the old key (docs/protocol.md).\n");
 }
 
 static int

@@ -12,11 +12,13 @@ void
 cmd_members_help(FILE *out)
 {
 	cmd_control_help_options(out);
-	fprintf(out, "\nColumns: ID (* marks this node), NAME, ADDRESS, STATE (alive, suspect, dead,\n"
-		     "left), INC (incarnation), CPU (utilisation, averaged over load_window), LOAD1\n"
-		     "(1-minute load average per CPU), MEM (memory in use), CUSTOM (the custom metric),\n"
-		     "AGE (since anything about the member last changed). '-' is a value not known\n"
-		     "yet. Member names come from peers and are printed escaped.\n");
+	fprintf(out,
+		"\nColumns: ID (* marks this node), NAME, ADDRESS, STATE (alive, suspect, dead,\n"
+		"left), INC (incarnation), CPU (utilisation, averaged over load_window), LOAD1\n"
+		"(1-minute load average per CPU), MEM (memory in use), CUSTOM (the custom "
+		"metric),\n"
+		"AGE (since anything about the member last changed). '-' is a value not known\n"
+		"yet. Member names come from peers and are printed escaped.\n");
 }
 
 int

@@ -75,13 +75,14 @@ void
 cmd_register_help(FILE *out)
 {
 	cr_help_common(out);
-	fprintf(out, "  --node ID    another node (droplet id) instead of this one; needs --ip\n"
-		     "  --ip IP      its address (used for both public and private)\n"
-		     "  --name NAME  its name (for scripts run by the exec registrar)\n"
-		     "  --reconcile  (register only) make every registrar hold exactly the nodes\n"
-		     "               of --nodes FILE, or the local agent's alive members (-s PATH)\n"
-		     "  --nodes FILE JSON array of {\"id\", \"name\", \"ip\"}\n"
-		     "\nPuts the node into every registrar of `registrars`. Idempotent.\n");
+	fprintf(out,
+		"  --node ID    another node (droplet id) instead of this one; needs --ip\n"
+		"  --ip IP      its address (used for both public and private)\n"
+		"  --name NAME  its name (for scripts run by the exec registrar)\n"
+		"  --reconcile  (register only) make every registrar hold exactly the nodes\n"
+		"               of --nodes FILE, or the local agent's alive members (-s PATH)\n"
+		"  --nodes FILE JSON array of {\"id\", \"name\", \"ip\"}\n"
+		"\nPuts the node into every registrar of `registrars`. Idempotent.\n");
 }
 
 void
@@ -104,21 +105,28 @@ void
 cmd_haproxy_config_help(FILE *out)
 {
 	cr_help_common(out);
-	fprintf(out, "  --nodes FILE JSON array of {\"id\", \"name\", \"ip\"} instead of asking the agent\n"
-		     "  -s PATH      the agent's control socket (default: control_socket)\n"
-		     "  --backend NAME, --port N  override haproxy_backend, haproxy_server_port\n"
-		     "\nPrints a haproxy.cfg backend section holding the cluster's alive members.\n");
+	fprintf(out,
+		"  --nodes FILE JSON array of {\"id\", \"name\", \"ip\"} instead of asking the "
+		"agent\n"
+		"  -s PATH      the agent's control socket (default: control_socket)\n"
+		"  --backend NAME, --port N  override haproxy_backend, haproxy_server_port\n"
+		"\nPrints a haproxy.cfg backend section holding the cluster's alive members.\n");
 }
 
 static int
 cr_options(const char *name, int argc, char **argv, struct cr_args *a)
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },	   { "dry-run", no_argument, NULL, 'n' },
-		{ "no-wait", no_argument, NULL, 'W' },	   { "node", required_argument, NULL, 'N' },
-		{ "ip", required_argument, NULL, 'i' },	   { "name", required_argument, NULL, 'm' },
-		{ "nodes", required_argument, NULL, 'f' }, { "backend", required_argument, NULL, 'b' },
-		{ "port", required_argument, NULL, 'p' },  { "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "no-wait", no_argument, NULL, 'W' },
+		{ "node", required_argument, NULL, 'N' },
+		{ "ip", required_argument, NULL, 'i' },
+		{ "name", required_argument, NULL, 'm' },
+		{ "nodes", required_argument, NULL, 'f' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
 		{ "reconcile", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -128,28 +136,50 @@ cr_options(const char *name, int argc, char **argv, struct cr_args *a)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:s:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': a->config = optarg; break;
-		case 's': a->sock = optarg; break;
-		case 'j': a->json = true; break;
-		case 'n': a->dry_run = true; break;
-		case 'W': a->no_wait = true; break;
-		case 'R': a->reconcile = true; break;
-		case 'i': a->ip = optarg; break;
-		case 'm': a->name = optarg; break;
-		case 'f': a->nodes_file = optarg; break;
-		case 'b': a->backend = optarg; break;
+		case 'c':
+			a->config = optarg;
+			break;
+		case 's':
+			a->sock = optarg;
+			break;
+		case 'j':
+			a->json = true;
+			break;
+		case 'n':
+			a->dry_run = true;
+			break;
+		case 'W':
+			a->no_wait = true;
+			break;
+		case 'R':
+			a->reconcile = true;
+			break;
+		case 'i':
+			a->ip = optarg;
+			break;
+		case 'm':
+			a->name = optarg;
+			break;
+		case 'f':
+			a->nodes_file = optarg;
+			break;
+		case 'b':
+			a->backend = optarg;
+			break;
 		case 'N':
 			errno = 0;
 			a->node_id = strtoull(optarg, &end, 10);
 			if (errno != 0 || *end != '\0' || a->node_id == 0) {
-				fprintf(stderr, "mitosis %s: --node: not a droplet id: %s\n", name, optarg);
+				fprintf(stderr, "mitosis %s: --node: not a droplet id: %s\n", name,
+					optarg);
 				return EXIT_USAGE;
 			}
 			break;
 		case 'p':
 			a->port = (unsigned)strtoul(optarg, &end, 10);
 			if (*end != '\0' || a->port == 0 || a->port > 65535) {
-				fprintf(stderr, "mitosis %s: --port: not a port: %s\n", name, optarg);
+				fprintf(stderr, "mitosis %s: --port: not a port: %s\n", name,
+					optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -178,7 +208,8 @@ cr_load_cfg(const char *path, bool finish)
 static int
 cr_open(struct cr *x, const char *name)
 {
-	struct rotation_opts o = { .dry_run = x->a.dry_run, .dry_run_out = x->a.json ? stderr : stdout };
+	struct rotation_opts o = { .dry_run = x->a.dry_run,
+				   .dry_run_out = x->a.json ? stderr : stdout };
 
 	if ((x->cfg = cr_load_cfg(x->a.config, true)) == NULL)
 		return -EINVAL;
@@ -262,8 +293,10 @@ static int
 cr_node(struct cr *x, const char *name, struct registrar_node *n)
 {
 	const struct cfg *c = x->cfg;
-	struct metadata_opts mo = { .base_url = c->metadata_url, .timeout_ms = c->metadata_timeout_ms,
-				    .attempts = (unsigned)c->metadata_attempts, .backoff_ms = 200 };
+	struct metadata_opts mo = { .base_url = c->metadata_url,
+				    .timeout_ms = c->metadata_timeout_ms,
+				    .attempts = (unsigned)c->metadata_attempts,
+				    .backoff_ms = 200 };
 	struct metadata_fetch *mf;
 
 	if (x->a.node_id != 0) {
@@ -338,7 +371,8 @@ cr_report(struct cr *x, const char *verb, const struct registrar_node *n)
 
 	if (!x->a.json) {
 		if (x->err == 0)
-			printf("%s%s node %" PRIu64 " (%s, %s) with %s: %" PRIu64 " API request(s)\n",
+			printf("%s%s node %" PRIu64 " (%s, %s) with %s: %" PRIu64
+			       " API request(s)\n",
 			       x->a.dry_run ? "would have " : "", verb, n->id,
 			       n->name != NULL && n->name[0] != '\0' ? n->name : "-",
 			       registrar_address(x->cfg, n) ? registrar_address(x->cfg, n) : "-",
@@ -413,7 +447,8 @@ cmd_deregister_main(int argc, char **argv)
 static struct cloud *
 cr_cloud(struct cr *x)
 {
-	struct cloud_opts co = { .base_url = x->cfg->api_url, .timeout_ms = x->cfg->api_timeout_ms,
+	struct cloud_opts co = { .base_url = x->cfg->api_url,
+				 .timeout_ms = x->cfg->api_timeout_ms,
 				 .dry_run = x->a.dry_run,
 				 .dry_run_out = x->a.json ? stderr : stdout };
 	char *token = NULL, err[256];
@@ -465,7 +500,8 @@ cr_find_droplet(struct cr *x, struct cloud *c, const char *node)
 		path = xasprintf("/v2/droplets/%" PRIu64, id);
 		r = cloud_call(c, "GET", path, NULL, 0, cr_on_cloud, x);
 	} else if (node[strspn(node, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-					  "0123456789.-_")] == '\0' && node[0] != '\0') {
+				     "0123456789.-_")] == '\0' &&
+		   node[0] != '\0') {
 		path = xasprintf("/v2/droplets?name=%s", node);
 		r = cloud_list(c, path, "droplets", cr_on_list, x);
 	} else {
@@ -483,8 +519,8 @@ cr_find_droplet(struct cr *x, struct cloud *c, const char *node)
 	}
 	if (cJSON_IsArray(x->resp.json)) {
 		if (cJSON_GetArraySize(x->resp.json) != 1) {
-			fprintf(stderr, "mitosis retire: droplet %s: %d droplets have this name\n", node,
-				cJSON_GetArraySize(x->resp.json));
+			fprintf(stderr, "mitosis retire: droplet %s: %d droplets have this name\n",
+				node, cJSON_GetArraySize(x->resp.json));
 			return NULL;
 		}
 		return cJSON_GetArrayItem(x->resp.json, 0);
@@ -506,7 +542,8 @@ cr_droplet_node(const cJSON *d, struct registrar_node *n)
 		return -EINVAL;
 	*n = (struct registrar_node){ (uint64_t)id->valuedouble,
 				      cJSON_IsString(name) ? name->valuestring : "", "", "" };
-	cJSON_ArrayForEach(it, v4) {
+	cJSON_ArrayForEach(it, v4)
+	{
 		const cJSON *ip = cJSON_GetObjectItemCaseSensitive(it, "ip_address");
 		const cJSON *type = cJSON_GetObjectItemCaseSensitive(it, "type");
 
@@ -600,14 +637,16 @@ cr_retire(struct cr *x, struct cloud *c, cJSON *droplet)
 	else
 		cr_wait(x);
 	if (r != 0 || x->err != 0) {
-		cr_retire_report(x, &n, "deregister (the droplet was not deleted)", 0, false, false);
+		cr_retire_report(x, &n, "deregister (the droplet was not deleted)", 0, false,
+				 false);
 		return 1;
 	}
 	if (x->a.no_wait || x->a.dry_run)
 		wait_ms = 0;
 	if (wait_ms > 0 && !x->a.json)
 		printf("node %" PRIu64 " is out of rotation; waiting %" PRIu64 " ms (dns_ttl + "
-		       "drain_timeout) before deleting it\n", n.id, wait_ms);
+		       "drain_timeout) before deleting it\n",
+		       n.id, wait_ms);
 	fflush(stdout);
 	if (wait_ms > 0)
 		cr_sleep(x, wait_ms);
@@ -616,8 +655,9 @@ cr_retire(struct cr *x, struct cloud *c, cJSON *droplet)
 	free(path);
 	if (r == 0)
 		cr_wait(x);
-	if (r != 0 || x->err != 0 || (x->resp.status != 204 && x->resp.status != 404 &&
-				      (x->resp.status < 200 || x->resp.status > 299))) {
+	if (r != 0 || x->err != 0 ||
+	    (x->resp.status != 204 && x->resp.status != 404 &&
+	     (x->resp.status < 200 || x->resp.status > 299))) {
 		if (r != 0)
 			snprintf(x->why, sizeof(x->why), "%s", strerror(-r));
 		cr_retire_report(x, &n, "delete", wait_ms, false, false);
@@ -685,9 +725,10 @@ cr_members(const struct cr_args *a, const struct cfg *cfg)
 		fclose(f);
 	} else if ((r = control_query(sock != NULL ? sock : CONTROL_DEFAULT_PATH, "members json",
 				      CONTROL_TIMEOUT_MS, &text)) != 0) {
-		fprintf(stderr, "mitosis haproxy-config: the agent on %s: %s (use --nodes FILE "
-				"without an agent)\n", sock != NULL ? sock : CONTROL_DEFAULT_PATH,
-			strerror(-r));
+		fprintf(stderr,
+			"mitosis haproxy-config: the agent on %s: %s (use --nodes FILE "
+			"without an agent)\n",
+			sock != NULL ? sock : CONTROL_DEFAULT_PATH, strerror(-r));
 		return NULL;
 	}
 	doc = cJSON_Parse(text);
@@ -726,14 +767,12 @@ cr_haproxy_print(const struct cr_args *a, const char *backend, unsigned port, co
 {
 	size_t n = 0, cap = (size_t)cJSON_GetArraySize(doc) + 1;
 	struct haproxy_member *m = xcalloc(cap, sizeof(*m));
-	char (*ips)[16] = xcalloc(cap, sizeof(*ips));
+	char(*ips)[16] = xcalloc(cap, sizeof(*ips));
 	const cJSON *it;
 	char *text = NULL;
 	int r;
 
-	cJSON_ArrayForEach(it, doc)
-		if (cr_member(it, &m[n], ips[n], sizeof(ips[n])))
-			n++;
+	cJSON_ArrayForEach(it, doc) if (cr_member(it, &m[n], ips[n], sizeof(ips[n]))) n++;
 	r = haproxy_cfg_backend(backend, m, n, port, &text);
 	if (r != 0) {
 		fprintf(stderr, "mitosis haproxy-config: %s\n",
@@ -787,9 +826,12 @@ cmd_haproxy_config_main(int argc, char **argv)
 		return 1;
 	r = 1;
 	if ((doc = cr_members(&a, cfg)) != NULL)
-		r = cr_haproxy_print(&a, a.backend != NULL ? a.backend
-					   : cfg->haproxy_backend != NULL ? cfg->haproxy_backend : "mitosis",
-				     a.port != 0 ? a.port : (unsigned)cfg->haproxy_server_port, doc);
+		r = cr_haproxy_print(&a,
+				     a.backend != NULL		    ? a.backend
+				     : cfg->haproxy_backend != NULL ? cfg->haproxy_backend
+								    : "mitosis",
+				     a.port != 0 ? a.port : (unsigned)cfg->haproxy_server_port,
+				     doc);
 	cJSON_Delete(doc);
 	cfg_free(cfg);
 	return r;
@@ -814,8 +856,10 @@ cr_nodes_from(const cJSON *doc, struct registrar_node *nodes, char (*ips)[16])
 	const cJSON *it;
 	size_t n = 0;
 
-	cJSON_ArrayForEach(it, doc) {
-		const char *pub = cr_json_str(it, "public_ipv4"), *priv = cr_json_str(it, "private_ipv4");
+	cJSON_ArrayForEach(it, doc)
+	{
+		const char *pub = cr_json_str(it, "public_ipv4"),
+			   *priv = cr_json_str(it, "private_ipv4");
 		const char *state = cr_json_str(it, "state"), *name = cr_json_str(it, "name");
 		double id = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(it, "id"));
 		struct haproxy_member m;
@@ -838,7 +882,7 @@ cr_reconcile(struct cr *x)
 	cJSON *doc = cr_members(&x->a, x->cfg), *o;
 	size_t cap, n;
 	struct registrar_node *nodes;
-	char (*ips)[16];
+	char(*ips)[16];
 	int r;
 
 	if (doc == NULL)

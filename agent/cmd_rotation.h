@@ -11,7 +11,6 @@
 
 #include <stdio.h>
 
-
 int cmd_register_main(int argc, char **argv);
 void cmd_register_help(FILE *out);
 int cmd_deregister_main(int argc, char **argv);

@@ -13,9 +13,10 @@ void
 cmd_status_help(FILE *out)
 {
 	cmd_control_help_options(out);
-	fprintf(out, "\nThe mean load is over the alive members that have sent a sample; the custom\n"
-		     "metric's mean is over those that report one. docs/load.md describes every\n"
-		     "field of the JSON document.\n");
+	fprintf(out,
+		"\nThe mean load is over the alive members that have sent a sample; the custom\n"
+		"metric's mean is over those that report one. docs/load.md describes every\n"
+		"field of the JSON document.\n");
 }
 
 int

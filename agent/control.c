@@ -130,7 +130,8 @@ control_on_written(uv_write_t *wr, int status)
 	struct control_client *cl = container_of(wr, struct control_client, wr);
 
 	if (status < 0 && status != UV_ECANCELED)
-		log_trace(TRACE_CONTROL, "control: uid %lu: write: %s", cl->uid, uv_strerror(status));
+		log_trace(TRACE_CONTROL, "control: uid %lu: write: %s", cl->uid,
+			  uv_strerror(status));
 	control_client_close(cl);
 }
 

@@ -16,10 +16,10 @@
 #include <uv.h>
 
 #define CONTROL_DEFAULT_PATH "/run/mitosis/mitosis.sock"
-#define CONTROL_REQUEST_MAX 256	 /* bytes of a request line, newline included */
-#define CONTROL_TIMEOUT_MS 5000	 /* a client's whole exchange, on either side */
-#define CONTROL_MAX_CLIENTS 16	 /* connections served at once; more are closed */
-#define CONTROL_REPLY_MAX (16U * 1024 * 1024) /* largest reply a client accepts */
+#define CONTROL_REQUEST_MAX  256		 /* bytes of a request line, newline included */
+#define CONTROL_TIMEOUT_MS   5000		 /* a client's whole exchange, on either side */
+#define CONTROL_MAX_CLIENTS  16			 /* connections served at once; more are closed */
+#define CONTROL_REPLY_MAX    (16U * 1024 * 1024) /* largest reply a client accepts */
 
 struct control;
 

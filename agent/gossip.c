@@ -129,7 +129,8 @@ gossip_on_send(void *arg, const struct swim_addr *to, uint8_t type, const uint8_
 		/* Loss is normal for the protocol; say it once in a while, not per datagram. */
 		if (g->send_errors++ % 1000 == 0)
 			log_warnx("gossip: send to %s: %s (%" PRIu64 " send errors so far)",
-				  gossip_addr_format(to, a, sizeof(a)), strerror(-r), g->send_errors);
+				  gossip_addr_format(to, a, sizeof(a)), strerror(-r),
+				  g->send_errors);
 	}
 }
 
@@ -141,14 +142,14 @@ gossip_on_event(void *arg, const struct swim_member *m, enum swim_state old, boo
 	log_escape(name, sizeof(name), m->name, strnlen(m->name, sizeof(m->name)));
 	gossip_addr_format(&m->addr, a, sizeof(a));
 	if (is_new)
-		log_info("member %" PRIu64 " \"%s\" %s: %s (incarnation %" PRIu64 ")", m->id, name, a,
-			 swim_state_name(m->state), m->incarnation);
+		log_info("member %" PRIu64 " \"%s\" %s: %s (incarnation %" PRIu64 ")", m->id, name,
+			 a, swim_state_name(m->state), m->incarnation);
 	else if (old != m->state)
 		log_info("member %" PRIu64 " \"%s\" %s: %s -> %s (incarnation %" PRIu64 ")", m->id,
 			 name, a, swim_state_name(old), swim_state_name(m->state), m->incarnation);
 	else
-		log_trace(TRACE_GOSSIP, "member %" PRIu64 ": load v%" PRIu32 " cpu %u mem %u", m->id,
-			  m->load.version, m->load.cpu_permille, m->load.mem_permille);
+		log_trace(TRACE_GOSSIP, "member %" PRIu64 ": load v%" PRIu32 " cpu %u mem %u",
+			  m->id, m->load.version, m->load.cpu_permille, m->load.mem_permille);
 }
 
 static uint32_t

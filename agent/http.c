@@ -201,8 +201,8 @@ http_new(uv_loop_t *loop)
 static void
 http_update_refs(struct http *h)
 {
-	uv_handle_t *handles[] = {(uv_handle_t *)&h->timer, (uv_handle_t *)&h->proc,
-				  (uv_handle_t *)&h->in, (uv_handle_t *)&h->out};
+	uv_handle_t *handles[] = { (uv_handle_t *)&h->timer, (uv_handle_t *)&h->proc,
+				   (uv_handle_t *)&h->in, (uv_handle_t *)&h->out };
 	bool keep = h->npending > 0 || h->closing;
 
 	for (size_t i = 0; i < sizeof(handles) / sizeof(handles[0]); i++) {
@@ -366,8 +366,8 @@ http_on_helper_handle_closed(uv_handle_t *handle)
 static void
 http_close_helper_handles(struct http *h)
 {
-	uv_handle_t *handles[] = {(uv_handle_t *)&h->in, (uv_handle_t *)&h->out,
-				  (uv_handle_t *)&h->proc};
+	uv_handle_t *handles[] = { (uv_handle_t *)&h->in, (uv_handle_t *)&h->out,
+				   (uv_handle_t *)&h->proc };
 
 	for (size_t i = 0; i < sizeof(handles) / sizeof(handles[0]); i++)
 		if (!uv_is_closing(handles[i]))

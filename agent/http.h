@@ -25,18 +25,18 @@
 #include <uv.h>
 
 #define HTTP_MAX_BODY (4U * 1024 * 1024)
-#define HTTP_ERR_LEN 256
+#define HTTP_ERR_LEN  256
 
 struct http;
 struct http_req;
 
 struct http_response {
-	int err;		  /* 0, or -ETIMEDOUT, -ECONNREFUSED, -EFBIG, -ECANCELED, -EIO... */
+	int err; /* 0, or -ETIMEDOUT, -ECONNREFUSED, -EFBIG, -ECANCELED, -EIO... */
 	char errmsg[HTTP_ERR_LEN]; /* curl's or the helper's explanation when err != 0 */
-	long status;		  /* HTTP status when err == 0 */
-	char *body;		  /* NUL-terminated; owned by the request, valid in the callback */
+	long status;		   /* HTTP status when err == 0 */
+	char *body;		   /* NUL-terminated; owned by the request, valid in the callback */
 	size_t body_len;
-	char *headers;		  /* raw response header block, NUL-terminated */
+	char *headers; /* raw response header block, NUL-terminated */
 	uint64_t elapsed_ms;
 };
 
@@ -45,13 +45,13 @@ struct http_response {
 typedef void http_done_fn(struct http_req *req, const struct http_response *resp, void *arg);
 
 struct http_request {
-	const char *method;	     /* "GET" (default when NULL), "POST", "PUT", "DELETE" */
+	const char *method; /* "GET" (default when NULL), "POST", "PUT", "DELETE" */
 	const char *url;
-	const char *body;	     /* NULL for none; copied */
+	const char *body; /* NULL for none; copied */
 	size_t body_len;
-	const char *const *headers;  /* NULL-terminated "Name: value" list; copied */
-	uint64_t timeout_ms;	     /* whole request; 0 = 30 s */
-	const char *source_address;  /* bind the local end to this address; NULL = any */
+	const char *const *headers; /* NULL-terminated "Name: value" list; copied */
+	uint64_t timeout_ms;	    /* whole request; 0 = 30 s */
+	const char *source_address; /* bind the local end to this address; NULL = any */
 };
 
 /* New client on `loop`; no process is started until the first request. */

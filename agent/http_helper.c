@@ -122,7 +122,7 @@ http_helper_errmsg(char *dst, size_t size, const char *src)
 static void
 http_helper_answer(struct http_helper *hh, uint32_t id, const struct http_response *resp)
 {
-	struct httpframe_response rs = {.id = id};
+	struct httpframe_response rs = { .id = id };
 	char errmsg[HTTPFRAME_MAX_ERRMSG + 1], why[HTTPFRAME_MAX_ERRMSG + 1];
 	enum httpframe_err e;
 	uint8_t *buf;
@@ -222,7 +222,7 @@ http_helper_request(struct http_helper *hh, const uint8_t *p, size_t n)
 	r = http_curl_start(hh->curl, &rq, http_helper_on_done, job, &job->req);
 	httpframe_request_free(fr);
 	if (r != 0) {
-		struct http_response resp = {.err = r};
+		struct http_response resp = { .err = r };
 
 		snprintf(resp.errmsg, sizeof(resp.errmsg), "cannot start request: %s",
 			 strerror(-r));

@@ -76,13 +76,15 @@ cmd_usage(FILE *out, const char *name)
 static void
 main_usage(FILE *out)
 {
-	fprintf(out, "usage: mitosis COMMAND [ARGS]\n\n"
-		     "mitosis makes a cluster of droplets scale itself: every node gossips its load\n"
-		     "over signed UDP, and the cluster clones and retires droplets by itself.\n\n"
-		     "Commands:\n");
+	fprintf(out,
+		"usage: mitosis COMMAND [ARGS]\n\n"
+		"mitosis makes a cluster of droplets scale itself: every node gossips its load\n"
+		"over signed UDP, and the cluster clones and retires droplets by itself.\n\n"
+		"Commands:\n");
 	for (const struct cmd_entry *c = cmd_table; c->name != NULL; c++)
 		fprintf(out, "  %-15s %s\n", c->name, c->summary);
-	fprintf(out, "\nRun 'mitosis help COMMAND' for a command's options. docs/cli.md has them all.\n");
+	fprintf(out, "\nRun 'mitosis help COMMAND' for a command's options. docs/cli.md has them "
+		     "all.\n");
 }
 
 static int
@@ -114,7 +116,8 @@ cmd_help_main(int argc, char **argv)
 	}
 	c = cmd_find(argv[1]);
 	if (c == NULL) {
-		fprintf(stderr, "mitosis: unknown command '%s'; 'mitosis help' lists them\n", argv[1]);
+		fprintf(stderr, "mitosis: unknown command '%s'; 'mitosis help' lists them\n",
+			argv[1]);
 		return EXIT_USAGE;
 	}
 	printf("usage: mitosis %s\n\n%s\n", c->usage, c->summary);
@@ -143,7 +146,8 @@ main(int argc, char **argv)
 		return cmd_version_main(1, argv);
 	c = cmd_find(argv[1]);
 	if (c == NULL) {
-		fprintf(stderr, "mitosis: unknown command '%s'; 'mitosis help' lists them\n", argv[1]);
+		fprintf(stderr, "mitosis: unknown command '%s'; 'mitosis help' lists them\n",
+			argv[1]);
 		return EXIT_USAGE;
 	}
 	if (sodium_init() < 0) {

@@ -70,7 +70,8 @@ metadata_failed(struct metadata_fetch *mf)
 {
 	uint64_t wait, jitter;
 
-	log_warnx("metadata %s: try %u of %u failed: %s", mf->url, mf->tried, mf->attempts, mf->why);
+	log_warnx("metadata %s: try %u of %u failed: %s", mf->url, mf->tried, mf->attempts,
+		  mf->why);
 	if (mf->tried >= mf->attempts) {
 		metadata_finish(mf, -EHOSTUNREACH, NULL);
 		return;

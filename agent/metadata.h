@@ -19,10 +19,10 @@ struct metadata_fetch;
 typedef void metadata_done_fn(int err, struct meta_identity *id, const char *why, void *arg);
 
 struct metadata_opts {
-	const char *base_url;	/* "http://169.254.169.254" */
-	uint64_t timeout_ms;	/* per try */
-	unsigned attempts;	/* >= 1 */
-	uint64_t backoff_ms;	/* first wait between tries; doubles, capped at 4 s */
+	const char *base_url; /* "http://169.254.169.254" */
+	uint64_t timeout_ms;  /* per try */
+	unsigned attempts;    /* >= 1 */
+	uint64_t backoff_ms;  /* first wait between tries; doubles, capped at 4 s */
 };
 
 /* Starts fetching. Returns 0 (cb runs later) or a negative errno. *out may be

@@ -23,15 +23,15 @@ static const struct registrar_kind registrar_kinds[] = {
 };
 
 int
-registrar_new(const char *name, const struct registrar_env *env, struct registrar **out,
-	      char *err, size_t errsize)
+registrar_new(const char *name, const struct registrar_env *env, struct registrar **out, char *err,
+	      size_t errsize)
 {
 	*out = NULL;
 	for (size_t i = 0; i < sizeof(registrar_kinds) / sizeof(registrar_kinds[0]); i++)
 		if (strcmp(registrar_kinds[i].name, name) == 0)
 			return registrar_kinds[i].make(env, out, err, errsize);
-	snprintf(err, errsize, "registrars: unknown registrar \"%s\" (do-dns, do-lb, haproxy, exec)",
-		 name);
+	snprintf(err, errsize,
+		 "registrars: unknown registrar \"%s\" (do-dns, do-lb, haproxy, exec)", name);
 	return -EINVAL;
 }
 

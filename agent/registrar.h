@@ -52,11 +52,11 @@ struct registrar_ops {
 /* What every registrar may use; borrowed, must outlive the registrar. */
 struct registrar_env {
 	uv_loop_t *loop;
-	struct cloud *cloud;	/* NULL when no token is configured */
+	struct cloud *cloud; /* NULL when no token is configured */
 	const struct cfg *cfg;
-	bool dry_run;		/* print mutating commands instead of running them */
-	FILE *out;		/* where dry-run lines go; NULL = stdout */
-	const bool *closing;	/* set when the owner shuts down: start nothing new */
+	bool dry_run;	     /* print mutating commands instead of running them */
+	FILE *out;	     /* where dry-run lines go; NULL = stdout */
+	const bool *closing; /* set when the owner shuts down: start nothing new */
 };
 
 struct registrar {

@@ -104,7 +104,8 @@ dns_take_records(struct dns_job *j, cJSON *items)
 	free(j->recs);
 	j->recs = xcalloc((size_t)cJSON_GetArraySize(items) + 1, sizeof(*j->recs));
 	j->nrecs = 0;
-	cJSON_ArrayForEach(it, items) {
+	cJSON_ArrayForEach(it, items)
+	{
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
 		const cJSON *type = cJSON_GetObjectItemCaseSensitive(it, "type");
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "name");
@@ -196,7 +197,8 @@ dns_on_op(const struct cloud_resp *resp, void *arg)
 	const struct reconcile_op *op = &j->ops[j->next - 1];
 	bool gone = op->kind == RECONCILE_DELETE && resp->err == 0 && resp->status == 404;
 
-	if (!resp->dry_run && !gone && (resp->err != 0 || resp->status < 200 || resp->status > 299)) {
+	if (!resp->dry_run && !gone &&
+	    (resp->err != 0 || resp->status < 200 || resp->status > 299)) {
 		j->failed++;
 		snprintf(j->why, sizeof(j->why), "do-dns: %s of a record under %s: %s",
 			 reconcile_kind_name(op->kind), j->r->fqdn, resp->error);
@@ -256,8 +258,9 @@ dns_step(struct dns_job *j)
 		path = xasprintf("/v2/domains/%s/records/%" PRIu64, j->r->domain,
 				 j->recs[op->actual].id);
 	}
-	err = dns_closing(j) ? -ECANCELED : cloud_call(j->r->base.env->cloud, method, path, body, 0,
-							dns_on_op, j);
+	err = dns_closing(j)
+		      ? -ECANCELED
+		      : cloud_call(j->r->base.env->cloud, method, path, body, 0, dns_on_op, j);
 	free(path);
 	cJSON_free(body);
 	if (err != 0) {
@@ -267,8 +270,8 @@ dns_step(struct dns_job *j)
 }
 
 static int
-dns_start(struct registrar *base, enum dns_mode mode, const struct registrar_node *nodes,
-	  size_t n, registrar_done_fn *cb, void *arg)
+dns_start(struct registrar *base, enum dns_mode mode, const struct registrar_node *nodes, size_t n,
+	  registrar_done_fn *cb, void *arg)
 {
 	struct dns_reg *r = (struct dns_reg *)base;
 	struct dns_job *j = xcalloc(1, sizeof(*j));
@@ -284,8 +287,8 @@ dns_start(struct registrar *base, enum dns_mode mode, const struct registrar_nod
 		if (ip != NULL)
 			j->ips[j->nips++] = xstrdup(ip);
 		else
-			log_warnx("do-dns: node %" PRIu64 " has no %s IPv4; not in DNS", nodes[i].id,
-				  base->env->cfg->register_address);
+			log_warnx("do-dns: node %" PRIu64 " has no %s IPv4; not in DNS",
+				  nodes[i].id, base->env->cfg->register_address);
 	}
 	if (mode != DNS_RECONCILE && j->nips == 0) {
 		dns_job_free(j);
@@ -359,8 +362,9 @@ registrar_dns_new(const struct registrar_env *env, struct registrar **out, char 
 		return -EINVAL;
 	}
 	if (!dns_name_ok(cfg->dns_domain) || !dns_name_ok(name)) {
-		snprintf(err, errsize, "do-dns: needs dns_domain (and dns_name) made of letters, "
-				       "digits, '-', '.', '_'");
+		snprintf(err, errsize,
+			 "do-dns: needs dns_domain (and dns_name) made of letters, "
+			 "digits, '-', '.', '_'");
 		return -EINVAL;
 	}
 	r = xcalloc(1, sizeof(*r));

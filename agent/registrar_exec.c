@@ -97,14 +97,17 @@ exec_on_exit(uv_process_t *p, int64_t status, int sig)
 		j->failed++;
 		j->err = timed_out ? -ETIMEDOUT : -EIO;
 		if (timed_out)
-			snprintf(j->why, sizeof(j->why), "exec: %s %s (node %" PRIu64 "): killed after %ds",
-				 j->r->command, j->verb, nd->id, EXEC_TIMEOUT_MS / 1000);
+			snprintf(j->why, sizeof(j->why),
+				 "exec: %s %s (node %" PRIu64 "): killed after %ds", j->r->command,
+				 j->verb, nd->id, EXEC_TIMEOUT_MS / 1000);
 		else if (sig != 0)
-			snprintf(j->why, sizeof(j->why), "exec: %s %s (node %" PRIu64 "): signal %d",
-				 j->r->command, j->verb, nd->id, sig);
+			snprintf(j->why, sizeof(j->why),
+				 "exec: %s %s (node %" PRIu64 "): signal %d", j->r->command,
+				 j->verb, nd->id, sig);
 		else
-			snprintf(j->why, sizeof(j->why), "exec: %s %s (node %" PRIu64 "): exit status %"
-				 PRId64, j->r->command, j->verb, nd->id, status);
+			snprintf(j->why, sizeof(j->why),
+				 "exec: %s %s (node %" PRIu64 "): exit status %" PRId64,
+				 j->r->command, j->verb, nd->id, status);
 		log_warnx("%s", j->why);
 	}
 	uv_close((uv_handle_t *)&j->timer, exec_on_closed);
@@ -153,8 +156,11 @@ exec_spawn(struct exec_job *j, const struct exec_node *nd)
 		{ .flags = UV_INHERIT_FD, .data.fd = STDERR_FILENO },
 		{ .flags = UV_INHERIT_FD, .data.fd = STDERR_FILENO },
 	};
-	uv_process_options_t o = { .exit_cb = exec_on_exit, .file = j->r->command, .args = args,
-				   .stdio_count = 3, .stdio = stdio };
+	uv_process_options_t o = { .exit_cb = exec_on_exit,
+				   .file = j->r->command,
+				   .args = args,
+				   .stdio_count = 3,
+				   .stdio = stdio };
 	char **env = exec_env(j, nd);
 	int err;
 
@@ -181,7 +187,8 @@ exec_next(struct exec_job *j)
 	}
 	nd = &j->nodes[j->next++];
 	if (env->dry_run) {
-		registrar_dry(env, "exec: %s %s (MITOSIS_NODE_ID=%" PRIu64 " MITOSIS_NODE_ADDRESS=%s)",
+		registrar_dry(env,
+			      "exec: %s %s (MITOSIS_NODE_ID=%" PRIu64 " MITOSIS_NODE_ADDRESS=%s)",
 			      j->r->command, j->verb, nd->id, nd->addr);
 		exec_next(j);
 		return;

@@ -29,9 +29,9 @@
 #include "xmalloc.h"
 
 #define HAP_TIMEOUT_MS 5000
-#define HAP_ROUNDS 5
-#define HAP_RETRY_MS 1000
-#define HAP_REPLY_MAX (1024U * 1024)
+#define HAP_ROUNDS     5
+#define HAP_RETRY_MS   1000
+#define HAP_REPLY_MAX  (1024U * 1024)
 
 enum hap_mode { HAP_ADD, HAP_REMOVE, HAP_RECONCILE };
 
@@ -308,21 +308,26 @@ hap_cmds_from_plan(struct hap_job *j, const struct haproxy_server *s,
 	char cmd[HAPROXY_CFG_CMD_MAX];
 
 	for (size_t i = 0; i < nops; i++) {
-		const struct hap_want *w = ops[i].desired != RECONCILE_NONE ? &j->want[ops[i].desired]
-									    : NULL;
+		const struct hap_want *w =
+			ops[i].desired != RECONCILE_NONE ? &j->want[ops[i].desired] : NULL;
 
 		if (ops[i].kind == RECONCILE_CREATE) {
 			hap_cmds_create(j, w);
 		} else if (ops[i].kind == RECONCILE_DELETE) {
 			hap_cmds_delete(j, s[ops[i].actual].name);
 		} else if (strcmp(d[ops[i].desired].value, a[ops[i].actual].value) != 0) {
-			hap_push(j, haproxy_cfg_cmd_state(j->r->backend, w->name, HAPROXY_STATE_MAINT,
-							  cmd, sizeof(cmd)), cmd);
-			hap_push(j, haproxy_cfg_cmd_del(j->r->backend, w->name, cmd, sizeof(cmd)), cmd);
+			hap_push(j,
+				 haproxy_cfg_cmd_state(j->r->backend, w->name, HAPROXY_STATE_MAINT,
+						       cmd, sizeof(cmd)),
+				 cmd);
+			hap_push(j, haproxy_cfg_cmd_del(j->r->backend, w->name, cmd, sizeof(cmd)),
+				 cmd);
 			hap_cmds_create(j, w);
 		} else {
-			hap_push(j, haproxy_cfg_cmd_state(j->r->backend, w->name, HAPROXY_STATE_READY,
-							  cmd, sizeof(cmd)), cmd);
+			hap_push(j,
+				 haproxy_cfg_cmd_state(j->r->backend, w->name, HAPROXY_STATE_READY,
+						       cmd, sizeof(cmd)),
+				 cmd);
 		}
 	}
 }
@@ -334,7 +339,7 @@ hap_plan(struct hap_job *j, const struct haproxy_server *s, size_t n)
 	size_t nd = j->mode == HAP_REMOVE ? 0 : j->nwant;
 	struct reconcile_item *d = xcalloc(nd + 1, sizeof(*d));
 	struct reconcile_item *a = xcalloc(n + 1, sizeof(*a));
-	char (*addr)[HAPROXY_CFG_ADDR_MAX + 8] = xcalloc(n + 1, sizeof(*addr));
+	char(*addr)[HAPROXY_CFG_ADDR_MAX + 8] = xcalloc(n + 1, sizeof(*addr));
 	struct reconcile_op *ops;
 	size_t nops;
 	uint64_t id;
@@ -350,8 +355,9 @@ hap_plan(struct hap_job *j, const struct haproxy_server *s, size_t n)
 		a[i].value = addr[i];
 		a[i].ready = haproxy_cfg_server_ready(&s[i]);
 		/* only our servers, and in add/remove only the one node's */
-		a[i].foreign = !haproxy_cfg_server_id(s[i].name, &id) ||
-			       (j->mode != HAP_RECONCILE && strcmp(s[i].name, j->want[0].name) != 0);
+		a[i].foreign =
+			!haproxy_cfg_server_id(s[i].name, &id) ||
+			(j->mode != HAP_RECONCILE && strcmp(s[i].name, j->want[0].name) != 0);
 	}
 	hap_job_clear(j);
 	err = reconcile_plan(d, nd, a, n, 0, &ops, &nops);
@@ -464,8 +470,8 @@ hap_step(struct hap_job *j)
 }
 
 static int
-hap_start(struct registrar *base, enum hap_mode mode, const struct registrar_node *nodes,
-	  size_t n, registrar_done_fn *cb, void *arg)
+hap_start(struct registrar *base, enum hap_mode mode, const struct registrar_node *nodes, size_t n,
+	  registrar_done_fn *cb, void *arg)
 {
 	struct hap_reg *r = (struct hap_reg *)base;
 	struct hap_job *j = xcalloc(1, sizeof(*j));
@@ -545,13 +551,15 @@ registrar_haproxy_new(const struct registrar_env *env, struct registrar **out, c
 	struct hap_reg *r;
 
 	if (cfg->haproxy_runtime == NULL || cfg->haproxy_runtime[0] == '\0') {
-		snprintf(err, errsize, "haproxy: needs haproxy_runtime (\"unix:/run/haproxy/admin.sock\" "
-				       "or \"127.0.0.1:9999\")");
+		snprintf(err, errsize,
+			 "haproxy: needs haproxy_runtime (\"unix:/run/haproxy/admin.sock\" "
+			 "or \"127.0.0.1:9999\")");
 		return -EINVAL;
 	}
 	if (!haproxy_cfg_name_valid(cfg->haproxy_backend)) {
-		snprintf(err, errsize, "haproxy: needs haproxy_backend, a name of letters, digits, "
-				       "'_', '.', ':', '-'");
+		snprintf(err, errsize,
+			 "haproxy: needs haproxy_backend, a name of letters, digits, "
+			 "'_', '.', ':', '-'");
 		return -EINVAL;
 	}
 	r = xcalloc(1, sizeof(*r));

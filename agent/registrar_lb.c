@@ -102,7 +102,8 @@ lb_plan(struct lb_job *j, const uint64_t *have, size_t nhave)
 			j->del[j->ndel++] = have[i];
 	if (j->tag != NULL && j->ndel > 0 && strcmp(j->tag, j->r->cluster_tag) == 0) {
 		log_warnx("do-lb %s: tag-based on the cluster tag %s: %zu droplet(s) stay in it "
-			  "until deleted", j->r->lb_id, j->tag, j->ndel);
+			  "until deleted",
+			  j->r->lb_id, j->tag, j->ndel);
 		j->ndel = 0;
 	}
 	j->stage = 0;
@@ -128,16 +129,14 @@ lb_on_get(const struct cloud_resp *resp, void *arg)
 	}
 	free(j->tag);
 	j->tag = cJSON_IsString(tag) && tag->valuestring[0] != '\0' ? xstrdup(tag->valuestring)
-								     : NULL;
+								    : NULL;
 	have = xcalloc((size_t)cJSON_GetArraySize(ids) + 1, sizeof(*have));
-	cJSON_ArrayForEach(it, ids)
-		if (cJSON_IsNumber(it) && it->valuedouble >= 1)
-			have[nhave++] = (uint64_t)it->valuedouble;
+	cJSON_ArrayForEach(it, ids) if (cJSON_IsNumber(it) && it->valuedouble >= 1) have[nhave++] =
+		(uint64_t)it->valuedouble;
 	lb_plan(j, have, nhave);
 	free(have);
-	log_debug("do-lb %s: %s, %zu droplet(s), %zu to add, %zu to remove (round %u)",
-		  j->r->lb_id, j->tag != NULL ? "tag-based" : "id-based", nhave, j->nadd, j->ndel,
-		  j->round);
+	log_debug("do-lb %s: %s, %zu droplet(s), %zu to add, %zu to remove (round %u)", j->r->lb_id,
+		  j->tag != NULL ? "tag-based" : "id-based", nhave, j->nadd, j->ndel, j->round);
 	lb_step(j);
 }
 
@@ -228,8 +227,8 @@ lb_step(struct lb_job *j)
 			      : xasprintf("/v2/load_balancers/%s/droplets", j->r->lb_id);
 	body = lb_body(j, adding ? j->add : j->del, n);
 	err = lb_closing(j) ? -ECANCELED
-			    : cloud_call(j->r->base.env->cloud, adding ? "POST" : "DELETE", path, body,
-					 CLOUD_IDEMPOTENT, lb_on_change, j);
+			    : cloud_call(j->r->base.env->cloud, adding ? "POST" : "DELETE", path,
+					 body, CLOUD_IDEMPOTENT, lb_on_change, j);
 	free(path);
 	cJSON_free(body);
 	if (err != 0) {
@@ -311,8 +310,7 @@ lb_id_ok(const char *s)
 }
 
 int
-registrar_lb_new(const struct registrar_env *env, struct registrar **out, char *err,
-		 size_t errsize)
+registrar_lb_new(const struct registrar_env *env, struct registrar **out, char *err, size_t errsize)
 {
 	const struct cfg *cfg = env->cfg;
 	struct lb_reg *r;

@@ -66,8 +66,10 @@ static int
 rotation_open_cloud(struct rotation *rot, struct http *http, const struct rotation_opts *o)
 {
 	const struct cfg *cfg = rot->env.cfg;
-	struct cloud_opts co = { .base_url = cfg->api_url, .timeout_ms = cfg->api_timeout_ms,
-				 .dry_run = o->dry_run, .dry_run_out = o->dry_run_out };
+	struct cloud_opts co = { .base_url = cfg->api_url,
+				 .timeout_ms = cfg->api_timeout_ms,
+				 .dry_run = o->dry_run,
+				 .dry_run_out = o->dry_run_out };
 	char *token = NULL, err[256];
 	int rc;
 
@@ -98,8 +100,11 @@ rotation_new_opts(uv_loop_t *loop, struct http *http, const struct cfg *cfg,
 	int rc = 0;
 
 	*out = NULL;
-	rot->env = (struct registrar_env){ .loop = loop, .cfg = cfg, .dry_run = o->dry_run,
-					   .out = o->dry_run_out, .closing = &rot->closing };
+	rot->env = (struct registrar_env){ .loop = loop,
+					   .cfg = cfg,
+					   .dry_run = o->dry_run,
+					   .out = o->dry_run_out,
+					   .closing = &rot->closing };
 	rot->identity = identity;
 	rot->names = xstrdup("");
 	if (rotation_needs_cloud(cfg) && (rc = rotation_open_cloud(rot, http, o)) != 0)
@@ -211,8 +216,8 @@ rotation_register(struct rotation *rot, const struct registrar_node *node, rotat
 }
 
 int
-rotation_deregister(struct rotation *rot, const struct registrar_node *node,
-		    rotation_done_fn *cb, void *arg)
+rotation_deregister(struct rotation *rot, const struct registrar_node *node, rotation_done_fn *cb,
+		    void *arg)
 {
 	return rotation_fan_out(rot, ROTATION_REMOVE, node, 1, cb, arg);
 }

@@ -29,8 +29,8 @@ struct rotation;
 typedef void rotation_done_fn(int err, const char *why, void *arg);
 
 struct rotation_opts {
-	bool dry_run;	    /* mutating API calls and commands are printed, not made */
-	FILE *dry_run_out;  /* NULL = stdout */
+	bool dry_run;	   /* mutating API calls and commands are printed, not made */
+	FILE *dry_run_out; /* NULL = stdout */
 };
 
 /*
@@ -52,8 +52,8 @@ int rotation_new_opts(uv_loop_t *loop, struct http *http, const struct cfg *cfg,
  * Puts the node into / takes it out of every registrar; the node is copied.
  * Returns 0 (cb runs later, exactly once) or a negative errno (cb never runs).
  */
-int rotation_register(struct rotation *rot, const struct registrar_node *node,
-		      rotation_done_fn *cb, void *arg);
+int rotation_register(struct rotation *rot, const struct registrar_node *node, rotation_done_fn *cb,
+		      void *arg);
 int rotation_deregister(struct rotation *rot, const struct registrar_node *node,
 			rotation_done_fn *cb, void *arg);
 /* Makes every registrar hold exactly these nodes. */

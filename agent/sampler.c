@@ -35,10 +35,10 @@
 #include "sampler.h"
 #include "xmalloc.h"
 
-#define SAMPLER_PROC_MAX 8192 /* the aggregate cpu line is first in /proc/stat */
+#define SAMPLER_PROC_MAX   8192 /* the aggregate cpu line is first in /proc/stat */
 #define SAMPLER_CUSTOM_MAX 4096
 
-#define SAMPLER_BAD_STAT (1U << 0)
+#define SAMPLER_BAD_STAT    (1U << 0)
 #define SAMPLER_BAD_LOADAVG (1U << 1)
 #define SAMPLER_BAD_MEMINFO (1U << 2)
 
@@ -75,7 +75,7 @@ struct sampler {
 	enum sampler_cond cond;
 
 	/* The current run of the command. */
-	bool running;	     /* handles of a run are open */
+	bool running; /* handles of a run are open */
 	bool proc_open, out_open;
 	bool exited, out_done, finished, timed_out;
 	int pid;
@@ -169,8 +169,8 @@ sampler_update_cpu(struct sampler *s, const char *buf, size_t len, uint64_t now)
 	if (r == -EAGAIN)
 		return 0; /* no tick yet: keep the older reading as the base */
 	if (r == 0)
-		s->pending.cpu_permille = load_ewma_update(&s->ewma, pm, now - s->prev_cpu_ms,
-							   s->window_ms);
+		s->pending.cpu_permille =
+			load_ewma_update(&s->ewma, pm, now - s->prev_cpu_ms, s->window_ms);
 	else
 		log_debug("load: /proc/stat counters went backwards; starting again from here");
 	s->prev_cpu = c;
@@ -239,7 +239,8 @@ sampler_publish(struct sampler *s, bool has_custom, int64_t custom)
 	l.version = 0;
 	l.has_custom = has_custom;
 	l.custom_milli = has_custom ? custom : 0;
-	log_trace(TRACE_GOSSIP, "load: cpu %u mem %u load1/cpu %u custom %s%" PRId64 " (permille, milli)",
+	log_trace(TRACE_GOSSIP,
+		  "load: cpu %u mem %u load1/cpu %u custom %s%" PRId64 " (permille, milli)",
 		  l.cpu_permille, l.mem_permille, l.load1_permille, has_custom ? "" : "none ",
 		  l.custom_milli);
 	s->fn(&l, s->arg);
@@ -332,8 +333,8 @@ sampler_run_finish(struct sampler *s)
 	s->finished = true;
 	uv_timer_stop(&s->deadline);
 	if (s->timed_out)
-		sampler_note(s, SAMPLER_COND_TIMEOUT, "killed after %" PRIu64 " ms (custom_metric_timeout)",
-			     s->timeout_ms);
+		sampler_note(s, SAMPLER_COND_TIMEOUT,
+			     "killed after %" PRIu64 " ms (custom_metric_timeout)", s->timeout_ms);
 	else if (s->term_signal != 0)
 		sampler_note(s, SAMPLER_COND_SIGNAL, "killed by signal %d", s->term_signal);
 	else if (s->exit_status != 0)

@@ -76,8 +76,8 @@ transport_on_recv(uv_udp_t *sock, ssize_t nread, const uv_buf_t *buf, const stru
 	t->bytes_in += (uint64_t)nread;
 	if (flags & UV_UDP_PARTIAL) {
 		/* Cut by the kernel: longer than our buffer, so longer than any datagram. */
-		(void)wire_receive(t->rx, (const uint8_t *)buf->base, WIRE_MAX_DATAGRAM + 1, NULL, 0,
-				   uv_now(sock->loop), &msg);
+		(void)wire_receive(t->rx, (const uint8_t *)buf->base, WIRE_MAX_DATAGRAM + 1, NULL,
+				   0, uv_now(sock->loop), &msg);
 		return;
 	}
 	klen = transport_src_key(from, key);
@@ -89,8 +89,8 @@ transport_on_recv(uv_udp_t *sock, ssize_t nread, const uv_buf_t *buf, const stru
 
 int
 transport_open(uv_loop_t *loop, const char *host, uint16_t port, const struct keyring *kr,
-	       uint64_t cluster_id, uint64_t node_id, uint64_t incarnation, transport_msg_fn *on_msg,
-	       void *arg, struct transport **out)
+	       uint64_t cluster_id, uint64_t node_id, uint64_t incarnation,
+	       transport_msg_fn *on_msg, void *arg, struct transport **out)
 {
 	struct sockaddr_storage ss;
 	struct transport *t;
@@ -170,9 +170,10 @@ transport_log_counts(const struct transport *t)
 	n = (size_t)snprintf(line, sizeof(line), "in=%llu out=%llu",
 			     (unsigned long long)t->dgrams_in, (unsigned long long)t->dgrams_out);
 	for (int v = 0; v < WIRE_VERDICT_COUNT && n < sizeof(line); v++)
-		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%llu",
-				      wire_verdict_name((enum wire_verdict)v),
-				      (unsigned long long)wire_receiver_count(t->rx, (enum wire_verdict)v));
+		n += (size_t)snprintf(
+			line + n, sizeof(line) - n, " %s=%llu",
+			wire_verdict_name((enum wire_verdict)v),
+			(unsigned long long)wire_receiver_count(t->rx, (enum wire_verdict)v));
 	log_info("wire: %s", line);
 }
 

@@ -15,9 +15,9 @@
 
 #include "budget.h"
 
-#define BUDGET_NONE UINT32_MAX
+#define BUDGET_NONE	   UINT32_MAX
 #define BUDGET_MAX_SOURCES (1U << 24)
-#define BUDGET_MILLI 1000
+#define BUDGET_MILLI	   1000
 
 struct budget_entry {
 	uint64_t hash;

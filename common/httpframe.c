@@ -304,7 +304,7 @@ httpframe_encode_response(const struct httpframe_response *rs, uint8_t **out, si
 enum httpframe_err
 httpframe_encode_cancel(uint32_t id, uint8_t out[HTTPFRAME_CANCEL_SIZE])
 {
-	struct httpframe_out o = {.p = out, .len = 0};
+	struct httpframe_out o = { .p = out, .len = 0 };
 
 	if (id == 0)
 		return HTTPFRAME_BAD_ID;
@@ -381,7 +381,7 @@ httpframe_get_field(struct httpframe_cursor *c, int width, struct httpframe_slic
 enum httpframe_err
 httpframe_peek(const uint8_t *p, size_t n, enum httpframe_type *type, uint32_t *id)
 {
-	struct httpframe_cursor c = {.p = p, .n = n};
+	struct httpframe_cursor c = { .p = p, .n = n };
 	uint8_t version, t;
 
 	if (n > HTTPFRAME_MAX_FRAME)
@@ -492,7 +492,7 @@ httpframe_parse_request(struct httpframe_cursor *c, struct httpframe_request_vie
 enum httpframe_err
 httpframe_decode_request(const uint8_t *p, size_t n, struct httpframe_request **out)
 {
-	struct httpframe_cursor c = {.p = p, .n = n};
+	struct httpframe_cursor c = { .p = p, .n = n };
 	struct httpframe_request_view v;
 	struct httpframe_request *rq;
 	const char **hdrs;
@@ -534,7 +534,7 @@ httpframe_decode_request(const uint8_t *p, size_t n, struct httpframe_request **
 enum httpframe_err
 httpframe_decode_cancel(const uint8_t *p, size_t n, uint32_t *id)
 {
-	struct httpframe_cursor c = {.p = p, .n = n};
+	struct httpframe_cursor c = { .p = p, .n = n };
 	enum httpframe_err e;
 
 	if ((e = httpframe_head(&c, HTTPFRAME_CANCEL, id)) != HTTPFRAME_OK)
@@ -583,7 +583,7 @@ httpframe_parse_response(struct httpframe_cursor *c, struct httpframe_response_v
 enum httpframe_err
 httpframe_decode_response(const uint8_t *p, size_t n, struct httpframe_response **out)
 {
-	struct httpframe_cursor c = {.p = p, .n = n};
+	struct httpframe_cursor c = { .p = p, .n = n };
 	struct httpframe_response_view v;
 	struct httpframe_response *rs;
 	enum httpframe_err e;

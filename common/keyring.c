@@ -22,8 +22,8 @@
 
 #define KEYRING_KDF_CONTEXT "mitosis_"
 #define KEYRING_SUBKEY_SIGN 1
-#define KEYRING_SUBKEY_TAG 2
-#define KEYRING_FILE_MAX 4096
+#define KEYRING_SUBKEY_TAG  2
+#define KEYRING_FILE_MAX    4096
 /* The longest base64 token we decode to measure a wrong length exactly. */
 #define KEYRING_B64_MAX 1024
 
@@ -51,8 +51,8 @@ _Static_assert(KEYRING_SIGN_PK_LEN == crypto_sign_PUBLICKEYBYTES, "pk size");
 _Static_assert(KEYRING_SIGN_SK_LEN == crypto_sign_SECRETKEYBYTES, "sk size");
 _Static_assert(KEYRING_TAG_KEY_LEN == crypto_generichash_KEYBYTES, "tag key size");
 
-static int
-keyring_fail(struct keyring_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int keyring_fail(struct keyring_ctx *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 static int
 keyring_fail(struct keyring_ctx *c, const char *fmt, ...)
@@ -84,8 +84,8 @@ keyring_derive(const uint8_t secret[KEYRING_SECRET_LEN], struct keyring_key *k)
 	uint8_t h[crypto_generichash_BYTES];
 	int rc = -EINVAL;
 
-	if (crypto_kdf_derive_from_key(seed, sizeof(seed), KEYRING_SUBKEY_SIGN,
-				       KEYRING_KDF_CONTEXT, secret) != 0)
+	if (crypto_kdf_derive_from_key(seed, sizeof(seed), KEYRING_SUBKEY_SIGN, KEYRING_KDF_CONTEXT,
+				       secret) != 0)
 		goto out;
 	if (crypto_sign_seed_keypair(k->sign_pk, k->sign_sk, seed) != 0)
 		goto out;
@@ -163,8 +163,8 @@ keyring_bad_role(struct keyring_ctx *c, const char *s, size_t len)
 	for (size_t i = 0; quotable && i < len; i++)
 		quotable = s[i] >= 'a' && s[i] <= 'z';
 	if (quotable)
-		return keyring_fail(c, "unknown role '%.*s' (expected primary or accept)",
-				    (int)len, s);
+		return keyring_fail(c, "unknown role '%.*s' (expected primary or accept)", (int)len,
+				    s);
 	return keyring_fail(c, "unknown role (expected primary or accept)");
 }
 
@@ -179,8 +179,9 @@ keyring_decode_secret(struct keyring_ctx *c, const char *b64, size_t len,
 
 	if (len > KEYRING_B64_MAX)
 		return keyring_fail(c, "secret is %zu characters long, expected %zu", len,
-				    (size_t)sodium_base64_ENCODED_LEN(KEYRING_SECRET_LEN,
-						sodium_base64_VARIANT_ORIGINAL) - 1);
+				    (size_t)sodium_base64_ENCODED_LEN(
+					    KEYRING_SECRET_LEN, sodium_base64_VARIANT_ORIGINAL) -
+					    1);
 	rc = sodium_base642bin(tmp, sizeof(tmp), b64, len, NULL, &binlen, NULL,
 			       sodium_base64_VARIANT_ORIGINAL);
 	if (rc != 0)
@@ -254,10 +255,11 @@ keyring_parse_key(struct keyring_ctx *c, const struct keyring_line *l)
 }
 
 int
-keyring_parse(const char *text, size_t len, const char *source, struct keyring **out,
-	      char *err, size_t errsize)
+keyring_parse(const char *text, size_t len, const char *source, struct keyring **out, char *err,
+	      size_t errsize)
 {
-	struct keyring_ctx c = { .source = source != NULL ? source : "keyring", .err = err,
+	struct keyring_ctx c = { .source = source != NULL ? source : "keyring",
+				 .err = err,
 				 .errsize = errsize };
 	const char *p = text, *end = text != NULL ? text + len : NULL;
 	int rc = 0;
@@ -331,8 +333,7 @@ keyring_generate(char *buf, size_t size, const char *created)
 	randombytes_buf(secret, sizeof(secret));
 	if (keyring_derive(secret, &k) != 0)
 		goto out;
-	sodium_bin2base64(b64, sizeof(b64), secret, sizeof(secret),
-			  sodium_base64_VARIANT_ORIGINAL);
+	sodium_bin2base64(b64, sizeof(b64), secret, sizeof(secret), sodium_base64_VARIANT_ORIGINAL);
 	n = snprintf(buf, size, "# mitosis cluster keyring, key %08x created %s\nprimary %08x %s\n",
 		     k.id, created, k.id, b64);
 	if (n < 0 || (size_t)n >= size) {

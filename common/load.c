@@ -82,8 +82,8 @@ load_scan_u64(const char *p, size_t n, size_t *i, uint64_t *out)
 static int
 load_parse_cpu_fields(const char *p, size_t n, struct load_cpu *out)
 {
-	uint64_t *const fields[] = { &out->user,   &out->nice,	  &out->system, &out->idle,
-				     &out->iowait, &out->irq,	  &out->softirq, &out->steal };
+	uint64_t *const fields[] = { &out->user,   &out->nice, &out->system,  &out->idle,
+				     &out->iowait, &out->irq,  &out->softirq, &out->steal };
 	size_t i = 0, count = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -120,10 +120,11 @@ load_parse_stat(const char *buf, size_t len, struct load_cpu *out)
 int
 load_cpu_permille(const struct load_cpu *prev, const struct load_cpu *cur, uint16_t *permille)
 {
-	uint64_t busy0[] = { prev->user, prev->nice, prev->system, prev->irq, prev->softirq,
-			     prev->steal };
-	uint64_t busy1[] = { cur->user, cur->nice, cur->system, cur->irq, cur->softirq,
-			     cur->steal };
+	uint64_t busy0[] = { prev->user, prev->nice,	prev->system,
+			     prev->irq,	 prev->softirq, prev->steal };
+	uint64_t busy1[] = {
+		cur->user, cur->nice, cur->system, cur->irq, cur->softirq, cur->steal
+	};
 	uint64_t idle0, idle1, dbusy = 0, dtotal;
 
 	/* Sums past 2^64 cannot come from a running kernel: treat them as a reset. */
@@ -131,7 +132,8 @@ load_cpu_permille(const struct load_cpu *prev, const struct load_cpu *cur, uint1
 	    __builtin_add_overflow(cur->idle, cur->iowait, &idle1) || idle1 < idle0)
 		return -ERANGE;
 	for (size_t i = 0; i < sizeof(busy0) / sizeof(busy0[0]); i++) {
-		if (busy1[i] < busy0[i] || __builtin_add_overflow(dbusy, busy1[i] - busy0[i], &dbusy))
+		if (busy1[i] < busy0[i] ||
+		    __builtin_add_overflow(dbusy, busy1[i] - busy0[i], &dbusy))
 			return -ERANGE;
 	}
 	if (__builtin_add_overflow(dbusy, idle1 - idle0, &dtotal))
@@ -222,8 +224,14 @@ load_parse_loadavg(const char *buf, size_t len, uint32_t ncpu, uint16_t *permill
 	return 0;
 }
 
-enum load_mem_key { LOAD_MEM_TOTAL, LOAD_MEM_AVAILABLE, LOAD_MEM_FREE, LOAD_MEM_BUFFERS,
-		    LOAD_MEM_CACHED, LOAD_MEM_KEYS };
+enum load_mem_key {
+	LOAD_MEM_TOTAL,
+	LOAD_MEM_AVAILABLE,
+	LOAD_MEM_FREE,
+	LOAD_MEM_BUFFERS,
+	LOAD_MEM_CACHED,
+	LOAD_MEM_KEYS
+};
 
 static const char *const load_mem_names[LOAD_MEM_KEYS] = {
 	"MemTotal", "MemAvailable", "MemFree", "Buffers", "Cached",
@@ -259,7 +267,8 @@ load_scan_meminfo(const char *buf, size_t len, uint64_t *val, bool *seen)
 		for (int k = 0; k < LOAD_MEM_KEYS; k++) {
 			size_t klen = strlen(load_mem_names[k]);
 
-			if ((size_t)(colon - line) != klen || memcmp(line, load_mem_names[k], klen) != 0)
+			if ((size_t)(colon - line) != klen ||
+			    memcmp(line, load_mem_names[k], klen) != 0)
 				continue;
 			if (seen[k] || load_parse_kb(colon + 1, linelen - klen - 1, &val[k]) != 0)
 				return -EINVAL;
@@ -381,8 +390,7 @@ load_abs(double x)
 }
 
 bool
-load_differs(const struct swim_load *last, const struct swim_load *cur,
-	     uint16_t threshold_permille)
+load_differs(const struct swim_load *last, const struct swim_load *cur, uint16_t threshold_permille)
 {
 	double a, b, big, d;
 

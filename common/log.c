@@ -29,8 +29,8 @@ static const struct {
 	const char *name;
 	unsigned bit;
 } trace_names[] = {
-	{ "wire", TRACE_WIRE },	    { "meta", TRACE_META },   { "http", TRACE_HTTP },
-	{ "gossip", TRACE_GOSSIP }, { "elect", TRACE_ELECT }, { "cloud", TRACE_CLOUD },
+	{ "wire", TRACE_WIRE },	      { "meta", TRACE_META },	{ "http", TRACE_HTTP },
+	{ "gossip", TRACE_GOSSIP },   { "elect", TRACE_ELECT }, { "cloud", TRACE_CLOUD },
 	{ "control", TRACE_CONTROL },
 };
 
@@ -107,7 +107,8 @@ log_parse_traces(const char *list, unsigned *out, const char **bad)
 			bits |= TRACE_ALL;
 			found = true;
 		}
-		for (size_t i = 0; !found && i < sizeof(trace_names) / sizeof(trace_names[0]); i++) {
+		for (size_t i = 0; !found && i < sizeof(trace_names) / sizeof(trace_names[0]);
+		     i++) {
 			if (strlen(trace_names[i].name) == n &&
 			    strncasecmp(p, trace_names[i].name, n) == 0) {
 				bits |= trace_names[i].bit;
@@ -216,8 +217,8 @@ log_vwrite(const char *level, const char *fmt, va_list ap, int errnum)
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	log_append(line, sizeof(line), &n, "%s.%03ldZ %s[%ld] %s: ", stamp,
-		   (long)tv.tv_usec / 1000, log_progname, (long)getpid(), level);
+	log_append(line, sizeof(line), &n, "%s.%03ldZ %s[%ld] %s: ", stamp, (long)tv.tv_usec / 1000,
+		   log_progname, (long)getpid(), level);
 	log_vappend(line, sizeof(line), &n, fmt, ap);
 	if (errnum != 0)
 		log_append(line, sizeof(line), &n, ": %s", strerror(errnum));
@@ -228,18 +229,18 @@ log_vwrite(const char *level, const char *fmt, va_list ap, int errnum)
 	}
 }
 
-#define LOG_BODY(lvl, name, errnum)                    \
-	do {                                           \
-		int saved_errno = errno;               \
-		va_list ap;                            \
-		if (log_level < (lvl)) {               \
-			errno = saved_errno;           \
-			return;                        \
-		}                                      \
-		va_start(ap, fmt);                     \
-		log_vwrite(name, fmt, ap, (errnum));   \
-		va_end(ap);                            \
-		errno = saved_errno;                   \
+#define LOG_BODY(lvl, name, errnum)                                                                \
+	do {                                                                                       \
+		int saved_errno = errno;                                                           \
+		va_list ap;                                                                        \
+		if (log_level < (lvl)) {                                                           \
+			errno = saved_errno;                                                       \
+			return;                                                                    \
+		}                                                                                  \
+		va_start(ap, fmt);                                                                 \
+		log_vwrite(name, fmt, ap, (errnum));                                               \
+		va_end(ap);                                                                        \
+		errno = saved_errno;                                                               \
 	} while (0)
 
 void

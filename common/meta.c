@@ -24,7 +24,7 @@
 #include "meta.h"
 #include "util.h"
 
-#define META_BODY_MAX (1024 * 1024)
+#define META_BODY_MAX	  (1024 * 1024)
 #define META_HOSTNAME_MAX 255
 /* JSON numbers are doubles to cJSON; above 2^53 - 1 two ids can read the same. */
 #define META_ID_MAX 9007199254740991.0
@@ -282,7 +282,8 @@ meta_get_tags(const cJSON *root, struct meta_identity *id, struct meta_err *e)
 	id->tags = calloc(n, sizeof(char *));
 	if (id->tags == NULL)
 		goto nomem;
-	cJSON_ArrayForEach(t, tags) {
+	cJSON_ArrayForEach(t, tags)
+	{
 		if (!cJSON_IsString(t) || t->valuestring == NULL) {
 			meta_fail(e, "tags[%zu]: not a string", i);
 			return -EINVAL;
@@ -348,7 +349,8 @@ meta_get_ipv4(const cJSON *ifaces, const char *type, char dst[16], struct meta_e
 	if (addr == NULL || cJSON_IsNull(addr))
 		return 0;
 	if (!cJSON_IsString(addr) || addr->valuestring == NULL) {
-		meta_fail(e, "%s.ipv4.ip_address: expected a string, got %s", path, meta_kind(addr));
+		meta_fail(e, "%s.ipv4.ip_address: expected a string, got %s", path,
+			  meta_kind(addr));
 		return -EINVAL;
 	}
 	if (!util_is_ipv4(addr->valuestring)) {
@@ -383,8 +385,7 @@ meta_get_interfaces(const cJSON *root, struct meta_identity *id, struct meta_err
 }
 
 int
-meta_parse(const char *body, size_t len, struct meta_identity **out, char *err,
-	   size_t errsize)
+meta_parse(const char *body, size_t len, struct meta_identity **out, char *err, size_t errsize)
 {
 	struct meta_err e = { err, errsize };
 	struct meta_identity *id = NULL;
@@ -409,8 +410,7 @@ meta_parse(const char *body, size_t len, struct meta_identity **out, char *err,
 	    (r = meta_get_hostname(root, &id->hostname, &e)) != 0 ||
 	    (r = meta_get_string(root, "region", &id->region, &e)) != 0 ||
 	    (r = meta_get_string(root, "user_data", &id->user_data, &e)) != 0 ||
-	    (r = meta_get_tags(root, id, &e)) != 0 ||
-	    (r = meta_get_interfaces(root, id, &e)) != 0)
+	    (r = meta_get_tags(root, id, &e)) != 0 || (r = meta_get_interfaces(root, id, &e)) != 0)
 		goto out;
 	*out = id;
 	id = NULL;

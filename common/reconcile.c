@@ -100,7 +100,8 @@ reconcile_emit(struct reconcile_ctx *c, unsigned flags)
 		if (c->dup[d])
 			continue;
 		if (a != RECONCILE_NONE) {
-			if (!c->actual[a].ready || reconcile_value_differs(&c->desired[d], &c->actual[a]))
+			if (!c->actual[a].ready ||
+			    reconcile_value_differs(&c->desired[d], &c->actual[a]))
 				reconcile_push(c, RECONCILE_UPDATE, d, a);
 		} else if (stale != RECONCILE_NONE) {
 			c->fate[stale] = RECONCILE_REUSED;
@@ -119,9 +120,8 @@ reconcile_emit(struct reconcile_ctx *c, unsigned flags)
 }
 
 int
-reconcile_plan(const struct reconcile_item *desired, size_t nd,
-	       const struct reconcile_item *actual, size_t na, unsigned flags,
-	       struct reconcile_op **ops, size_t *nops)
+reconcile_plan(const struct reconcile_item *desired, size_t nd, const struct reconcile_item *actual,
+	       size_t na, unsigned flags, struct reconcile_op **ops, size_t *nops)
 {
 	struct reconcile_ctx c = { .desired = desired, .actual = actual, .nd = nd, .na = na };
 	int err = -ENOMEM;

@@ -24,7 +24,7 @@
 /* Far above any cluster; keeps index arithmetic in 32 bits. */
 #define REPLAY_MAX_SENDERS (1U << 24)
 #define REPLAY_MIN_BUCKETS 64U
-#define REPLAY_CHAIN 8U /* senders per bucket when the table is full, on average */
+#define REPLAY_CHAIN	   8U /* senders per bucket when the table is full, on average */
 
 struct replay_entry {
 	uint64_t node_id;
@@ -248,8 +248,7 @@ replay_commit(struct replay *rp, uint64_t node_id, uint64_t incarnation, uint64_
 }
 
 bool
-replay_lookup(const struct replay *rp, uint64_t node_id, uint64_t *incarnation,
-	      uint64_t *highest)
+replay_lookup(const struct replay *rp, uint64_t node_id, uint64_t *incarnation, uint64_t *highest)
 {
 	uint32_t i = replay_find(rp, node_id);
 

@@ -22,9 +22,9 @@
 #include "log.h"
 #include "report.h"
 
-#define REPORT_CELL 288	   /* an escaped name (63 x 4 bytes) and then some */
+#define REPORT_CELL 288 /* an escaped name (63 x 4 bytes) and then some */
 #define REPORT_COLS 10
-#define REPORT_ADDR 64	   /* "[v6]:port" */
+#define REPORT_ADDR 64 /* "[v6]:port" */
 
 /* A growing text buffer; after a failed append it stays failed. */
 struct report_buf {
@@ -42,8 +42,8 @@ report_printf(struct report_buf *b, const char *fmt, ...)
 	if (b->failed)
 		return;
 	va_start(ap, fmt);
-	n = vsnprintf(b->p != NULL ? b->p + b->len : NULL, b->p != NULL ? b->cap - b->len : 0,
-		      fmt, ap);
+	n = vsnprintf(b->p != NULL ? b->p + b->len : NULL, b->p != NULL ? b->cap - b->len : 0, fmt,
+		      ap);
 	va_end(ap);
 	if (n < 0) {
 		b->failed = true;
@@ -260,10 +260,11 @@ report_member_json(const struct swim_member *m, uint64_t self_id, uint64_t now)
 	if (!ok)
 		return NULL;
 	ok &= report_add_u64(obj, "id", m->id);
-	ok &= cJSON_AddStringToObject(obj, "name", report_json_str(m->name, SWIM_NAME_MAX, name,
-								   sizeof(name))) != NULL;
-	ok &= cJSON_AddStringToObject(obj, "addr", report_fmt_addr(&m->addr, addr,
-								   sizeof(addr))) != NULL;
+	ok &= cJSON_AddStringToObject(
+		      obj, "name", report_json_str(m->name, SWIM_NAME_MAX, name, sizeof(name))) !=
+	      NULL;
+	ok &= cJSON_AddStringToObject(obj, "addr", report_fmt_addr(&m->addr, addr, sizeof(addr))) !=
+	      NULL;
 	ok &= cJSON_AddStringToObject(obj, "state", swim_state_name(m->state)) != NULL;
 	ok &= report_add_u64(obj, "incarnation", m->incarnation);
 	ok &= cJSON_AddBoolToObject(obj, "self", m->id == self_id) != NULL;
@@ -330,8 +331,8 @@ report_fmt_pct(uint16_t permille, char *buf, size_t size)
 
 /* Renders one cell of the member table. */
 static const char *
-report_member_cell(const struct swim_member *m, int col, uint64_t self_id, uint64_t now,
-		   char *buf, size_t size)
+report_member_cell(const struct swim_member *m, int col, uint64_t self_id, uint64_t now, char *buf,
+		   size_t size)
 {
 	const struct swim_load *l = &m->load;
 	unsigned v;
@@ -394,8 +395,8 @@ report_members_text(const struct swim_member *const *members, size_t n, uint64_t
 		width[c] = strlen(report_headers[c]);
 	for (size_t i = 0; i < n; i++) {
 		for (int c = 0; c < REPORT_COLS; c++) {
-			size_t w = strlen(report_member_cell(v[i], c, self_id, now, cellbuf[c],
-							     REPORT_CELL));
+			size_t w = strlen(
+				report_member_cell(v[i], c, self_id, now, cellbuf[c], REPORT_CELL));
 
 			width[c] = w > width[c] ? w : width[c];
 		}
@@ -403,8 +404,8 @@ report_members_text(const struct swim_member *const *members, size_t n, uint64_t
 	report_table_row(&b, report_headers, width);
 	for (size_t i = 0; i < n; i++) {
 		for (int c = 0; c < REPORT_COLS; c++)
-			cells[c] = report_member_cell(v[i], c, self_id, now, cellbuf[c],
-						      REPORT_CELL);
+			cells[c] =
+				report_member_cell(v[i], c, self_id, now, cellbuf[c], REPORT_CELL);
 		report_table_row(&b, cells, width);
 	}
 	free(v);
@@ -441,12 +442,12 @@ report_status_node_json(cJSON *doc, const struct report_status *st)
 	bool ok = true;
 
 	ok &= report_add_u64(doc, "id", st->node_id);
-	ok &= cJSON_AddStringToObject(doc, "name", report_json_str(nm, 256, name,
-								   sizeof(name))) != NULL;
-	ok &= cJSON_AddStringToObject(doc, "cluster", report_json_str(cl, 256, cluster,
-								      sizeof(cluster))) != NULL;
-	ok &= cJSON_AddStringToObject(doc, "addr", report_fmt_addr(&st->addr, addr,
-								   sizeof(addr))) != NULL;
+	ok &= cJSON_AddStringToObject(doc, "name", report_json_str(nm, 256, name, sizeof(name))) !=
+	      NULL;
+	ok &= cJSON_AddStringToObject(doc, "cluster",
+				      report_json_str(cl, 256, cluster, sizeof(cluster))) != NULL;
+	ok &= cJSON_AddStringToObject(doc, "addr",
+				      report_fmt_addr(&st->addr, addr, sizeof(addr))) != NULL;
 	ok &= report_add_u64(doc, "incarnation", st->incarnation);
 	ok &= report_add_u64(doc, "uptime_ms", st->uptime_ms);
 	return ok;
@@ -590,8 +591,10 @@ report_status_text(const struct report_status *st)
 	const char *nm = st->name != NULL ? st->name : "";
 	const char *cl = st->cluster != NULL ? st->cluster : "";
 
-	report_printf(&b, "node %" PRIu64 " \"%s\" at %s, cluster \"%s\", incarnation %" PRIu64
-		      ", up %s\n", st->node_id, log_escape(name, sizeof(name), nm, strlen(nm)),
+	report_printf(&b,
+		      "node %" PRIu64 " \"%s\" at %s, cluster \"%s\", incarnation %" PRIu64
+		      ", up %s\n",
+		      st->node_id, log_escape(name, sizeof(name), nm, strlen(nm)),
 		      report_fmt_addr(&st->addr, addr, sizeof(addr)),
 		      log_escape(cluster, sizeof(cluster), cl, strlen(cl)), st->incarnation,
 		      report_fmt_age(st->uptime_ms, up, sizeof(up)));
@@ -602,13 +605,14 @@ report_status_text(const struct report_status *st)
 	report_printf(&b, ")\n");
 	report_status_text_load(&b, &st->mean);
 	report_status_text_io(&b, st);
-	report_printf(&b, "swim: probes %" PRIu64 " (%" PRIu64 " confirming), acks %" PRIu64
-		      ", indirect %" PRIu64
-		      ", nacks %" PRIu64 "/%" PRIu64 " sent/received, suspicions %" PRIu64
-		      ", refutations %" PRIu64 ", deaths %" PRIu64 ", leaves %" PRIu64
-		      ", joins %" PRIu64 ", decode errors %" PRIu64 ", awareness %u\n",
-		      s->probes, s->confirm_probes, s->probe_acks, s->indirect_probes, s->nacks_sent,
-		      s->nacks_received, s->suspicions, s->refutations, s->deaths, s->leaves,
-		      s->joins, s->decode_errors, s->awareness);
+	report_printf(&b,
+		      "swim: probes %" PRIu64 " (%" PRIu64 " confirming), acks %" PRIu64
+		      ", indirect %" PRIu64 ", nacks %" PRIu64 "/%" PRIu64
+		      " sent/received, suspicions %" PRIu64 ", refutations %" PRIu64
+		      ", deaths %" PRIu64 ", leaves %" PRIu64 ", joins %" PRIu64
+		      ", decode errors %" PRIu64 ", awareness %u\n",
+		      s->probes, s->confirm_probes, s->probe_acks, s->indirect_probes,
+		      s->nacks_sent, s->nacks_received, s->suspicions, s->refutations, s->deaths,
+		      s->leaves, s->joins, s->decode_errors, s->awareness);
 	return report_buf_take(&b);
 }

@@ -23,8 +23,7 @@
 /* Room for an escaped path in a message; longer paths are cut with "...". */
 #define SECFILE_PATH_MAX 512
 
-static void
-secfile_err(char *err, size_t errsize, const char *path, const char *fmt, ...)
+static void secfile_err(char *err, size_t errsize, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 /* Writes "PATH: message" into err; the path is escaped, as it may hold any byte. */
@@ -97,7 +96,8 @@ secfile_check_fd(int fd, const char *path, char *err, size_t errsize)
 		return rc;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		secfile_err(err, errsize, path, "is %s, not a regular file", secfile_kind(st.st_mode));
+		secfile_err(err, errsize, path, "is %s, not a regular file",
+			    secfile_kind(st.st_mode));
 		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 	}
 	log_escape(epath, sizeof(epath), path, strlen(path));
@@ -182,8 +182,7 @@ secfile_read_fd(int fd, char *buf, size_t cap, size_t *len)
 }
 
 int
-secfile_read(const char *path, char *buf, size_t bufsize, size_t *len, char *err,
-	     size_t errsize)
+secfile_read(const char *path, char *buf, size_t bufsize, size_t *len, char *err, size_t errsize)
 {
 	size_t n = 0;
 	int fd, rc;

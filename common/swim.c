@@ -28,18 +28,18 @@
 #include "swim_table.h"
 #include "wire.h"
 
-#define SWIM_MAX_MEMBERS 65536U	 /* the wire receiver's default sender table */
-#define SWIM_INDIRECT_MAX 16U	 /* helpers per indirect probe */
-#define SWIM_FANOUT_MAX 16U
-#define SWIM_RELAY_MAX 32U	 /* indirect probes we run for others at once */
-#define SWIM_RECENT_MAX 8U	 /* peers remembered for rate limits */
-#define SWIM_FIX_MAX 4U		 /* corrections sent back per message */
-#define SWIM_LAST_CHANCE 3U	 /* pings to a weakly confirmed suspect before it is dead */
-#define SWIM_SEEDS_MAX 64U
-#define SWIM_JOIN_BACKOFF_MAX 30000U
-#define SWIM_MS_MAX (30ULL * 24 * 3600 * 1000) /* no interval may exceed 30 days */
-#define SWIM_PUSHPULL_SCALE_THRESHOLD 32  /* memberlist's pushPullScaleThreshold */
-#define SWIM_MIN_PAYLOAD (SWIM_HEADER_MAX_LEN + SWIM_RECORD_MAX_LEN)
+#define SWIM_MAX_MEMBERS	      65536U /* the wire receiver's default sender table */
+#define SWIM_INDIRECT_MAX	      16U    /* helpers per indirect probe */
+#define SWIM_FANOUT_MAX		      16U
+#define SWIM_RELAY_MAX		      32U /* indirect probes we run for others at once */
+#define SWIM_RECENT_MAX		      8U  /* peers remembered for rate limits */
+#define SWIM_FIX_MAX		      4U  /* corrections sent back per message */
+#define SWIM_LAST_CHANCE	      3U /* pings to a weakly confirmed suspect before it is dead */
+#define SWIM_SEEDS_MAX		      64U
+#define SWIM_JOIN_BACKOFF_MAX	      30000U
+#define SWIM_MS_MAX		      (30ULL * 24 * 3600 * 1000) /* no interval may exceed 30 days */
+#define SWIM_PUSHPULL_SCALE_THRESHOLD 32 /* memberlist's pushPullScaleThreshold */
+#define SWIM_MIN_PAYLOAD	      (SWIM_HEADER_MAX_LEN + SWIM_RECORD_MAX_LEN)
 /* Probes at once: the round-robin probe (slot 0) and up to this many - 1
  * confirmation probes of members that others suspect. */
 #define SWIM_PROBES 4U
@@ -354,9 +354,9 @@ swim_trace_state(const struct swim_member *m, enum swim_state old, uint64_t accu
 {
 	if (!log_trace_enabled(TRACE_GOSSIP))
 		return;
-	log_trace(TRACE_GOSSIP, "swim: member %" PRIu64 " %s -> %s (incarnation %" PRIu64
-		  ", by %" PRIu64 ")", m->id, swim_state_name(old), swim_state_name(m->state),
-		  m->incarnation, accuser);
+	log_trace(TRACE_GOSSIP,
+		  "swim: member %" PRIu64 " %s -> %s (incarnation %" PRIu64 ", by %" PRIu64 ")",
+		  m->id, swim_state_name(old), swim_state_name(m->state), m->incarnation, accuser);
 }
 
 static void swim_confirm_probe(struct swim *s, const struct swim_member *m, uint64_t now);
@@ -459,8 +459,9 @@ swim_apply_self(struct swim *s, const struct swim_record *r, uint64_t now)
 			if (r->state != SWIM_LEFT)
 				swim_awareness(s, 1);
 			requeue = true;
-			log_trace(TRACE_GOSSIP, "swim: refuting %s from %" PRIu64 " at incarnation %"
-				  PRIu64, swim_state_name(r->state), r->from, me->incarnation);
+			log_trace(TRACE_GOSSIP,
+				  "swim: refuting %s from %" PRIu64 " at incarnation %" PRIu64,
+				  swim_state_name(r->state), r->from, me->incarnation);
 		} else if (r->incarnation > me->incarnation || !swim_addr_eq(&r->addr, &me->addr) ||
 			   strcmp(r->name, me->name) != 0) {
 			/* Our earlier life, or an impostor: outbid it. */
@@ -768,7 +769,8 @@ swim_pick(struct swim *s, uint32_t k, uint64_t exclude, bool alive_only, uint64_
 	while (n < k && tries-- > 0 && s->tab.count > 1) {
 		i = 1 + s->ops.random(s->arg) % (s->tab.count - 1);
 		m = &s->tab.members[i];
-		if (m->id == exclude || (alive_only ? m->state != SWIM_ALIVE : !swim_gossip_ok(s, m, now)))
+		if (m->id == exclude ||
+		    (alive_only ? m->state != SWIM_ALIVE : !swim_gossip_ok(s, m, now)))
 			continue;
 		for (j = 0; j < n && out[j] != i; j++)
 			;
@@ -822,8 +824,8 @@ swim_probe_begin(struct swim *s, struct swim_probe *p, const struct swim_member 
 	p->timeout_at = now + s->cfg.probe_timeout_ms;
 	/* A confirmation is one of k: it may take less time than a verdict of
 	 * its own (the indirect round still gets a full probe timeout). */
-	p->end_at = now + (confirm ? swim_min(2 * s->cfg.probe_timeout_ms, swim_probe_window(s)) :
-				     swim_probe_window(s));
+	p->end_at = now + (confirm ? swim_min(2 * s->cfg.probe_timeout_ms, swim_probe_window(s))
+				   : swim_probe_window(s));
 	p->confirm = confirm;
 	s->st.probes++;
 	swim_probe_ping(s, p);
@@ -1087,7 +1089,8 @@ swim_addr_live(const struct swim *s, const struct swim_addr *a)
 	for (uint32_t i = 1; i < s->tab.count; i++) {
 		const struct swim_member *m = &s->tab.members[i];
 
-		if ((m->state == SWIM_ALIVE || m->state == SWIM_SUSPECT) && swim_addr_eq(&m->addr, a))
+		if ((m->state == SWIM_ALIVE || m->state == SWIM_SUSPECT) &&
+		    swim_addr_eq(&m->addr, a))
 			return true;
 	}
 	return false;
@@ -1168,7 +1171,8 @@ swim_next_deadline(struct swim *s, uint64_t now)
 	d = swim_min(d, swim_suspicions_next(&s->susp));
 	d = swim_min(d, swim_table_next_reap(&s->tab, s->cfg.reap_after_ms));
 	for (uint32_t i = 0; i < s->nrelays; i++)
-		d = swim_min(d, s->relays[i].retried ? s->relays[i].nack_at : s->relays[i].retry_at);
+		d = swim_min(d,
+			     s->relays[i].retried ? s->relays[i].nack_at : s->relays[i].retry_at);
 	if (s->nseeds > 0 && !s->left)
 		d = swim_min(d, s->next_join);
 	return d > now ? d : now + 1;
@@ -1346,8 +1350,7 @@ swim_send_fixes(struct swim *s, uint64_t from_id, const struct swim_addr *from, 
 {
 	struct swim_msg h;
 
-	if (s->nfix == 0 ||
-	    !swim_recent_ok(&s->corrected, from_id, now, s->cfg.gossip_interval_ms))
+	if (s->nfix == 0 || !swim_recent_ok(&s->corrected, from_id, now, s->cfg.gossip_interval_ms))
 		return;
 	memset(&h, 0, sizeof(h));
 	h.type = SWIM_MSG_GOSSIP;
@@ -1444,8 +1447,9 @@ swim_new(const struct swim_config *cfg, const struct swim_ops *ops, void *arg, u
 	/* Random phases, so nodes started together do not tick in step. */
 	s->next_probe = now + s->ops.random(s->arg) % cfg->probe_interval_ms;
 	s->next_gossip = now + s->ops.random(s->arg) % cfg->gossip_interval_ms;
-	s->next_pushpull = now + (cfg->pushpull_interval_ms > 0 ?
-					  s->ops.random(s->arg) % cfg->pushpull_interval_ms : 0);
+	s->next_pushpull = now + (cfg->pushpull_interval_ms > 0
+					  ? s->ops.random(s->arg) % cfg->pushpull_interval_ms
+					  : 0);
 	return s;
 }
 

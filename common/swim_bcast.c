@@ -11,9 +11,9 @@
 
 #include "swim_bcast.h"
 
-#define SWIM_BCAST_NONE SWIM_IDMAP_NONE
+#define SWIM_BCAST_NONE	     SWIM_IDMAP_NONE
 #define SWIM_BCAST_MAX_SKIPS 8
-#define SWIM_BCAST_MAX_TAKE 256
+#define SWIM_BCAST_MAX_TAKE  256
 
 static uint64_t
 swim_bcast_key(const void *ctx, uint32_t v)
@@ -225,8 +225,7 @@ swim_bcast_offer(struct swim_bcast *q, size_t max_take, swim_bcast_fn *fn, void 
 }
 
 size_t
-swim_bcast_fill(struct swim_bcast *q, uint32_t limit, size_t max_take, swim_bcast_fn *fn,
-		void *ctx)
+swim_bcast_fill(struct swim_bcast *q, uint32_t limit, size_t max_take, swim_bcast_fn *fn, void *ctx)
 {
 	uint32_t taken[SWIM_BCAST_MAX_TAKE];
 	size_t n;

@@ -9,10 +9,9 @@
 
 #include "swim_codec.h"
 
-#define SWIM_PERMILLE_MAX 1000
+#define SWIM_PERMILLE_MAX   1000
 #define SWIM_REC_STATE_MASK 3U
-#define SWIM_REC_KNOWN \
-	(SWIM_REC_STATE_MASK | SWIM_REC_LOAD | SWIM_REC_CUSTOM | SWIM_REC_LOADONLY)
+#define SWIM_REC_KNOWN	    (SWIM_REC_STATE_MASK | SWIM_REC_LOAD | SWIM_REC_CUSTOM | SWIM_REC_LOADONLY)
 
 static const char *const swim_codec_err_names[SWIM_CODEC_ERR_COUNT] = {
 	[SWIM_CODEC_OK] = "ok",
@@ -141,9 +140,8 @@ swim_get_load(struct swim_reader *r, struct swim_load *l, unsigned flags)
 		l->has_custom = true;
 		l->custom_milli = (int64_t)swim_get(r, 8);
 	}
-	if (r->err == SWIM_CODEC_OK &&
-	    (l->version == 0 || l->cpu_permille > SWIM_PERMILLE_MAX ||
-	     l->mem_permille > SWIM_PERMILLE_MAX))
+	if (r->err == SWIM_CODEC_OK && (l->version == 0 || l->cpu_permille > SWIM_PERMILLE_MAX ||
+					l->mem_permille > SWIM_PERMILLE_MAX))
 		swim_fail(r, SWIM_CODEC_BAD_LOAD);
 }
 

@@ -154,8 +154,7 @@ swim_table_remove(struct swim_table *t, uint64_t id)
 }
 
 int
-swim_table_set_state(struct swim_table *t, struct swim_member *m, enum swim_state st,
-		     uint64_t now)
+swim_table_set_state(struct swim_table *t, struct swim_member *m, enum swim_state st, uint64_t now)
 {
 	t->nstate[m->state & 3]--;
 	t->nstate[st & 3]++;

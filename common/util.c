@@ -74,7 +74,10 @@ util_unit_ms(const char *unit)
 		const char *name;
 		uint64_t ms;
 	} units[] = {
-		{ "ms", 1 }, { "s", 1000 }, { "m", 60 * 1000 }, { "h", 60 * 60 * 1000 },
+		{ "ms", 1 },
+		{ "s", 1000 },
+		{ "m", 60 * 1000 },
+		{ "h", 60 * 60 * 1000 },
 	};
 
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)

@@ -24,17 +24,17 @@
 #include "replay.h"
 #include "wire.h"
 
-#define WIRE_OFF_MAGIC 0
-#define WIRE_OFF_VERSION 2
-#define WIRE_OFF_TYPE 3
-#define WIRE_OFF_LEN 4
-#define WIRE_OFF_CLUSTER 6
-#define WIRE_OFF_KEY 10
-#define WIRE_OFF_NODE 14
+#define WIRE_OFF_MAGIC	     0
+#define WIRE_OFF_VERSION     2
+#define WIRE_OFF_TYPE	     3
+#define WIRE_OFF_LEN	     4
+#define WIRE_OFF_CLUSTER     6
+#define WIRE_OFF_KEY	     10
+#define WIRE_OFF_NODE	     14
 #define WIRE_OFF_INCARNATION 22
-#define WIRE_OFF_SEQ 30
-#define WIRE_SEQ_BYTES 6
-#define WIRE_CLUSTER_PREFIX "mitosis cluster "
+#define WIRE_OFF_SEQ	     30
+#define WIRE_SEQ_BYTES	     6
+#define WIRE_CLUSTER_PREFIX  "mitosis cluster "
 
 _Static_assert(WIRE_HEADER_LEN == WIRE_OFF_SEQ + WIRE_SEQ_BYTES, "header layout");
 _Static_assert(WIRE_SIG_LEN == crypto_sign_BYTES, "signature size");
@@ -266,8 +266,8 @@ wire_check_shape(const uint8_t *buf, size_t len, size_t *payload_len, bool *sig)
 		return WIRE_DROP_OVERSIZED;
 	if (buf == NULL || len < WIRE_OVERHEAD)
 		return WIRE_DROP_TRUNCATED;
-	if (memcmp(buf + WIRE_OFF_MAGIC, WIRE_MAGIC, 2) != 0 || buf[WIRE_OFF_VERSION] != WIRE_VERSION ||
-	    (buf[WIRE_OFF_TYPE] & WIRE_TYPE_MAX) == 0)
+	if (memcmp(buf + WIRE_OFF_MAGIC, WIRE_MAGIC, 2) != 0 ||
+	    buf[WIRE_OFF_VERSION] != WIRE_VERSION || (buf[WIRE_OFF_TYPE] & WIRE_TYPE_MAX) == 0)
 		return WIRE_DROP_MALFORMED;
 	*sig = (buf[WIRE_OFF_TYPE] & WIRE_SIGNED) != 0;
 	overhead = *sig ? WIRE_SIGNED_OVERHEAD : WIRE_OVERHEAD;

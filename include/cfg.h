@@ -24,9 +24,9 @@
 
 #include "log.h"
 
-#define CFG_DEFAULT_PORT 7950
+#define CFG_DEFAULT_PORT	   7950
 #define CFG_DEFAULT_CONTROL_SOCKET "/run/mitosis/mitosis.sock"
-#define CFG_DEFAULT_API_URL "https://api.digitalocean.com"
+#define CFG_DEFAULT_API_URL	   "https://api.digitalocean.com"
 
 struct cfg {
 	char *cluster;	  /* cluster name: [a-z0-9-], 1..63 chars; required */
@@ -52,10 +52,10 @@ struct cfg {
 
 	/* Gossip addresses. bind_host NULL = the private IPv4 from the identity. */
 	char *bind_host;
-	uint16_t bind_port;	/* default CFG_DEFAULT_PORT */
-	char *advertise_host;	/* NULL = the bind address */
+	uint16_t bind_port;	 /* default CFG_DEFAULT_PORT */
+	char *advertise_host;	 /* NULL = the bind address */
 	uint16_t advertise_port; /* 0 = the bind port */
-	char **seeds;		/* "HOST[:PORT]" entries, comma-separated */
+	char **seeds;		 /* "HOST[:PORT]" entries, comma-separated */
 	size_t nseeds;
 
 	/* Membership timing (docs/membership.md); defaults from swim_config_default(). */
@@ -66,7 +66,7 @@ struct cfg {
 	uint64_t indirect_checks;
 	uint64_t suspicion_mult;
 	uint64_t suspicion_unit_ms;
-	bool sign_datagrams;	   /* Ed25519 on every gossip datagram */
+	bool sign_datagrams; /* Ed25519 on every gossip datagram */
 	uint64_t suspicion_max_mult;
 	uint64_t pushpull_interval_ms;
 	uint64_t reap_after_ms;
@@ -75,8 +75,8 @@ struct cfg {
 	/* Load sampling (docs/load.md). */
 	uint64_t load_interval_ms;
 	uint64_t load_window_ms;
-	uint64_t load_change;	   /* percent points that make a sample worth gossiping */
-	uint64_t load_refresh_ms;  /* a sample is gossiped at least this often */
+	uint64_t load_change;	  /* percent points that make a sample worth gossiping */
+	uint64_t load_refresh_ms; /* a sample is gossiped at least this often */
 	char *custom_metric_file;
 	char *custom_metric_command;
 	uint64_t custom_metric_timeout_ms;
@@ -84,32 +84,32 @@ struct cfg {
 	char *control_socket; /* default CFG_DEFAULT_CONTROL_SOCKET */
 
 	/* The DigitalOcean API and cloning (docs/cloud.md). */
-	char *api_url;		   /* default CFG_DEFAULT_API_URL */
-	uint64_t api_timeout_ms;   /* per request; default 15 s */
-	char *cluster_tag;	   /* cfg_finish sets "mitosis-" + cluster when not given */
-	uint64_t clone_image;	   /* snapshot id; 0 = unset */
-	char *clone_size;	   /* size slug */
-	char *clone_region;	   /* NULL = this droplet's region */
+	char *api_url;		 /* default CFG_DEFAULT_API_URL */
+	uint64_t api_timeout_ms; /* per request; default 15 s */
+	char *cluster_tag;	 /* cfg_finish sets "mitosis-" + cluster when not given */
+	uint64_t clone_image;	 /* snapshot id; 0 = unset */
+	char *clone_size;	 /* size slug */
+	char *clone_region;	 /* NULL = this droplet's region */
 	char *clone_vpc_uuid;
-	char **clone_ssh_keys;	   /* ids or fingerprints */
+	char **clone_ssh_keys; /* ids or fingerprints */
 	size_t nclone_ssh_keys;
-	char **clone_tags;	   /* extra tags on clones (the cluster tag is always added) */
+	char **clone_tags; /* extra tags on clones (the cluster tag is always added) */
 	size_t nclone_tags;
 	uint64_t active_timeout_ms; /* a clone not active by then is deleted; default 5 m */
 
 	/* Registration in rotation (docs/registrars.md). */
 	char **registrars; /* "do-dns", "do-lb", "haproxy", "exec" */
 	size_t nregistrars;
-	char *dns_domain;  /* zone, e.g. example.com */
-	char *dns_name;	   /* record name relative to the zone, "www" or "@" */
-	uint64_t dns_ttl;  /* seconds; default 60 */
-	char *lb_id;	   /* load balancer uuid */
-	char *haproxy_runtime;	/* "unix:/run/haproxy/admin.sock" or "127.0.0.1:9999" */
-	char *haproxy_backend;	/* backend name */
+	char *dns_domain;	      /* zone, e.g. example.com */
+	char *dns_name;		      /* record name relative to the zone, "www" or "@" */
+	uint64_t dns_ttl;	      /* seconds; default 60 */
+	char *lb_id;		      /* load balancer uuid */
+	char *haproxy_runtime;	      /* "unix:/run/haproxy/admin.sock" or "127.0.0.1:9999" */
+	char *haproxy_backend;	      /* backend name */
 	uint64_t haproxy_server_port; /* port of the app on each node; default 80 */
-	char *exec_command;	/* run as `CMD register|deregister` with MITOSIS_NODE_* env */
-	char *register_address; /* "public" (default) or "private": the IP put in rotation */
-	uint64_t drain_timeout_ms; /* retire waits this after deregistering; default 30 s */
+	char *exec_command;	      /* run as `CMD register|deregister` with MITOSIS_NODE_* env */
+	char *register_address;	      /* "public" (default) or "private": the IP put in rotation */
+	uint64_t drain_timeout_ms;    /* retire waits this after deregistering; default 30 s */
 
 	enum log_level log_level; /* `log_level`, default info */
 	unsigned traces;	  /* `trace`, e.g. "wire,meta" */
@@ -119,7 +119,8 @@ struct cfg {
  * --help, the flag parser and docs/config.md. */
 struct cfg_key_info {
 	const char *name;
-	const char *type;  /* "string", "path", "url", "duration", "integer", "ipv4", "list", "hostport", "level", "traces" */
+	const char *type;  /* "string", "path", "url", "duration", "integer", "ipv4", "list",
+			      "hostport", "level", "traces" */
 	const char *def;   /* default as text, "" when none */
 	const char *range; /* allowed values as text */
 	const char *help;

@@ -17,10 +17,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HAPROXY_CFG_NAME_MAX 64	 /* server and backend names, NUL included */
+#define HAPROXY_CFG_NAME_MAX 64 /* server and backend names, NUL included */
 #define HAPROXY_CFG_ADDR_MAX 64
-#define HAPROXY_CFG_CMD_MAX 256	 /* one command line, newline and NUL included */
-#define HAPROXY_CFG_PREFIX "mitosis-"
+#define HAPROXY_CFG_CMD_MAX  256 /* one command line, newline and NUL included */
+#define HAPROXY_CFG_PREFIX   "mitosis-"
 
 /* srv_admin_state bits (HAProxy's SRV_ADMF_*). */
 #define HAPROXY_ADMF_FMAINT 0x01U
@@ -30,8 +30,8 @@
 #define HAPROXY_ADMF_IDRAIN 0x10U
 #define HAPROXY_ADMF_RMAINT 0x20U
 #define HAPROXY_ADMF_HMAINT 0x40U
-#define HAPROXY_ADMF_MAINT 0x67U /* any maintenance bit */
-#define HAPROXY_ADMF_DRAIN 0x18U
+#define HAPROXY_ADMF_MAINT  0x67U /* any maintenance bit */
+#define HAPROXY_ADMF_DRAIN  0x18U
 
 enum haproxy_cfg_state { HAPROXY_STATE_READY, HAPROXY_STATE_DRAIN, HAPROXY_STATE_MAINT };
 

@@ -26,8 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KEYRING_SECRET_LEN 32
-#define KEYRING_MAX_KEYS 8
+#define KEYRING_SECRET_LEN  32
+#define KEYRING_MAX_KEYS    8
 #define KEYRING_SIGN_PK_LEN 32
 #define KEYRING_SIGN_SK_LEN 64
 #define KEYRING_TAG_KEY_LEN 32
@@ -52,8 +52,8 @@ struct keyring {
  * keyring (caller frees), -EINVAL with err filled, or -ENOMEM.
  * sodium_init() must have succeeded before.
  */
-int keyring_parse(const char *text, size_t len, const char *source, struct keyring **out,
-		  char *err, size_t errsize);
+int keyring_parse(const char *text, size_t len, const char *source, struct keyring **out, char *err,
+		  size_t errsize);
 
 /* secfile_read() (owner and mode checks) then keyring_parse(); wipes the
  * buffer it read into. */

@@ -30,7 +30,7 @@ struct load_ewma {
 
 /* Means over the ALIVE members that have a load sample (version != 0). */
 struct load_mean {
-	uint32_t members;	 /* members averaged for cpu, load1 and mem; 0 = no mean */
+	uint32_t members; /* members averaged for cpu, load1 and mem; 0 = no mean */
 	uint16_t cpu_permille;
 	uint16_t load1_permille;
 	uint16_t mem_permille;

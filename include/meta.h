@@ -16,13 +16,13 @@
 
 struct meta_identity {
 	uint64_t droplet_id;
-	char *hostname;		/* never NULL */
-	char *region;		/* NULL when missing */
-	char public_ipv4[16];	/* "" when missing */
-	char private_ipv4[16];	/* "" when missing */
-	char **tags;		/* ntags entries; NULL when none */
+	char *hostname;	       /* never NULL */
+	char *region;	       /* NULL when missing */
+	char public_ipv4[16];  /* "" when missing */
+	char private_ipv4[16]; /* "" when missing */
+	char **tags;	       /* ntags entries; NULL when none */
 	size_t ntags;
-	char *user_data;	/* NULL when missing */
+	char *user_data; /* NULL when missing */
 };
 
 /* An empty identity to be filled by hand (static identity). NULL on ENOMEM. */
@@ -35,8 +35,7 @@ void meta_identity_free(struct meta_identity *id);
  * and a new identity in *out (caller frees), or -EINVAL with a message naming
  * the field in err ("droplet_id: not a positive integer"), or -ENOMEM.
  */
-int meta_parse(const char *body, size_t len, struct meta_identity **out, char *err,
-	       size_t errsize);
+int meta_parse(const char *body, size_t len, struct meta_identity **out, char *err, size_t errsize);
 
 /* True when the droplet carries `tag`. */
 int meta_has_tag(const struct meta_identity *id, const char *tag);

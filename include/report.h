@@ -26,10 +26,10 @@ struct report_status {
 	const char *name;
 	const char *cluster;
 	uint64_t incarnation;
-	struct swim_addr addr;		   /* our gossip address */
+	struct swim_addr addr; /* our gossip address */
 	uint64_t uptime_ms;
-	uint32_t by_state[REPORT_STATES];  /* members per enum swim_state, self included */
-	struct load_mean mean;		   /* over ALIVE members with a sample */
+	uint32_t by_state[REPORT_STATES]; /* members per enum swim_state, self included */
+	struct load_mean mean;		  /* over ALIVE members with a sample */
 	uint64_t dgrams_in, dgrams_out, bytes_in, bytes_out;
 	uint64_t verdicts[WIRE_VERDICT_COUNT]; /* datagrams in by wire verdict, accept too */
 	struct swim_stats swim;

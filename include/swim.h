@@ -47,43 +47,44 @@ struct swim_addr {
 
 /* One node's load, as gossiped. Fixed point so every node computes the same mean. */
 struct swim_load {
-	uint32_t version;	  /* bumped by the owner on each new sample; 0 = none yet */
-	uint16_t cpu_permille;	  /* CPU utilisation, EWMA, 0..1000 */
-	uint16_t load1_permille;  /* load1 / ncpu x 1000, capped at 65535 */
-	uint16_t mem_permille;	  /* memory in use, 0..1000 */
+	uint32_t version;	 /* bumped by the owner on each new sample; 0 = none yet */
+	uint16_t cpu_permille;	 /* CPU utilisation, EWMA, 0..1000 */
+	uint16_t load1_permille; /* load1 / ncpu x 1000, capped at 65535 */
+	uint16_t mem_permille;	 /* memory in use, 0..1000 */
 	bool has_custom;
-	int64_t custom_milli;	  /* custom metric x 1000 (e.g. requests/s) */
+	int64_t custom_milli; /* custom metric x 1000 (e.g. requests/s) */
 };
 
 struct swim_member {
-	uint64_t id;	      /* node id (droplet id) */
+	uint64_t id; /* node id (droplet id) */
 	uint64_t incarnation;
 	enum swim_state state;
 	struct swim_addr addr;
 	char name[SWIM_NAME_MAX];
 	struct swim_load load;
-	uint64_t state_since; /* local time of the last state change */
-	uint64_t updated;     /* local time anything about it last changed */
+	uint64_t state_since;  /* local time of the last state change */
+	uint64_t updated;      /* local time anything about it last changed */
 	uint64_t load_updated; /* local time its load last changed */
 };
 
 struct swim_config {
-	uint64_t probe_interval_ms;   /* base period between probes */
-	uint64_t probe_timeout_ms;    /* wait for a direct ack */
-	uint64_t gossip_interval_ms;  /* period of the dedicated gossip round */
-	uint32_t gossip_fanout;	      /* peers per gossip round */
-	uint32_t indirect_checks;     /* k helpers asked on a missed ack */
-	uint64_t suspicion_unit_ms;   /* the time unit of the suspicion timeout */
-	uint32_t suspicion_min_mult;  /* min suspicion = mult x log10(N) x unit */
-	uint32_t suspicion_max_mult;  /* max = this x min */
+	uint64_t probe_interval_ms;	  /* base period between probes */
+	uint64_t probe_timeout_ms;	  /* wait for a direct ack */
+	uint64_t gossip_interval_ms;	  /* period of the dedicated gossip round */
+	uint32_t gossip_fanout;		  /* peers per gossip round */
+	uint32_t indirect_checks;	  /* k helpers asked on a missed ack */
+	uint64_t suspicion_unit_ms;	  /* the time unit of the suspicion timeout */
+	uint32_t suspicion_min_mult;	  /* min suspicion = mult x log10(N) x unit */
+	uint32_t suspicion_max_mult;	  /* max = this x min */
 	uint32_t suspicion_confirmations; /* independent suspicions that shrink to min */
-	uint32_t retransmit_mult;     /* an update is sent mult x ceil(log10(N+1)) times */
-	uint32_t load_retransmit_mult; /* the same for a load sample alone, which only rides along */
+	uint32_t retransmit_mult;	  /* an update is sent mult x ceil(log10(N+1)) times */
+	uint32_t
+		load_retransmit_mult; /* the same for a load sample alone, which only rides along */
 	uint32_t awareness_max;	      /* Lifeguard local health multiplier cap */
 	uint64_t pushpull_interval_ms; /* full state exchange with one random peer */
-	uint64_t reap_after_ms;	      /* dead/left members are forgotten after this */
-	uint64_t join_retry_ms;	      /* first retry of an unanswered join; doubles, capped 30 s */
-	size_t max_payload;	      /* largest payload to emit (WIRE_MAX_PAYLOAD) */
+	uint64_t reap_after_ms;	       /* dead/left members are forgotten after this */
+	uint64_t join_retry_ms;	       /* first retry of an unanswered join; doubles, capped 30 s */
+	size_t max_payload;	       /* largest payload to emit (WIRE_MAX_PAYLOAD) */
 };
 
 /* Outputs. All are required except event. */
@@ -94,7 +95,8 @@ struct swim_ops {
 		     size_t len);
 	/* A member appeared, changed state, or its load changed (old_state ==
 	 * m->state then). `m` is borrowed for the call only. */
-	void (*event)(void *arg, const struct swim_member *m, enum swim_state old_state, bool is_new);
+	void (*event)(void *arg, const struct swim_member *m, enum swim_state old_state,
+		      bool is_new);
 	/* Uniform 32-bit random numbers. */
 	uint32_t (*random)(void *arg);
 };
@@ -104,7 +106,7 @@ struct swim_stats {
 	uint64_t suspicions, refutations, deaths, leaves, joins;
 	uint64_t msgs_in, msgs_out, bytes_out, decode_errors;
 	uint64_t confirm_probes; /* probes of members others suspect (in probes too) */
-	uint32_t awareness; /* current local health multiplier, 0 = healthy */
+	uint32_t awareness;	 /* current local health multiplier, 0 = healthy */
 };
 
 struct swim;

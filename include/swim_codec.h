@@ -25,12 +25,12 @@
 #define SWIM_HEADER_MAX_LEN 33
 
 #define SWIM_STATE_ANSWER (1U << 0) /* STATE flag: please answer with your table */
-#define SWIM_STATE_WHO (1U << 1)    /* STATE flag: who are you? answer with your record */
-#define SWIM_STATE_FLAGS (SWIM_STATE_ANSWER | SWIM_STATE_WHO)
+#define SWIM_STATE_WHO	  (1U << 1) /* STATE flag: who are you? answer with your record */
+#define SWIM_STATE_FLAGS  (SWIM_STATE_ANSWER | SWIM_STATE_WHO)
 
 /* Record flag byte: bits 0-1 the state, then: */
-#define SWIM_REC_LOAD (1U << 2)	  /* a load follows (its version is not 0) */
-#define SWIM_REC_CUSTOM (1U << 3) /* the load carries the custom metric */
+#define SWIM_REC_LOAD	  (1U << 2) /* a load follows (its version is not 0) */
+#define SWIM_REC_CUSTOM	  (1U << 3) /* the load carries the custom metric */
 #define SWIM_REC_LOADONLY (1U << 4) /* a load sample alone: no from, address or name */
 /* Bytes of a load-only record: 8 id + 8 incarnation + 1 flags + 10 load (+ 8 custom). */
 #define SWIM_LOADONLY_LEN 27

@@ -31,8 +31,8 @@ struct swim_suspicion {
 	uint64_t min_ms;
 	uint64_t max_ms;
 	uint32_t k;
-	uint32_t confirmations;				/* c, at most k */
-	uint32_t deferrals;				/* last-chance pings sent */
+	uint32_t confirmations;			     /* c, at most k */
+	uint32_t deferrals;			     /* last-chance pings sent */
 	uint64_t accusers[SWIM_SUSPICION_K_MAX + 1]; /* [0] is the first */
 };
 

@@ -43,7 +43,7 @@ struct swim_table {
 	uint32_t norder;
 	uint32_t order_cap;
 	uint32_t order_pos;
-	uint32_t nstate[4]; /* members per enum swim_state, self included */
+	uint32_t nstate[4];	      /* members per enum swim_state, self included */
 	struct swim_table_gone *gone; /* ring, oldest first */
 	uint32_t gone_head;
 	uint32_t gone_len;

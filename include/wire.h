@@ -38,18 +38,18 @@
 
 #include "keyring.h"
 
-#define WIRE_MAGIC "mi"
-#define WIRE_VERSION 2
+#define WIRE_MAGIC	"mi"
+#define WIRE_VERSION	2
 #define WIRE_HEADER_LEN 36
-#define WIRE_SIG_LEN 64
-#define WIRE_TAG_LEN 16
-#define WIRE_SIGNED 0x80U   /* type byte: a signature follows the payload */
-#define WIRE_TYPE_MAX 0x7fU /* message types are 1..127 */
-#define WIRE_SEQ_MAX ((UINT64_C(1) << 48) - 1)
+#define WIRE_SIG_LEN	64
+#define WIRE_TAG_LEN	16
+#define WIRE_SIGNED	0x80U /* type byte: a signature follows the payload */
+#define WIRE_TYPE_MAX	0x7fU /* message types are 1..127 */
+#define WIRE_SEQ_MAX	((UINT64_C(1) << 48) - 1)
 /* Bytes around the payload: unsigned, and signed. */
-#define WIRE_OVERHEAD (WIRE_HEADER_LEN + WIRE_TAG_LEN)
+#define WIRE_OVERHEAD	     (WIRE_HEADER_LEN + WIRE_TAG_LEN)
 #define WIRE_SIGNED_OVERHEAD (WIRE_OVERHEAD + WIRE_SIG_LEN)
-#define WIRE_MAX_DATAGRAM 1400
+#define WIRE_MAX_DATAGRAM    1400
 /* The largest payload, so that it fits signed or not. */
 #define WIRE_MAX_PAYLOAD (WIRE_MAX_DATAGRAM - WIRE_SIGNED_OVERHEAD)
 /* Sequences up to this far behind the highest accepted are still taken once
@@ -71,8 +71,8 @@ enum wire_verdict {
 };
 
 struct wire_msg {
-	uint8_t type;	     /* without the WIRE_SIGNED bit */
-	bool sig;	     /* it carried a valid Ed25519 signature */
+	uint8_t type; /* without the WIRE_SIGNED bit */
+	bool sig;     /* it carried a valid Ed25519 signature */
 	uint32_t key_id;
 	uint32_t cluster_id; /* as on the wire: wire_cluster_id(name) >> 32 */
 	uint64_t node_id;
@@ -93,10 +93,10 @@ struct wire_sender {
 };
 
 struct wire_receiver_limits {
-	uint32_t max_senders;	     /* replay windows kept; default 65536 */
-	uint32_t budget_per_sec;     /* signature checks per source per second; default 2000 */
-	uint32_t budget_burst;	     /* bucket size; default 4000 */
-	uint32_t budget_sources;     /* sources tracked for budgets; default 4096 */
+	uint32_t max_senders;	 /* replay windows kept; default 65536 */
+	uint32_t budget_per_sec; /* signature checks per source per second; default 2000 */
+	uint32_t budget_burst;	 /* bucket size; default 4000 */
+	uint32_t budget_sources; /* sources tracked for budgets; default 4096 */
 };
 
 struct wire_receiver;

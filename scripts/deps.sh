@@ -19,6 +19,7 @@ have_pc libcurl || want libcurl4-openssl-dev
 have_pc libcjson || want libcjson-dev
 if [ "${MITOSIS_DEPS:-all}" = all ]; then
 	command -v clang >/dev/null 2>&1 || want clang
+	command -v clang-format >/dev/null 2>&1 || want clang-format
 	# libFuzzer's runtime ships in libclang-rt-*-dev; look for the archive itself.
 	if ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
 		want libclang-rt-dev

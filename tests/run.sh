@@ -2,7 +2,7 @@
 # Runs every test layer and ends with one line: "N passed, N failed".
 #
 #   1. build: the agent with warnings as errors; common/ must not include
-#      libuv or libcurl (check-boundaries)
+#      libuv or libcurl (check-boundaries); every C file formatted (check-format)
 #   2. unit: tests/unit under ASan+UBSan (each test forked with a timeout)
 #   3. fuzz: each libFuzzer harness for FUZZ_SECONDS (default 5) from its corpus
 #   4. integration: tests/integration/*.sh against the ASan+UBSan agent
@@ -78,6 +78,11 @@ if has_layer build; then
 	rc=$?
 	[ $rc -eq 0 ] || cat "$MITOSIS_LOGDIR/boundaries.log"
 	record "build: common/ includes no libuv or libcurl" $rc $(($(date +%s) - t0))
+	t0=$(date +%s)
+	tests/tools/check-format.sh >"$MITOSIS_LOGDIR/format.log" 2>&1
+	rc=$?
+	[ $rc -eq 0 ] || head -n 40 "$MITOSIS_LOGDIR/format.log"
+	record "build: every C file as .clang-format writes it" $rc $(($(date +%s) - t0))
 fi
 
 if has_layer unit || has_layer integration; then

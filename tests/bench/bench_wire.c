@@ -23,11 +23,11 @@
 #include "keyring.h"
 #include "wire.h"
 
-#define BENCH_SECONDS 1.0
-#define BENCH_BATCH 1024
-#define BENCH_PAYLOAD 200
+#define BENCH_SECONDS	 1.0
+#define BENCH_BATCH	 1024
+#define BENCH_PAYLOAD	 200
 #define BENCH_MAX_ROUNDS 100000 /* bounds every loop even on a stopped clock */
-#define BENCH_DGRAM_MAX (WIRE_SIGNED_OVERHEAD + BENCH_PAYLOAD)
+#define BENCH_DGRAM_MAX	 (WIRE_SIGNED_OVERHEAD + BENCH_PAYLOAD)
 
 static uint8_t bench_dgrams[BENCH_BATCH][BENCH_DGRAM_MAX];
 static size_t bench_len; /* bytes of each datagram in the batch */

@@ -29,7 +29,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_SELF 1000
+#define FUZZ_SELF    1000
 #define FUZZ_MEMBERS 5
 
 struct fuzz_ctx {

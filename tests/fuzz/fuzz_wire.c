@@ -142,8 +142,9 @@ fuzz_feed(struct wire_receiver *r, const uint8_t *data, size_t size, int fix, un
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct wire_receiver_limits lim = { .max_senders = 4, .budget_per_sec = 100,
-					    .budget_burst = 100, .budget_sources = 4 };
+	struct wire_receiver_limits lim = {
+		.max_senders = 4, .budget_per_sec = 100, .budget_burst = 100, .budget_sources = 4
+	};
 	const struct keyring *kr = fuzz_keyring();
 	struct wire_receiver *r = wire_receiver_new(FUZZ_CLUSTER, kr, &lim);
 	enum wire_verdict v1, v2, v3;

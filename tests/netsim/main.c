@@ -76,7 +76,8 @@ main_usage(FILE *f)
 		"  --converge-max-ms MS    give up bootstrapping after this (default 600000)\n"
 		"  --figures LIST          bench subset: boot,dissem,bytes,fp,crash\n"
 		"  --wall                  also print wall time and peak memory\n"
-		"  --set KEY=VALUE         override a swim_config field, e.g. probe_interval_ms=500\n"
+		"  --set KEY=VALUE         override a swim_config field, e.g. "
+		"probe_interval_ms=500\n"
 		"  --pause-ms MS           the pause test's pause (default: min suspicion)\n"
 		"  --trace                 print every member state change to stderr\n");
 }
@@ -105,11 +106,14 @@ main_set(struct swim_config *c, const char *kv)
 		size_t off, size;
 	} keys[] = {
 #define MAIN_KEY(f) { #f, offsetof(struct swim_config, f), sizeof(((struct swim_config *)0)->f) }
-		MAIN_KEY(probe_interval_ms), MAIN_KEY(probe_timeout_ms), MAIN_KEY(gossip_interval_ms),
-		MAIN_KEY(gossip_fanout), MAIN_KEY(indirect_checks), MAIN_KEY(suspicion_unit_ms), MAIN_KEY(suspicion_min_mult),
-		MAIN_KEY(suspicion_max_mult), MAIN_KEY(suspicion_confirmations),
-		MAIN_KEY(retransmit_mult), MAIN_KEY(load_retransmit_mult), MAIN_KEY(awareness_max), MAIN_KEY(pushpull_interval_ms),
-		MAIN_KEY(reap_after_ms), MAIN_KEY(join_retry_ms), MAIN_KEY(max_payload),
+		MAIN_KEY(probe_interval_ms),	   MAIN_KEY(probe_timeout_ms),
+		MAIN_KEY(gossip_interval_ms),	   MAIN_KEY(gossip_fanout),
+		MAIN_KEY(indirect_checks),	   MAIN_KEY(suspicion_unit_ms),
+		MAIN_KEY(suspicion_min_mult),	   MAIN_KEY(suspicion_max_mult),
+		MAIN_KEY(suspicion_confirmations), MAIN_KEY(retransmit_mult),
+		MAIN_KEY(load_retransmit_mult),	   MAIN_KEY(awareness_max),
+		MAIN_KEY(pushpull_interval_ms),	   MAIN_KEY(reap_after_ms),
+		MAIN_KEY(join_retry_ms),	   MAIN_KEY(max_payload),
 #undef MAIN_KEY
 	};
 	const char *eq = strchr(kv, '=');
@@ -119,7 +123,8 @@ main_set(struct swim_config *c, const char *kv)
 	if (eq == NULL)
 		return -EINVAL;
 	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-		if (strlen(keys[k].key) != (size_t)(eq - kv) || strncmp(kv, keys[k].key, (size_t)(eq - kv)))
+		if (strlen(keys[k].key) != (size_t)(eq - kv) ||
+		    strncmp(kv, keys[k].key, (size_t)(eq - kv)))
 			continue;
 		if (main_u64(eq + 1, keys[k].size == 4 ? UINT32_MAX : UINT64_MAX, &v) < 0)
 			return -EINVAL;
@@ -246,7 +251,8 @@ main(int argc, char **argv)
 	if (optind + 2 == argc && strcmp(argv[optind], "test") == 0) {
 		rc = scen_test(argv[optind + 1], &o);
 		if (rc < 0) {
-			fprintf(stderr, "swimsim: unknown test %s (swimsim list)\n", argv[optind + 1]);
+			fprintf(stderr, "swimsim: unknown test %s (swimsim list)\n",
+				argv[optind + 1]);
 			return 2;
 		}
 		return rc ? 1 : 0;

@@ -266,7 +266,8 @@ netsim_ops_event(void *arg, const struct swim_member *m, enum swim_state old_sta
 			fprintf(stderr, "t=%.3f node %u: %s%" PRIu64 " %s -> %s inc %" PRIu64 "\n",
 				(double)(sim->now_us / 1000 - NETSIM_T0_MS) / 1000.0, n->index,
 				is_new ? "new " : "", subj ? (uint64_t)subj->index : m->id,
-				swim_state_name(old_state), swim_state_name(m->state), m->incarnation);
+				swim_state_name(old_state), swim_state_name(m->state),
+				m->incarnation);
 		netsim_on_state(n, subj, m);
 	}
 	/* A restart shows as ALIVE -> ALIVE with a higher incarnation. */
@@ -472,8 +473,8 @@ netsim_set_loss(struct netsim *sim, uint32_t loss_ppm)
 }
 
 void
-netsim_inject(struct netsim *sim, uint32_t dst, uint32_t src, uint8_t type,
-	      const uint8_t *payload, size_t len)
+netsim_inject(struct netsim *sim, uint32_t dst, uint32_t src, uint8_t type, const uint8_t *payload,
+	      size_t len)
 {
 	struct netsim_node *n = &sim->nodes[dst];
 
@@ -637,7 +638,8 @@ netsim_check_view(const struct netsim *sim, const struct netsim_node *o, bool st
 		const struct swim_member *m = swim_member_at(o->swim, k);
 		const struct netsim_node *s;
 
-		if (m->id == o->id || m->id < NETSIM_ID_BASE || m->id - NETSIM_ID_BASE >= sim->p.nodes)
+		if (m->id == o->id || m->id < NETSIM_ID_BASE ||
+		    m->id - NETSIM_ID_BASE >= sim->p.nodes)
 			continue;
 		s = &sim->nodes[m->id - NETSIM_ID_BASE];
 		if (netsim_is_live(sim, s->index)) {

@@ -34,10 +34,10 @@
 #include "swim.h"
 
 #define NETSIM_ID_BASE UINT64_C(4000000000)
-#define NETSIM_PORT 7950
-#define NETSIM_T0_MS UINT64_C(1000000) /* the virtual clock starts here (ms) */
-#define NETSIM_NEVER UINT64_MAX
-#define NETSIM_FP_LOG 8
+#define NETSIM_PORT    7950
+#define NETSIM_T0_MS   UINT64_C(1000000) /* the virtual clock starts here (ms) */
+#define NETSIM_NEVER   UINT64_MAX
+#define NETSIM_FP_LOG  8
 
 enum netsim_status {
 	NETSIM_OFF = 0, /* not started yet, or crashed */

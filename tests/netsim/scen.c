@@ -99,7 +99,8 @@ scen__boot(struct netsim *sim, const struct scen_opts *o, uint64_t *ms)
 
 		for (k = 0; k < ns && k < 8; k++)
 			seeds[k] = (uint32_t)k;
-		if ((err = netsim_run_until(sim, at)) < 0 || (err = netsim_start(sim, i, seeds, ns)) < 0)
+		if ((err = netsim_run_until(sim, at)) < 0 ||
+		    (err = netsim_start(sim, i, seeds, ns)) < 0)
 			return err;
 	}
 	ms[1] = ms[2] = 0;
@@ -130,8 +131,8 @@ scen__partial(const struct scen_opts *o)
  * (not among them: the core gossips on the sender's own record, and 10,000
  * such updates would spread every name to every table). */
 static int
-scen_prime_node(struct netsim *sim, uint32_t i, uint32_t from, const uint32_t *pick,
-		uint32_t npick, uint8_t *buf)
+scen_prime_node(struct netsim *sim, uint32_t i, uint32_t from, const uint32_t *pick, uint32_t npick,
+		uint8_t *buf)
 {
 	struct swim_msg hdr = { .type = SWIM_MSG_STATE };
 	struct swim_writer w;
@@ -169,8 +170,7 @@ scen_prime_node(struct netsim *sim, uint32_t i, uint32_t from, const uint32_t *p
 /* Node i and `half` others drawn uniformly (a partial Fisher-Yates shuffle
  * of perm, self skipped): the edges i-j of the view graph, into e[]. */
 static uint32_t
-scen_draw_edges(uint32_t n, uint32_t i, uint32_t half, uint32_t *perm, uint64_t *rng,
-		uint32_t *e)
+scen_draw_edges(uint32_t n, uint32_t i, uint32_t half, uint32_t *perm, uint64_t *rng, uint32_t *e)
 {
 	uint32_t k, cnt = 0, j, tmp;
 
@@ -215,7 +215,8 @@ scen__prime(struct netsim *sim, const struct scen_opts *o, uint64_t *rng)
 		goto out;
 	for (i = 0; i < n; i++) {
 		perm[i] = i;
-		if ((err = netsim_run_until(sim, t0 + o->join_spread_ms * SCEN_MS * i / (n - 1))) < 0 ||
+		if ((err = netsim_run_until(sim, t0 + o->join_spread_ms * SCEN_MS * i / (n - 1))) <
+			    0 ||
 		    (err = netsim_start(sim, i, NULL, 0)) < 0 ||
 		    (err = scen_prime_node(sim, i, sink, &sink, 1, buf)) < 0)
 			goto out;
@@ -261,7 +262,8 @@ scen__prime(struct netsim *sim, const struct scen_opts *o, uint64_t *rng)
 		if (i < SCEN_HUBS)
 			err = scen_prime_node(sim, i, sink, perm, n, buf);
 		else
-			err = scen_prime_node(sim, i, sink, perm, SCEN_HUBS < n ? SCEN_HUBS : n, buf);
+			err = scen_prime_node(sim, i, sink, perm, SCEN_HUBS < n ? SCEN_HUBS : n,
+					      buf);
 	}
 out:
 	free(perm);
@@ -289,7 +291,8 @@ scen__run_until_all(struct netsim *sim, size_t off, uint64_t step_us, uint64_t m
 			uint64_t v;
 
 			memcpy(&v, (const char *)n + off, sizeof(v));
-			if (n->status == NETSIM_UP && v == NETSIM_NEVER && n->id != sim->track_state_id)
+			if (n->status == NETSIM_UP && v == NETSIM_NEVER &&
+			    n->id != sim->track_state_id)
 				missing++;
 		}
 		if (missing == 0 || sim->now_us >= end || sim->error)
@@ -407,6 +410,6 @@ scen__print_stats(const struct netsim *sim, uint32_t n)
 	printf("swimsim n=%u core probes %" PRIu64 " acks %" PRIu64 " indirect %" PRIu64
 	       " nacks_sent %" PRIu64 " nacks_received %" PRIu64 " suspicions %" PRIu64
 	       " refutations %" PRIu64 " deaths %" PRIu64 " decode_errors %" PRIu64 "\n",
-	       n, t.probes, t.probe_acks, t.indirect_probes, t.nacks_sent,
-	       t.nacks_received, t.suspicions, t.refutations, t.deaths, t.decode_errors);
+	       n, t.probes, t.probe_acks, t.indirect_probes, t.nacks_sent, t.nacks_received,
+	       t.suspicions, t.refutations, t.deaths, t.decode_errors);
 }

@@ -21,11 +21,11 @@ struct scen_opts {
 	uint64_t settle_ms;	  /* quiet time after convergence */
 	uint64_t fp_seconds;	  /* virtual seconds under loss */
 	uint32_t fp_loss_ppm;
-	uint64_t bytes_seconds;	  /* window for the bytes figure */
-	uint64_t load_every_ms;	  /* load sample period in the second bytes window */
-	uint64_t pause_ms;	  /* the pause test's pause (0: derived from the config) */
-	bool wall;		  /* print wall time and memory (not deterministic) */
-	const char *figures;	  /* comma list: boot,dissem,bytes,fp,crash (NULL: all) */
+	uint64_t bytes_seconds; /* window for the bytes figure */
+	uint64_t load_every_ms; /* load sample period in the second bytes window */
+	uint64_t pause_ms;	/* the pause test's pause (0: derived from the config) */
+	bool wall;		/* print wall time and memory (not deterministic) */
+	const char *figures;	/* comma list: boot,dissem,bytes,fp,crash (NULL: all) */
 };
 
 void scen_opts_default(struct scen_opts *o);

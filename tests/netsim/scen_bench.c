@@ -47,16 +47,15 @@ scen_print_config(const struct scen_opts *o, const struct swim_config *c)
 	       " probe_timeout_ms=%" PRIu64 " gossip_interval_ms=%" PRIu64
 	       " gossip_fanout=%u indirect_checks=%u suspicion_unit_ms=%" PRIu64
 	       " suspicion_min_mult=%u suspicion_max_mult=%u"
-	       " suspicion_confirmations=%u retransmit_mult=%u load_retransmit_mult=%u awareness_max=%u"
+	       " suspicion_confirmations=%u retransmit_mult=%u load_retransmit_mult=%u "
+	       "awareness_max=%u"
 	       " pushpull_interval_ms=%" PRIu64 " reap_after_ms=%" PRIu64 " max_payload=%zu"
 	       " latency_us=%u..%u join_seeds=%u join_spread_ms=%" PRIu64 "\n",
 	       o->p.seed, c->probe_interval_ms, c->probe_timeout_ms, c->gossip_interval_ms,
 	       c->gossip_fanout, c->indirect_checks, c->suspicion_unit_ms, c->suspicion_min_mult,
-	       c->suspicion_max_mult,
-	       c->suspicion_confirmations, c->retransmit_mult, c->load_retransmit_mult,
-	       c->awareness_max,
-	       c->pushpull_interval_ms, c->reap_after_ms, c->max_payload, o->p.lat_min_us,
-	       o->p.lat_max_us, o->nseeds, o->join_spread_ms);
+	       c->suspicion_max_mult, c->suspicion_confirmations, c->retransmit_mult,
+	       c->load_retransmit_mult, c->awareness_max, c->pushpull_interval_ms, c->reap_after_ms,
+	       c->max_payload, o->p.lat_min_us, o->p.lat_max_us, o->nseeds, o->join_spread_ms);
 }
 
 /* Makes node r refute a suspicion only it hears of: its ALIVE record at a
@@ -98,7 +97,8 @@ scen_dissem_trial(struct netsim *sim, const struct scen_opts *o, uint64_t *rng,
 		  enum scen_update kind, uint64_t max_us, uint64_t q[4])
 {
 	uint32_t hubs = o->p.nodes < SCEN_HUBS ? o->p.nodes : SCEN_HUBS;
-	uint32_t r = scen__partial(o) ? (uint32_t)(scen__rand(rng) % hubs) : scen__pick_up(sim, rng, 0);
+	uint32_t r =
+		scen__partial(o) ? (uint32_t)(scen__rand(rng) % hubs) : scen__pick_up(sim, rng, 0);
 	size_t off = kind == SCEN_UPDATE_ALIVE ? SCEN_OFF(alive_at_us) : SCEN_OFF(seen_at_us);
 	uint64_t t0 = sim->now_us, *times, inc;
 	struct swim_load load;
@@ -187,18 +187,20 @@ scen_bench_dissem(struct netsim *sim, const struct scen_opts *o, uint64_t *rng)
 		printf("swimsim n=%u dissemination_rounds_p999 %.1f floor %.1f ratio %.2f\n", n,
 		       med / gi, floor_r, med / gi / floor_r);
 	printf("swimsim n=%u dissemination_ms_p999 median %s max %s all_nodes_ms median %s max %s "
-	       "trials %u (a refutation: ALIVE at a new incarnation)\n", n,
-	       scen_ms(a, sizeof(a), scen__pct(q[2], t, 0.5)), scen_ms(b, sizeof(b), q[2][t - 1]),
-	       scen_ms(c, sizeof(c), scen__pct(q[3], t, 0.5)), scen_ms(d, sizeof(d), q[3][t - 1]), t);
+	       "trials %u (a refutation: ALIVE at a new incarnation)\n",
+	       n, scen_ms(a, sizeof(a), scen__pct(q[2], t, 0.5)),
+	       scen_ms(b, sizeof(b), q[2][t - 1]), scen_ms(c, sizeof(c), scen__pct(q[3], t, 0.5)),
+	       scen_ms(d, sizeof(d), q[3][t - 1]), t);
 	if (pp == 0 || sim->p.cfg.pushpull_interval_ms == 0)
 		pp = 60000;
 	if (scen_dissem_trials(sim, o, rng, SCEN_UPDATE_LOAD, (pp + 10000) * SCEN_MS, lt, q) < 0)
 		goto out;
 	printf("swimsim n=%u load_sample_ms p50 %s p90 %s p999 %s all %s (median of %u trials, "
-	       "waited up to %" PRIu64 " s)\n", n,
-	       scen_ms(a, sizeof(a), scen__pct(q[0], lt, 0.5)), scen_ms(b, sizeof(b), scen__pct(q[1], lt, 0.5)),
-	       scen_ms(c, sizeof(c), scen__pct(q[2], lt, 0.5)), scen_ms(d, sizeof(d), scen__pct(q[3], lt, 0.5)),
-	       lt, (pp + 10000) / 1000);
+	       "waited up to %" PRIu64 " s)\n",
+	       n, scen_ms(a, sizeof(a), scen__pct(q[0], lt, 0.5)),
+	       scen_ms(b, sizeof(b), scen__pct(q[1], lt, 0.5)),
+	       scen_ms(c, sizeof(c), scen__pct(q[2], lt, 0.5)),
+	       scen_ms(d, sizeof(d), scen__pct(q[3], lt, 0.5)), lt, (pp + 10000) / 1000);
 out:
 	for (j = 0; j < 4; j++)
 		free(q[j]);
@@ -221,11 +223,14 @@ scen_bench_crash(struct netsim *sim, const struct scen_opts *o, uint64_t *rng)
 		uint64_t t0;
 
 		/* A random phase against the probe timers of the others. */
-		netsim_run_until(sim, sim->now_us + scen__rand(rng) % (sim->p.cfg.probe_interval_ms * SCEN_MS));
+		netsim_run_until(sim,
+				 sim->now_us + scen__rand(rng) %
+						       (sim->p.cfg.probe_interval_ms * SCEN_MS));
 		netsim_track_state(sim, v);
 		t0 = sim->now_us;
 		netsim_crash(sim, v);
-		missing += scen__run_until_all(sim, SCEN_OFF(dead_at_us), 10 * SCEN_MS, 600 * SCEN_S);
+		missing +=
+			scen__run_until_all(sim, SCEN_OFF(dead_at_us), 10 * SCEN_MS, 600 * SCEN_S);
 		c = scen__collect(sim, SCEN_OFF(dead_at_us), t0, v, dead + nd);
 		last[k] = c ? dead[nd + c - 1] : NETSIM_NEVER; /* the whole cluster knows */
 		nd += c;
@@ -237,15 +242,19 @@ scen_bench_crash(struct netsim *sim, const struct scen_opts *o, uint64_t *rng)
 	qsort(last, k, sizeof(*last), scen__cmp_u64);
 	printf("swimsim n=%u crash_detect_ms median %.0f p99 %.0f max %.0f trials %u observations "
 	       "%zu undetected %u\n",
-	       n, (double)scen__pct(dead, nd, 0.5) / 1000.0, (double)scen__pct(dead, nd, 0.99) / 1000.0,
-	       nd ? (double)dead[nd - 1] / 1000.0 : 0.0, k, nd, missing);
-	printf("swimsim n=%u crash_detect_all_observers_ms median %.0f p99 %.0f max %.0f trials %u\n",
-	       n, (double)scen__pct(last, k, 0.5) / 1000.0, (double)scen__pct(last, k, 0.99) / 1000.0,
-	       k ? (double)last[k - 1] / 1000.0 : 0.0, k);
+	       n, (double)scen__pct(dead, nd, 0.5) / 1000.0,
+	       (double)scen__pct(dead, nd, 0.99) / 1000.0, nd ? (double)dead[nd - 1] / 1000.0 : 0.0,
+	       k, nd, missing);
+	printf("swimsim n=%u crash_detect_all_observers_ms median %.0f p99 %.0f max %.0f trials "
+	       "%u\n",
+	       n, (double)scen__pct(last, k, 0.5) / 1000.0,
+	       (double)scen__pct(last, k, 0.99) / 1000.0, k ? (double)last[k - 1] / 1000.0 : 0.0,
+	       k);
 	printf("swimsim n=%u crash_first_suspect_ms median %.0f p99 %.0f suspicion_min_ms %.0f "
 	       "false_deaths_during %" PRIu64 "\n",
-	       n, (double)scen__pct(susp, ns, 0.5) / 1000.0, (double)scen__pct(susp, ns, 0.99) / 1000.0,
-	       scen__suspicion_min_ms(&sim->p.cfg, n), sim->c.dead_live - fp0);
+	       n, (double)scen__pct(susp, ns, 0.5) / 1000.0,
+	       (double)scen__pct(susp, ns, 0.99) / 1000.0, scen__suspicion_min_ms(&sim->p.cfg, n),
+	       sim->c.dead_live - fp0);
 out:
 	free(dead);
 	free(susp);
@@ -285,8 +294,10 @@ scen_load_staleness(const struct netsim *sim, uint32_t n)
 			behind += have < want ? want - have : 0;
 		}
 	}
-	printf("swimsim n=%u load_views current %.1f%% within_one_version %.1f%% mean_versions_behind "
-	       "%.2f pairs %" PRIu64 "\n", n, pairs ? 100.0 * (double)current / (double)pairs : 0.0,
+	printf("swimsim n=%u load_views current %.1f%% within_one_version %.1f%% "
+	       "mean_versions_behind "
+	       "%.2f pairs %" PRIu64 "\n",
+	       n, pairs ? 100.0 * (double)current / (double)pairs : 0.0,
 	       pairs ? 100.0 * (double)within1 / (double)pairs : 0.0,
 	       pairs ? (double)behind / (double)pairs : 0.0, pairs);
 }
@@ -298,10 +309,13 @@ scen_bytes_line(const struct netsim *sim, uint32_t n, const char *name, uint64_t
 	const uint64_t *tb = sim->c.bytes_by_type;
 
 	printf("swimsim n=%u %s %.0f msgs_per_node_per_sec %.1f (ping %.0f ack %.0f ping_req %.0f "
-	       "nack %.0f state %.0f gossip %.0f B/s)", n, name, (double)(sim->c.bytes - b0) / per,
-	       (double)(sim->c.sent - m0) / per, (double)(tb[SWIM_MSG_PING] - tb0[1]) / per,
-	       (double)(tb[SWIM_MSG_ACK] - tb0[2]) / per, (double)(tb[SWIM_MSG_PING_REQ] - tb0[3]) / per,
-	       (double)(tb[SWIM_MSG_NACK] - tb0[4]) / per, (double)(tb[SWIM_MSG_STATE] - tb0[5]) / per,
+	       "nack %.0f state %.0f gossip %.0f B/s)",
+	       n, name, (double)(sim->c.bytes - b0) / per, (double)(sim->c.sent - m0) / per,
+	       (double)(tb[SWIM_MSG_PING] - tb0[1]) / per,
+	       (double)(tb[SWIM_MSG_ACK] - tb0[2]) / per,
+	       (double)(tb[SWIM_MSG_PING_REQ] - tb0[3]) / per,
+	       (double)(tb[SWIM_MSG_NACK] - tb0[4]) / per,
+	       (double)(tb[SWIM_MSG_STATE] - tb0[5]) / per,
 	       (double)(tb[SWIM_MSG_GOSSIP] - tb0[6]) / per);
 }
 
@@ -323,7 +337,8 @@ scen_bench_bytes(struct netsim *sim, const struct scen_opts *o, uint64_t *rng)
 	if (scen__partial(o)) {
 		/* Every load record names its owner to every node: the partial
 		 * views would fill up to full tables, which is what does not fit. */
-		printf("# n=%u bytes_per_node_per_sec_with_load not measured with partial views\n", n);
+		printf("# n=%u bytes_per_node_per_sec_with_load not measured with partial views\n",
+		       n);
 		return;
 	}
 	b0 = sim->c.bytes;
@@ -363,8 +378,9 @@ scen_bench_fp(struct netsim *sim, const struct scen_opts *o)
 	netsim_run_until(sim, sim->now_us + o->fp_seconds * SCEN_S);
 	netsim_set_loss(sim, 0);
 	printf("swimsim n=%u false_positives_%upct_loss %" PRIu64 " over %" PRIu64
-	       " s suspicions_of_live %" PRIu64 " (marks %" PRIu64 ") dropped %" PRIu64 " of %" PRIu64
-	       "\n", n, o->fp_loss_ppm / 10000, sim->c.dead_live - d0, o->fp_seconds,
+	       " s suspicions_of_live %" PRIu64 " (marks %" PRIu64 ") dropped %" PRIu64
+	       " of %" PRIu64 "\n",
+	       n, o->fp_loss_ppm / 10000, sim->c.dead_live - d0, o->fp_seconds,
 	       sim->c.suspect_episodes - e0, sim->c.suspect_live - s0, sim->c.drop_loss - l0,
 	       sim->c.sent - sent0);
 	scen_print_fp_log(sim, log0);
@@ -423,14 +439,17 @@ scen_bench(const struct scen_opts *o)
 		goto out;
 	}
 	if (scen__partial(o))
-		printf("swimsim n=%u bootstrap primed_view %u random members per node (partial views)\n",
+		printf("swimsim n=%u bootstrap primed_view %u random members per node (partial "
+		       "views)\n",
 		       o->p.nodes, o->view);
 	else if (o->view)
-		printf("swimsim n=%u bootstrap primed full views (every node handed every member)\n",
+		printf("swimsim n=%u bootstrap primed full views (every node handed every "
+		       "member)\n",
 		       o->p.nodes);
 	else if (scen_want(o, "boot"))
 		printf("swimsim n=%u bootstrap_converge_ms %" PRIu64 " pairs_99pct_ms %" PRIu64
-		       " pairs_999pct_ms %" PRIu64 " (join spread %" PRIu64 " ms, %" PRIu64 " msgs)\n",
+		       " pairs_999pct_ms %" PRIu64 " (join spread %" PRIu64 " ms, %" PRIu64
+		       " msgs)\n",
 		       o->p.nodes, conv[0], conv[1], conv[2], o->join_spread_ms, sim->c.sent);
 	if (o->wall)
 		printf("swimsim n=%u wall_s_bootstrap %.1f peak_rss_mib %ld\n", o->p.nodes,

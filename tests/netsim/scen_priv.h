@@ -12,8 +12,8 @@
 #include "netsim.h"
 #include "scen.h"
 
-#define SCEN_MS UINT64_C(1000) /* us per ms */
-#define SCEN_S UINT64_C(1000000)
+#define SCEN_MS	  UINT64_C(1000) /* us per ms */
+#define SCEN_S	  UINT64_C(1000000)
 #define SCEN_HUBS 8U /* with partial views: the nodes everybody knows */
 /* A per-observer time field of struct netsim_node, for run_until_all/collect. */
 #define SCEN_OFF(field) offsetof(struct netsim_node, field)

@@ -15,8 +15,8 @@ struct scen_test {
 	bool (*fn)(const struct scen_opts *o, char *msg, size_t size);
 };
 
-static void
-scen_msg(char *msg, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void scen_msg(char *msg, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static void
 scen_msg(char *msg, size_t size, const char *fmt, ...)
@@ -48,8 +48,10 @@ scen_cluster(const struct scen_opts *o, uint32_t n, uint64_t *conv, char *msg, s
 		uint32_t obs, subj;
 		size_t bad = netsim_check_views(sim, false, &obs, &subj);
 
-		scen_msg(msg, size, "%u nodes did not converge in %" PRIu64 " ms (%zu wrong entries, "
-			 "first: node %u about node %d)", n, oo.converge_max_ms, bad, obs, (int)subj);
+		scen_msg(msg, size,
+			 "%u nodes did not converge in %" PRIu64 " ms (%zu wrong entries, "
+			 "first: node %u about node %d)",
+			 n, oo.converge_max_ms, bad, obs, (int)subj);
 		netsim_free(sim);
 		return NULL;
 	}
@@ -66,8 +68,8 @@ scen_views_ok(const struct netsim *sim, bool strict_dead, char *msg, size_t size
 
 	if (bad == 0)
 		return true;
-	scen_msg(msg, size, "%s: %zu wrong table entries (first: node %u about node %d)", what, bad, obs,
-		 (int)subj);
+	scen_msg(msg, size, "%s: %zu wrong table entries (first: node %u about node %d)", what, bad,
+		 obs, (int)subj);
 	return false;
 }
 
@@ -82,7 +84,8 @@ scen_t_join(const struct scen_opts *o, char *msg, size_t size)
 		return false;
 	ok = scen_views_ok(sim, true, msg, size, "after join");
 	if (ok)
-		scen_msg(msg, size, "20 nodes via one seed converged in %" PRIu64 " ms, %" PRIu64 " msgs",
+		scen_msg(msg, size,
+			 "20 nodes via one seed converged in %" PRIu64 " ms, %" PRIu64 " msgs",
 			 conv, sim->c.sent);
 	netsim_free(sim);
 	return ok;
@@ -106,7 +109,8 @@ scen_t_crash(const struct scen_opts *o, char *msg, size_t size)
 	missing = scen__run_until_all(sim, SCEN_OFF(dead_at_us), 10 * SCEN_MS, 120 * SCEN_S);
 	k = scen__collect(sim, SCEN_OFF(dead_at_us), t0, 7, v);
 	if (missing)
-		scen_msg(msg, size, "%u of 19 live nodes did not mark the crashed node DEAD in 120 s",
+		scen_msg(msg, size,
+			 "%u of 19 live nodes did not mark the crashed node DEAD in 120 s",
 			 missing);
 	else if (sim->c.dead_live)
 		scen_msg(msg, size, "%" PRIu64 " false DEAD of live nodes", sim->c.dead_live);
@@ -141,9 +145,11 @@ scen_t_loss(const struct scen_opts *o, char *msg, size_t size)
 		sent += sim->c.sent;
 		episodes += sim->c.suspect_episodes;
 		if (sim->c.dead_live) {
-			scen_msg(msg, size, "seed %" PRIu64 ": %" PRIu64 " false DEAD of live nodes under "
-				 "10%% loss (first: observer %u subject %u at t=%.3f s)", oo.p.seed,
-				 sim->c.dead_live, sim->fp_log[0].observer, sim->fp_log[0].subject,
+			scen_msg(msg, size,
+				 "seed %" PRIu64 ": %" PRIu64 " false DEAD of live nodes under "
+				 "10%% loss (first: observer %u subject %u at t=%.3f s)",
+				 oo.p.seed, sim->c.dead_live, sim->fp_log[0].observer,
+				 sim->fp_log[0].subject,
 				 (double)(sim->fp_log[0].at_us / SCEN_MS - NETSIM_T0_MS) / 1000.0);
 			netsim_free(sim);
 			return false;
@@ -155,8 +161,10 @@ scen_t_loss(const struct scen_opts *o, char *msg, size_t size)
 		}
 		netsim_free(sim);
 	}
-	scen_msg(msg, size, "50 nodes, 5 seeds x 600 s at 10%% loss (%" PRIu64 " of %" PRIu64
-		 " dropped): 0 false DEAD, %" PRIu64 " suspicions refuted", dropped, sent, episodes);
+	scen_msg(msg, size,
+		 "50 nodes, 5 seeds x 600 s at 10%% loss (%" PRIu64 " of %" PRIu64
+		 " dropped): 0 false DEAD, %" PRIu64 " suspicions refuted",
+		 dropped, sent, episodes);
 	return true;
 }
 
@@ -181,16 +189,20 @@ scen_partition(const struct scen_opts *o, uint64_t split_s, char *msg, size_t si
 	for (t = 0; t < 300000 && !netsim_converged(sim); t += 100)
 		netsim_run_until(sim, sim->now_us + 100 * SCEN_MS);
 	if (!netsim_converged(sim)) {
-		scen_msg(msg, size, "not converged 300 s after a %" PRIu64 " s split healed (%" PRIu64
-			 " DEAD marks during the split); ", split_s, dead);
+		scen_msg(msg, size,
+			 "not converged 300 s after a %" PRIu64 " s split healed (%" PRIu64
+			 " DEAD marks during the split); ",
+			 split_s, dead);
 		scen_views_ok(sim, true, msg + strlen(msg), size - strlen(msg), "views");
 		goto out;
 	}
 	if (!scen_views_ok(sim, true, msg, size, "after heal"))
 		goto out;
 	ok = true;
-	scen_msg(msg, size, "split 10|10 for %" PRIu64 " s (%" PRIu64 " DEAD marks across), healed: "
-		 "converged in %" PRIu64 " ms", split_s, dead, t);
+	scen_msg(msg, size,
+		 "split 10|10 for %" PRIu64 " s (%" PRIu64 " DEAD marks across), healed: "
+		 "converged in %" PRIu64 " ms",
+		 split_s, dead, t);
 out:
 	netsim_free(sim);
 	return ok;
@@ -278,29 +290,35 @@ scen_t_pause(const struct scen_opts *o, char *msg, size_t size)
 		if (scen_pause_run(&oo, pause, &r, msg, size) < 0)
 			return false;
 		if (r.dead || r.dead_live) {
-			scen_msg(msg, size, "seed %" PRIu64 ": paused %" PRIu64 " ms, marked DEAD by %"
-				 PRIu64 " (DEAD marks of running nodes, the resumed one included: %" PRIu64 ")", oo.p.seed, pause,
-				 r.dead, r.dead_live);
+			scen_msg(msg, size,
+				 "seed %" PRIu64 ": paused %" PRIu64 " ms, marked DEAD by %" PRIu64
+				 " (DEAD marks of running nodes, the resumed one included: %" PRIu64
+				 ")",
+				 oo.p.seed, pause, r.dead, r.dead_live);
 			return false;
 		}
 		if (r.suspecters && (r.refutations == 0 || r.inc_delta == 0)) {
-			scen_msg(msg, size, "seed %" PRIu64 ": suspected by %" PRIu64 " but no refutation",
+			scen_msg(msg, size,
+				 "seed %" PRIu64 ": suspected by %" PRIu64 " but no refutation",
 				 oo.p.seed, r.suspecters);
 			return false;
 		}
 		if (r.wrong) {
-			scen_msg(msg, size, "seed %" PRIu64 ": %zu wrong table entries 30 s after resume",
+			scen_msg(msg, size,
+				 "seed %" PRIu64 ": %zu wrong table entries 30 s after resume",
 				 oo.p.seed, r.wrong);
 			return false;
 		}
 		suspected += r.suspecters > 0;
 	}
 	if (suspected == 0) {
-		scen_msg(msg, size, "paused %" PRIu64 " ms in 10 runs, never suspected: vacuous", pause);
+		scen_msg(msg, size, "paused %" PRIu64 " ms in 10 runs, never suspected: vacuous",
+			 pause);
 		return false;
 	}
-	scen_msg(msg, size, "paused %" PRIu64 " ms, 10 seeds: suspected in %u and refuted, never DEAD",
-		 pause, suspected);
+	scen_msg(msg, size,
+		 "paused %" PRIu64 " ms, 10 seeds: suspected in %u and refuted, never DEAD", pause,
+		 suspected);
 	return true;
 }
 
@@ -319,12 +337,16 @@ scen_t_pause_long(const struct scen_opts *o, char *msg, size_t size)
 		return false;
 	}
 	if (r.inc_delta == 0 || r.wrong) {
-		scen_msg(msg, size, "paused 5000 ms (DEAD at %" PRIu64 " of 19): refuted %s, %zu wrong "
-			 "table entries 30 s after resume", r.dead, r.inc_delta ? "yes" : "no", r.wrong);
+		scen_msg(msg, size,
+			 "paused 5000 ms (DEAD at %" PRIu64 " of 19): refuted %s, %zu wrong "
+			 "table entries 30 s after resume",
+			 r.dead, r.inc_delta ? "yes" : "no", r.wrong);
 		return false;
 	}
-	scen_msg(msg, size, "paused 5000 ms: DEAD at %" PRIu64 " of 19, refuted on resume "
-		 "(incarnation +%" PRIu64 "), ALIVE everywhere again", r.dead, r.inc_delta);
+	scen_msg(msg, size,
+		 "paused 5000 ms: DEAD at %" PRIu64 " of 19, refuted on resume "
+		 "(incarnation +%" PRIu64 "), ALIVE everywhere again",
+		 r.dead, r.inc_delta);
 	return true;
 }
 
@@ -341,15 +363,18 @@ scen_t_restart(const struct scen_opts *o, char *msg, size_t size)
 	/* (a) crash, everybody marks it DEAD, the new instance rejoins. */
 	netsim_track_state(sim, 7);
 	netsim_crash(sim, 7);
-	if ((missing = scen__run_until_all(sim, SCEN_OFF(dead_at_us), 10 * SCEN_MS, 120 * SCEN_S))) {
+	if ((missing =
+		     scen__run_until_all(sim, SCEN_OFF(dead_at_us), 10 * SCEN_MS, 120 * SCEN_S))) {
 		scen_msg(msg, size, "%u nodes never marked the crashed node DEAD", missing);
 		goto out;
 	}
 	netsim_run_until(sim, sim->now_us + 2 * SCEN_S);
 	netsim_start(sim, 7, &seed0, 1);
 	sim->track_alive_inc = sim->nodes[7].incarnation;
-	if ((missing = scen__run_until_all(sim, SCEN_OFF(alive_at_us), 10 * SCEN_MS, 60 * SCEN_S))) {
-		scen_msg(msg, size, "after DEAD: %u nodes never took the restarted instance as ALIVE",
+	if ((missing =
+		     scen__run_until_all(sim, SCEN_OFF(alive_at_us), 10 * SCEN_MS, 60 * SCEN_S))) {
+		scen_msg(msg, size,
+			 "after DEAD: %u nodes never took the restarted instance as ALIVE",
 			 missing);
 		goto out;
 	}
@@ -359,7 +384,8 @@ scen_t_restart(const struct scen_opts *o, char *msg, size_t size)
 	netsim_run_until(sim, sim->now_us + 500 * SCEN_MS);
 	netsim_start(sim, 8, &seed0, 1);
 	sim->track_alive_inc = sim->nodes[8].incarnation;
-	if ((missing = scen__run_until_all(sim, SCEN_OFF(alive_at_us), 10 * SCEN_MS, 60 * SCEN_S))) {
+	if ((missing =
+		     scen__run_until_all(sim, SCEN_OFF(alive_at_us), 10 * SCEN_MS, 60 * SCEN_S))) {
 		scen_msg(msg, size, "quick restart: %u nodes never took the new instance as ALIVE",
 			 missing);
 		goto out;
@@ -373,7 +399,8 @@ scen_t_restart(const struct scen_opts *o, char *msg, size_t size)
 	if (!scen_views_ok(sim, true, msg, size, "30 s after the restarts"))
 		goto out;
 	ok = true;
-	scen_msg(msg, size, "restart after DEAD and quick restart: new incarnations ALIVE everywhere");
+	scen_msg(msg, size,
+		 "restart after DEAD and quick restart: new incarnations ALIVE everywhere");
 out:
 	netsim_free(sim);
 	return ok;
@@ -438,7 +465,8 @@ scen_digest(const struct scen_opts *o)
 		h = (h ^ sim->nodes[i].bytes_out ^ sim->nodes[i].seen_at_us) * 1099511628211ULL;
 		if (sim->nodes[i].swim) {
 			swim_stats(sim->nodes[i].swim, &st);
-			h = (h ^ st.msgs_in ^ (st.suspicions << 20) ^ (st.bytes_out << 7)) * 1099511628211ULL;
+			h = (h ^ st.msgs_in ^ (st.suspicions << 20) ^ (st.bytes_out << 7)) *
+			    1099511628211ULL;
 		}
 	}
 	h = (h ^ sim->c.sent ^ (sim->c.bytes << 3) ^ conv[0] ^ sim->c.events) * 1099511628211ULL;
@@ -456,15 +484,18 @@ scen_t_determinism(const struct scen_opts *o, char *msg, size_t size)
 	other.p.seed = o->p.seed + 1;
 	c = scen_digest(&other);
 	if (a == 0 || a != b) {
-		scen_msg(msg, size, "same seed, different runs: %016" PRIx64 " vs %016" PRIx64, a, b);
+		scen_msg(msg, size, "same seed, different runs: %016" PRIx64 " vs %016" PRIx64, a,
+			 b);
 		return false;
 	}
 	if (a == c) {
-		scen_msg(msg, size, "seeds %" PRIu64 " and %" PRIu64 " gave the same run: seed unused",
+		scen_msg(msg, size,
+			 "seeds %" PRIu64 " and %" PRIu64 " gave the same run: seed unused",
 			 o->p.seed, other.p.seed);
 		return false;
 	}
-	scen_msg(msg, size, "two runs with seed %" PRIu64 ": digest %016" PRIx64 " both times", o->p.seed, a);
+	scen_msg(msg, size, "two runs with seed %" PRIu64 ": digest %016" PRIx64 " both times",
+		 o->p.seed, a);
 	return true;
 }
 
@@ -508,8 +539,8 @@ scen_test(const char *name, const struct scen_opts *o)
 		w0 = scen__wall();
 		ok = scen_tests[k].fn(o, msg, sizeof(msg));
 		failed += !ok;
-		printf("%s netsim %s (seed %" PRIu64 "): %s", ok ? "PASS" : "FAIL", scen_tests[k].name,
-		       o->p.seed, msg);
+		printf("%s netsim %s (seed %" PRIu64 "): %s", ok ? "PASS" : "FAIL",
+		       scen_tests[k].name, o->p.seed, msg);
 		if (o->wall)
 			printf(" [%.1f s]", scen__wall() - w0);
 		printf("\n");

@@ -45,8 +45,8 @@ send_dgram(const uint8_t *buf, size_t len)
 static void
 retag(uint8_t *buf, size_t len, const struct keyring_key *k)
 {
-	crypto_generichash(buf + len - WIRE_TAG_LEN, WIRE_TAG_LEN, buf, len - WIRE_TAG_LEN, k->tag_key,
-			   sizeof(k->tag_key));
+	crypto_generichash(buf + len - WIRE_TAG_LEN, WIRE_TAG_LEN, buf, len - WIRE_TAG_LEN,
+			   k->tag_key, sizeof(k->tag_key));
 }
 
 static struct keyring *
@@ -143,12 +143,15 @@ main(int argc, char **argv)
 				continue;
 			}
 			if (strcmp(action, "wrong-cluster") == 0)
-				wire_encode(&s_other_cluster, 1, payload, sizeof(payload), dgram, sizeof(dgram), &n);
+				wire_encode(&s_other_cluster, 1, payload, sizeof(payload), dgram,
+					    sizeof(dgram), &n);
 			else if (strcmp(action, "unknown-key") == 0)
-				wire_encode(&s_other_key, 1, payload, sizeof(payload), dgram, sizeof(dgram), &n);
+				wire_encode(&s_other_key, 1, payload, sizeof(payload), dgram,
+					    sizeof(dgram), &n);
 			else {
 				s.sign = strcmp(action, "plain") != 0;
-				wire_encode(&s, 1, payload, sizeof(payload), dgram, sizeof(dgram), &n);
+				wire_encode(&s, 1, payload, sizeof(payload), dgram, sizeof(dgram),
+					    &n);
 				s.sign = true;
 			}
 			if (strcmp(action, "valid") == 0 || strcmp(action, "plain") == 0) {

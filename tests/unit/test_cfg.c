@@ -230,8 +230,8 @@ TEST(cfg_comments_and_blank_lines)
 TEST(cfg_quoted_values)
 {
 	struct fixture f = parse("cluster = \"web\"   # quoted, then a comment\n"
-		  "key_file = \"/srv/keys/a b#c \\\"q\\\" \\\\ end\"\n"
-		  "token_file=\"/t\"#tight\n");
+				 "key_file = \"/srv/keys/a b#c \\\"q\\\" \\\\ end\"\n"
+				 "token_file=\"/t\"#tight\n");
 	ASSERT_TRUE(f.ok);
 	ASSERT_STR_EQ(f.cfg->cluster, "web");
 	ASSERT_STR_EQ(f.cfg->key_file, "/srv/keys/a b#c \"q\" \\ end");
@@ -346,7 +346,8 @@ TEST(cfg_error_unknown_key)
 					"'cluster'?)");
 	expect_error("colour = blue\n", "agent.conf:1: unknown key 'colour'");
 	/* Distance 2 still gets a suggestion; distance 3 does not. */
-	expect_error("clstr = web\n", "agent.conf:1: unknown key 'clstr' (did you mean 'cluster'?)");
+	expect_error("clstr = web\n",
+		     "agent.conf:1: unknown key 'clstr' (did you mean 'cluster'?)");
 	expect_error("clst = web\n", "agent.conf:1: unknown key 'clst'");
 	expect_error("a\x01 = 1\n", "agent.conf:1: unknown key 'a\\x01'");
 }
@@ -447,16 +448,18 @@ TEST(cfg_error_cluster_name)
 			 bad[i]);
 		expect_error(line, want);
 	}
-	expect_error("cluster = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
-		     "agent.conf:1: cluster: \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		     "aaaaaaaaaa\" is not a valid cluster name (lowercase letters, digits and '-', "
-		     "1..63 chars, no '-' at either end)");
+	expect_error(
+		"cluster = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+		"agent.conf:1: cluster: \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaa\" is not a valid cluster name (lowercase letters, digits and '-', "
+		"1..63 chars, no '-' at either end)");
 }
 
 TEST(cfg_error_path_control_char)
 {
-	expect_error("key_file = \"/etc/a\tb\"\n", "agent.conf:1: key_file: \"/etc/a\\x09b\" is not "
-						  "a usable path (it holds control characters)");
+	expect_error("key_file = \"/etc/a\tb\"\n",
+		     "agent.conf:1: key_file: \"/etc/a\\x09b\" is not "
+		     "a usable path (it holds control characters)");
 }
 
 TEST(cfg_error_url)
@@ -464,7 +467,7 @@ TEST(cfg_error_url)
 	char line[700];
 
 	expect_error("metadata_url = ftp://x\n", "agent.conf:1: metadata_url: \"ftp://x\" does not "
-						"start with http:// or https://");
+						 "start with http:// or https://");
 	expect_error("metadata_url = \"http://a b\"\n",
 		     "agent.conf:1: metadata_url: \"http://a b\" holds a space, control or "
 		     "non-ASCII character (percent-encode it)");
@@ -495,9 +498,10 @@ TEST(cfg_error_hostname_region_ipv4)
 					   "name (letters, digits, '-' and '.', 1..253 chars)");
 	expect_error("region = NYC3\n", "agent.conf:1: region: \"NYC3\" is not a region slug "
 					"(lowercase letters, digits and '-', 1..32 chars)");
-	expect_error("region = a-33-chars-region-slug-0123456789\n",
-		     "agent.conf:1: region: \"a-33-chars-region-slug-0123456789\" is not a region slug "
-		     "(lowercase letters, digits and '-', 1..32 chars)");
+	expect_error(
+		"region = a-33-chars-region-slug-0123456789\n",
+		"agent.conf:1: region: \"a-33-chars-region-slug-0123456789\" is not a region slug "
+		"(lowercase letters, digits and '-', 1..32 chars)");
 	expect_error("public_ipv4 = 10.0.0.256\n",
 		     "agent.conf:1: public_ipv4: \"10.0.0.256\" is not an IPv4 address (use a "
 		     "dotted quad, e.g. 10.0.0.5)");
@@ -548,7 +552,8 @@ TEST(cfg_tags_at_limits_accepted)
 
 	for (int i = 0; i < 63; i++)
 		n += (size_t)snprintf(line + n, sizeof(line) - n, ",t%d", i);
-	snprintf(line + n, sizeof(line) - n, "\nnode_id = 1\nhostname = h\nprivate_ipv4 = 10.0.0.1\n");
+	snprintf(line + n, sizeof(line) - n,
+		 "\nnode_id = 1\nhostname = h\nprivate_ipv4 = 10.0.0.1\n");
 	f = parse_ok(line);
 	ASSERT_EQ(f.cfg->ntags, 64);
 	ASSERT_STR_EQ(f.cfg->tags[63], "t62");
@@ -831,31 +836,124 @@ TEST(cfg_second_file_overrides_first)
 TEST(cfg_keys_table)
 {
 	static const char *const names[] = {
-		"cluster",	"key_file",	 "token_file", "metadata_url", "metadata_timeout",
-		"metadata_attempts", "node_id", "hostname",   "region",	     "public_ipv4",
-		"private_ipv4", "tags",		 "bind",       "advertise",    "seeds",
-		"probe_interval", "probe_timeout", "gossip_interval", "gossip_fanout",
-		"indirect_checks", "suspicion_mult", "suspicion_max_mult", "suspicion_unit",
-		"sign_datagrams", "pushpull_interval",
-		"reap_after", "leave_timeout", "load_interval", "load_window", "load_change",
+		"cluster",
+		"key_file",
+		"token_file",
+		"metadata_url",
+		"metadata_timeout",
+		"metadata_attempts",
+		"node_id",
+		"hostname",
+		"region",
+		"public_ipv4",
+		"private_ipv4",
+		"tags",
+		"bind",
+		"advertise",
+		"seeds",
+		"probe_interval",
+		"probe_timeout",
+		"gossip_interval",
+		"gossip_fanout",
+		"indirect_checks",
+		"suspicion_mult",
+		"suspicion_max_mult",
+		"suspicion_unit",
+		"sign_datagrams",
+		"pushpull_interval",
+		"reap_after",
+		"leave_timeout",
+		"load_interval",
+		"load_window",
+		"load_change",
 		"load_refresh",
-		"custom_metric_file", "custom_metric_command", "custom_metric_timeout",
-		"control_socket", "api_url", "api_timeout", "cluster_tag", "clone_image", "clone_size",
-		"clone_region", "clone_vpc_uuid", "clone_ssh_keys", "clone_tags", "active_timeout",
-		"registrars", "dns_domain", "dns_name", "dns_ttl", "lb_id", "haproxy_runtime",
-		"haproxy_backend", "haproxy_server_port", "exec_command", "register_address",
+		"custom_metric_file",
+		"custom_metric_command",
+		"custom_metric_timeout",
+		"control_socket",
+		"api_url",
+		"api_timeout",
+		"cluster_tag",
+		"clone_image",
+		"clone_size",
+		"clone_region",
+		"clone_vpc_uuid",
+		"clone_ssh_keys",
+		"clone_tags",
+		"active_timeout",
+		"registrars",
+		"dns_domain",
+		"dns_name",
+		"dns_ttl",
+		"lb_id",
+		"haproxy_runtime",
+		"haproxy_backend",
+		"haproxy_server_port",
+		"exec_command",
+		"register_address",
 		"drain_timeout",
-		"log_level",	"trace",
+		"log_level",
+		"trace",
 	};
 	static const char *const good[] = {
-		"web",	  "/k",	     "/t",   "http://m", "3s",	  "4",	"17", "h",	 "nyc3",
-		"1.2.3.4", "10.0.0.1", "a,b", "10.0.0.1", "10.0.0.2", "10.0.0.3",
-		"1s", "300ms", "200ms", "3", "3", "2", "5", "250ms", "yes", "30s", "60s", "1s", "2s", "30s", "5", "2m",
-		"/m", "echo 1", "1s", "/s", "http://a", "20s", "web", "42", "s-1vcpu-1gb", "nyc3",
-		"760e09ef-dc84-11e8-981e-3cfdfeaae000", "1,ab:cd", "a,b", "2m", "exec", "example.com",
-		"www", "60", "4de7ac8b-495b-4884-9a69-1050c6793cd6", "unix:/run/h.sock", "app", "8080",
-		"/bin/true", "private", "10s",
-		"debug", "all",
+		"web",
+		"/k",
+		"/t",
+		"http://m",
+		"3s",
+		"4",
+		"17",
+		"h",
+		"nyc3",
+		"1.2.3.4",
+		"10.0.0.1",
+		"a,b",
+		"10.0.0.1",
+		"10.0.0.2",
+		"10.0.0.3",
+		"1s",
+		"300ms",
+		"200ms",
+		"3",
+		"3",
+		"2",
+		"5",
+		"250ms",
+		"yes",
+		"30s",
+		"60s",
+		"1s",
+		"2s",
+		"30s",
+		"5",
+		"2m",
+		"/m",
+		"echo 1",
+		"1s",
+		"/s",
+		"http://a",
+		"20s",
+		"web",
+		"42",
+		"s-1vcpu-1gb",
+		"nyc3",
+		"760e09ef-dc84-11e8-981e-3cfdfeaae000",
+		"1,ab:cd",
+		"a,b",
+		"2m",
+		"exec",
+		"example.com",
+		"www",
+		"60",
+		"4de7ac8b-495b-4884-9a69-1050c6793cd6",
+		"unix:/run/h.sock",
+		"app",
+		"8080",
+		"/bin/true",
+		"private",
+		"10s",
+		"debug",
+		"all",
 	};
 	struct cfg *cfg = cfg_new();
 	struct cfg_parser *p = cfg_parser_new(cfg);
@@ -965,7 +1063,8 @@ TEST(cfg_broken_file_lists_each_mistake)
 		"tests/data/broken.conf:21: unterminated quoted value",
 		"tests/data/broken.conf:22: seeds: \"node3:7950\" is not IP[:PORT] (e.g. 10.0.0.5, "
 		"10.0.0.5:7950 or [fd00::1]:7950)",
-		"tests/data/broken.conf:23: trace: unknown trace subsystem \"verbose\" (known: wire, "
+		"tests/data/broken.conf:23: trace: unknown trace subsystem \"verbose\" (known: "
+		"wire, "
 		"meta, http, gossip, elect, cloud, control, all)",
 	};
 	struct cfg *cfg = cfg_new();
@@ -1110,13 +1209,17 @@ TEST(cfg_registrars_need_their_keys)
 	ASSERT_STR_EQ(cfg_error(f.p, 3), "agent.conf:3: registrar haproxy needs 'haproxy_backend'");
 	done(&f);
 	expect_error(BASE "registrars = do-dns, route53\n",
-		     "agent.conf:3: registrars: \"route53\" is not a registrar (do-dns, do-lb, haproxy, exec)");
+		     "agent.conf:3: registrars: \"route53\" is not a registrar (do-dns, do-lb, "
+		     "haproxy, exec)");
 	expect_error(BASE "lb_id = 4de7ac8b-495b-4884-9a69\n",
-		     "agent.conf:3: lb_id: \"4de7ac8b-495b-4884-9a69\" is not a uuid (8-4-4-4-12 hex digits)");
+		     "agent.conf:3: lb_id: \"4de7ac8b-495b-4884-9a69\" is not a uuid (8-4-4-4-12 "
+		     "hex digits)");
 	expect_error(BASE "haproxy_runtime = /run/h.sock\n",
-		     "agent.conf:3: haproxy_runtime: \"/run/h.sock\" is not unix:/PATH or IP:PORT of HAProxy's runtime API");
+		     "agent.conf:3: haproxy_runtime: \"/run/h.sock\" is not unix:/PATH or IP:PORT "
+		     "of HAProxy's runtime API");
 	expect_error(BASE "dns_name = www.example.com.\n",
-		     "agent.conf:3: dns_name: \"www.example.com.\" is not a record name relative to the zone (\"www\", \"api.eu\" or \"@\")");
+		     "agent.conf:3: dns_name: \"www.example.com.\" is not a record name relative "
+		     "to the zone (\"www\", \"api.eu\" or \"@\")");
 	f = parse_ok("registrars = do-lb, exec\nlb_id = 4de7ac8b-495b-4884-9a69-1050c6793cd6\n"
 		     "token_file = /t\nexec_command = /usr/local/bin/rotate\ndns_name = @\n");
 	ASSERT_EQ(f.cfg->nregistrars, 2);

@@ -99,22 +99,22 @@ TEST(doapi_droplet_field_types)
 	static const struct {
 		const char *body, *err;
 	} cases[] = {
-		{"{\"id\":1.5,\"name\":\"a\",\"status\":\"new\"}",
-		 "droplet.id: missing or not an id"},
-		{"{\"id\":0,\"name\":\"a\",\"status\":\"new\"}",
-		 "droplet.id: missing or not an id"},
-		{"{\"id\":1,\"status\":\"new\"}", "droplet.name: missing"},
-		{"{\"id\":1,\"name\":\"a\",\"status\":5}", "droplet.status: not a string"},
-		{"{\"id\":1,\"name\":\"a\",\"status\":\"a-very-long-status-value\"}",
-		 "droplet.status: too long"},
-		{"{\"id\":1,\"name\":\"a\",\"status\":\"new\",\"tags\":[1]}",
-		 "droplet.tags: an item is not a string"},
-		{"{\"id\":1,\"name\":\"a\",\"status\":\"new\",\"networks\":{\"v4\":{}}}",
-		 "droplet.networks.v4: not an array"},
-		{"{\"id\":1,\"name\":\"a\",\"status\":\"new\",\"region\":\"nyc3\"}",
-		 "droplet.region: not an object"},
-		{"{\"id\":1,\"name\":\"a\",\"status\":\"new\",\"image\":{\"id\":\"5\"}}",
-		 "droplet.image.id: not an id"},
+		{ "{\"id\":1.5,\"name\":\"a\",\"status\":\"new\"}",
+		  "droplet.id: missing or not an id" },
+		{ "{\"id\":0,\"name\":\"a\",\"status\":\"new\"}",
+		  "droplet.id: missing or not an id" },
+		{ "{\"id\":1,\"status\":\"new\"}", "droplet.name: missing" },
+		{ "{\"id\":1,\"name\":\"a\",\"status\":5}", "droplet.status: not a string" },
+		{ "{\"id\":1,\"name\":\"a\",\"status\":\"a-very-long-status-value\"}",
+		  "droplet.status: too long" },
+		{ "{\"id\":1,\"name\":\"a\",\"status\":\"new\",\"tags\":[1]}",
+		  "droplet.tags: an item is not a string" },
+		{ "{\"id\":1,\"name\":\"a\",\"status\":\"new\",\"networks\":{\"v4\":{}}}",
+		  "droplet.networks.v4: not an array" },
+		{ "{\"id\":1,\"name\":\"a\",\"status\":\"new\",\"region\":\"nyc3\"}",
+		  "droplet.region: not an object" },
+		{ "{\"id\":1,\"name\":\"a\",\"status\":\"new\",\"image\":{\"id\":\"5\"}}",
+		  "droplet.image.id: not an id" },
 	};
 	struct doapi_droplet d;
 	char err[256];
@@ -159,12 +159,12 @@ TEST(doapi_page_rejections)
 	static const struct {
 		const char *body, *err;
 	} cases[] = {
-		{"[]", "page: body is not an object"},
-		{"{\"droplets\":[],\"links\":[]}", "links: not an object"},
-		{"{\"droplets\":[],\"links\":{\"pages\":1}}", "links.pages: not an object"},
-		{"{\"droplets\":[],\"links\":{\"pages\":{\"next\":3}}}",
-		 "links.pages.next: not a URL"},
-		{"{\"droplets\":[],\"meta\":{\"total\":-1}}", "meta.total: not a count"},
+		{ "[]", "page: body is not an object" },
+		{ "{\"droplets\":[],\"links\":[]}", "links: not an object" },
+		{ "{\"droplets\":[],\"links\":{\"pages\":1}}", "links.pages: not an object" },
+		{ "{\"droplets\":[],\"links\":{\"pages\":{\"next\":3}}}",
+		  "links.pages.next: not a URL" },
+		{ "{\"droplets\":[],\"meta\":{\"total\":-1}}", "meta.total: not a count" },
 	};
 	struct doapi_page pg;
 	char err[256];
@@ -244,20 +244,20 @@ TEST(doapi_ratelimit_headers)
 
 TEST(doapi_create_body_shape)
 {
-	const char *names[] = {"c-1700000000-00af", "c-1700000000-beef"};
-	const char *keys[] = {"41234567", "3b:16:bf:e4:8b:00"};
-	const char *tags[] = {"mitosis-c", "mitosis-op-0123456789ab"};
-	struct doapi_create c = {.names = names,
-				 .nnames = 2,
-				 .image = 162345678,
-				 .size = "s-1vcpu-1gb",
-				 .region = "nyc3",
-				 .vpc_uuid = "760e",
-				 .ssh_keys = keys,
-				 .nssh_keys = 2,
-				 .tags = tags,
-				 .ntags = 2,
-				 .user_data = "#cloud-config\n"};
+	const char *names[] = { "c-1700000000-00af", "c-1700000000-beef" };
+	const char *keys[] = { "41234567", "3b:16:bf:e4:8b:00" };
+	const char *tags[] = { "mitosis-c", "mitosis-op-0123456789ab" };
+	struct doapi_create c = { .names = names,
+				  .nnames = 2,
+				  .image = 162345678,
+				  .size = "s-1vcpu-1gb",
+				  .region = "nyc3",
+				  .vpc_uuid = "760e",
+				  .ssh_keys = keys,
+				  .nssh_keys = 2,
+				  .tags = tags,
+				  .ntags = 2,
+				  .user_data = "#cloud-config\n" };
 	char *body = NULL, err[256] = "";
 
 	ASSERT_OK(doapi_create_body(&c, &body, err, sizeof(err)));
@@ -281,8 +281,8 @@ TEST(doapi_create_body_shape)
 
 TEST(doapi_create_body_rejections)
 {
-	const char *names[] = {"bad_name"}, *ok[] = {"ok-1"};
-	struct doapi_create c = {.names = names, .nnames = 1, .image = 5, .size = "s"};
+	const char *names[] = { "bad_name" }, *ok[] = { "ok-1" };
+	struct doapi_create c = { .names = names, .nnames = 1, .image = 5, .size = "s" };
 	char *body = NULL, err[256];
 
 	ASSERT_EQ(doapi_create_body(&c, &body, err, sizeof(err)), -EINVAL);
@@ -305,7 +305,7 @@ TEST(doapi_create_body_rejections)
 TEST(doapi_names_and_tags)
 {
 	char name[300], tag[DOAPI_OP_TAG_LEN];
-	const uint8_t rnd[6] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xab};
+	const uint8_t rnd[6] = { 0x01, 0x23, 0x45, 0x67, 0x89, 0xab };
 
 	ASSERT_OK(doapi_clone_name("web", 1700000000, 0x0a1f, name, sizeof(name)));
 	ASSERT_STR_EQ(name, "web-1700000000-0a1f");
@@ -323,7 +323,7 @@ TEST(doapi_names_and_tags)
 
 TEST(doapi_user_data)
 {
-	const char *seeds[] = {"10.124.0.2", "10.124.0.3"}, *bad[] = {"10.0.0.1\nruncmd"};
+	const char *seeds[] = { "10.124.0.2", "10.124.0.3" }, *bad[] = { "10.0.0.1\nruncmd" };
 	char *ud = NULL;
 
 	ASSERT_OK(doapi_clone_user_data("web", seeds, 2, &ud));
@@ -347,16 +347,16 @@ TEST(doapi_next_paths)
 	static const struct {
 		const char *in, *out;
 	} cases[] = {
-		{"https://api.digitalocean.com/v2/droplets?page=2&per_page=200&tag_name=x",
-		 "/v2/droplets?page=2&per_page=200&tag_name=x"},
-		{"https://evil.example/v2/droplets?page=2", "/v2/droplets?page=2&per_page=200"},
-		{"http://127.0.0.1:8080/v2/images", "/v2/images?per_page=200"},
-		{"/v2/droplets?page=3", "/v2/droplets?page=3&per_page=200"},
-		{"https://host-without-path", NULL},
-		{"v2/droplets", NULL},
-		{"//evil.example/v2", NULL},
-		{"/v2/droplets?page=2\r\nX-Evil: 1", NULL},
-		{"", NULL},
+		{ "https://api.digitalocean.com/v2/droplets?page=2&per_page=200&tag_name=x",
+		  "/v2/droplets?page=2&per_page=200&tag_name=x" },
+		{ "https://evil.example/v2/droplets?page=2", "/v2/droplets?page=2&per_page=200" },
+		{ "http://127.0.0.1:8080/v2/images", "/v2/images?per_page=200" },
+		{ "/v2/droplets?page=3", "/v2/droplets?page=3&per_page=200" },
+		{ "https://host-without-path", NULL },
+		{ "v2/droplets", NULL },
+		{ "//evil.example/v2", NULL },
+		{ "/v2/droplets?page=2\r\nX-Evil: 1", NULL },
+		{ "", NULL },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -14,7 +14,8 @@ near(double got, double want, double rel, const char *what, double x)
 	double err = fabs(got - want), tol = rel * fabs(want) + 1e-300;
 
 	if (err > tol)
-		harness_fail(__FILE__, __LINE__, "%s(%.17g) = %.17g, libm %.17g", what, x, got, want);
+		harness_fail(__FILE__, __LINE__, "%s(%.17g) = %.17g, libm %.17g", what, x, got,
+			     want);
 }
 
 TEST(fmath_ln_matches_libm)

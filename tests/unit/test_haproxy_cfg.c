@@ -78,10 +78,13 @@ TEST(haproxy_commands_refuse_injection_and_bad_values)
 	char buf[HAPROXY_CFG_CMD_MAX];
 
 	ASSERT_EQ(haproxy_cfg_cmd_add("web;del server web/x", "mitosis-7", "10.0.0.7", 80, buf,
-				      sizeof(buf)), -EINVAL);
+				      sizeof(buf)),
+		  -EINVAL);
 	ASSERT_EQ(haproxy_cfg_cmd_add("web", "mitosis-7", "10.0.0.7\nshow info", 80, buf,
-				      sizeof(buf)), -EINVAL);
-	ASSERT_EQ(haproxy_cfg_cmd_add("web", "mitosis-7", "10.0.0.7", 0, buf, sizeof(buf)), -EINVAL);
+				      sizeof(buf)),
+		  -EINVAL);
+	ASSERT_EQ(haproxy_cfg_cmd_add("web", "mitosis-7", "10.0.0.7", 0, buf, sizeof(buf)),
+		  -EINVAL);
 	ASSERT_EQ(haproxy_cfg_cmd_add("web", "mitosis-7", "10.0.0.7", 65536, buf, sizeof(buf)),
 		  -EINVAL);
 	ASSERT_EQ(haproxy_cfg_cmd_state("web", "m 7", HAPROXY_STATE_READY, buf, sizeof(buf)),
@@ -100,7 +103,8 @@ TEST(haproxy_reply_ok)
 	ASSERT_TRUE(haproxy_cfg_reply_ok("New server registered.\n\n"));
 	ASSERT_TRUE(haproxy_cfg_reply_ok("Server deleted.\n"));
 	ASSERT_FALSE(haproxy_cfg_reply_ok("No such backend.\n"));
-	ASSERT_FALSE(haproxy_cfg_reply_ok("Already exists a server with the same name in backend.\n"));
+	ASSERT_FALSE(
+		haproxy_cfg_reply_ok("Already exists a server with the same name in backend.\n"));
 	ASSERT_FALSE(haproxy_cfg_reply_ok("Permission denied\n"));
 }
 
@@ -165,7 +169,8 @@ TEST(haproxy_parse_state_rejections)
 	expect_parse_error("No such backend.\n", "line 1: expected format version 1");
 	expect_parse_error("2\n# be_id\n", "line 1: expected format version 1");
 	expect_parse_error("1\n", "line 2: expected the '# be_id be_name ...' header");
-	expect_parse_error("1\nbe_id be_name\n", "line 2: expected the '# be_id be_name ...' header");
+	expect_parse_error("1\nbe_id be_name\n",
+			   "line 2: expected the '# be_id be_name ...' header");
 	expect_parse_error("1\n# be_id be_name srv_name srv_addr srv_op_state\n",
 			   "header: a needed column (be_name, srv_name, srv_addr, srv_op_state, "
 			   "srv_admin_state) is missing");
@@ -234,7 +239,9 @@ TEST(haproxy_backend_many_members_grows_buffer)
 
 	for (int i = 0; i < 300; i++) {
 		snprintf(ips[i], sizeof(ips[i]), "10.0.%d.%d", i / 250, i % 250 + 1);
-		m[i] = (struct haproxy_member){ .id = (uint64_t)(5000 - i), .name = "n", .ip = ips[i] };
+		m[i] = (struct haproxy_member){ .id = (uint64_t)(5000 - i),
+						.name = "n",
+						.ip = ips[i] };
 	}
 	ASSERT_OK(haproxy_cfg_backend("web", m, 300, 80, &out));
 	ASSERT_STR_CONTAINS(out, ": 300 members.\n");

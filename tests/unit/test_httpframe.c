@@ -19,8 +19,8 @@
 #define OFF_ID	    6
 #define OFF_FIELDS  10
 
-static const char *const test_headers[] = {TOKEN, "Accept: application/json",
-					   "Content-Type: application/json", NULL};
+static const char *const test_headers[] = { TOKEN, "Accept: application/json",
+					    "Content-Type: application/json", NULL };
 
 static void
 sample_request(struct httpframe_request *rq)
@@ -142,11 +142,11 @@ TEST(httpframe_request_defaults_and_empty_body)
 TEST(httpframe_request_encoder_rules)
 {
 	struct httpframe_request rq;
-	const char *crlf[] = {"X-A: 1\r\nX-Injected: 2", NULL};
-	const char *nocolon[] = {"Authorization Bearer x", NULL};
-	const char *spacename[] = {"Bad Name: x", NULL};
-	const char *emptyname[] = {": x", NULL};
-	const char *tab[] = {"X-Tab: a\tb", NULL};
+	const char *crlf[] = { "X-A: 1\r\nX-Injected: 2", NULL };
+	const char *nocolon[] = { "Authorization Bearer x", NULL };
+	const char *spacename[] = { "Bad Name: x", NULL };
+	const char *emptyname[] = { ": x", NULL };
+	const char *tab[] = { "X-Tab: a\tb", NULL };
 	const char *many[HTTPFRAME_MAX_HEADERS + 2];
 	char url[HTTPFRAME_MAX_URL + 2];
 
@@ -277,7 +277,7 @@ TEST(httpframe_request_every_cut_refused)
 TEST(httpframe_request_decoder_rules)
 {
 	struct httpframe_request rq;
-	const char *one[] = {"X-A: b", NULL};
+	const char *one[] = { "X-A: b", NULL };
 	uint8_t *buf, *longer;
 	size_t len, m, u, s, h;
 
@@ -367,12 +367,12 @@ TEST(httpframe_response_round_trip)
 {
 	static const char body[] = "{\"droplets\":[]}\0binary\xff";
 	const char *hdrs = "HTTP/1.1 200 OK\r\nRateLimit-Remaining: 4999\r\n\r\n";
-	struct httpframe_response in = {.id = 3,
-					.status = 200,
-					.headers = hdrs,
-					.headers_len = strlen(hdrs),
-					.body = body,
-					.body_len = sizeof(body) - 1};
+	struct httpframe_response in = { .id = 3,
+					 .status = 200,
+					 .headers = hdrs,
+					 .headers_len = strlen(hdrs),
+					 .body = body,
+					 .body_len = sizeof(body) - 1 };
 	struct httpframe_response *out = response_round_trip(&in);
 
 	ASSERT_EQ(out->id, 3);
@@ -409,7 +409,7 @@ TEST(httpframe_response_round_trip)
 
 TEST(httpframe_response_encoder_rules)
 {
-	struct httpframe_response rs = {.id = 1, .status = 200};
+	struct httpframe_response rs = { .id = 1, .status = 200 };
 	char msg[HTTPFRAME_MAX_ERRMSG + 2];
 
 	ASSERT_EQ(response_encode_err(&rs), HTTPFRAME_OK);
@@ -452,7 +452,7 @@ TEST(httpframe_response_encoder_rules)
 
 TEST(httpframe_response_decoder_rules)
 {
-	struct httpframe_response rs = {.id = 1, .err = -EIO, .errmsg = "boom"};
+	struct httpframe_response rs = { .id = 1, .err = -EIO, .errmsg = "boom" };
 	struct httpframe_response *out = (struct httpframe_response *)1;
 	struct httpframe_request *rq = NULL;
 	uint8_t *buf = NULL;
@@ -510,10 +510,10 @@ TEST(httpframe_reader_reassembles_split_stream)
 {
 	struct httpframe_reader rd;
 	struct httpframe_request rq;
-	struct httpframe_response rs = {.id = 5, .status = 404};
+	struct httpframe_response rs = { .id = 5, .status = 404 };
 	uint8_t *a, *b, cancel[HTTPFRAME_CANCEL_SIZE], *stream, *frame;
 	size_t alen, blen, total, got = 0, used, flen;
-	uint32_t ids[3] = {0};
+	uint32_t ids[3] = { 0 };
 
 	sample_request(&rq);
 	a = encode_ok(&rq, &alen);
@@ -575,11 +575,11 @@ TEST(httpframe_reader_refuses_bad_lengths)
 	struct httpframe_reader rd;
 	uint8_t *frame = (uint8_t *)1;
 	size_t used = 0, flen;
-	const uint8_t tiny[] = {0x00, 0x00, 0x00, 0x05, 1, 1, 0, 0, 0};
-	const uint8_t zero[] = {0, 0, 0, 0};
+	const uint8_t tiny[] = { 0x00, 0x00, 0x00, 0x05, 1, 1, 0, 0, 0 };
+	const uint8_t zero[] = { 0, 0, 0, 0 };
 	uint32_t max = HTTPFRAME_MAX_FRAME + 1;
-	uint8_t over[4] = {(uint8_t)(max >> 24), (uint8_t)(max >> 16), (uint8_t)(max >> 8),
-			   (uint8_t)max};
+	uint8_t over[4] = { (uint8_t)(max >> 24), (uint8_t)(max >> 16), (uint8_t)(max >> 8),
+			    (uint8_t)max };
 
 	httpframe_reader_init(&rd);
 	ASSERT_EQ(httpframe_reader_feed(&rd, over, 4, &used, &frame, &flen), HTTPFRAME_OVERSIZED);

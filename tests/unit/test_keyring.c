@@ -19,10 +19,10 @@
 #define SECRET1 "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8="
 #define SECRET2 "QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8="
 #define SECRET3 "YGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6e3x9fn8="
-#define ID0 0x1c9ed76aU
-#define ID1 0x40396eafU
-#define ID2 0x203b5a1fU
-#define ID3 0xd69ee02aU
+#define ID0	0x1c9ed76aU
+#define ID1	0x40396eafU
+#define ID2	0x203b5a1fU
+#define ID3	0xd69ee02aU
 
 static void
 kr_setup(void)
@@ -217,11 +217,13 @@ TEST(keyring_error_id_mismatch)
 
 	kr_setup();
 	kr_parse_fail("primary 1234abcd " SECRET0 "\n", err, sizeof(err));
-	ASSERT_STR_EQ(err, "t.keys:1: key id 1234abcd does not match its secret (derived 1c9ed76a)");
+	ASSERT_STR_EQ(err,
+		      "t.keys:1: key id 1234abcd does not match its secret (derived 1c9ed76a)");
 	/* A secret swapped with another key's line. */
 	kr_parse_fail("primary 1c9ed76a " SECRET0 "\naccept 40396eaf " SECRET2 "\n", err,
 		      sizeof(err));
-	ASSERT_STR_EQ(err, "t.keys:2: key id 40396eaf does not match its secret (derived 203b5a1f)");
+	ASSERT_STR_EQ(err,
+		      "t.keys:2: key id 40396eaf does not match its secret (derived 203b5a1f)");
 }
 
 TEST(keyring_error_duplicate_id)
@@ -280,7 +282,8 @@ TEST(keyring_error_empty)
 
 TEST(keyring_error_nul_byte)
 {
-	static const char text[] = "primary 1c9ed76a AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\0=\n";
+	static const char text[] =
+		"primary 1c9ed76a AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\0=\n";
 	struct keyring *kr = NULL;
 	char err[256];
 
@@ -301,8 +304,10 @@ TEST(keyring_generate_round_trip)
 	ASSERT_EQ(kr->nkeys, 1);
 	ASSERT_TRUE(kr->keys[0].primary);
 	snprintf(idhex, sizeof(idhex), "%08x", kr->keys[0].id);
-	snprintf(expect, sizeof(expect), "# mitosis cluster keyring, key %s created 2026-11-21T20:57:15Z\n"
-		 "primary %s ", idhex, idhex);
+	snprintf(expect, sizeof(expect),
+		 "# mitosis cluster keyring, key %s created 2026-11-21T20:57:15Z\n"
+		 "primary %s ",
+		 idhex, idhex);
 	ASSERT_EQ(strncmp(buf, expect, strlen(expect)), 0);
 	nl = strchr(buf + strlen(expect), '\n');
 	ASSERT_NOT_NULL(nl);

@@ -263,8 +263,8 @@ TEST(load_loadavg_values)
 
 TEST(load_loadavg_rejects_junk)
 {
-	static const char *const bad[] = { "", " 1.0 1 1", "abc", "1. 1 1", "1.x 1", "-1.0 1",
-					   "1,5 1 1", ".5 1 1", "1.5x 1", "\n" };
+	static const char *const bad[] = { "",	     " 1.0 1 1", "abc",	   "1. 1 1", "1.x 1",
+					   "-1.0 1", "1,5 1 1",	 ".5 1 1", "1.5x 1", "\n" };
 	uint16_t pm = 7;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -303,8 +303,7 @@ TEST(load_meminfo_values)
 	ASSERT_OK(meminfo_of("MemTotal: 1000 kB\nMemAvailable: 2000 kB\n", &pm));
 	ASSERT_EQ(pm, 0);
 	/* Similar names are not confused; blank lines are skipped. */
-	ASSERT_OK(meminfo_of("MemTotalX: 5 kB\nMemTotal:\t400\tkB\n\nMemAvailable: 300 kB\n",
-			     &pm));
+	ASSERT_OK(meminfo_of("MemTotalX: 5 kB\nMemTotal:\t400\tkB\n\nMemAvailable: 300 kB\n", &pm));
 	ASSERT_EQ(pm, 250);
 	ASSERT_OK(meminfo_of("MemTotal: 18446744073709551615 kB\nMemAvailable: 0 kB\n", &pm));
 	ASSERT_EQ(pm, 1000);
@@ -390,8 +389,8 @@ TEST(load_custom_values)
 
 TEST(load_custom_rejects_junk_and_overflow)
 {
-	static const char *const bad[] = { "",	   "\n42",  "   ",	 "1e3", ".5",	"5.",
-					   "0x10", "nan",   "inf",	 "1 2", "--1",	"+-1",
+	static const char *const bad[] = { "",	   "\n42",  "   ",   "1e3",   ".5",  "5.",
+					   "0x10", "nan",   "inf",   "1 2",   "--1", "+-1",
 					   "- 1",  "1.2.3", "one\n", "1_000", "١٢" };
 	int64_t v = 7;
 

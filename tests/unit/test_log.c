@@ -48,8 +48,8 @@ TEST(log_escape_quotes_and_backslashes)
 
 TEST(log_escape_control_and_high_bytes)
 {
-	static const unsigned char raw[] = { 0x00, 0x01, '\t', '\n', '\r', 0x1b, 0x1f, 0x7f,
-					     0x80, 0xc3, 0xa9, 0xff };
+	static const unsigned char raw[] = { 0x00, 0x01, '\t', '\n', '\r', 0x1b,
+					     0x1f, 0x7f, 0x80, 0xc3, 0xa9, 0xff };
 	char out[128];
 
 	log_escape(out, sizeof(out), raw, sizeof(raw));
@@ -63,8 +63,8 @@ TEST(log_escape_control_and_high_bytes)
 
 TEST(log_escape_cut_at_small_sizes)
 {
-	static const char *const want[] = { "", ".", "..", "...", "a...", "ab...", "abc...",
-					    "abcdefghi" };
+	static const char *const want[] = { "",	    ".",     "..",     "...",
+					    "a...", "ab...", "abc...", "abcdefghi" };
 	char out[16];
 
 	for (size_t size = 1; size <= 7; size++) {
@@ -115,7 +115,10 @@ assert_whole_escapes(const char *s)
 
 TEST(log_escape_cut_keeps_escapes_whole)
 {
-	static const char *const inputs[] = { "\x01\x02\x03\x04\x05", "a\x01" "b\x02" "c\x03",
+	static const char *const inputs[] = { "\x01\x02\x03\x04\x05",
+					      "a\x01"
+					      "b\x02"
+					      "c\x03",
 					      "\"\"\"\"\"\"", "\\\\\\\\\\", "ab\x7f\"\\cd\xfe" };
 	char out[32];
 
@@ -127,7 +130,10 @@ TEST(log_escape_cut_keeps_escapes_whole)
 			assert_whole_escapes(out);
 		}
 	}
-	ASSERT_STR_EQ(esc(out, 8, "a\x01" "b\x02"), "a...");
+	ASSERT_STR_EQ(esc(out, 8,
+			  "a\x01"
+			  "b\x02"),
+		      "a...");
 	ASSERT_STR_EQ(esc(out, 9, "\x01\x02\x03"), "\\x01...");
 	ASSERT_STR_EQ(esc(out, 6, "\"\"\""), "\\\"...");
 }
@@ -320,7 +326,8 @@ TEST(log_warn_appends_strerror_and_keeps_errno)
 	log_debug("filtered");
 	ASSERT_EQ(errno, EPERM);
 	out = capture_end(saved, path);
-	snprintf(want, sizeof(want), " warn: open /etc/mitosis/cluster.key: %s\n", strerror(ENOENT));
+	snprintf(want, sizeof(want), " warn: open /etc/mitosis/cluster.key: %s\n",
+		 strerror(ENOENT));
 	ASSERT_STR_CONTAINS(out, want);
 	ASSERT_STR_CONTAINS(out, " warn: plain\n");
 	ASSERT_TRUE(strstr(out, "plain:") == NULL);

@@ -102,8 +102,8 @@ parse_ok(const char *body)
 }
 
 /* A valid body with one field replaced: droplet_id, hostname, then the rest. */
-#define BODY(id, host, rest)                                                     \
-	"{\"droplet_id\": " id ", \"hostname\": " host rest                      \
+#define BODY(id, host, rest)                                                                       \
+	"{\"droplet_id\": " id ", \"hostname\": " host rest                                        \
 	", \"interfaces\": {\"public\": [{\"ipv4\": {\"ip_address\": \"192.0.2.1\"}}]}}"
 
 TEST(meta_full_reference_body)
@@ -273,13 +273,15 @@ TEST(meta_broken_files)
 {
 	expect_file_error("bad_array_body.json", "body: expected a JSON object, got an array");
 	expect_file_error("bad_invalid_json.json", "body: not valid JSON near byte 35");
-	expect_file_error("bad_droplet_id_string.json", "droplet_id: expected a number, got a string");
+	expect_file_error("bad_droplet_id_string.json",
+			  "droplet_id: expected a number, got a string");
 	expect_file_error("bad_droplet_id_float.json", "droplet_id: not a positive integer");
 	expect_file_error("bad_droplet_id_negative.json", "droplet_id: not a positive integer");
 	expect_file_error("bad_hostname_missing.json", "hostname: missing");
 	expect_file_error("bad_tag_number.json", "tags[2]: not a string");
-	expect_file_error("bad_ipv4.json",
-			  "interfaces.public[0].ipv4.ip_address: \"999.1.1.1\" is not an IPv4 address");
+	expect_file_error(
+		"bad_ipv4.json",
+		"interfaces.public[0].ipv4.ip_address: \"999.1.1.1\" is not an IPv4 address");
 	expect_file_error("bad_no_ipv4.json", "interfaces: no IPv4 address (public or private)");
 }
 
@@ -299,8 +301,10 @@ TEST(meta_invalid_json_offsets)
 	expect_error("{", "body: not valid JSON near byte 0");
 	expect_error("{\"droplet_id\": tru}", "body: not valid JSON near byte 15");
 	expect_error("   x", "body: not valid JSON near byte 3");
-	expect_error(BODY("1", "\"a\"", "") " trailing", "body: unexpected data after the JSON value at byte 102");
-	expect_error(BODY("1", "\"a\"", "") "}", "body: unexpected data after the JSON value at byte 101");
+	expect_error(BODY("1", "\"a\"", "") " trailing",
+		     "body: unexpected data after the JSON value at byte 102");
+	expect_error(BODY("1", "\"a\"", "") "}",
+		     "body: unexpected data after the JSON value at byte 101");
 }
 
 TEST(meta_trailing_whitespace_accepted)
@@ -450,10 +454,12 @@ TEST(meta_optional_strings)
 {
 	struct meta_identity *id;
 
-	expect_error(BODY("1", "\"a\"", ", \"user_data\": 5"), "user_data: expected a string, got a number");
+	expect_error(BODY("1", "\"a\"", ", \"user_data\": 5"),
+		     "user_data: expected a string, got a number");
 	expect_error(BODY("1", "\"a\"", ", \"user_data\": [\"x\"]"),
 		     "user_data: expected a string, got an array");
-	expect_error(BODY("1", "\"a\"", ", \"region\": {}"), "region: expected a string, got an object");
+	expect_error(BODY("1", "\"a\"", ", \"region\": {}"),
+		     "region: expected a string, got an object");
 	id = parse_ok(BODY("1", "\"a\"", ", \"user_data\": null, \"region\": null"));
 	ASSERT_NULL(id->user_data);
 	ASSERT_NULL(id->region);
@@ -466,10 +472,12 @@ TEST(meta_tags_values)
 
 	expect_error(BODY("1", "\"a\"", ", \"tags\": [7]"), "tags[0]: not a string");
 	expect_error(BODY("1", "\"a\"", ", \"tags\": [\"a\", null]"), "tags[1]: not a string");
-	expect_error(BODY("1", "\"a\"", ", \"tags\": [\"a\", \"b\", [\"c\"]]"), "tags[2]: not a string");
+	expect_error(BODY("1", "\"a\"", ", \"tags\": [\"a\", \"b\", [\"c\"]]"),
+		     "tags[2]: not a string");
 	expect_error(BODY("1", "\"a\"", ", \"tags\": \"autoscale\""),
 		     "tags: expected an array, got a string");
-	expect_error(BODY("1", "\"a\"", ", \"tags\": {}"), "tags: expected an array, got an object");
+	expect_error(BODY("1", "\"a\"", ", \"tags\": {}"),
+		     "tags: expected an array, got an object");
 	id = parse_ok(BODY("1", "\"a\"", ", \"tags\": []"));
 	ASSERT_NULL(id->tags);
 	ASSERT_EQ(id->ntags, 0);
@@ -488,7 +496,8 @@ TEST(meta_interfaces_shapes)
 	expect_error(IFACES("null"), "interfaces: no IPv4 address (public or private)");
 	expect_error(IFACES("{}"), "interfaces: no IPv4 address (public or private)");
 	expect_error(IFACES("[]"), "interfaces: expected an object, got an array");
-	expect_error(IFACES("{\"public\": {}}"), "interfaces.public: expected an array, got an object");
+	expect_error(IFACES("{\"public\": {}}"),
+		     "interfaces.public: expected an array, got an object");
 	expect_error(IFACES("{\"private\": \"10.0.0.1\"}"),
 		     "interfaces.private: expected an array, got a string");
 	expect_error(IFACES("{\"public\": [], \"private\": []}"),
@@ -503,12 +512,14 @@ TEST(meta_interfaces_shapes)
 		     "interfaces.public[0].ipv4.ip_address: expected a string, got a number");
 	expect_error(IFACES("{\"public\": [{\"ipv4\": {}}], \"private\": [{\"ipv4\": null}]}"),
 		     "interfaces: no IPv4 address (public or private)");
-	id = parse_ok(IFACES("{\"public\": [], \"private\": [{\"ipv4\": {\"ip_address\": \"10.9.8.7\"}}]}"));
+	id = parse_ok(IFACES(
+		"{\"public\": [], \"private\": [{\"ipv4\": {\"ip_address\": \"10.9.8.7\"}}]}"));
 	ASSERT_STR_EQ(id->public_ipv4, "");
 	ASSERT_STR_EQ(id->private_ipv4, "10.9.8.7");
 	meta_identity_free(id);
 	/* The key picks the type, not the element's "type" field. */
-	id = parse_ok(IFACES("{\"private\": [{\"type\": \"public\", \"ipv4\": {\"ip_address\": \"10.1.1.1\"}}]}"));
+	id = parse_ok(IFACES("{\"private\": [{\"type\": \"public\", \"ipv4\": {\"ip_address\": "
+			     "\"10.1.1.1\"}}]}"));
 	ASSERT_STR_EQ(id->public_ipv4, "");
 	ASSERT_STR_EQ(id->private_ipv4, "10.1.1.1");
 	meta_identity_free(id);
@@ -528,7 +539,8 @@ expect_bad_ipv4(const char *json_value, const char *shown)
 
 TEST(meta_ipv4_syntax)
 {
-	static const char *const good[] = { "0.0.0.0", "255.255.255.255", "10.0.0.1", "1.22.133.9" };
+	static const char *const good[] = { "0.0.0.0", "255.255.255.255", "10.0.0.1",
+					    "1.22.133.9" };
 	struct meta_identity *id;
 	char body[256];
 
@@ -562,7 +574,8 @@ TEST(meta_ipv4_syntax)
 TEST(meta_first_error_wins)
 {
 	/* droplet_id is checked before hostname, hostname before tags... */
-	expect_error("{\"droplet_id\": 0, \"hostname\": 1, \"tags\": [1]}", "droplet_id: not a positive integer");
+	expect_error("{\"droplet_id\": 0, \"hostname\": 1, \"tags\": [1]}",
+		     "droplet_id: not a positive integer");
 	expect_error("{\"droplet_id\": 1, \"hostname\": 1, \"tags\": [1]}",
 		     "hostname: expected a string, got a number");
 	expect_error("{\"droplet_id\": 1, \"hostname\": \"a\", \"tags\": [1], \"interfaces\": 3}",

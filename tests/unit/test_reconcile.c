@@ -19,18 +19,23 @@ plan_text(const struct reconcile_item *d, size_t nd, const struct reconcile_item
 		const char *sep = i ? " " : "";
 
 		if (ops[i].kind == RECONCILE_CREATE)
-			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%sc%zu", sep, ops[i].desired);
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%sc%zu", sep,
+						ops[i].desired);
 		else if (ops[i].kind == RECONCILE_UPDATE)
 			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%su%zu<-%zu", sep,
 						ops[i].desired, ops[i].actual);
 		else
-			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%sd%zu", sep, ops[i].actual);
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%sd%zu", sep,
+						ops[i].actual);
 	}
 	free(ops);
 	return buf;
 }
 
-#define R(k) { .key = (k), .ready = true }
+#define R(k)                                                                                       \
+	{                                                                                          \
+		.key = (k), .ready = true                                                          \
+	}
 
 TEST(reconcile_empty_both)
 {

@@ -150,7 +150,8 @@ TEST(report_members_json_fields)
 	assert_null(load, "mem");
 	assert_null(load, "custom");
 	/* Decimal text exactly as written, not through a double. */
-	ASSERT_STR_CONTAINS(s, "\"cpu\":0.123,\"load1_per_cpu\":0.25,\"mem\":0.41,\"custom\":-1.5}");
+	ASSERT_STR_CONTAINS(s,
+			    "\"cpu\":0.123,\"load1_per_cpu\":0.25,\"mem\":0.41,\"custom\":-1.5}");
 	cJSON_Delete(doc);
 	free(s);
 }
@@ -178,11 +179,14 @@ TEST(report_members_json_exact_and_hostile)
 	free(s);
 
 	/* Valid UTF-8 passes through; a quote is JSON-escaped by cJSON. */
-	snprintf(m.name, sizeof(m.name), "w\xc3\xa9" "b \"1\"");
+	snprintf(m.name, sizeof(m.name),
+		 "w\xc3\xa9"
+		 "b \"1\"");
 	s = report_members_json(&p, 1, 0, NOW);
 	doc = cJSON_Parse(s);
 	ASSERT_NOT_NULL(doc);
-	ASSERT_STR_EQ(str(cJSON_GetArrayItem(doc, 0), "name"), "w\xc3\xa9" "b \"1\"");
+	ASSERT_STR_EQ(str(cJSON_GetArrayItem(doc, 0), "name"), "w\xc3\xa9"
+							       "b \"1\"");
 	cJSON_Delete(doc);
 	free(s);
 
@@ -246,7 +250,8 @@ TEST(report_members_text_alignment)
 	p[3] = &hostile;
 	s = report_members_text(p, 4, 17, NOW);
 	ASSERT_NOT_NULL(s);
-	for (char *l = strtok_r(s, "\n", &save); l != NULL && n < 6; l = strtok_r(NULL, "\n", &save))
+	for (char *l = strtok_r(s, "\n", &save); l != NULL && n < 6;
+	     l = strtok_r(NULL, "\n", &save))
 		lines[n++] = l;
 	ASSERT_EQ(n, 5);
 	ASSERT_EQ(strncmp(lines[0], "ID    NAME", 10), 0);

@@ -16,11 +16,11 @@
 #include "swim_codec.h"
 #include "wire.h"
 
-#define TN_MAX 8
-#define TQ_MAX 4096
+#define TN_MAX	 8
+#define TQ_MAX	 4096
 #define TLOG_MAX 4096
-#define TEV_MAX 512
-#define TN_PORT 7000
+#define TEV_MAX	 512
+#define TN_PORT	 7000
 
 struct tdgram {
 	int from, to;
@@ -502,11 +502,11 @@ TEST(swim_new_rejects_bad_arguments)
 	swim_config_default(&c);
 	memset(longname, 'x', SWIM_NAME_MAX);
 	longname[SWIM_NAME_MAX] = '\0';
-#define REJECT(field, value)                                                     \
-	do {                                                                     \
-		bad = c;                                                         \
-		bad.field = value;                                               \
-		ASSERT_NULL(swim_new(&bad, &ops, nd, 1, 1, &a, "n", 0));         \
+#define REJECT(field, value)                                                                       \
+	do {                                                                                       \
+		bad = c;                                                                           \
+		bad.field = value;                                                                 \
+		ASSERT_NULL(swim_new(&bad, &ops, nd, 1, 1, &a, "n", 0));                           \
 	} while (0)
 	REJECT(probe_interval_ms, 0);
 	REJECT(probe_timeout_ms, 0);
@@ -939,8 +939,8 @@ TEST(swim_refutation_everywhere)
 	strcpy(r.name, "node-2");
 	ASSERT_OK(swim_codec_begin(&w, buf, sizeof(buf), &h));
 	ASSERT_OK(swim_codec_add(&w, &r));
-	swim_on_message(net->n[3].s, 101, &net->n[1].addr, SWIM_MSG_GOSSIP, buf,
-			swim_codec_end(&w), net->now);
+	swim_on_message(net->n[3].s, 101, &net->n[1].addr, SWIM_MSG_GOSSIP, buf, swim_codec_end(&w),
+			net->now);
 	ASSERT_EQ(tn_state(net, 3, 102), SWIM_SUSPECT);
 	tn_run(net, 3000);
 	for (int i = 0; i < 4; i++) {
@@ -1012,8 +1012,8 @@ TEST(swim_buddy_ping_carries_suspicion)
 	strcpy(r.name, "node-1");
 	ASSERT_OK(swim_codec_begin(&w, buf, sizeof(buf), &h));
 	ASSERT_OK(swim_codec_add(&w, &r));
-	swim_on_message(net->n[0].s, 77, &net->n[1].addr, SWIM_MSG_GOSSIP, buf,
-			swim_codec_end(&w), net->now);
+	swim_on_message(net->n[0].s, 77, &net->n[1].addr, SWIM_MSG_GOSSIP, buf, swim_codec_end(&w),
+			net->now);
 	t0 = net->now;
 	tn_run(net, 2000);
 	ping = tn_find_sent(net, 0, 1, SWIM_MSG_PING, t0, 0);
@@ -1061,8 +1061,8 @@ TEST(swim_last_chance_saves_member_that_missed_refutation)
 	for (int i = 0; i < 3; i++)
 		net->cut[i][0] = 1U << SWIM_MSG_GOSSIP | 1U << SWIM_MSG_STATE;
 	net->cut[0][1] = 1U << SWIM_MSG_GOSSIP; /* and 101 never hears the gossip */
-	swim_on_message(net->n[0].s, 102, &net->n[2].addr, SWIM_MSG_GOSSIP, buf,
-			swim_codec_end(&w), net->now);
+	swim_on_message(net->n[0].s, 102, &net->n[2].addr, SWIM_MSG_GOSSIP, buf, swim_codec_end(&w),
+			net->now);
 	ASSERT_EQ(tn_state(net, 0, 101), SWIM_SUSPECT);
 	tn_run(net, 10000);
 	ASSERT_EQ(tn_state(net, 0, 101), SWIM_ALIVE);
@@ -1407,7 +1407,7 @@ TEST(swim_load_propagates_with_versions)
 			e = &net->n[1].ev[k];
 	ASSERT_NOT_NULL(e);
 	ASSERT_EQ(e->old, e->st); /* a load change is not a state change */
-	l.cpu_permille = 2000; /* clamped */
+	l.cpu_permille = 2000;	  /* clamped */
 	l.has_custom = false;
 	swim_set_load(net->n[0].s, &l, net->now);
 	tn_run(net, 1000);
@@ -1786,7 +1786,6 @@ TEST(swim_small_cluster_survives_loss_free_churn)
 	}
 	tn_free(net);
 }
-
 
 TEST(swim_stranger_is_asked_who_it_is)
 {

@@ -14,10 +14,10 @@ struct take_log {
 	uint64_t froms[64];
 	bool quiets[64];
 	size_t n;
-	size_t budget;		/* STOP after this many takes */
-	uint64_t skip_id;	/* SKIP this one */
-	uint64_t drop_id;	/* DROP this one */
-	size_t skips_always;	/* SKIP everything */
+	size_t budget;	     /* STOP after this many takes */
+	uint64_t skip_id;    /* SKIP this one */
+	uint64_t drop_id;    /* DROP this one */
+	size_t skips_always; /* SKIP everything */
 };
 
 static enum swim_bcast_take

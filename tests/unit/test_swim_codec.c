@@ -30,8 +30,7 @@ rec_v4(uint64_t id, enum swim_state st, const char *name)
 }
 
 static size_t
-build(uint8_t *buf, size_t cap, const struct swim_msg *h, const struct swim_record *recs,
-      size_t n)
+build(uint8_t *buf, size_t cap, const struct swim_msg *h, const struct swim_record *recs, size_t n)
 {
 	struct swim_writer w;
 
@@ -63,16 +62,16 @@ assert_rec_eq(const struct swim_record *a, const struct swim_record *b)
 TEST(swim_codec_golden_ping)
 {
 	static const uint8_t want[] = {
-		0x01,			/* version */
-		0x00, 0x00, 0x01, 0x02, /* seq 258 */
-		0, 0, 0, 0, 0, 0, 0, 42, /* target 42 */
-		0x01,			/* one record */
-		0, 0, 0, 0, 0, 0, 0, 7,	/* id 7 */
-		1, 2, 3, 4, 5, 6, 7, 8,	/* incarnation */
-		0x01,			/* SUSPECT, no load */
-		0, 0, 0, 0, 0, 0, 0, 0x99, /* from */
-		4, 10, 0, 0, 7, 0x1f, 0x0a, /* 10.0.0.7:7946 */
-		2, 'w', '1',		/* name */
+		0x01,					     /* version */
+		0x00, 0x00, 0x01, 0x02,			     /* seq 258 */
+		0,    0,    0,	  0,	0, 0,	 0,    42,   /* target 42 */
+		0x01,					     /* one record */
+		0,    0,    0,	  0,	0, 0,	 0,    7,    /* id 7 */
+		1,    2,    3,	  4,	5, 6,	 7,    8,    /* incarnation */
+		0x01,					     /* SUSPECT, no load */
+		0,    0,    0,	  0,	0, 0,	 0,    0x99, /* from */
+		4,    10,   0,	  0,	7, 0x1f, 0x0a,	     /* 10.0.0.7:7946 */
+		2,    'w',  '1',			     /* name */
 	};
 	struct swim_msg h = { .type = SWIM_MSG_PING, .seq = 258, .target = 42 };
 	struct swim_record r = rec_v4(7, SWIM_SUSPECT, "w1");
@@ -87,14 +86,14 @@ TEST(swim_codec_golden_ping)
 TEST(swim_codec_golden_load_and_v6)
 {
 	static const uint8_t want[] = {
-		0x01, 0x00, 0x01,		/* STATE, no flags, one record */
-		0, 0, 0, 0, 0, 0, 0, 9,		/* id */
-		1, 2, 3, 4, 5, 6, 7, 8,		/* incarnation */
-		0x0c,				/* ALIVE | load | custom */
-		6, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0x1f, 0x0a,
-		0,				/* empty name */
-		0, 0, 0, 5,			/* load version 5 */
-		0x03, 0xe8, 0x00, 0x10, 0x01, 0xf4, /* cpu 1000, load1 16, mem 500 */
+		0x01, 0x00, 0x01,			     /* STATE, no flags, one record */
+		0,    0,    0,	  0,	0,    0,    0,	  9, /* id */
+		1,    2,    3,	  4,	5,    6,    7,	  8, /* incarnation */
+		0x0c,					     /* ALIVE | load | custom */
+		6,    0x20, 0x01, 0x0d, 0xb8, 0,    0,	  0,	0,    0,
+		0,    0,    0,	  0,	0,    0,    1,	  0x1f, 0x0a, 0, /* empty name */
+		0,    0,    0,	  5,					 /* load version 5 */
+		0x03, 0xe8, 0x00, 0x10, 0x01, 0xf4,		/* cpu 1000, load1 16, mem 500 */
 		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfc, 0x18, /* custom -1000 */
 	};
 	struct swim_msg h = { .type = SWIM_MSG_STATE };
@@ -116,8 +115,11 @@ TEST(swim_codec_golden_load_and_v6)
 TEST(swim_codec_roundtrip_every_type)
 {
 	struct swim_record recs[4] = {
-		rec_v4(1, SWIM_ALIVE, "alpha"), rec_v4(2, SWIM_SUSPECT, "b"),
-		rec_v4(3, SWIM_DEAD, ""), rec_v4(4, SWIM_LEFT, "a-name-of-63-characters-......................................x"),
+		rec_v4(1, SWIM_ALIVE, "alpha"),
+		rec_v4(2, SWIM_SUSPECT, "b"),
+		rec_v4(3, SWIM_DEAD, ""),
+		rec_v4(4, SWIM_LEFT,
+		       "a-name-of-63-characters-......................................x"),
 	};
 	struct swim_msg h, m;
 	struct swim_record got;
@@ -225,7 +227,7 @@ mutated(const struct swim_record *r, size_t at, uint8_t value)
 
 /* Offsets inside a GOSSIP holding one record (2 header bytes first). */
 #define OFF_ID_LAST (2 + 7)
-#define OFF_FLAGS (2 + 16)
+#define OFF_FLAGS   (2 + 16)
 
 TEST(swim_codec_bad_record_fields)
 {
@@ -357,12 +359,12 @@ TEST(swim_codec_err_names)
 TEST(swim_codec_load_only_record)
 {
 	static const uint8_t golden[] = {
-		0x06, 0x01, 0x01,			/* GOSSIP, version, one record */
-		0, 0, 0, 0, 0, 0, 0, 0x2a,		/* id 42 */
+		0x06, 0x01, 0x01,				/* GOSSIP, version, one record */
+		0,    0,    0,	  0,	0,    0,    0,	  0x2a, /* id 42 */
 		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, /* incarnation */
-		0x14,					/* ALIVE | load | load only */
-		0, 0, 0, 9,				/* load version 9 */
-		0x01, 0x2c, 0x00, 0x64, 0x00, 0x32,	/* cpu 300, load1 100, mem 50 */
+		0x14,						/* ALIVE | load | load only */
+		0,    0,    0,	  9,				/* load version 9 */
+		0x01, 0x2c, 0x00, 0x64, 0x00, 0x32,		/* cpu 300, load1 100, mem 50 */
 	};
 	struct swim_record r = rec_v4(42, SWIM_ALIVE, "ignored-name"), got;
 	struct swim_msg h = { .type = SWIM_MSG_GOSSIP }, m;
@@ -370,8 +372,9 @@ TEST(swim_codec_load_only_record)
 	size_t len, off = 0;
 
 	r.load_only = true;
-	r.load = (struct swim_load){ .version = 9, .cpu_permille = 300, .load1_permille = 100,
-				     .mem_permille = 50 };
+	r.load = (struct swim_load){
+		.version = 9, .cpu_permille = 300, .load1_permille = 100, .mem_permille = 50
+	};
 	ASSERT_EQ(swim_codec_record_len(&r), SWIM_LOADONLY_LEN);
 	len = build(buf, sizeof(buf), &h, &r, 1);
 	ASSERT_EQ(len, sizeof(golden) - 1); /* the type byte above is the envelope's */

@@ -68,8 +68,8 @@ TEST(util_duration_units)
 TEST(util_duration_rejects_junk)
 {
 	static const char *const bad[] = {
-		"",	"2",	 "2 s",	  " 2s", "2s ", "-1s", "+1s", "1.5ms", "1.0005s",
-		".5s", "1.s",	 "2S",	  "2d",	 "s",	"ms",  "00",  "1e3ms", "1s2",
+		"",    "2",   "2 s", " 2s", "2s ", "-1s", "+1s", "1.5ms", "1.0005s",
+		".5s", "1.s", "2S",  "2d",  "s",   "ms",  "00",	 "1e3ms", "1s2",
 	};
 	uint64_t ms = 77;
 
@@ -121,9 +121,9 @@ TEST(util_ipv4)
 	static const char *const good[] = { "0.0.0.0", "10.0.0.1", "255.255.255.255",
 					    "192.168.100.7" };
 	static const char *const bad[] = {
-		"",	    "10.0.0",	 "10.0.0.1.", "10.0.0.256", "10.1",	"010.0.0.1",
-		"10.0.0.01", " 10.0.0.1", "10.0.0.1 ", "10..0.1",    "a.b.c.d", "1000.0.0.1",
-		"::1",	    "10.0.0.-1",
+		"",	     "10.0.0",	   "10.0.0.1.", "10.0.0.256", "10.1",
+		"010.0.0.1", "10.0.0.01",  " 10.0.0.1", "10.0.0.1 ",  "10..0.1",
+		"a.b.c.d",   "1000.0.0.1", "::1",	"10.0.0.-1",
 	};
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
@@ -158,9 +158,23 @@ TEST(util_hostport_forms)
 TEST(util_hostport_rejects)
 {
 	static const char *const bad[] = {
-		"",	       ":7950",	   "10.0.0.1:",	  "10.0.0.1:0", "10.0.0.1:65536", "node1:7950",
-		"node1",      "fd00::1",  "::1:7950",	  "[fd00::1",	"[fd00::1]x",	  "[]:7950",
-		"[10.0.0.1]", "[zz::1]",  "10.0.0.1:+80", "10.0.0.1: 80", "10.0.0.1:80:80",
+		"",
+		":7950",
+		"10.0.0.1:",
+		"10.0.0.1:0",
+		"10.0.0.1:65536",
+		"node1:7950",
+		"node1",
+		"fd00::1",
+		"::1:7950",
+		"[fd00::1",
+		"[fd00::1]x",
+		"[]:7950",
+		"[10.0.0.1]",
+		"[zz::1]",
+		"10.0.0.1:+80",
+		"10.0.0.1: 80",
+		"10.0.0.1:80:80",
 	};
 	char host[64] = "unchanged";
 	uint16_t port = 1;
@@ -176,7 +190,8 @@ TEST(util_hostport_host_too_long)
 	char host[8];
 	uint16_t port;
 
-	ASSERT_EQ(util_parse_hostport("10.0.0.100:80", 1, host, sizeof(host), &port), -ENAMETOOLONG);
+	ASSERT_EQ(util_parse_hostport("10.0.0.100:80", 1, host, sizeof(host), &port),
+		  -ENAMETOOLONG);
 	ASSERT_EQ(util_parse_hostport("[fd00::1234]", 1, host, sizeof(host), &port), -ENAMETOOLONG);
 	ASSERT_OK(util_parse_hostport("1.2.3.4", 1, host, sizeof(host), &port));
 	ASSERT_STR_EQ(host, "1.2.3.4");
@@ -185,8 +200,8 @@ TEST(util_hostport_host_too_long)
 TEST(util_format_duration_round_trips)
 {
 	static const uint64_t values[] = { 0, 1, 250, 1000, 1500, 60000, 90000, 3600000, 7200000 };
-	static const char *const text[] = { "0",  "1ms",    "250ms", "1s", "1500ms",
-					    "1m", "90s", "1h",	 "2h" };
+	static const char *const text[] = { "0",  "1ms", "250ms", "1s", "1500ms",
+					    "1m", "90s", "1h",	  "2h" };
 	char buf[32];
 
 	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {

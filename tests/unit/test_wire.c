@@ -16,11 +16,11 @@
 #include "log.h"
 #include "wire.h"
 
-#define SECRET0 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
-#define SECRET1 "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8="
-#define SECRET2 "QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8="
-#define ID0 0x1c9ed76aU
-#define ID1 0x40396eafU
+#define SECRET0	     "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+#define SECRET1	     "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8="
+#define SECRET2	     "QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8="
+#define ID0	     0x1c9ed76aU
+#define ID1	     0x40396eafU
 #define CLUSTER_TEST UINT64_C(0x3f71fa3219b9ff99)
 
 static const uint8_t SRC[6] = { 127, 0, 0, 1, 0x1e, 0xd2 };
@@ -38,8 +38,7 @@ w_ring(int primary, int accept)
 	struct keyring *kr = NULL;
 
 	ASSERT(sodium_init() >= 0);
-	snprintf(text, sizeof(text), "primary %s %s\n", w_keys[primary].id,
-		 w_keys[primary].secret);
+	snprintf(text, sizeof(text), "primary %s %s\n", w_keys[primary].id, w_keys[primary].secret);
 	if (accept >= 0)
 		snprintf(text + strlen(text), sizeof(text) - strlen(text), "accept %s %s\n",
 			 w_keys[accept].id, w_keys[accept].secret);
@@ -81,8 +80,8 @@ w_seal(struct wire_sender *s, uint8_t *out)
 static void
 w_retag(uint8_t *buf, size_t len, const struct keyring_key *k)
 {
-	ASSERT_OK(crypto_generichash(buf + len - WIRE_TAG_LEN, WIRE_TAG_LEN, buf, len - WIRE_TAG_LEN,
-				     k->tag_key, sizeof(k->tag_key)));
+	ASSERT_OK(crypto_generichash(buf + len - WIRE_TAG_LEN, WIRE_TAG_LEN, buf,
+				     len - WIRE_TAG_LEN, k->tag_key, sizeof(k->tag_key)));
 }
 
 static void
@@ -271,7 +270,7 @@ TEST(wire_verdict_names)
 	ASSERT_STR_EQ(wire_verdict_name(WIRE_DROP_REPLAY), "replay");
 	ASSERT_STR_EQ(wire_verdict_name(WIRE_DROP_BAD_SIGNATURE), "bad-signature");
 	ASSERT_STR_EQ(wire_verdict_name(WIRE_VERDICT_COUNT), "unknown");
-	ASSERT_STR_EQ(wire_verdict_name((enum wire_verdict)-1), "unknown");
+	ASSERT_STR_EQ(wire_verdict_name((enum wire_verdict) - 1), "unknown");
 }
 
 /* Asserts every counter: want[v] datagrams with verdict v. */
@@ -280,10 +279,11 @@ w_assert_counts(const struct wire_receiver *r, const uint64_t want[WIRE_VERDICT_
 {
 	for (int v = 0; v < WIRE_VERDICT_COUNT; v++) {
 		if (wire_receiver_count(r, (enum wire_verdict)v) != want[v])
-			harness_fail(__FILE__, __LINE__, "count of %s: %llu, want %llu",
-				     wire_verdict_name((enum wire_verdict)v),
-				     (unsigned long long)wire_receiver_count(r, (enum wire_verdict)v),
-				     (unsigned long long)want[v]);
+			harness_fail(
+				__FILE__, __LINE__, "count of %s: %llu, want %llu",
+				wire_verdict_name((enum wire_verdict)v),
+				(unsigned long long)wire_receiver_count(r, (enum wire_verdict)v),
+				(unsigned long long)want[v]);
 	}
 	ASSERT_U64_EQ(wire_receiver_count(r, WIRE_VERDICT_COUNT), 0);
 }
@@ -560,19 +560,22 @@ TEST(wire_budget_and_refill)
 	memcpy(junk, d[7], len[7]);
 	junk[len[7] - 1] ^= 1;
 	for (int i = 0; i < 100; i++)
-		ASSERT_EQ(wire_receive(r, junk, len[7], SRC, sizeof(SRC), 0, NULL), WIRE_DROP_BAD_TAG);
+		ASSERT_EQ(wire_receive(r, junk, len[7], SRC, sizeof(SRC), 0, NULL),
+			  WIRE_DROP_BAD_TAG);
 	for (int i = 0; i < 3; i++)
 		ASSERT_EQ(wire_receive(r, d[i], len[i], SRC, sizeof(SRC), 0, NULL), WIRE_ACCEPT);
 	/* Neither do replays, which a table lookup refuses. */
 	ASSERT_EQ(wire_receive(r, d[0], len[0], SRC, sizeof(SRC), 0, NULL), WIRE_DROP_REPLAY);
 	ASSERT_EQ(wire_receive(r, d[3], len[3], SRC, sizeof(SRC), 0, NULL), WIRE_DROP_OVER_BUDGET);
-	ASSERT_EQ(wire_receive(r, d[3], len[3], SRC, sizeof(SRC), 499, NULL), WIRE_DROP_OVER_BUDGET);
+	ASSERT_EQ(wire_receive(r, d[3], len[3], SRC, sizeof(SRC), 499, NULL),
+		  WIRE_DROP_OVER_BUDGET);
 	/* Another address has its own bucket. */
 	ASSERT_EQ(wire_receive(r, d[4], len[4], other, sizeof(other), 499, NULL), WIRE_ACCEPT);
 	/* 2 a second: one more after 500 ms; the refused datagram was not
 	 * marked as seen, so it is accepted now. */
 	ASSERT_EQ(wire_receive(r, d[3], len[3], SRC, sizeof(SRC), 500, NULL), WIRE_ACCEPT);
-	ASSERT_EQ(wire_receive(r, d[5], len[5], SRC, sizeof(SRC), 500, NULL), WIRE_DROP_OVER_BUDGET);
+	ASSERT_EQ(wire_receive(r, d[5], len[5], SRC, sizeof(SRC), 500, NULL),
+		  WIRE_DROP_OVER_BUDGET);
 	ASSERT_EQ(wire_receive(r, d[5], len[5], SRC, sizeof(SRC), 10000, NULL), WIRE_ACCEPT);
 	ASSERT_EQ(wire_receive(r, d[6], len[6], SRC, sizeof(SRC), 10000, NULL), WIRE_ACCEPT);
 	ASSERT_U64_EQ(wire_receiver_count(r, WIRE_DROP_OVER_BUDGET), 3);
