@@ -62,7 +62,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
-NETSIM_SRC := $(sort $(wildcard tests/netsim/*.c))
+DST_SRC := $(sort $(wildcard tests/dst/*.c))
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 AGENT_OBJ := $(AGENT_SRC:%.c=$(BUILD)/%.o)
@@ -80,7 +80,7 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
-.PHONY: all unit tools netsim test demo bench fuzz deps clean check-boundaries install
+.PHONY: all unit tools test demo bench fuzz deps clean check-boundaries install dst-build
 all: $(BUILD)/mitosis $(BUILD)/mitosis-http
 
 $(BUILD)/common/%.o: common/%.c
@@ -135,13 +135,13 @@ $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libmitosis-common.a
 
 tools: $(TOOL_BIN)
 
-# The deterministic membership simulator: the real common/ cores, N nodes in
-# one process, virtual time, a simulated network (tests/netsim/).
-$(BUILD)/swimsim: $(NETSIM_SRC) $(BUILD)/libmitosis-common.a
+# The deterministic simulator (DST): the real common/ cores, N nodes in
+# one process, virtual time, a simulated network (tests/dst/).
+$(BUILD)/dst: $(DST_SRC) $(BUILD)/libmitosis-common.a
 	$(call say,LD,$@)
-	$(Q)$(CC) $(BASE_CFLAGS) -Itests/netsim $(PC_CFLAGS_COMMON) $(CFLAGS) -o $@ $^ $(LDFLAGS_ALL) $(PC_LIBS_COMMON) -lm
+	$(Q)$(CC) $(BASE_CFLAGS) -Itests/dst $(PC_CFLAGS_COMMON) $(CFLAGS) -o $@ $^ $(LDFLAGS_ALL) $(PC_LIBS_COMMON) -lm
 
-netsim: $(BUILD)/swimsim
+dst-build: $(BUILD)/dst
 
 unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
@@ -157,7 +157,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC)
 fuzz: $(FUZZ_BIN)
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory $(BUILD)/mitosis $(BENCH_BIN) $(if $(NETSIM_SRC),$(BUILD)/swimsim) tools
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/mitosis $(BENCH_BIN) $(if $(DST_SRC),$(BUILD)/dst) tools
 	$(Q)BUILD=$(BUILD) tests/bench/run.sh
 
 check-boundaries:

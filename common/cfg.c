@@ -176,7 +176,7 @@ static const struct cfg_key cfg_table[] = {
 	    "Unix socket for `mitosis members` and `mitosis status` (owner-only)." },
 	  cfg_set_string, cfg_check_path, OFF(control_socket), 0, 0, 0 },
 	{ { "api_url", "url", CFG_DEFAULT_API_URL, "http:// or https://, <= 512 chars",
-	    "Base URL of the DigitalOcean API (tests point it at tests/sim)." },
+	    "Base URL of the DigitalOcean API (tests point it at tests/cloudsim)." },
 	  cfg_set_string, cfg_check_url, OFF(api_url), 0, 0, 0 },
 	{ { "api_timeout", "duration", "15s", "1s..5m", "Time allowed for one API request." },
 	  cfg_set_duration, NULL, OFF(api_timeout_ms), 0, 1000, 300 * 1000 },

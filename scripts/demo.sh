@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# mitosis demo: a local DigitalOcean (tests/sim/dosim.py) and a cluster of 3 droplets
+# mitosis demo: a local DigitalOcean (tests/cloudsim/dosim.py) and a cluster of 3 droplets
 # booted from a snapshot that runs the real agent; a live view until Ctrl-C.
 #
 #   make demo                      interactive, stops on Ctrl-C
 #   DEMO_SECONDS=8 scripts/demo.sh runs for 8 s then cleans up (for tests and CI)
-#   DEMO_FAKE_AGENT=1              use tests/sim/fake_agent.py instead of build/mitosis
+#   DEMO_FAKE_AGENT=1              use tests/cloudsim/fake_agent.py instead of build/mitosis
 #   MITOSIS_AGENT=path             use this agent binary instead of building build/mitosis
 #   DEMO_DROPLETS=3                how many droplets to start
 #   DEMO_BOOT_DELAY=2              seconds from create to active
@@ -51,7 +51,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 if [ "$fake" = 1 ]; then
-	echo "demo: using the fake agent (tests/sim/fake_agent.py)"
+	echo "demo: using the fake agent (tests/cloudsim/fake_agent.py)"
 elif [ -n "${MITOSIS_AGENT:-}" ]; then
 	echo "demo: using the agent $agent"
 	[ -x "$agent" ] || { echo "demo: $agent is not executable" >&2; exit 1; }
@@ -83,13 +83,13 @@ log_level = info
 EOF
 fake_flag=()
 [ "$fake" = 1 ] && fake_flag=(--fake-agent)
-"$py" tests/sim/demo_view.py snapshot --config "$tmp/mitosis.conf" --key "$tmp/cluster.key" \
+"$py" tests/cloudsim/demo_view.py snapshot --config "$tmp/mitosis.conf" --key "$tmp/cluster.key" \
 	--out "$tmp/snapshot.json" "${fake_flag[@]}"
 ( umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$tmp/token" )
 
 agent_flag=()
 [ "$fake" = 1 ] || agent_flag=(--agent "$agent")
-"$py" tests/sim/dosim.py --port 0 --token-file "$tmp/token" "${agent_flag[@]}" \
+"$py" tests/cloudsim/dosim.py --port 0 --token-file "$tmp/token" "${agent_flag[@]}" \
 	--snapshot "$tmp/snapshot.json" --state-dir "$tmp/state" --ready-file "$tmp/ready.json" \
 	--instance "$instance" --boot-delay "$boot_delay" --action-delay 2 --domain demo.test \
 	> "$tmp/dosim.out" 2> "$tmp/dosim.log" &
@@ -105,11 +105,11 @@ url=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$t
 image=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["images"][0])' "$tmp/ready.json")
 echo "demo: simulator at $url, snapshot image $image"
 
-"$py" tests/sim/demo_view.py create --url "$url" --token-file "$tmp/token" --image "$image" --count "$count"
+"$py" tests/cloudsim/demo_view.py create --url "$url" --token-file "$tmp/token" --image "$image" --count "$count"
 
 view_args=(--url "$url")
 [ "$fake" = 1 ] || view_args+=(--agent "$agent")
 if [ "$seconds" != 0 ]; then
 	view_args+=(--seconds "$seconds")
 fi
-"$py" tests/sim/demo_view.py view "${view_args[@]}" || true
+"$py" tests/cloudsim/demo_view.py view "${view_args[@]}" || true

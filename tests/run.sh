@@ -6,8 +6,8 @@
 #   2. unit: tests/unit under ASan+UBSan (each test forked with a timeout)
 #   3. fuzz: each libFuzzer harness for FUZZ_SECONDS (default 5) from its corpus
 #   4. integration: tests/integration/*.sh against the ASan+UBSan agent
-#   5. netsim: deterministic membership scenarios (tests/netsim/run_tests.sh)
-#   6. sim: the DigitalOcean simulator's own suite (tests/sim/run_tests.py)
+#   5. dst: deterministic simulation of the cores (tests/dst/run_tests.sh)
+#   6. cloudsim: the DigitalOcean simulator's own suite (tests/cloudsim/run_tests.py)
 #   7. secrets: no key or token created by the suite appears in any log
 #
 # Each layer's own pass/fail counts are added up. Logs are kept in
@@ -16,7 +16,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-LAYERS=${LAYERS:-"build unit fuzz integration netsim sim secrets"}
+LAYERS=${LAYERS:-"build unit fuzz integration dst cloudsim secrets"}
 FUZZ_SECONDS=${FUZZ_SECONDS:-5}
 JOBS=${JOBS:-2}
 export MITOSIS_LOGDIR=${MITOSIS_LOGDIR:-$(mktemp -d /tmp/mitosis-test-logs.XXXXXX)}
@@ -142,23 +142,23 @@ if has_layer integration; then
 	done
 fi
 
-if has_layer netsim; then
-	section "membership simulator (deterministic scenarios)"
-	timeout -k 10 600 tests/netsim/run_tests.sh >"$MITOSIS_LOGDIR/netsim.log" 2>&1
+if has_layer dst; then
+	section "dst: deterministic simulation (tests/dst)"
+	timeout -k 10 600 tests/dst/run_tests.sh >"$MITOSIS_LOGDIR/dst.log" 2>&1
 	rc=$?
-	grep -E '^(FAIL|PASS)' "$MITOSIS_LOGDIR/netsim.log" | head -n 40
-	add_counts "netsim" "$MITOSIS_LOGDIR/netsim.log" $rc
+	grep -E '^(FAIL|PASS)' "$MITOSIS_LOGDIR/dst.log" | head -n 40
+	add_counts "dst" "$MITOSIS_LOGDIR/dst.log" $rc
 fi
 
-if has_layer sim; then
-	section "simulator"
-	if [ -f tests/sim/run_tests.py ]; then
-		timeout -k 10 600 python3 tests/sim/run_tests.py >"$MITOSIS_LOGDIR/sim.log" 2>&1
+if has_layer cloudsim; then
+	section "cloudsim: the DigitalOcean simulator (tests/cloudsim)"
+	if [ -f tests/cloudsim/run_tests.py ]; then
+		timeout -k 10 600 python3 tests/cloudsim/run_tests.py >"$MITOSIS_LOGDIR/cloudsim.log" 2>&1
 		rc=$?
-		grep -E '^(FAIL|ERROR|SKIP)' "$MITOSIS_LOGDIR/sim.log" | head -n 20
-		add_counts "sim" "$MITOSIS_LOGDIR/sim.log" $rc
+		grep -E '^(FAIL|ERROR|SKIP)' "$MITOSIS_LOGDIR/cloudsim.log" | head -n 20
+		add_counts "cloudsim" "$MITOSIS_LOGDIR/cloudsim.log" $rc
 	else
-		echo "SKIP sim: tests/sim/run_tests.py not present"
+		echo "SKIP cloudsim: tests/cloudsim/run_tests.py not present"
 	fi
 fi
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Membership figures from the deterministic simulator (build/swimsim, the real
+# Membership figures from the deterministic simulator (build/dst, the real
 # common/swim core): N = 100, 1,000 and 10,000. docs/benchmarks.md records
-# them; docs/simulator-netsim.md explains the model and the flags.
+# them; docs/dst.md explains the model and the flags.
 #
 #   N=100     joined through one seed; 20 dissemination and crash trials, three
 #             seeds; 600 virtual seconds at 10% loss
@@ -16,9 +16,9 @@
 set -eu
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
-BIN=$BUILD/swimsim
+BIN=$BUILD/dst
 [ -x "$BIN" ] || make -s --no-print-directory BUILD="$BUILD" "$BIN"
-echo "swimsim core $(git rev-parse --short HEAD 2>/dev/null || echo unknown)+sha256:$(cat common/swim*.c include/swim*.h | sha256sum | cut -c1-12) (common/swim*.c, include/swim*.h)"
+echo "dst core $(git rev-parse --short HEAD 2>/dev/null || echo unknown)+sha256:$(cat common/swim*.c include/swim*.h | sha256sum | cut -c1-12) (common/swim*.c, include/swim*.h)"
 tmp=$(mktemp -d /tmp/swimbench.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 t0=$(date +%s)
@@ -36,5 +36,5 @@ wait $mid || rc=1
 cat "$tmp/n1000"
 wait $big || rc=1
 cat "$tmp/n10000"
-echo "swimsim bench wall_s $(($(date +%s) - t0))"
+echo "dst bench wall_s $(($(date +%s) - t0))"
 exit $rc

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The cloud verbs end to end against tests/sim: --dry-run of clone, snapshot
+# The cloud verbs end to end against tests/cloudsim: --dry-run of clone, snapshot
 # and resize prints the calls and changes nothing; snapshot of a droplet gives
 # the new image id; resize leaves it active at the new size; usage errors exit
 # 2; a token file readable by others is refused; a snapshot of a droplet that

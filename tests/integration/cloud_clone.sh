@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `mitosis clone --count 2` against tests/sim: two active droplets carrying the
+# `mitosis clone --count 2` against tests/cloudsim: two active droplets carrying the
 # cluster tag, one op tag and IPs; `cloud ls` shows them; a clone whose boot is
 # stuck (the simulator's boot_failure) is deleted after active_timeout, and
 # nothing else is left behind. The token never appears in any output.

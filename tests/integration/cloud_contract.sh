@@ -9,7 +9,7 @@
 
 SPEC=${DO_OPENAPI:-$ROOT/../shared/do-api/openapi.json}
 [ -f "$SPEC" ] || { echo "SKIP: the DigitalOcean spec ($SPEC) is missing"; exit 77; }
-PRISM=$(cd "$ROOT/tests/sim" && python3 -c 'import test_contract as t; p, why = t.ensure_prism(); print(p or "SKIP: " + why)')
+PRISM=$(cd "$ROOT/tests/cloudsim" && python3 -c 'import test_contract as t; p, why = t.ensure_prism(); print(p or "SKIP: " + why)')
 case "$PRISM" in SKIP:*) echo "$PRISM"; exit 77 ;; esac
 
 sim_start --boot-delay 0.3 --action-delay 0.3 --kill-grace 1 --quiet

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The create-retry rule under faults, against tests/sim: with 20% of API calls
+# The create-retry rule under faults, against tests/cloudsim: with 20% of API calls
 # failing (500 and 429 at 10% each, on every endpoint, seeded) five rounds of
 # `clone --count 3` each end with exactly 3 active droplets of their operation,
 # none doubled, none stuck. A create whose answer is lost (client timeout while

@@ -271,7 +271,7 @@ start_ns_node() {
 	NODE_PID[$i]=$LAST_PID
 }
 
-# --- the DigitalOcean simulator (tests/sim) ----------------------------
+# --- the DigitalOcean simulator (tests/cloudsim) ----------------------------
 free_tcp_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
@@ -285,7 +285,7 @@ sim_start() {
 	TOKEN_FILE=$T/token
 	(umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' | sed 's/^/dop_v1_/' >"$TOKEN_FILE")
 	cat "$TOKEN_FILE" >>"$MITOSIS_SECRETS"
-	spawn sim python3 "$ROOT/tests/sim/dosim.py" --port 0 --token-file "$TOKEN_FILE" \
+	spawn sim python3 "$ROOT/tests/cloudsim/dosim.py" --port 0 --token-file "$TOKEN_FILE" \
 		--domain example.com --state-dir "$T/sim" --ready-file "$T/ready.json" \
 		--metadata-port "$(free_tcp_port)" "$@"
 	SIM_PID=$LAST_PID

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Registrars do-dns and do-lb against the simulator (tests/sim/dosim.py):
+# Registrars do-dns and do-lb against the simulator (tests/cloudsim/dosim.py):
 # register three droplets -> one A record each under www.example.com and all
 # three on the id-based load balancer; registering again changes nothing; a
 # duplicate record is cleaned up; --dry-run changes nothing; retire removes the

@@ -1,9 +1,9 @@
 /*
- * swimsim: command line of the membership simulator (docs/simulator-netsim.md).
+ * dst: command line of the membership simulator (docs/dst.md).
  *
- *   swimsim [options] bench        figures for --nodes N
- *   swimsim [options] test NAME    one test scenario, or "all"
- *   swimsim list                   the test names
+ *   dst [options] bench        figures for --nodes N
+ *   dst [options] test NAME    one test scenario, or "all"
+ *   dst list                   the test names
  */
 #include <errno.h>
 #include <getopt.h>
@@ -59,7 +59,7 @@ static void
 main_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: swimsim [options] bench | test NAME|all | list\n"
+		"usage: dst [options] bench | test NAME|all | list\n"
 		"  -n, --nodes N           cluster size for bench (default 100)\n"
 		"  -s, --seed S            seed of every random choice (default 1)\n"
 		"  -t, --trials K          dissemination and crash trials (default 5)\n"
@@ -237,7 +237,7 @@ main(int argc, char **argv)
 		}
 		if (c == '?' || main_option(&o, c, optarg) < 0) {
 			if (c != '?')
-				fprintf(stderr, "swimsim: bad value for option: %s\n", optarg);
+				fprintf(stderr, "dst: bad value for option: %s\n", optarg);
 			main_usage(stderr);
 			return 2;
 		}
@@ -251,8 +251,7 @@ main(int argc, char **argv)
 	if (optind + 2 == argc && strcmp(argv[optind], "test") == 0) {
 		rc = scen_test(argv[optind + 1], &o);
 		if (rc < 0) {
-			fprintf(stderr, "swimsim: unknown test %s (swimsim list)\n",
-				argv[optind + 1]);
+			fprintf(stderr, "dst: unknown test %s (dst list)\n", argv[optind + 1]);
 			return 2;
 		}
 		return rc ? 1 : 0;

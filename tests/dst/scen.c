@@ -3,7 +3,7 @@
  * through joins or primed views, running until every observer has seen
  * something, collecting per-observer times, and the options' defaults. The
  * figures are in scen_bench.c, the tests in scen_test.c
- * (docs/simulator-netsim.md).
+ * (docs/dst.md).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -187,7 +187,7 @@ scen_draw_edges(uint32_t n, uint32_t i, uint32_t half, uint32_t *perm, uint64_t 
 
 /*
  * Partial views, for cluster sizes whose full tables do not fit in memory
- * (docs/simulator-netsim.md). Every node boots alone knowing only a sink
+ * (docs/dst.md). Every node boots alone knowing only a sink
  * (node N, never started), so that the announcement of itself a booting core
  * queues is spent on the sink. Then each node draws view/2 others uniformly
  * and every such pair learns each other: a random graph of mean degree
@@ -407,7 +407,7 @@ scen__print_stats(const struct netsim *sim, uint32_t n)
 	struct swim_stats t;
 
 	scen_sum_stats(sim, &t);
-	printf("swimsim n=%u core probes %" PRIu64 " acks %" PRIu64 " indirect %" PRIu64
+	printf("dst n=%u core probes %" PRIu64 " acks %" PRIu64 " indirect %" PRIu64
 	       " nacks_sent %" PRIu64 " nacks_received %" PRIu64 " suspicions %" PRIu64
 	       " refutations %" PRIu64 " deaths %" PRIu64 " decode_errors %" PRIu64 "\n",
 	       n, t.probes, t.probe_acks, t.indirect_probes, t.nacks_sent, t.nacks_received,

@@ -1,6 +1,6 @@
 /*
  * netsim: N instances of the real membership core (common/swim.c) in one
- * process, on a simulated network, in virtual time (docs/simulator-netsim.md).
+ * process, on a simulated network, in virtual time (docs/dst.md).
  *
  * Every node is a struct swim with synthetic identity (id NETSIM_ID_BASE + i,
  * address 10.x.y.z:7950). Its sends become deliveries on the event queue after

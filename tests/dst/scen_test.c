@@ -1,6 +1,6 @@
 /*
- * scen_test: the deterministic scenarios (`swimsim test NAME`), each one
- * PASS or FAIL line with its reason (docs/simulator-netsim.md has the table).
+ * scen_test: the deterministic scenarios (`dst test NAME`), each one
+ * PASS or FAIL line with its reason (docs/dst.md has the table).
  */
 #include <inttypes.h>
 #include <stdarg.h>

@@ -1,8 +1,8 @@
 /*
- * scen_bench: the membership figures (`swimsim bench`): dissemination, load
+ * scen_bench: the membership figures (`dst bench`): dissemination, load
  * samples, bytes, false positives under loss, crash detection, printed as
- * machine-readable "swimsim n=N name value ..." lines
- * (docs/simulator-netsim.md, docs/benchmarks.md).
+ * machine-readable "dst n=N name value ..." lines
+ * (docs/dst.md, docs/benchmarks.md).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -43,8 +43,8 @@ scen_want(const struct scen_opts *o, const char *fig)
 static void
 scen_print_config(const struct scen_opts *o, const struct swim_config *c)
 {
-	printf("swimsim config seed=%" PRIu64 " probe_interval_ms=%" PRIu64
-	       " probe_timeout_ms=%" PRIu64 " gossip_interval_ms=%" PRIu64
+	printf("dst config seed=%" PRIu64 " probe_interval_ms=%" PRIu64 " probe_timeout_ms=%" PRIu64
+	       " gossip_interval_ms=%" PRIu64
 	       " gossip_fanout=%u indirect_checks=%u suspicion_unit_ms=%" PRIu64
 	       " suspicion_min_mult=%u suspicion_max_mult=%u"
 	       " suspicion_confirmations=%u retransmit_mult=%u load_retransmit_mult=%u "
@@ -182,11 +182,11 @@ scen_bench_dissem(struct netsim *sim, const struct scen_opts *o, uint64_t *rng)
 		goto out;
 	med = (double)scen__pct(q[2], t, 0.5) / 1000.0;
 	if (q[2][t / 2] == NETSIM_NEVER)
-		printf("swimsim n=%u dissemination_rounds_p999 never (within 60 s)\n", n);
+		printf("dst n=%u dissemination_rounds_p999 never (within 60 s)\n", n);
 	else
-		printf("swimsim n=%u dissemination_rounds_p999 %.1f floor %.1f ratio %.2f\n", n,
+		printf("dst n=%u dissemination_rounds_p999 %.1f floor %.1f ratio %.2f\n", n,
 		       med / gi, floor_r, med / gi / floor_r);
-	printf("swimsim n=%u dissemination_ms_p999 median %s max %s all_nodes_ms median %s max %s "
+	printf("dst n=%u dissemination_ms_p999 median %s max %s all_nodes_ms median %s max %s "
 	       "trials %u (a refutation: ALIVE at a new incarnation)\n",
 	       n, scen_ms(a, sizeof(a), scen__pct(q[2], t, 0.5)),
 	       scen_ms(b, sizeof(b), q[2][t - 1]), scen_ms(c, sizeof(c), scen__pct(q[3], t, 0.5)),
@@ -195,7 +195,7 @@ scen_bench_dissem(struct netsim *sim, const struct scen_opts *o, uint64_t *rng)
 		pp = 60000;
 	if (scen_dissem_trials(sim, o, rng, SCEN_UPDATE_LOAD, (pp + 10000) * SCEN_MS, lt, q) < 0)
 		goto out;
-	printf("swimsim n=%u load_sample_ms p50 %s p90 %s p999 %s all %s (median of %u trials, "
+	printf("dst n=%u load_sample_ms p50 %s p90 %s p999 %s all %s (median of %u trials, "
 	       "waited up to %" PRIu64 " s)\n",
 	       n, scen_ms(a, sizeof(a), scen__pct(q[0], lt, 0.5)),
 	       scen_ms(b, sizeof(b), scen__pct(q[1], lt, 0.5)),
@@ -240,17 +240,17 @@ scen_bench_crash(struct netsim *sim, const struct scen_opts *o, uint64_t *rng)
 	qsort(dead, nd, sizeof(*dead), scen__cmp_u64);
 	qsort(susp, ns, sizeof(*susp), scen__cmp_u64);
 	qsort(last, k, sizeof(*last), scen__cmp_u64);
-	printf("swimsim n=%u crash_detect_ms median %.0f p99 %.0f max %.0f trials %u observations "
+	printf("dst n=%u crash_detect_ms median %.0f p99 %.0f max %.0f trials %u observations "
 	       "%zu undetected %u\n",
 	       n, (double)scen__pct(dead, nd, 0.5) / 1000.0,
 	       (double)scen__pct(dead, nd, 0.99) / 1000.0, nd ? (double)dead[nd - 1] / 1000.0 : 0.0,
 	       k, nd, missing);
-	printf("swimsim n=%u crash_detect_all_observers_ms median %.0f p99 %.0f max %.0f trials "
+	printf("dst n=%u crash_detect_all_observers_ms median %.0f p99 %.0f max %.0f trials "
 	       "%u\n",
 	       n, (double)scen__pct(last, k, 0.5) / 1000.0,
 	       (double)scen__pct(last, k, 0.99) / 1000.0, k ? (double)last[k - 1] / 1000.0 : 0.0,
 	       k);
-	printf("swimsim n=%u crash_first_suspect_ms median %.0f p99 %.0f suspicion_min_ms %.0f "
+	printf("dst n=%u crash_first_suspect_ms median %.0f p99 %.0f suspicion_min_ms %.0f "
 	       "false_deaths_during %" PRIu64 "\n",
 	       n, (double)scen__pct(susp, ns, 0.5) / 1000.0,
 	       (double)scen__pct(susp, ns, 0.99) / 1000.0, scen__suspicion_min_ms(&sim->p.cfg, n),
@@ -294,7 +294,7 @@ scen_load_staleness(const struct netsim *sim, uint32_t n)
 			behind += have < want ? want - have : 0;
 		}
 	}
-	printf("swimsim n=%u load_views current %.1f%% within_one_version %.1f%% "
+	printf("dst n=%u load_views current %.1f%% within_one_version %.1f%% "
 	       "mean_versions_behind "
 	       "%.2f pairs %" PRIu64 "\n",
 	       n, pairs ? 100.0 * (double)current / (double)pairs : 0.0,
@@ -308,7 +308,7 @@ scen_bytes_line(const struct netsim *sim, uint32_t n, const char *name, uint64_t
 {
 	const uint64_t *tb = sim->c.bytes_by_type;
 
-	printf("swimsim n=%u %s %.0f msgs_per_node_per_sec %.1f (ping %.0f ack %.0f ping_req %.0f "
+	printf("dst n=%u %s %.0f msgs_per_node_per_sec %.1f (ping %.0f ack %.0f ping_req %.0f "
 	       "nack %.0f state %.0f gossip %.0f B/s)",
 	       n, name, (double)(sim->c.bytes - b0) / per, (double)(sim->c.sent - m0) / per,
 	       (double)(tb[SWIM_MSG_PING] - tb0[1]) / per,
@@ -377,7 +377,7 @@ scen_bench_fp(struct netsim *sim, const struct scen_opts *o)
 	netsim_set_loss(sim, o->fp_loss_ppm);
 	netsim_run_until(sim, sim->now_us + o->fp_seconds * SCEN_S);
 	netsim_set_loss(sim, 0);
-	printf("swimsim n=%u false_positives_%upct_loss %" PRIu64 " over %" PRIu64
+	printf("dst n=%u false_positives_%upct_loss %" PRIu64 " over %" PRIu64
 	       " s suspicions_of_live %" PRIu64 " (marks %" PRIu64 ") dropped %" PRIu64
 	       " of %" PRIu64 "\n",
 	       n, o->fp_loss_ppm / 10000, sim->c.dead_live - d0, o->fp_seconds,
@@ -407,7 +407,7 @@ scen_print_views(const struct netsim *sim, uint32_t n)
 		max = c > max ? c : max;
 		up++;
 	}
-	printf("swimsim n=%u views members_per_table mean %.0f max %" PRIu64 "\n", n,
+	printf("dst n=%u views members_per_table mean %.0f max %" PRIu64 "\n", n,
 	       up ? (double)sum / up : 0.0, max);
 }
 
@@ -428,31 +428,31 @@ scen_bench(const struct scen_opts *o)
 	sim = netsim_new(&p);
 
 	if (sim == NULL) {
-		fprintf(stderr, "swimsim: out of memory\n");
+		fprintf(stderr, "dst: out of memory\n");
 		return 1;
 	}
 	scen_print_config(o, &p.cfg);
 	err = o->view ? scen__prime(sim, o, &rng) : scen__boot(sim, o, conv);
 	if (err != 0) {
-		printf("swimsim n=%u bootstrap FAILED (%s) after %" PRIu64 " ms\n", o->p.nodes,
+		printf("dst n=%u bootstrap FAILED (%s) after %" PRIu64 " ms\n", o->p.nodes,
 		       err > 0 ? "not converged" : "error", (sim->now_us / SCEN_MS) - NETSIM_T0_MS);
 		goto out;
 	}
 	if (scen__partial(o))
-		printf("swimsim n=%u bootstrap primed_view %u random members per node (partial "
+		printf("dst n=%u bootstrap primed_view %u random members per node (partial "
 		       "views)\n",
 		       o->p.nodes, o->view);
 	else if (o->view)
-		printf("swimsim n=%u bootstrap primed full views (every node handed every "
+		printf("dst n=%u bootstrap primed full views (every node handed every "
 		       "member)\n",
 		       o->p.nodes);
 	else if (scen_want(o, "boot"))
-		printf("swimsim n=%u bootstrap_converge_ms %" PRIu64 " pairs_99pct_ms %" PRIu64
+		printf("dst n=%u bootstrap_converge_ms %" PRIu64 " pairs_99pct_ms %" PRIu64
 		       " pairs_999pct_ms %" PRIu64 " (join spread %" PRIu64 " ms, %" PRIu64
 		       " msgs)\n",
 		       o->p.nodes, conv[0], conv[1], conv[2], o->join_spread_ms, sim->c.sent);
 	if (o->wall)
-		printf("swimsim n=%u wall_s_bootstrap %.1f peak_rss_mib %ld\n", o->p.nodes,
+		printf("dst n=%u wall_s_bootstrap %.1f peak_rss_mib %ld\n", o->p.nodes,
 		       scen__wall() - w0, scen_rss_mib());
 	netsim_run_until(sim, sim->now_us + o->settle_ms * SCEN_MS);
 	if (scen_want(o, "dissem"))
@@ -467,7 +467,7 @@ scen_bench(const struct scen_opts *o)
 		scen_bench_fp(sim, o);
 	if (scen_want(o, "crash"))
 		scen_bench_crash(sim, o, &rng);
-	printf("swimsim n=%u sim msgs %" PRIu64 " delivered %" PRIu64 " oversize %" PRIu64
+	printf("dst n=%u sim msgs %" PRIu64 " delivered %" PRIu64 " oversize %" PRIu64
 	       " unknown_dst %" PRIu64 " tick_clamps %" PRIu64 " virtual_s %.1f\n",
 	       o->p.nodes, sim->c.sent, sim->c.delivered, sim->c.oversize, sim->c.drop_unknown,
 	       sim->c.tick_clamps, (double)(sim->now_us / SCEN_MS - NETSIM_T0_MS) / 1000.0);
@@ -477,7 +477,7 @@ scen_bench(const struct scen_opts *o)
 	rc = sim->error ? 1 : 0;
 out:
 	if (o->wall)
-		printf("swimsim n=%u wall_s %.1f peak_rss_mib %ld\n", o->p.nodes, scen__wall() - w0,
+		printf("dst n=%u wall_s %.1f peak_rss_mib %ld\n", o->p.nodes, scen__wall() - w0,
 		       scen_rss_mib());
 	netsim_free(sim);
 	return rc;

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# Deterministic membership scenarios on the simulator (docs/simulator-netsim.md):
+# Deterministic membership scenarios on the simulator (docs/dst.md):
 # the real common/swim core, N nodes in one process, virtual time. Each test
 # prints one PASS or FAIL line; the last line is "N passed, N failed".
 #
-#   BUILD=dir         where build/swimsim is built (default build)
+#   BUILD=dir         where build/dst is built (default build)
 #   SANITIZE=list     passed to make (e.g. address,undefined), with its own BUILD
 #   NETSIM_SEED=S     seed of every scenario (default 1)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 SEED=${NETSIM_SEED:-1}
-BIN=$BUILD/swimsim
+BIN=$BUILD/dst
 TESTS="join crash loss partition partition-long pause pause-long restart leave determinism"
 passed=0
 failed=0

@@ -1,6 +1,6 @@
 /*
- * scen: the simulator's scenarios. The benchmark (`swimsim bench`) prints the
- * membership figures as machine-readable lines; the tests (`swimsim test
+ * scen: the simulator's scenarios. The benchmark (`dst bench`) prints the
+ * membership figures as machine-readable lines; the tests (`dst test
  * NAME`) each print one PASS or FAIL line. Both are deterministic for a seed.
  */
 #ifndef SCEN_H

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Run every tests/sim/test_*.py and finish with the line `N passed, N failed[, N skipped]`.
+"""Run every tests/cloudsim/test_*.py and finish with the line `N passed, N failed[, N skipped]`.
 
-    python3 tests/sim/run_tests.py [-k PATTERN] [test_module ...]
+    python3 tests/cloudsim/run_tests.py [-k PATTERN] [test_module ...]
 
 Exit status is non-zero when any test failed or errored.
 """

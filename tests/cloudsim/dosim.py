@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """dosim: a local, stateful stand-in for the DigitalOcean API v2 and the droplet metadata service.
 
-    python3 tests/sim/dosim.py --port 0 --token-file F --agent build/mitosis --snapshot snap.json
+    python3 tests/cloudsim/dosim.py --port 0 --token-file F --agent build/mitosis --snapshot snap.json
 
 prints the API base URL (http://127.0.0.1:PORT) as the first line of stdout, then
 serves until SIGINT/SIGTERM or POST /_sim/shutdown. On exit every droplet process
 is stopped (SIGTERM, then SIGKILL after --kill-grace) and every directory the
-simulator made is removed. See docs/simulator.md for the whole story.
+simulator made is removed. See docs/cloudsim.md for the whole story.
 """
 
 import argparse
