@@ -264,6 +264,15 @@ actuate__find(struct actuate *a, uint64_t droplet)
 	return NULL;
 }
 
+struct actuate_op *
+actuate__find_op(struct actuate *a, uint64_t op_id)
+{
+	for (size_t i = 0; i < a->nops; i++)
+		if (a->ops[i].op_id == op_id && op_id != 0 && !actuate_op_ended(&a->ops[i]))
+			return &a->ops[i];
+	return NULL;
+}
+
 /* A new operation in no state yet; NULL when max_ops run. The op id is 48
  * random bits, written as the 12 hex digits of its tag. */
 struct actuate_op *
@@ -421,7 +430,9 @@ actuate_on_member(struct actuate *a, uint64_t id, enum swim_state st, uint64_t n
 static unsigned
 actuate_op_flag(const struct actuate_op *op)
 {
-	if (actuate_op_deleting(op))
+	/* Only a delete the cloud accepted makes a droplet "going": until
+	 * then it counts against max_nodes as whatever it was. */
+	if (op->state == ACTUATE_S_GONE_WAIT)
 		return POLICY_NODE_DELETING;
 	switch (op->kind) {
 	case ACTUATE_CLONE:
@@ -433,6 +444,15 @@ actuate_op_flag(const struct actuate_op *op)
 	default:
 		return 0;
 	}
+}
+
+static struct policy_node *
+actuate_node_by_op(struct policy_node *nodes, size_t n, uint64_t op_id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (nodes[i].op_id == op_id)
+			return &nodes[i];
+	return NULL;
 }
 
 void
@@ -452,9 +472,11 @@ actuate_fill_input(const struct actuate *a, struct policy_node *nodes, size_t n,
 			continue;
 		if (op->droplet != 0)
 			node = actuate__node_find(nodes, n, op->droplet);
+		else if (op->kind == ACTUATE_CLONE)
+			node = actuate_node_by_op(nodes, n, op->op_id); /* created, answer lost */
 		if (node != NULL)
 			node->flags |= actuate_op_flag(op);
-		else if (actuate_op_deleting(op))
+		else if (op->state == ACTUATE_S_GONE_WAIT)
 			in->unlisted_cost_uusd += price;
 		else if (op->kind == ACTUATE_CLONE)
 			in->creating++; /* created (or being), not listed yet */

@@ -48,12 +48,6 @@ actuate_op_ended(const struct actuate_op *op)
 	return op->state == ACTUATE_S_DONE || op->state == ACTUATE_S_FAILED;
 }
 
-bool
-actuate_op_deleting(const struct actuate_op *op)
-{
-	return op->state == ACTUATE_S_DELETE || op->state == ACTUATE_S_GONE_WAIT;
-}
-
 /* Sends the state's action now; its result is awaited until `wait` ms. */
 static void
 actuate_op_send(struct actuate *a, struct actuate_op *op, uint64_t now, uint64_t wait)
@@ -261,7 +255,11 @@ actuate_on_verify(struct actuate *a, struct actuate_op *op, const struct actuate
 		return;
 	}
 	id = actuate_lowest_found(op, r);
-	if (id != 0) {
+	if (id != 0 && actuate__find(a, id) != NULL) {
+		/* Another operation follows that droplet already. */
+		actuate_op_finish(a, op, true, ACTUATE_EV_ADOPTED, now,
+				  "created; followed by another operation");
+	} else if (id != 0) {
 		op->droplet = id;
 		actuate_op_enter(a, op, ACTUATE_S_BOOT, now);
 	} else if (op->creates < ACTUATE_MAX_CREATES) {

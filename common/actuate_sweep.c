@@ -140,7 +140,8 @@ actuate_adopt_clone(struct actuate *a, const struct policy_node *n, uint64_t now
 		return;
 	op->adopted = true;
 	op->op_id = n->op_id;
-	snprintf(op->op_tag, sizeof(op->op_tag), "mitosis-op-%012" PRIx64, n->op_id);
+	snprintf(op->op_tag, sizeof(op->op_tag), "mitosis-op-%012" PRIx64,
+		 n->op_id & (uint64_t)0xffffffffffff);
 	a->st.adopted++;
 	actuate__event(a, op, ACTUATE_EV_ADOPTED, now,
 		       "adopted clone %s droplet %" PRIu64 " (still %s)", op->op_tag, n->id,
@@ -173,6 +174,23 @@ actuate_sweep_idle(struct actuate *a, const struct policy_node *n, uint64_t now)
 		actuate_adopt_clone(a, n, now);
 }
 
+/* A droplet carrying the op tag of a clone of ours whose create got no
+ * answer: it did happen; the clone follows it from now on (one operation
+ * per droplet, never two). Its pending listing becomes moot. */
+static bool
+actuate_sweep_own_clone(struct actuate *a, const struct policy_node *n, uint64_t now)
+{
+	struct actuate_op *op = n->op_id != 0 ? actuate__find_op(a, n->op_id) : NULL;
+
+	if (op == NULL)
+		return false;
+	if (op->droplet == 0 && op->state == ACTUATE_S_VERIFY) {
+		op->droplet = n->id;
+		actuate_op_enter(a, op, ACTUATE_S_BOOT, now);
+	}
+	return true;
+}
+
 static void
 actuate_sweep_node(struct actuate *a, const struct policy_node *n, uint64_t now)
 {
@@ -182,12 +200,15 @@ actuate_sweep_node(struct actuate *a, const struct policy_node *n, uint64_t now)
 		return;
 	op = actuate__find(a, n->id);
 	if (op == NULL) {
-		actuate_sweep_idle(a, n, now);
+		if (!actuate_sweep_own_clone(a, n, now))
+			actuate_sweep_idle(a, n, now);
 		return;
 	}
 	if (n->price_uusd != 0)
 		op->price_uusd = n->price_uusd;
-	if ((n->flags & POLICY_NODE_MEMBER) != 0)
+	/* A powered-off droplet is not back, whatever stale gossip says. */
+	if ((n->flags & POLICY_NODE_MEMBER) != 0 &&
+	    !(n->status == POLICY_ST_OFF && n->member_state == SWIM_ALIVE))
 		actuate_op_member(a, op, n->member_state, now);
 }
 

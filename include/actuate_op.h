@@ -59,8 +59,6 @@ void actuate_op_timer(struct actuate *a, struct actuate_op *op, uint64_t now);
 void actuate_op_member(struct actuate *a, struct actuate_op *op, enum swim_state st, uint64_t now);
 /* True once the operation ended (DONE or FAILED). */
 bool actuate_op_ended(const struct actuate_op *op);
-/* True in the states after the delete was sent. */
-bool actuate_op_deleting(const struct actuate_op *op);
 
 /* Manager services for the state machines (common/actuate.c). */
 void actuate__emit(struct actuate *a, struct actuate_op *op, enum actuate_verb verb, uint64_t now);
@@ -70,7 +68,9 @@ void actuate__event(struct actuate *a, const struct actuate_op *op, enum actuate
 /* Manager internals shared with common/actuate_sweep.c. */
 void actuate__check_lease(struct actuate *a, uint64_t now);
 void actuate__compact(struct actuate *a);
+/* The running operation on `droplet`, or with op id `op_id`; NULL if none. */
 struct actuate_op *actuate__find(struct actuate *a, uint64_t droplet);
+struct actuate_op *actuate__find_op(struct actuate *a, uint64_t op_id);
 struct actuate_op *actuate__op_new(struct actuate *a, enum actuate_kind kind, uint64_t droplet,
 				   uint64_t now);
 /* The sweep's (common/actuate_sweep.c). */

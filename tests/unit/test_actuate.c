@@ -252,6 +252,34 @@ TEST(actuate_lost_create_is_verified_not_repeated)
 	actuate_free(f.a);
 }
 
+TEST(actuate_lost_create_seen_in_the_inventory_is_followed_once)
+{
+	struct afx f;
+	struct policy_decision d = decision(POLICY_SCALE_OUT, 1, NULL);
+	struct actuate_action c;
+	struct policy_node n;
+	struct policy_input in;
+
+	afx_init(&f, NULL);
+	ASSERT_OK(actuate_apply(f.a, &d, 1795298910, f.now));
+	c = afx_take(&f, ACTUATE_CREATE);
+	afx_reply(&f, &c, ACTUATE_UNKNOWN, 0);
+	/* Before the op tag is listed, the inventory shows the droplet. */
+	n = listed(500, POLICY_ST_NEW, SWIM_ALIVE, c.op_id);
+	n.flags &= ~POLICY_NODE_MEMBER;
+	memset(&in, 0, sizeof(in));
+	actuate_fill_input(f.a, &n, 1, &in);
+	ASSERT_EQ(in.creating, 0); /* listed: not counted twice */
+	ASSERT_TRUE((n.flags & POLICY_NODE_CLONING) != 0);
+	ASSERT_OK(actuate_on_nodes(f.a, &n, 1, f.now));
+	ASSERT_EQ(actuate_op_count(f.a), 1); /* followed by the clone, not adopted */
+	ASSERT_U64_EQ(actuate_op_at(f.a, 0)->droplet, 500);
+	ASSERT_FALSE(afx_event(&f, ACTUATE_EV_ADOPTED));
+	afx_advance(&f, 10000);
+	afx_no_action(&f); /* no listing, no second create */
+	actuate_free(f.a);
+}
+
 TEST(actuate_three_lost_creates_give_up)
 {
 	struct afx f;
@@ -727,6 +755,36 @@ TEST(actuate_dry_run_issues_no_mutating_action)
 	actuate_stats(f.a, &st);
 	ASSERT_EQ(st.actions, 0);
 	ASSERT_EQ(actuate_op_count(f.a), 0);
+	actuate_free(f.a);
+}
+
+TEST(actuate_a_droplet_counts_until_its_delete_is_accepted)
+{
+	struct afx f;
+	struct actuate_action act;
+	struct policy_node n = listed(7, POLICY_ST_ACTIVE, SWIM_DEAD, 0);
+	struct policy_input in;
+
+	afx_init(&f, NULL);
+	kill_node(&f, 7);
+	afx_advance(&f, 3 * 60000);
+	act = afx_take(&f, ACTUATE_GET);
+	afx_reply_get(&f, &act, POLICY_ST_OFF);
+	act = afx_take(&f, ACTUATE_DELETE);
+	afx_reply(&f, &act, ACTUATE_UNKNOWN, 0); /* maybe deleted, maybe not */
+	memset(&in, 0, sizeof(in));
+	actuate_fill_input(f.a, &n, 1, &in);
+	ASSERT_EQ(n.flags & POLICY_NODE_DELETING, 0);
+	ASSERT_TRUE((n.flags & POLICY_NODE_DEAD_OP) != 0);
+	afx_advance(&f, 2000);
+	act = afx_take(&f, ACTUATE_DELETE);
+	afx_reply(&f, &act, ACTUATE_OK, 0);
+	n.flags &= ~POLICY_NODE_DEAD_OP;
+	actuate_fill_input(f.a, &n, 1, &in);
+	ASSERT_TRUE((n.flags & POLICY_NODE_DELETING) != 0);
+	/* Not listed any more, not yet 404: still billed. */
+	actuate_fill_input(f.a, NULL, 0, &in);
+	ASSERT_U64_EQ(in.unlisted_cost_uusd, 8929);
 	actuate_free(f.a);
 }
 
