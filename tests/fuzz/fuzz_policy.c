@@ -58,7 +58,8 @@ struct sim {
 	size_t n;
 	uint64_t next_id, now, unix_s, term, lease_until;
 	uint32_t seed;
-	bool leading;
+	bool leading;  /* the truth: now < lease_until */
+	bool renewing; /* the election keeps renewing the lease */
 };
 
 static uint8_t
@@ -353,14 +354,16 @@ sim_world(struct sim *s)
 			d->killed = true;
 		}
 		break;
-	case 4: /* the lease lapses, or a new term begins */
-		s->leading = !s->leading;
-		if (s->leading) {
+	case 4: /* renewals stop (the lease runs out by itself), or a new term */
+		if (s->renewing) {
+			s->renewing = false;
+		} else {
+			s->renewing = true;
 			s->term++;
+			s->lease_until = s->now + 30000;
 			policy_reset(s->p); /* the shell does so on taking office */
+			actuate_set_lease(s->a, s->term, s->lease_until, s->now);
 		}
-		s->lease_until = s->leading ? s->now + 30000 : 0;
-		actuate_set_lease(s->a, s->leading ? s->term : 0, s->lease_until, s->now);
 		break;
 	default:
 		break;
@@ -376,10 +379,11 @@ sim_step(struct sim *s)
 	size_t n;
 
 	sim_world(s);
-	if (s->leading && s->now + 10000 >= s->lease_until) {
+	if (s->renewing && s->now + 10000 >= s->lease_until) {
 		s->lease_until = s->now + 30000; /* renewals */
 		actuate_set_lease(s->a, s->term, s->lease_until, s->now);
 	}
+	s->leading = s->now < s->lease_until;
 	n = sim_nodes(s, nodes);
 	if (s->leading && (s->now / 1000) % 3 == 0)
 		(void)actuate_on_nodes(s->a, nodes, n, s->now);
@@ -435,7 +439,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		d->protect = i > 0 && (sim_byte(&s) & 1);
 		d->cpu = (uint16_t)(sim_byte(&s) * 4);
 	}
-	s.leading = true;
+	s.leading = s.renewing = true;
 	s.lease_until = s.now + 30000;
 	actuate_set_lease(s.a, s.term, s.lease_until, s.now);
 	for (int i = 0; i < SIM_STEPS && (s.pos < s.len || i < 60); i++)

@@ -576,6 +576,28 @@ TEST(actuate_dead_protected_node_is_never_deleted)
 	actuate_free(f.a);
 }
 
+TEST(actuate_dead_protected_node_powered_off_is_never_deleted)
+{
+	struct afx f;
+	struct policy_node n = listed(7, POLICY_ST_ACTIVE, SWIM_ALIVE, 0);
+	struct actuate_action act;
+
+	afx_init(&f, NULL);
+	n.flags |= POLICY_NODE_PROTECT_CFG;
+	ASSERT_OK(actuate_on_nodes(f.a, &n, 1, f.now));
+	actuate_on_member(f.a, 7, SWIM_DEAD, f.now);
+	act = afx_take(&f, ACTUATE_DEREGISTER);
+	afx_reply(&f, &act, ACTUATE_OK, 0);
+	afx_advance(&f, 3 * 60000);
+	act = afx_take(&f, ACTUATE_GET);
+	afx_reply_get(&f, &act, POLICY_ST_OFF);
+	afx_advance(&f, 60 * 60000);
+	afx_no_action(&f);
+	ASSERT_EQ(actuate_op_at(f.a, 0)->state, ACTUATE_S_PARKED);
+	ASSERT_TRUE(actuate_out_of_rotation(f.a, 7));
+	actuate_free(f.a);
+}
+
 TEST(actuate_dead_node_of_another_cluster_is_not_touched)
 {
 	struct afx f;

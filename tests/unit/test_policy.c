@@ -217,6 +217,60 @@ TEST(policy_no_second_clone_during_cooldown)
 }
 
 static void
+one_step(struct policy_config *c)
+{
+	c->max_step = 1;
+}
+
+TEST(policy_scale_out_cooldown_spaces_decisions)
+{
+	struct fx f;
+	uint64_t t;
+
+	/* 2 nodes at 100% want 4; one clone per decision: the second waits
+	 * the 3-minute cooldown although the window stays above. */
+	fx_init(&f, 2, 1000, one_step);
+	fx_until_action(&f, 120000);
+	ASSERT_EQ(f.d.count, 1);
+	ASSERT_EQ(f.d.limits, POLICY_LIMIT_STEP);
+	fx_clone(&f, 100, 1);
+	t = fx_until_action(&f, 10 * 60000);
+	ASSERT_EQ(t, 3 * 60000 - 1000); /* the first step was 1 s after the clone */
+	ASSERT_EQ(f.d.action, POLICY_SCALE_OUT);
+	policy_free(f.p);
+}
+
+static void
+quick_in_after_out(struct policy_config *c)
+{
+	c->scale_in_window_ms = 0;
+	c->min_nodes = 1;
+	c->warmup_ms = 0;
+}
+
+TEST(policy_scale_in_waits_its_cooldown_after_a_scale_out)
+{
+	struct fx f;
+	uint64_t t;
+
+	fx_init(&f, 2, 900, quick_in_after_out);
+	fx_until_action(&f, 120000);
+	ASSERT_EQ(f.d.action, POLICY_SCALE_OUT);
+	fx_clone(&f, 100, 1);
+	fx_find(&f, 100)->status = POLICY_ST_ACTIVE;
+	fx_find(&f, 100)->flags |= POLICY_NODE_MEMBER | POLICY_NODE_LOAD_VALID;
+	fx_find(&f, 100)->load.version = 1;
+	fx_find(&f, 100)->created_s -= 86400;
+	/* The load is gone at once, and the scale-in window is 0: only the
+	 * 5-minute scale_in_cooldown since the scale-out holds it. */
+	fx_set_cpu(&f, 10);
+	t = fx_until_action(&f, 10 * 60000);
+	ASSERT_EQ(t, 5 * 60000 - 1000);
+	ASSERT_EQ(f.d.action, POLICY_SCALE_IN);
+	policy_free(f.p);
+}
+
+static void
 no_cooldown(struct policy_config *c)
 {
 	c->scale_out_cooldown_ms = 0;
@@ -405,6 +459,21 @@ TEST(policy_dry_run_says_would_and_changes_nothing)
 	}
 	/* Once, then once per scale_out_cooldown (3 min) in 10 min: 3. */
 	ASSERT_EQ(actions, 3);
+	policy_free(f.p);
+}
+
+TEST(policy_dry_run_min_repair_waits_its_cooldown_too)
+{
+	struct fx f;
+	int actions = 0;
+
+	fx_init(&f, 1, 500, dry);
+	for (int i = 0; i < 10 * 60; i++)
+		if (fx_step(&f)->action == POLICY_SCALE_OUT) {
+			ASSERT_STR_EQ(f.d.text, "would clone 1: below min_nodes (1 < 2)");
+			actions++;
+		}
+	ASSERT_EQ(actions, 4); /* at 0, 3, 6 and 9 minutes */
 	policy_free(f.p);
 }
 

@@ -273,3 +273,23 @@ TEST(policy_cost_repair_retires_the_expensive_first)
 	ASSERT_TRUE(has_victim(&f.d, 5));
 	policy_free(f.p);
 }
+
+static void
+tight_budget(struct policy_config *c)
+{
+	c->max_hourly_cost_uusd = FX_PRICE; /* one droplet's worth */
+	c->min_nodes = 3;
+}
+
+TEST(policy_cost_repair_stops_at_min_nodes)
+{
+	struct fx f;
+
+	fx_init(&f, 4, 600, tight_budget);
+	fx_step(&f);
+	ASSERT_EQ(f.d.action, POLICY_SCALE_IN);
+	ASSERT_EQ(f.d.reason, POLICY_R_COST);
+	ASSERT_EQ(f.d.count, 1); /* 4 -> 3, never below min_nodes */
+	ASSERT_TRUE((f.d.limits & POLICY_LIMIT_MIN_NODES) != 0);
+	policy_free(f.p);
+}
