@@ -166,6 +166,13 @@ actuate_verb_mutates(enum actuate_verb v)
 	return v != ACTUATE_LIST_OP && v != ACTUATE_GET;
 }
 
+/*
+ * Queues the action of op's state. The request number is the op's even
+ * when the action is withheld, so a result can never be matched to an
+ * older action of the same operation: the op waits for the number it just
+ * took, and a withheld action simply never answers (its reply wait ends it,
+ * or the lost lease drops the op first).
+ */
 void
 actuate__emit(struct actuate *a, struct actuate_op *op, enum actuate_verb verb, uint64_t now)
 {
@@ -217,6 +224,9 @@ actuate__event(struct actuate *a, const struct actuate_op *op, enum actuate_even
 	va_end(ap);
 }
 
+/* The queue is checked against the lease a second time here, although the
+ * check above empties it: this is the last gate before the cloud, and the
+ * shell may drain it long after the action was queued. */
 bool
 actuate_next_action(struct actuate *a, uint64_t now, struct actuate_action *out)
 {
@@ -360,6 +370,9 @@ actuate_apply(struct actuate *a, const struct policy_decision *d, uint64_t unix_
 	return r;
 }
 
+/* Results are matched by request number only: a result for an operation
+ * that was dropped (a lost lease, a new term) or that moved on matches
+ * nothing and changes nothing. */
 int
 actuate_on_result(struct actuate *a, const struct actuate_result *r, uint64_t now)
 {
@@ -408,6 +421,10 @@ actuate_tick(struct actuate *a, uint64_t now)
 	return next;
 }
 
+/* Deaths are acted on here, between two inventory listings, so that a dead
+ * node leaves rotation within the failure detector's time and not a listing
+ * interval later; only a droplet the last listing showed under the cluster
+ * tag qualifies, so a member that is not ours is never touched. */
 void
 actuate_on_member(struct actuate *a, uint64_t id, enum swim_state st, uint64_t now)
 {

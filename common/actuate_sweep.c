@@ -79,7 +79,8 @@ actuate_remember(struct actuate *a, const struct policy_node *nodes, size_t n)
 		k++;
 	}
 	a->nlisted = k;
-	qsort(a->listed, k, sizeof(*a->listed), actuate_seen_cmp);
+	if (k > 1)
+		qsort(a->listed, k, sizeof(*a->listed), actuate_seen_cmp);
 	return 0;
 }
 
@@ -284,7 +285,8 @@ actuate_sweep_duplicates(struct actuate *a, const struct policy_node *nodes, siz
 		d[k].serving = actuate_member_in(&nodes[i], SWIM_ALIVE, SWIM_SUSPECT);
 		k++;
 	}
-	qsort(d, k, sizeof(*d), actuate_dup_cmp);
+	if (k > 1)
+		qsort(d, k, sizeof(*d), actuate_dup_cmp);
 	for (i = 0; i < k; i = j) {
 		for (j = i + 1; j < k && d[j].op_id == d[i].op_id; j++)
 			;

@@ -493,6 +493,23 @@ policy_take_victims(struct policy *p, struct policy_ctx *c, const struct policy_
 	return d->count;
 }
 
+/* The victim scratch holds one entry per node; it only grows, so a steady
+ * cluster allocates nothing per decision. */
+static int
+policy_scratch(struct policy *p, size_t n)
+{
+	struct policy_victim *nc;
+
+	if (p->cand_cap >= n)
+		return 0;
+	nc = realloc(p->cand, n * sizeof(*nc));
+	if (nc == NULL)
+		return -ENOMEM;
+	p->cand = nc;
+	p->cand_cap = n;
+	return 0;
+}
+
 static int
 policy_scale_in(struct policy *p, struct policy_ctx *c, enum policy_reason why, uint32_t want)
 {
@@ -512,14 +529,8 @@ policy_scale_in(struct policy *p, struct policy_ctx *c, enum policy_reason why, 
 	}
 	if (want == 0)
 		return 0;
-	if (p->cand_cap < c->in->n) {
-		struct policy_victim *nc = realloc(p->cand, c->in->n * sizeof(*nc));
-
-		if (nc == NULL)
-			return -ENOMEM;
-		p->cand = nc;
-		p->cand_cap = c->in->n;
-	}
+	if (policy_scratch(p, c->in->n) != 0)
+		return -ENOMEM;
 	policy_victim_list(&p->cfg, c->in, p->cand, &nv);
 	d->eligible = (uint32_t)nv;
 	if (policy_take_victims(p, c, p->cand, nv, want, &leader) == 0) {

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "policy.h"
 
 /* A bounded string being appended to: never overruns, always terminated. */
@@ -116,14 +118,13 @@ policy_dur(uint64_t ms, char *buf, size_t size)
 static const char *
 policy_money(uint64_t uusd, char *buf, size_t size)
 {
-	uint64_t frac = uusd % 1000000;
+	char frac[8];
 	int digits = 6;
 
-	while (digits > 2 && frac % 10 == 0) {
-		frac /= 10;
-		digits--;
-	}
-	snprintf(buf, size, "$%" PRIu64 ".%0*" PRIu64, uusd / 1000000, digits, frac);
+	snprintf(frac, sizeof(frac), "%06u", (unsigned)(uusd % 1000000));
+	while (digits > 2 && frac[digits - 1] == '0')
+		frac[--digits] = '\0';
+	snprintf(buf, size, "$%" PRIu64 ".%s", uusd / 1000000, frac);
 	return buf;
 }
 
@@ -318,4 +319,80 @@ policy_format_status(const struct policy_decision *d, char *buf, size_t size)
 			   policy_dur(d->cooldown_in_left_ms, c1, sizeof(c1)));
 	policy_put(&b, "\n  last: %s\n", d->text);
 	return (int)b.len;
+}
+
+/* Every POLICY_ bit set in `bits`, by name, as a JSON array. */
+static cJSON *
+policy_json_bits(unsigned bits, const char *const *names, unsigned count)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (unsigned i = 0; arr != NULL && i < count; i++)
+		if ((bits & (1U << i)) != 0)
+			cJSON_AddItemToArray(arr, cJSON_CreateString(names[i]));
+	return arr;
+}
+
+static cJSON *
+policy_json_metrics(const struct policy_decision *d)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (int m = 0; arr != NULL && m < POLICY_METRIC_COUNT; m++) {
+		const struct policy_metric_view *v = &d->metrics[m];
+		cJSON *o;
+
+		if (!v->used || (o = cJSON_CreateObject()) == NULL)
+			continue;
+		cJSON_AddStringToObject(o, "metric", policy_metric_name((enum policy_metric)m));
+		if (v->valid)
+			cJSON_AddNumberToObject(o, "mean", (double)v->mean);
+		else
+			cJSON_AddNullToObject(o, "mean");
+		cJSON_AddNumberToObject(o, "target", (double)v->target);
+		cJSON_AddNumberToObject(o, "clamp", (double)v->max);
+		cJSON_AddNumberToObject(o, "nodes", v->loaded);
+		cJSON_AddNumberToObject(o, "without_sample", v->missing);
+		cJSON_AddNumberToObject(o, "desired", v->desired);
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
+cJSON *
+policy_status_json(const struct policy_decision *d)
+{
+	static const char *const holds[] = { "no_data",	     "window_out",  "window_in",
+					     "cooldown_out", "cooldown_in", "warmup",
+					     "limit",	     "billing",	    "no_victim",
+					     "backoff",	     "price",	    "dead" };
+	static const char *const limits[] = { "max_nodes", "max_hourly_cost", "max_step",
+					      "min_nodes", "victims" };
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL)
+		return NULL;
+	cJSON_AddStringToObject(o, "action", policy_action_name(d->action));
+	cJSON_AddStringToObject(o, "reason", policy_reason_name(d->reason));
+	cJSON_AddStringToObject(o, "text", d->text);
+	cJSON_AddBoolToObject(o, "dry_run", d->dry_run);
+	cJSON_AddNumberToObject(o, "desired", d->desired);
+	cJSON_AddNumberToObject(o, "recommended", d->rec);
+	cJSON_AddNumberToObject(o, "capacity", d->capacity);
+	cJSON_AddNumberToObject(o, "total", d->total);
+	cJSON_AddNumberToObject(o, "creating", d->creating);
+	cJSON_AddNumberToObject(o, "warming", d->warming);
+	cJSON_AddNumberToObject(o, "dead", d->dead_pending);
+	cJSON_AddNumberToObject(o, "retiring", d->retiring);
+	cJSON_AddNumberToObject(o, "deleting", d->deleting);
+	cJSON_AddNumberToObject(o, "cost_per_hour", (double)d->cost_uusd / 1e6);
+	cJSON_AddNumberToObject(o, "above_ms", (double)d->out_for_ms);
+	cJSON_AddNumberToObject(o, "below_ms", (double)d->in_for_ms);
+	cJSON_AddNumberToObject(o, "cooldown_out_left_ms", (double)d->cooldown_out_left_ms);
+	cJSON_AddNumberToObject(o, "cooldown_in_left_ms", (double)d->cooldown_in_left_ms);
+	cJSON_AddNumberToObject(o, "billing_left_ms", (double)d->billing_left_ms);
+	cJSON_AddItemToObject(o, "metrics", policy_json_metrics(d));
+	cJSON_AddItemToObject(o, "holds", policy_json_bits(d->holds, holds, 12));
+	cJSON_AddItemToObject(o, "limits", policy_json_bits(d->limits, limits, 5));
+	return o;
 }

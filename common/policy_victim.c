@@ -72,7 +72,8 @@ policy_victim_list(const struct policy_config *cfg, const struct policy_input *i
 	for (size_t i = 0; i < in->n; i++)
 		if (policy_victim_check(&in->nodes[i]) == POLICY_VICTIM_OK)
 			policy_victim_fill(cfg, in, &in->nodes[i], &v[k++]);
-	qsort(v, k, sizeof(*v), policy_victim_cmp);
+	if (k > 1)
+		qsort(v, k, sizeof(*v), policy_victim_cmp);
 	*nv = k;
 }
 

@@ -35,6 +35,7 @@
 #include "swim.h"
 
 struct doapi_droplet;
+typedef struct cJSON cJSON;
 
 enum policy_metric {
 	POLICY_METRIC_CPU = 0,	  /* cpu_permille, 0..1000 */
@@ -272,6 +273,11 @@ const struct policy_decision *policy_last(const struct policy *p);
  * Returns the length it wanted, as snprintf.
  */
 int policy_format_status(const struct policy_decision *d, char *buf, size_t size);
+
+/* The same view as a JSON object for `mitosis status --json`: every count,
+ * each metric, the holds and limits by name. NULL on ENOMEM; the caller
+ * frees it with cJSON_Delete. */
+cJSON *policy_status_json(const struct policy_decision *d);
 
 const char *policy_metric_name(enum policy_metric m);
 const char *policy_action_name(enum policy_action a);

@@ -5,6 +5,8 @@
  */
 #include <errno.h>
 
+#include <cjson/cJSON.h>
+
 #include "policy_fx.h"
 
 static void
@@ -560,6 +562,16 @@ TEST(policy_status_lines)
 	ASSERT_STR_CONTAINS(buf, "policy: desired 3, capacity 3");
 	ASSERT_STR_CONTAINS(buf, "cpu    90.0%, target 60.0%, clamp 100.0%");
 	ASSERT_STR_CONTAINS(buf, "above it for 19s");
+	{
+		cJSON *o = policy_status_json(policy_last(f.p));
+		char *j = cJSON_PrintUnformatted(o);
+
+		ASSERT_STR_CONTAINS(j, "\"holds\":[\"window_out\"]");
+		ASSERT_STR_CONTAINS(j, "{\"metric\":\"cpu\",\"mean\":900,\"target\":600");
+		ASSERT_STR_CONTAINS(j, "\"above_ms\":19000");
+		free(j);
+		cJSON_Delete(o);
+	}
 	policy_free(f.p);
 }
 
