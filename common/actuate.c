@@ -428,15 +428,20 @@ actuate_tick(struct actuate *a, uint64_t now)
 void
 actuate_on_member(struct actuate *a, uint64_t id, enum swim_state st, uint64_t now)
 {
+	const struct actuate_seen *seen;
 	struct actuate_op *op;
 
 	actuate__check_lease(a, now);
 	if (!actuate_ready(a, now))
 		return;
 	op = actuate__find(a, id);
+	seen = actuate__seen(a, id);
 	if (op != NULL)
 		actuate_op_member(a, op, st, now);
-	else if ((st == SWIM_DEAD || st == SWIM_LEFT) && actuate__seen(a, id) != NULL)
+	else if ((st == SWIM_DEAD || st == SWIM_LEFT) && seen != NULL &&
+		 (seen->flags & POLICY_NODE_DRAINING) != 0 && !a->cfg.dry_run)
+		actuate__adopt_retire(a, id, true, now); /* a victim: delete, never revive */
+	else if ((st == SWIM_DEAD || st == SWIM_LEFT) && seen != NULL)
 		actuate__start_dead(a, id, now, now);
 	actuate__compact(a);
 }

@@ -135,8 +135,10 @@ actuate_op_finish(struct actuate *a, struct actuate_op *op, bool ok, enum actuat
 		a->clone_failed = true;
 		a->clone_failed_ms = now;
 	}
-	actuate__event(a, op, k, now, "%s %s droplet %" PRIu64 " (%s): %s",
-		       actuate_kind_name(op->kind), op->op_tag, op->droplet, op->name, op->why);
+	actuate__event(a, op, k, now, "%s %s droplet %" PRIu64 "%s%s%s: %s",
+		       actuate_kind_name(op->kind), op->op_tag, op->droplet,
+		       op->name[0] != '\0' ? " (" : "", op->name, op->name[0] != '\0' ? ")" : "",
+		       op->why);
 }
 
 /* A step failed for a reason that may pass: try it again later, or give up

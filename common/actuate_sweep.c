@@ -114,17 +114,17 @@ actuate__start_dead(struct actuate *a, uint64_t id, uint64_t since, uint64_t now
 /* An older term's scale-in, found by the gossiped draining flag: finish it
  * from where it must have been (out of rotation again: deregistering twice
  * is harmless; left already: delete). */
-static void
-actuate_adopt_retire(struct actuate *a, const struct policy_node *n, bool left, uint64_t now)
+void
+actuate__adopt_retire(struct actuate *a, uint64_t id, bool left, uint64_t now)
 {
-	struct actuate_op *op = actuate__op_new(a, ACTUATE_RETIRE, n->id, now);
+	struct actuate_op *op = actuate__op_new(a, ACTUATE_RETIRE, id, now);
 
 	if (op == NULL)
 		return;
 	op->adopted = true;
 	a->st.adopted++;
 	actuate__event(a, op, ACTUATE_EV_ADOPTED, now,
-		       "finishing the retirement of draining node %" PRIu64, n->id);
+		       "finishing the retirement of draining node %" PRIu64, id);
 	actuate_op_enter(a, op, left ? ACTUATE_S_DELETE : ACTUATE_S_DEREGISTER, now);
 }
 
@@ -165,7 +165,7 @@ actuate_sweep_idle(struct actuate *a, const struct policy_node *n, uint64_t now)
 	bool joined = actuate_member_in(n, SWIM_ALIVE, SWIM_SUSPECT);
 
 	if ((n->flags & POLICY_NODE_DRAINING) != 0 && !a->cfg.dry_run)
-		actuate_adopt_retire(a, n, gone, now);
+		actuate__adopt_retire(a, n->id, gone, now);
 	else if (gone)
 		actuate__start_dead(a, n->id, n->member_since_ms, now);
 	else if (n->status == POLICY_ST_OFF)

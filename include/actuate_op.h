@@ -77,6 +77,9 @@ struct actuate_op *actuate__op_new(struct actuate *a, enum actuate_kind kind, ui
 const struct actuate_seen *actuate__seen(const struct actuate *a, uint64_t id);
 uint64_t actuate__price(const struct actuate *a, uint64_t id);
 struct policy_node *actuate__node_find(struct policy_node *nodes, size_t n, uint64_t id);
+/* Finishes an older term's scale-in of a draining node: from the
+ * deregistration, or from the delete when it has left already. */
+void actuate__adopt_retire(struct actuate *a, uint64_t id, bool left, uint64_t now);
 /* Starts the dead-node operation of a listed droplet, dead since `since`. */
 void actuate__start_dead(struct actuate *a, uint64_t id, uint64_t since, uint64_t now);
 

@@ -465,19 +465,27 @@ TEST(actuate_retire_never_deletes_a_node_still_in_rotation)
 	actuate_free(f.a);
 }
 
-/* Kills node `id`: its dead-node operation deregisters it at once. */
+/* Kills node `id` (listed with `flags` too): its dead-node operation
+ * deregisters it at once. */
 static void
-kill_node(struct afx *f, uint64_t id)
+kill_node_flags(struct afx *f, uint64_t id, unsigned flags)
 {
 	struct policy_node n = listed(id, POLICY_ST_ACTIVE, SWIM_ALIVE, 0);
 	struct actuate_action act;
 
+	n.flags |= flags;
 	ASSERT_OK(actuate_on_nodes(f->a, &n, 1, f->now));
 	actuate_on_member(f->a, id, SWIM_DEAD, f->now);
 	act = afx_take(f, ACTUATE_DEREGISTER);
 	ASSERT_U64_EQ(act.droplet, id);
 	ASSERT_TRUE(afx_event(f, ACTUATE_EV_NODE_DEAD));
 	afx_reply(f, &act, ACTUATE_OK, 0);
+}
+
+static void
+kill_node(struct afx *f, uint64_t id)
+{
+	kill_node_flags(f, id, 0);
 }
 
 TEST(actuate_dead_node_power_cycled_once_then_replaced)
@@ -550,15 +558,11 @@ TEST(actuate_dead_node_comes_back)
 TEST(actuate_dead_protected_node_is_never_deleted)
 {
 	struct afx f;
-	struct policy_node n = listed(7, POLICY_ST_ACTIVE, SWIM_ALIVE, 0);
+	struct policy_node n = listed(7, POLICY_ST_ACTIVE, SWIM_DEAD, 0);
 	struct actuate_action act;
 
 	afx_init(&f, NULL);
-	n.flags |= POLICY_NODE_PROTECT_TAG;
-	ASSERT_OK(actuate_on_nodes(f.a, &n, 1, f.now));
-	actuate_on_member(f.a, 7, SWIM_DEAD, f.now);
-	act = afx_take(&f, ACTUATE_DEREGISTER);
-	afx_reply(&f, &act, ACTUATE_OK, 0);
+	kill_node_flags(&f, 7, POLICY_NODE_PROTECT_TAG);
 	afx_advance(&f, 3 * 60000);
 	act = afx_take(&f, ACTUATE_GET);
 	afx_reply_get(&f, &act, POLICY_ST_ACTIVE);
@@ -566,7 +570,7 @@ TEST(actuate_dead_protected_node_is_never_deleted)
 	afx_reply(&f, &act, ACTUATE_OK, 0);
 	afx_advance(&f, 3 * 60000);
 	/* Parked: out of rotation, never deleted, never cycled again. */
-	n.member_state = SWIM_DEAD;
+	n.flags |= POLICY_NODE_PROTECT_TAG;
 	for (int i = 0; i < 10; i++) {
 		ASSERT_OK(actuate_on_nodes(f.a, &n, 1, f.now));
 		afx_advance(&f, 10 * 60000);
@@ -579,15 +583,10 @@ TEST(actuate_dead_protected_node_is_never_deleted)
 TEST(actuate_dead_protected_node_powered_off_is_never_deleted)
 {
 	struct afx f;
-	struct policy_node n = listed(7, POLICY_ST_ACTIVE, SWIM_ALIVE, 0);
 	struct actuate_action act;
 
 	afx_init(&f, NULL);
-	n.flags |= POLICY_NODE_PROTECT_CFG;
-	ASSERT_OK(actuate_on_nodes(f.a, &n, 1, f.now));
-	actuate_on_member(f.a, 7, SWIM_DEAD, f.now);
-	act = afx_take(&f, ACTUATE_DEREGISTER);
-	afx_reply(&f, &act, ACTUATE_OK, 0);
+	kill_node_flags(&f, 7, POLICY_NODE_PROTECT_CFG);
 	afx_advance(&f, 3 * 60000);
 	act = afx_take(&f, ACTUATE_GET);
 	afx_reply_get(&f, &act, POLICY_ST_OFF);
@@ -720,6 +719,35 @@ TEST(actuate_new_term_finishes_a_half_done_scale_in)
 	act = afx_take(&f, ACTUATE_DELETE);
 	ASSERT_U64_EQ(act.droplet, 43);
 	ASSERT_TRUE(actuate_out_of_rotation(f.a, 42));
+	actuate_free(f.a);
+}
+
+TEST(actuate_a_draining_node_that_dies_is_deleted_not_revived)
+{
+	struct afx f;
+	uint64_t victim = 42;
+	struct policy_decision d = decision(POLICY_SCALE_IN, 1, &victim);
+	struct policy_node n = listed(42, POLICY_ST_ACTIVE, SWIM_ALIVE, 0);
+	struct actuate_action act;
+
+	afx_init(&f, NULL);
+	ASSERT_OK(actuate_apply(f.a, &d, 1795298910, f.now));
+	act = afx_take(&f, ACTUATE_MARK_DRAINING);
+	afx_reply(&f, &act, ACTUATE_OK, 0);
+	n.flags |= POLICY_NODE_DRAINING; /* the victim gossips it */
+	ASSERT_OK(actuate_on_nodes(f.a, &n, 1, f.now));
+	for (int i = 0; i < 5; i++) { /* its deregistration keeps failing */
+		act = afx_take(&f, ACTUATE_DEREGISTER);
+		afx_reply(&f, &act, ACTUATE_FAILED, 0);
+		afx_advance(&f, 120000);
+	}
+	ASSERT_EQ(actuate_op_count(f.a), 0);
+	/* It dies before the next listing: a victim is deleted, not power-
+	 * cycled back into service. */
+	actuate_on_member(f.a, 42, SWIM_DEAD, f.now);
+	act = afx_take(&f, ACTUATE_DELETE);
+	ASSERT_U64_EQ(act.droplet, 42);
+	afx_no_action(&f);
 	actuate_free(f.a);
 }
 
