@@ -650,6 +650,8 @@ class Sim:
             if mode == "vanish":
                 # The create failed after its 202: the droplet is simply gone (404).
                 self.event("droplet %d: injected boot failure (vanished)" % did)
+                self.faults.injected.append({"time": time.time(), "method": "POST", "path": "/v2/droplets",
+                                             "error": "vanish", "droplet_id": did})
                 d["boot_error"] = "injected boot failure: droplet vanished"
                 self.delete_droplet(d)
                 return
