@@ -563,8 +563,12 @@ def r_droplet_bulk_action(sim, h, q, b):
         raise unprocessable("action type %r is not allowed by tag" % (b.get("type"),))
     with sim.lock:
         drops = [d for d in sorted(sim.droplets.values(), key=lambda d: d["id"]) if tag in d["tags"]]
-        if any(d["pending_action"] is not None or d["status"] == "new" for d in drops):
+        if any(d["pending_action"] is not None or d["status"] == "new" or d["deleting"] is not None
+               for d in drops):
             raise unprocessable("Droplet already has a pending event.")
+        if sim.cfg.get("strict_actions"):
+            for d in drops:  # all or none, as for a busy droplet
+                sim.check_strict(d, b["type"], b)
         return 201, {"actions": [sim.action_json(sim.start_droplet_action(d, b)) for d in drops]}
 
 

@@ -336,6 +336,19 @@ class TestRealism(SimTestCase):
         self.assertError(self.action(sim, did, {"type": "resize", "size": "s-1vcpu-2gb", "disk": False}), 422,
                          "unprocessable_entity", "Size can not be smaller than the Droplet's original size.")
 
+    def test_strict_bulk_action_all_or_none(self):
+        sim, first = self.booted("on", "--strict-actions")
+        second = sim.create("off")
+        sim.wait_active(second)
+        sim.wait_action(second, self.action(sim, second, {"type": "power_off"}).json["action"]["id"])
+        sim.api("POST", "/v2/tags", {"name": "grp"})
+        sim.api("POST", "/v2/tags/grp/resources", {"resources": [
+            {"resource_id": str(i), "resource_type": "droplet"} for i in (first, second)]})
+        self.assertError(sim.api("POST", "/v2/droplets/actions?tag_name=grp", {"type": "power_off"}), 422,
+                         "unprocessable_entity", "Droplet is already powered off.")
+        acts = sim.api("GET", "/v2/droplets/%d/actions" % first).json["actions"]
+        self.assertEqual([a["type"] for a in acts], ["create"])  # the active one was not touched either
+
     # ----- rate limits -----
 
     def test_burst_remaining_zero_with_hourly_reset(self):
