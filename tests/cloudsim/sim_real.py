@@ -237,6 +237,8 @@ class HealthProber(threading.Thread):
 
     def round(self):
         sim = self.sim
+        if not sim.cfg.get("lb_health"):
+            return  # the default profile: no checks, and no contention on the lock every 50 ms
         with sim.lock:
             if not sim.cfg.get("lb_health") or sim.closing:
                 return
