@@ -160,6 +160,14 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/mitosis $(BENCH_BIN) $(if $(DST_SRC),$(BUILD)/dst) tools
 	$(Q)BUILD=$(BUILD) tests/bench/run.sh
 
+# make chaos: clone/retire rounds through the CLI on the simulator's realism profile with 20% faults
+# (tests/cloudsim/chaos.py; CHAOS_ARGS="--rounds 10" etc.). It starts a simulator: run it under
+# flock /tmp/mitosis-it.lock on a shared machine.
+.PHONY: chaos
+chaos: deps
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/mitosis $(BUILD)/mitosis-http
+	$(Q)python3 tests/cloudsim/chaos.py --mitosis $(BUILD)/mitosis $(CHAOS_ARGS)
+
 check-boundaries:
 	@tests/tools/check-boundaries.sh
 

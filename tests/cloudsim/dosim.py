@@ -25,7 +25,36 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import sim_core  # noqa: E402
 import sim_http  # noqa: E402
+import sim_real  # noqa: E402
 import sim_runtime as rt  # noqa: E402
+
+# Realism knobs on the command line: flag -> (config key, help). A range takes S or LO:HI seconds.
+KNOB_FLAGS = [
+    ("--boot-delay", "boot_delay", "create -> active, S or LO:HI seconds (default 3; real 30:60)"),
+    ("--action-delay", "action_delay", "a droplet action's base time, S or LO:HI (default 2; real 5:15)"),
+    ("--ip-lag", "ip_lag", "both --public-ip-lag and --private-ip-lag (write --ip-lag=-1 for a negative one)"),
+    ("--public-ip-lag", "public_ip_lag", "the public address shows this long after active, drawn apart from the "
+                                         "private one; negative: while still new (default 0; real -10:10)"),
+    ("--private-ip-lag", "private_ip_lag", "the same for the private address (default 0; real -10:10)"),
+    ("--tag-lag", "tag_lag", "a new droplet shows in tag_name listings this long after its create "
+                             "(default 0; real 0:10)"),
+    ("--delete-delay", "delete_delay", "after the DELETE's 204 the droplet stays listed and billed this long "
+                                       "(default 0; real 5:75)"),
+    ("--action-status-lag", "action_status_lag", "a finished action still reads in-progress this long "
+                                                 "(default 0; real 0:3)"),
+    ("--droplet-status-lag", "droplet_status_lag", "the droplet's status shows an action's change this long "
+                                                   "after the action completed (default 0; real 0:3)"),
+    ("--action-per-gb", "action_per_gb", "extra seconds per GB a snapshot copies or a disk resize grows to "
+                                         "(default 0; real 1)"),
+    ("--time-scale", "time_scale", "multiplies every simulated delay, e.g. 0.05 (default 1)"),
+]
+BOOL_FLAGS = [
+    ("--strict-actions", "strict_actions", "DO's 422s: resize only when off, disk:false kept, no smaller disk, "
+                                           "already powered off/on; locked while an action runs (real: on)"),
+    ("--burst-remaining-zero", "burst_remaining_zero", "the burst 429 says ratelimit-remaining: 0 (real: on)"),
+    ("--lb-health", "lb_health", "load balancer members are DOWN until they pass the LB's health checks "
+                                 "(real: on)"),
+]
 
 
 def parse_args(argv):
@@ -42,8 +71,19 @@ def parse_args(argv):
     p.add_argument("--domain", action="append", default=[], help="create this DNS domain at start (repeatable)")
     p.add_argument("--state-dir", help="where droplet roots live (default: a fresh temp dir, removed on exit)")
     p.add_argument("--keep", action="store_true", help="keep droplet roots on exit (debugging)")
-    p.add_argument("--boot-delay", type=float, default=3.0, help="seconds from create to active (default 3)")
-    p.add_argument("--action-delay", type=float, default=2.0, help="seconds a droplet action takes (default 2)")
+    p.add_argument("--profile", choices=sorted(sim_real.PROFILES), default="default",
+                   help="default (quick and kind) or real (DigitalOcean's delays and refusals); "
+                        "flags below override it")
+    for flag, key, text in KNOB_FLAGS:
+        p.add_argument(flag, dest=key, default=None, metavar="S" if key in sim_real.FLOAT_KNOBS else "S|LO:HI",
+                       help=text)
+    for flag, key, text in BOOL_FLAGS:
+        p.add_argument(flag, dest=key, nargs="?", const="on", default=None, metavar="on|off", help=text)
+    p.add_argument("--boot-failure", metavar="MODE[:RATE]",
+                   help="boot failures: stuck, agent or vanish (404 after the 202), at RATE (default 1)")
+    p.add_argument("--delete-lost", type=float, metavar="RATE", help="a DELETE answers 204 and keeps the droplet")
+    p.add_argument("--capacity", metavar="REGION[,REGION]", help="creates in these regions get DO's capacity 422")
+    p.add_argument("--action-failure", type=float, metavar="RATE", help="droplet actions end errored")
     p.add_argument("--droplet-limit", type=int, default=25, help="account droplet_limit (default 25)")
     p.add_argument("--kill-grace", type=float, default=3.0, help="SIGTERM to SIGKILL grace, seconds (default 3)")
     p.add_argument("--rate-limit", type=int, default=5000, help="requests per --rate-window per token")
@@ -65,7 +105,31 @@ def parse_args(argv):
         loopback = False
     if not loopback:
         p.error("--host must be a 127.0.0.0/8 address")
+    try:
+        a.knobs = sim_real.profile_values(a.profile)
+        for _flag, key, _text in KNOB_FLAGS + BOOL_FLAGS:
+            if getattr(a, key) is not None:
+                a.knobs.update(sim_real.parse_knobs(key, getattr(a, key)))
+        a.knobs.setdefault("time_scale", 1.0)
+        a.fault_flags = fault_flags(a)
+    except ValueError as e:
+        p.error(str(e))
     return a
+
+
+def fault_flags(a):
+    """The fault flags as a /_sim/faults body (empty when none is given)."""
+    out = {}
+    if a.boot_failure:
+        mode, _, rate = a.boot_failure.partition(":")
+        out["boot_failure"] = {"mode": mode, "rate": float(rate or 1.0)}
+    if a.delete_lost is not None:
+        out["delete_lost"] = {"rate": a.delete_lost}
+    if a.capacity:
+        out["capacity"] = {"regions": [r for r in a.capacity.split(",") if r]}
+    if a.action_failure is not None:
+        out["action_failure"] = {"rate": a.action_failure}
+    return out
 
 
 def main(argv=None):
@@ -97,7 +161,7 @@ def main(argv=None):
     reaper = rt.Reaper()
     reaper.start()
     stop = threading.Event()
-    cfg = {"boot_delay": a.boot_delay, "action_delay": a.action_delay, "droplet_limit": a.droplet_limit,
+    cfg = {"droplet_limit": a.droplet_limit, "profile": a.profile,
            "kill_grace": a.kill_grace, "rate_limit": a.rate_limit, "rate_window": a.rate_window,
            "burst_limit": a.burst_limit, "burst_window": a.burst_window, "metadata_port": a.metadata_port,
            "agent_port": a.agent_port, "user_data_timeout": a.user_data_timeout, "seed": a.seed,
@@ -105,6 +169,7 @@ def main(argv=None):
            "instance": a.instance, "vpc_uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, "dosim-vpc")),
            "account_uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, "dosim-account")), "reaper": reaper,
            "stop_event": stop}
+    cfg.update(a.knobs)
     sim = sim_core.Sim(cfg, log)
     cleaned = []
 
@@ -134,6 +199,8 @@ def main(argv=None):
         if a.faults:
             with open(a.faults) as fh:
                 sim.faults.set(json.load(fh))
+        if a.fault_flags:
+            sim.faults.set(a.fault_flags)
         for f in a.snapshot:
             with open(f) as fh:
                 sim.register_snapshot(json.load(fh))

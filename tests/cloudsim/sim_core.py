@@ -25,6 +25,7 @@ import time
 import uuid
 from collections import deque
 
+import sim_real
 import sim_runtime as rt
 
 # runcmd words that would act on the host itself, which droplets share here.
@@ -157,7 +158,11 @@ class RateLimiter:
         if allowed:
             q.append(now)
         reset = int(q[0] + window) if q else int(now + window)
-        headers = {"ratelimit-limit": str(limit), "ratelimit-remaining": str(max(0, limit - len(q))),
+        remaining = max(0, limit - len(q))
+        if retry is not None and self.cfg.get("burst_remaining_zero"):
+            # Real DO (openapi PR #816): the burst 429 says 0 left, with the *hourly* reset.
+            remaining = 0
+        headers = {"ratelimit-limit": str(limit), "ratelimit-remaining": str(remaining),
                    "ratelimit-reset": str(reset)}
         if retry is not None:
             headers["retry-after"] = str(retry)
@@ -172,19 +177,31 @@ class RateLimiter:
                 "ratelimit-reset": str(reset)}
 
 
+# Probabilistic faults besides the per-request rules: {rate, count} plus their own fields.
+CHANCE_FAULTS = {
+    "boot_failure": {"rate": 0.0, "mode": "stuck", "count": None},
+    "delete_lost": {"rate": 0.0, "count": None},
+    "capacity": {"rate": 1.0, "count": None, "regions": [], "sizes": None},
+    "action_failure": {"rate": 0.0, "count": None, "types": None},
+}
+BOOT_FAILURE_MODES = ("stuck", "agent", "vanish")
+
+
 class Faults:
-    """Injected failures. Rules: {method, path (glob), error: 429|500|502|503|"timeout"|"garbage", rate,
-    count, hold, retry_after, latency}."""
+    """Injected failures.
+
+    Rules: {method, path (glob), error: 429|500|502|503|"timeout"|"garbage", rate, count, hold,
+    retry_after, latency, after}; with "after": true the endpoint runs first and the error replaces
+    its answer. Chances (CHANCE_FAULTS): boot_failure, delete_lost, capacity, action_failure."""
 
     def __init__(self, seed):
         self.rng = random.Random(seed)
-        self.cfg = {"rules": [], "latency": 0.0, "boot_failure": {"rate": 0.0, "mode": "stuck", "count": None}}
+        self.cfg = {"rules": [], "latency": 0.0}
+        self.cfg.update({k: dict(v) for k, v in CHANCE_FAULTS.items()})
         self.injected = []
 
-    def set(self, new):
-        if not isinstance(new, dict):
-            raise ValueError("faults must be an object")
-        rules = new.get("rules", self.cfg["rules"])
+    @staticmethod
+    def check_rules(rules):
         if not isinstance(rules, list):
             raise ValueError("rules must be a list")
         for r in rules:
@@ -193,12 +210,34 @@ class Faults:
             err = r.get("error")
             if err not in (None, 429, 500, 502, 503, "timeout", "garbage"):
                 raise ValueError("rule error must be 429, 500, 502, 503, \"timeout\" or \"garbage\"")
-        bf = dict(self.cfg["boot_failure"])
-        bf.update(new.get("boot_failure") or {})
-        if bf.get("mode") not in ("stuck", "agent"):
-            raise ValueError("boot_failure.mode must be \"stuck\" or \"agent\"")
-        self.cfg = {"rules": [dict(r) for r in rules], "latency": float(new.get("latency", self.cfg["latency"])),
-                    "boot_failure": bf}
+            if r.get("after") and err in (None, 429):
+                raise ValueError("\"after\": true needs error 500, 502, 503, \"timeout\" or \"garbage\" "
+                                 "(DigitalOcean refuses a 429 before acting)")
+
+    def merged_chance(self, new, key):
+        c = dict(self.cfg[key])
+        given = new.get(key)
+        if given is not None and not isinstance(given, dict):
+            raise ValueError("%s must be an object" % key)
+        c.update(given or {})
+        if key == "boot_failure" and c.get("mode") not in BOOT_FAILURE_MODES:
+            raise ValueError("boot_failure.mode must be \"stuck\", \"agent\" or \"vanish\"")
+        if key == "capacity" and (not isinstance(c.get("regions"), list) or
+                                  not (c.get("sizes") is None or isinstance(c["sizes"], list))):
+            raise ValueError("capacity.regions must be a list and capacity.sizes a list or null")
+        if key == "action_failure" and not (c.get("types") is None or isinstance(c["types"], list)):
+            raise ValueError("action_failure.types must be a list or null")
+        return c
+
+    def set(self, new):
+        if not isinstance(new, dict):
+            raise ValueError("faults must be an object")
+        rules = new.get("rules", self.cfg["rules"])
+        self.check_rules(rules)
+        cfg = {"rules": [dict(r) for r in rules], "latency": float(new.get("latency", self.cfg["latency"]))}
+        for key in CHANCE_FAULTS:
+            cfg[key] = self.merged_chance(new, key)
+        self.cfg = cfg
         if "seed" in new:
             self.rng.seed(new["seed"])
 
@@ -222,15 +261,31 @@ class Faults:
                     r["count"] -= 1
         return latency, hit
 
+    def chance(self, key, applies=True):
+        """True when the chance fault `key` fires now (it is then counted)."""
+        c = self.cfg[key]
+        if not applies or (c.get("count") is not None and c["count"] <= 0):
+            return False
+        if self.rng.random() >= float(c.get("rate") or 0.0):
+            return False
+        if c.get("count") is not None:
+            c["count"] -= 1
+        return True
+
     def boot_fails(self):
-        bf = self.cfg["boot_failure"]
-        if bf.get("count") is not None and bf["count"] <= 0:
+        return self.cfg["boot_failure"]["mode"] if self.chance("boot_failure") else None
+
+    def no_capacity(self, region, size):
+        """The regions to suggest when a create in region/size hits the capacity fault, else None."""
+        c = self.cfg["capacity"]
+        hit = region in c["regions"] and (c.get("sizes") is None or size in c["sizes"])
+        if not self.chance("capacity", hit):
             return None
-        if self.rng.random() >= float(bf.get("rate") or 0.0):
-            return None
-        if bf.get("count") is not None:
-            bf["count"] -= 1
-        return bf["mode"]
+        return sorted(r for r in REGIONS if r not in c["regions"])
+
+    def action_fails(self, kind):
+        types = self.cfg["action_failure"].get("types")
+        return self.chance("action_failure", types is None or kind in types)
 
 
 class Sim:
@@ -250,6 +305,11 @@ class Sim:
         self.metadata_log = deque(maxlen=5000)
         self.events = deque(maxlen=2000)
         self.faults = Faults(cfg.get("seed"))
+        # Timing draws (boot, lags, delays) have their own RNG, so a profile never shifts the faults.
+        self.timing = random.Random(None if cfg.get("seed") is None else cfg["seed"] * 7919 + 1)
+        self.timing_lock = threading.Lock()
+        self.cost = sim_real.CostMeter()
+        self.prober = sim_real.HealthProber(self)
         self.rates = RateLimiter(cfg)
         self.ids = {"droplet": itertools.count(300000001), "image": itertools.count(BASE_IMAGE_ID + 1),
                     "action": itertools.count(700000001), "record": itertools.count(900000001)}
@@ -268,6 +328,11 @@ class Sim:
 
     def start(self):
         self.scheduler.start()
+        self.prober.start()
+
+    def delay(self, key):
+        """A duration for knob `key`: drawn from its range, times time_scale."""
+        return sim_real.draw(self.timing, self.timing_lock, self.cfg[key]) * self.cfg["time_scale"]
 
     def event(self, msg):
         self.events.append({"time": time.time(), "message": msg})
@@ -296,6 +361,7 @@ class Sim:
             drops = list(self.droplets.values())
             self.droplets = {}
         self.scheduler.stop()
+        self.prober.stop_evt.set()
         threads = [threading.Thread(target=self._stop_droplet, args=(d, True), daemon=True) for d in drops]
         for t in threads:
             t.start()
@@ -323,7 +389,10 @@ class Sim:
         a["completed_at"] = now_iso()
 
     def action_json(self, a):
-        out = dict(a)
+        out = {k: v for k, v in a.items() if not k.startswith("_")}
+        if a.get("_reveal_at") is not None and time.monotonic() < a["_reveal_at"]:
+            # action_status_lag: done inside, still in-progress to the API for a while.
+            out["status"], out["completed_at"] = "in-progress", None
         out["region"] = region_json(a["region_slug"]) if a.get("region_slug") else None
         if out["region"] is None:
             del out["region"]
@@ -337,18 +406,36 @@ class Sim:
                 "size_gigabytes": round(max(size / 1e9, 0.01), 2), "description": img.get("description", ""),
                 "tags": list(img["tags"]), "status": "available", "error_message": ""}
 
+    def ip_visible(self, d, kind, now):
+        """public_ip_lag/private_ip_lag: an address shows lag seconds after active (negative: while new)."""
+        at, lag = d["ip_at"][kind]
+        if d["boot_error"] is not None and not d["booted_once"]:
+            return False
+        if lag > 0:
+            return d["booted_once"] and now >= at
+        return d["booted_once"] or (lag < 0 and now >= at)
+
+    def shown_status(self, d, now):
+        old = d.get("_status_shown")
+        return old[0] if old is not None and now < old[1] else d["status"]
+
     def droplet_json(self, d):
         size = size_json(d["size_slug"])
         nets = {"v4": [], "v6": []}
-        if d["status"] in ("active", "off") and d["booted_once"]:
+        now = time.monotonic()
+        if d["status"] in ("new", "active", "off"):
             # The spec types the gateway as a string; DO sends null for private entries, we omit it.
-            nets["v4"] = [
-                {"ip_address": d["public_ip"], "netmask": "255.255.0.0", "gateway": "127.%d.0.1" % PUBLIC_NET,
-                 "type": "public"},
-                {"ip_address": d["private_ip"], "netmask": "255.255.0.0", "type": "private"}]
+            if self.ip_visible(d, "public", now):
+                nets["v4"].append({"ip_address": d["public_ip"], "netmask": "255.255.0.0",
+                                   "gateway": "127.%d.0.1" % PUBLIC_NET, "type": "public"})
+            if self.ip_visible(d, "private", now):
+                nets["v4"].append({"ip_address": d["private_ip"], "netmask": "255.255.0.0", "type": "private"})
         img = self.images.get(d["image_id"]) or d["image_snapshot"]
+        pending = self.actions.get(d["pending_action"]) if d["pending_action"] else None
+        locked = bool(self.cfg.get("strict_actions") and pending is not None and pending["type"] != "create")
+        disk_info = [{"type": "local", "size": {"amount": d["disk"], "unit": "gib"}}]
         return {"id": d["id"], "name": d["name"], "memory": size["memory"], "vcpus": size["vcpus"],
-                "disk": size["disk"], "disk_info": size["disk_info"], "locked": False, "status": d["status"],
+                "disk": d["disk"], "disk_info": disk_info, "locked": locked, "status": self.shown_status(d, now),
                 "kernel": None, "created_at": d["created_at"], "features": list(d["features"]),
                 "backup_ids": [], "next_backup_window": None, "snapshot_ids": list(d["snapshot_ids"]),
                 "image": self.image_json(img), "volume_ids": [], "size": size, "size_slug": d["size_slug"],
@@ -483,6 +570,7 @@ class Sim:
         limit = self.cfg["droplet_limit"]
         if len(self.droplets) + len(names) > limit:
             raise unprocessable("creating this/these droplet(s) will exceed your droplet limit")
+        self.check_capacity(region, size)
         for t in tags:
             self.ensure_tag(t)
         out, links = [], []
@@ -490,13 +578,41 @@ class Sim:
             d = self._new_droplet(n, size, img, region, tags, user_data, body)
             a = self.new_action("create", d["id"], region)
             d["pending_action"] = a["id"]
-            self.scheduler.at(self.cfg["boot_delay"], self.boot_done, d["id"], a["id"], d["gen"])
-            out.append(self.droplet_json(d))
+            self.schedule_boot(d, a)
+            j = self.droplet_json(d)
+            j["networks"] = {"v4": [], "v6": []}  # a 202 never has addresses, whatever the ip lags say
+            out.append(j)
             links.append({"id": a["id"], "rel": "create", "href": "%s/v2/actions/%d" % (self.base_url, a["id"])})
             self.event("droplet %d (%s) created from image %d" % (d["id"], n, img["id"]))
         if single:
             return 202, {"droplet": out[0], "links": {"actions": links}}
         return 202, {"droplets": out, "links": {"actions": links}}
+
+    def check_capacity(self, region, size):
+        """The capacity fault: DO's 422, with the regions that can take the size now."""
+        regions = self.faults.no_capacity(region, size)
+        if regions is None:
+            return
+        msg = ("The size you selected is temporarily unavailable because of High CPU server capacity"
+               if size.startswith("c-") else "Size is not available in this region.")
+        self.event("create in %s (%s): injected capacity 422" % (region, size))
+        self.faults.injected.append({"time": time.time(), "method": "POST", "path": "/v2/droplets",
+                                     "error": "capacity", "region": region})
+        raise ApiError(422, "unprocessable_entity", msg, body={
+            "id": "unprocessable_entity", "message": msg, "request_id": str(uuid.uuid4()),
+            "error_attributes": {"available_regions": regions}})
+
+    def schedule_boot(self, d, a):
+        """Draws this droplet's boot time and when its addresses and its tag listing show up."""
+        now = time.monotonic()
+        boot = self.delay("boot_delay")
+        scale = self.cfg["time_scale"]
+        d["ip_at"] = {}
+        for kind in ("public", "private"):
+            lag = sim_real.draw(self.timing, self.timing_lock, self.cfg[kind + "_ip_lag"])
+            d["ip_at"][kind] = (now + max(0.0, boot + lag * scale), lag)
+        d["tag_visible_at"] = now + self.delay("tag_lag")
+        self.scheduler.at(boot, self.boot_done, d["id"], a["id"], d["gen"])
 
     def _new_droplet(self, name, size, img, region, tags, user_data, body):
         did = next(self.ids["droplet"])
@@ -516,8 +632,10 @@ class Sim:
              "metadata_url": "http://%s:%d" % (private_ip, self.cfg["metadata_port"]),
              "root": root, "gen": 0, "pgids": [], "procs": [], "booted_once": False, "pending_action": None,
              "boot_error": None, "user_data_result": None, "agent_pid": None,
-             "md_server": None, "boot_count": 0, "inject_agent_failure": False}
+             "md_server": None, "boot_count": 0, "inject_agent_failure": False,
+             "disk": SIZE_BY_SLUG[size][3], "deleting": None, "health_override": None}
         self.droplets[did] = d
+        self.cost.open(did, name, size, size_json(size)["price_hourly"], time.monotonic())
         return d
 
     def boot_done(self, did, aid, gen):
@@ -529,6 +647,14 @@ class Sim:
                     self.finish_action(a, ok=False)
                 return
             mode = self.faults.boot_fails()
+            if mode == "vanish":
+                # The create failed after its 202: the droplet is simply gone (404).
+                self.event("droplet %d: injected boot failure (vanished)" % did)
+                self.faults.injected.append({"time": time.time(), "method": "POST", "path": "/v2/droplets",
+                                             "error": "vanish", "droplet_id": did})
+                d["boot_error"] = "injected boot failure: droplet vanished"
+                self.delete_droplet(d)
+                return
             if mode == "stuck":
                 self.finish_action(a, ok=False)
                 d["pending_action"] = None
@@ -730,9 +856,34 @@ class Sim:
         if final and not self.cfg.get("keep"):
             shutil.rmtree(d["root"], ignore_errors=True)
 
+    def request_delete(self, d):
+        """Caller holds the lock. A DELETE that answers 204: destroyed now, after delete_delay, or (the
+        delete_lost fault) never. Until then the droplet stays listed, counted and billed."""
+        if d["deleting"] is not None:
+            return
+        if self.faults.chance("delete_lost"):
+            self.faults.injected.append({"time": time.time(), "method": "DELETE",
+                                         "path": "/v2/droplets/%d" % d["id"], "error": "delete_lost"})
+            self.event("droplet %d: injected delete_lost (204, droplet kept)" % d["id"])
+            return
+        wait = self.delay("delete_delay")
+        if wait <= 0:
+            self.delete_droplet(d)
+            return
+        d["deleting"] = time.monotonic() + wait
+        self.event("droplet %d: delete accepted, destroyed in %.1fs" % (d["id"], wait))
+        self.scheduler.at(wait, self._destroy_later, d["id"])
+
+    def _destroy_later(self, did):
+        with self.lock:
+            d = self.droplets.get(did)
+            if d is not None and not self.closing:
+                self.delete_droplet(d)
+
     def delete_droplet(self, d):
-        """Caller holds the lock."""
+        """Caller holds the lock. Destroys the droplet now: 404 from here on, billing stops."""
         del self.droplets[d["id"]]
+        self.cost.close(d["id"], time.monotonic())
         d["deleted"] = True
         for lb in self.lbs.values():
             if d["id"] in lb["droplet_ids"]:
@@ -750,19 +901,50 @@ class Sim:
         kind = body.get("type")
         if kind not in DROPLET_ACTIONS:
             raise unprocessable("dosim does not support the action type %r" % (kind,))
-        if d["pending_action"] is not None or d["status"] == "new":
+        if d["pending_action"] is not None or d["status"] == "new" or d["deleting"] is not None:
             raise unprocessable("Droplet already has a pending event.")
         if kind == "resize" and body.get("size") not in SIZE_BY_SLUG:
             raise unprocessable("You specified an invalid size for the resize.")
         if kind == "rename" and (not isinstance(body.get("name"), str) or not NAME_RE.match(body["name"])):
             raise unprocessable("Only valid hostname characters are allowed. (a-z, A-Z, 0-9, . and -)")
+        if self.cfg.get("strict_actions"):
+            self.check_strict(d, kind, body)
         a = self.new_action(kind, d["id"], d["region"])
         d["pending_action"] = a["id"]
-        if kind in ("shutdown", "power_off", "reboot", "power_cycle"):
+        # Decided now, so an action that will fail does not stop the droplet first.
+        a["_fails"] = self.faults.action_fails(kind)
+        if a["_fails"]:
+            self.faults.injected.append({"time": time.time(), "method": "POST",
+                                         "path": "/v2/droplets/%d/actions" % d["id"], "error": "action_errored",
+                                         "type": kind})
+        elif kind in ("shutdown", "power_off", "reboot", "power_cycle"):
             self.stop_processes(d)
-        self.scheduler.at(self.cfg["action_delay"], self.action_done, d["id"], a["id"], dict(body))
-        self.event("droplet %d: action %s %d started" % (d["id"], kind, a["id"]))
+        took = self.action_time(d, kind, body)
+        self.scheduler.at(took, self.action_done, d["id"], a["id"], dict(body))
+        self.event("droplet %d: action %s %d started (%.1fs)" % (d["id"], kind, a["id"], took))
         return a
+
+    def check_strict(self, d, kind, body):
+        """strict_actions: the refusals real DigitalOcean answers with 422."""
+        status = d["status"]
+        if kind in ("power_off", "shutdown") and status == "off":
+            raise unprocessable("Droplet is already powered off.")
+        if kind == "power_on" and status == "active":
+            raise unprocessable("Droplet is already powered on.")
+        if kind == "resize":
+            if status != "off":
+                raise unprocessable("Droplet is currently on. Please power it off to run this event.")
+            if SIZE_BY_SLUG[body["size"]][3] < d["disk"]:
+                raise unprocessable("Size can not be smaller than the Droplet's original size.")
+
+    def action_time(self, d, kind, body):
+        """action_delay, plus action_per_gb for each GB a snapshot copies or a disk resize grows to."""
+        gb = 0
+        if kind == "snapshot":
+            gb = d["disk"]
+        elif kind == "resize" and body.get("disk") is True:
+            gb = SIZE_BY_SLUG[body["size"]][3]
+        return self.delay("action_delay") + gb * self.cfg["action_per_gb"] * self.cfg["time_scale"]
 
     def action_done(self, did, aid, body):
         with self.lock:
@@ -773,30 +955,57 @@ class Sim:
             if d is None or self.closing:
                 self.finish_action(a, ok=False)
                 return
-            kind = a["type"]
             d["pending_action"] = None
-            boot = False
-            if kind in ("shutdown", "power_off"):
-                d["status"] = "off"
-            elif kind in ("power_on", "reboot", "power_cycle"):
-                if kind == "power_on" and d["status"] == "active":
-                    pass
-                else:
-                    d["status"] = "active"
-                    boot = True
-            elif kind == "resize":
-                d["size_slug"] = body["size"]
-            elif kind == "rename":
-                d["name"] = body["name"]
-            elif kind == "snapshot":
-                self.take_snapshot(d, body.get("name"))
-            elif kind == "enable_ipv6" and "ipv6" not in d["features"]:
-                d["features"].append("ipv6")
+            if a.get("_fails"):
+                self.finish_action(a, ok=False)
+                self.event("droplet %d: action %s %d errored (injected)" % (did, a["type"], aid))
+                self.lag_action(a)
+                return
+            old = d["status"]
+            boot = self.apply_action(d, a["type"], body)
+            if d["status"] != old:
+                lag = self.delay("droplet_status_lag")
+                if lag > 0:
+                    d["_status_shown"] = (old, time.monotonic() + lag)
             self.finish_action(a)
+            self.lag_action(a)
             gen = d["gen"]
-            self.event("droplet %d: action %s %d completed" % (did, kind, aid))
+            self.event("droplet %d: action %s %d completed" % (did, a["type"], aid))
         if boot:
             self.spawn(self.run_boot, did, gen, False)
+
+    def lag_action(self, a):
+        """action_status_lag: the action reads in-progress a while after it is done."""
+        lag = self.delay("action_status_lag")
+        if lag > 0:
+            a["_reveal_at"] = time.monotonic() + lag
+
+    def apply_action(self, d, kind, body):
+        """Caller holds the lock: what a completed action changes; True when the droplet boots again."""
+        if kind in ("shutdown", "power_off"):
+            d["status"] = "off"
+        elif kind in ("power_on", "reboot", "power_cycle"):
+            if kind == "power_on" and d["status"] == "active":
+                return False
+            d["status"] = "active"
+            return True
+        elif kind == "resize":
+            d["size_slug"] = body["size"]
+            grown = SIZE_BY_SLUG[body["size"]][3]
+            # Kind mode: the disk follows the size. strict_actions: it grows only with "disk": true,
+            # and then for good (check_strict refuses smaller disks from there on).
+            if not self.cfg.get("strict_actions"):
+                d["disk"] = grown
+            elif body.get("disk") is True:
+                d["disk"] = max(d["disk"], grown)
+            self.cost.resize(d["id"], d["size_slug"], size_json(d["size_slug"])["price_hourly"], time.monotonic())
+        elif kind == "rename":
+            d["name"] = body["name"]
+        elif kind == "snapshot":
+            self.take_snapshot(d, body.get("name"))
+        elif kind == "enable_ipv6" and "ipv6" not in d["features"]:
+            d["features"].append("ipv6")
+        return False
 
     def take_snapshot(self, d, name):
         """Caller holds the lock: the image's files plus what is on the droplet's disk now."""
@@ -928,7 +1137,7 @@ class Sim:
                    "created_at": now_iso()})
         self.next_lb_addr += 1
         self.lbs[lb["id"]] = lb
-        self.scheduler.at(self.cfg["boot_delay"], self._lb_active, lb["id"])
+        self.scheduler.at(self.delay("boot_delay"), self._lb_active, lb["id"])
         self.event("load balancer %s created (%s)" % (lb["id"], "tag " + lb["tag"] if lb["tag"] else "by id"))
         return lb
 
@@ -1016,11 +1225,13 @@ class Sim:
                     "user_data_log": os.path.join(d["root"], rt.LOG_DIR, "user-data.log"),
                     "user_data_result": d["user_data_result"], "boot_error": d["boot_error"],
                     "boot_count": d["boot_count"], "pending_action": d["pending_action"],
-                    "marker": "DOSIM_DROPLET=%s:%d" % (self.instance, d["id"])}
+                    "marker": "DOSIM_DROPLET=%s:%d" % (self.instance, d["id"]),
+                    "deleting": d["deleting"] is not None, "true_status": d["status"],
+                    "health_override": d["health_override"]}
                 drops.append(j)
             return {
                 "instance": self.instance, "base_url": self.base_url, "state_dir": self.state_dir,
-                "config": {k: v for k, v in self.cfg.items() if k in CONFIG_KEYS},
+                "config": self.config_json(),
                 "droplets": drops,
                 "images": [dict(self.image_json(i), files=sorted(i["files"]), command=i["command"],
                                 source_droplet=i["source_droplet"]) for i in self.images.values()],
@@ -1028,9 +1239,10 @@ class Sim:
                 "domains": {n: {"records": [dict(r, fqdn=self.record_fqdn(dom, r)) for r in dom["records"].values()]}
                             for n, dom in self.domains.items()},
                 "load_balancers": [dict(self.lb_json(lb), members=[
-                    {"droplet_id": i, "public_ipv4": self.droplets[i]["public_ip"],
-                     "private_ipv4": self.droplets[i]["private_ip"], "status": self.droplets[i]["status"]}
+                    dict(sim_real.member_health(self, lb, i), public_ipv4=self.droplets[i]["public_ip"],
+                         private_ipv4=self.droplets[i]["private_ip"], status=self.droplets[i]["status"])
                     for i in self.lb_members(lb) if i in self.droplets]) for lb in self.lbs.values()],
+                "cost": self.cost.report(time.monotonic(), self.cfg["time_scale"]),
                 "tags": sorted(self.tags),
                 "faults": json.loads(json.dumps(self.faults.cfg)),
                 "injected": list(self.faults.injected),
@@ -1050,21 +1262,42 @@ class Sim:
                 dom["records"] = {k: r for k, r in dom["records"].items() if r["type"] in ("NS", "SOA")}
             self.request_log.clear()
             self.metadata_log.clear()
-            self.faults.set({"rules": [], "latency": 0.0, "boot_failure": {"rate": 0.0, "mode": "stuck",
-                                                                          "count": None}})
+            fresh = {k: dict(v) for k, v in CHANCE_FAULTS.items()}
+            self.faults.set(dict(fresh, rules=[], latency=0.0))
             self.faults.injected = []
             self.rates.buckets.clear()
+            self.cost.clear()
+
+    def config_json(self):
+        out = {k: v for k, v in self.cfg.items() if k in CONFIG_KEYS}
+        for k in sim_real.RANGE_KNOBS:
+            out[k] = sim_real.show_range(self.cfg[k])
+        return out
 
     def set_config(self, body):
+        """Checks every key first, then applies them all: {"profile": NAME} first, the other keys over it."""
+        if not isinstance(body, dict):
+            raise ValueError("config must be an object")
+        new = {}
+        if "profile" in body:
+            new.update(sim_real.profile_values(body["profile"]))
+            new["profile"] = body["profile"]
+        for k, v in body.items():
+            if k == "profile":
+                continue
+            if k not in MUTABLE_CONFIG:
+                raise ValueError("unknown or read-only config key %r" % k)
+            if k in sim_real.REALISM_KNOBS:
+                new.update(sim_real.parse_knobs(k, v))
+            else:
+                new[k] = type(self.cfg[k])(v)
         with self.lock:
-            for k, v in body.items():
-                if k not in MUTABLE_CONFIG:
-                    raise ValueError("unknown or read-only config key %r" % k)
-                self.cfg[k] = type(self.cfg[k])(v)
+            self.cfg.update(new)
 
 
 CONFIG_KEYS = ("boot_delay", "action_delay", "droplet_limit", "kill_grace", "rate_limit", "rate_window",
                "burst_limit", "burst_window", "metadata_port", "agent_port", "user_data_timeout", "seed",
-               "placeholders", "vpc_uuid", "keep")
-MUTABLE_CONFIG = ("boot_delay", "action_delay", "droplet_limit", "kill_grace", "rate_limit", "rate_window",
-                  "burst_limit", "burst_window", "user_data_timeout")
+               "placeholders", "vpc_uuid", "keep", "profile") + sim_real.RANGE_KNOBS + sim_real.FLOAT_KNOBS + \
+    sim_real.BOOL_KNOBS
+MUTABLE_CONFIG = ("droplet_limit", "kill_grace", "rate_limit", "rate_window", "burst_limit", "burst_window",
+                  "user_data_timeout") + sim_real.REALISM_KNOBS

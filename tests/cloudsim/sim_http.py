@@ -139,7 +139,7 @@ class Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization") or ""
         if auth.lower().startswith("bearer "):
             token = auth[7:].strip()
-        status, rheaders, fault = 500, {}, None
+        status, rheaders, fault, after = 500, {}, None, False
         try:
             if token not in sim.cfg["tokens"]:
                 with sim.lock:
@@ -154,38 +154,22 @@ class Handler(BaseHTTPRequestHandler):
             if latency > 0:
                 time.sleep(min(latency, 60.0))
             if rule is not None:
-                fault = rule["error"]
+                fault, after = rule["error"], bool(rule.get("after"))
                 with sim.lock:
-                    sim.faults.injected.append({"time": t0, "method": method, "path": path, "error": fault})
-                if fault == "timeout":
-                    time.sleep(min(float(rule.get("hold", 10.0)), 120.0))
-                    status = 0
-                    self.close_connection = True
-                    try:
-                        self.connection.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
+                    sim.faults.injected.append({"time": t0, "method": method, "path": path, "error": fault,
+                                                "after": bool(rule.get("after"))})
+                if not rule.get("after"):
+                    status = self.fault_answer(rule, rheaders)
                     return
-                if fault == "garbage":
-                    # A 200 whose body matches no schema: clients must survive it, Prism must flag it.
-                    self.send(200, {"dosim_garbage": True}, rheaders)
-                    status = 200
-                    return
-                if fault == 429:
-                    rheaders = dict(rheaders)
-                    rheaders["retry-after"] = str(int(rule.get("retry_after", 1)))
-                    raise ApiError(429, "too_many_requests", "API rate limit exceeded.")
-                raise ApiError(int(fault), "server_error", "Server was unable to give you a response.")
-            body = self.read_body() if method in ("POST", "PUT", "PATCH", "DELETE") else {}
-            for m, rx, fn in ROUTES:
-                mt = rx.match(path)
-                if mt and m == method:
-                    status, out = fn(sim, self, query, body, *mt.groups())
-                    break
-            else:
-                if any(rx.match(path) for _, rx, _ in ROUTES):
-                    raise ApiError(405, "method_not_allowed", "method not allowed")
-                raise not_found()
+            try:
+                status, out = self.run_route(method, path, query)
+            except ApiError:
+                if rule is None:
+                    raise
+            if rule is not None:
+                # "after": the endpoint ran (and changed what it changes); its answer is lost.
+                status = self.fault_answer(rule, rheaders)
+                return
             self.send(status, out, rheaders)
         except ApiError as e:
             status = e.status
@@ -206,7 +190,43 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             with sim.lock:
                 sim.request_log.append({"time": t0, "method": method, "path": self.path, "status": status,
-                                        "duration": round(time.time() - t0, 4), "fault": fault})
+                                        "duration": round(time.time() - t0, 4), "fault": fault,
+                                        "fault_after": after})
+
+    def run_route(self, method, path, query):
+        body = self.read_body() if method in ("POST", "PUT", "PATCH", "DELETE") else {}
+        for m, rx, fn in ROUTES:
+            mt = rx.match(path)
+            if mt and m == method:
+                return fn(self.sim, self, query, body, *mt.groups())
+        if any(rx.match(path) for _, rx, _ in ROUTES):
+            raise ApiError(405, "method_not_allowed", "method not allowed")
+        raise not_found()
+
+    def fault_answer(self, rule, rheaders):
+        """Answers (or drops) the request as the fault rule says; returns the status for the log."""
+        fault = rule["error"]
+        if fault == "timeout":
+            time.sleep(min(float(rule.get("hold", 10.0)), 120.0))
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return 0
+        if fault == "garbage":
+            # A 200 whose body matches no schema: clients must survive it, Prism must flag it.
+            self.send(200, {"dosim_garbage": True}, rheaders)
+            return 200
+        hdrs = dict(rheaders)
+        if fault == 429:
+            hdrs["retry-after"] = str(int(rule.get("retry_after", 1)))
+            self.send(429, {"id": "too_many_requests", "message": "API rate limit exceeded.",
+                            "request_id": _request_id()}, hdrs)
+            return 429
+        self.send(int(fault), {"id": "server_error", "message": "Server was unable to give you a response.",
+                               "request_id": _request_id()}, hdrs)
+        return int(fault)
 
     # ----- control endpoints -----
 
@@ -251,6 +271,15 @@ class Handler(BaseHTTPRequestHandler):
                         return self.send(200, f.read(), ctype="text/plain; charset=utf-8")
                 except FileNotFoundError:
                     return self.send(200, b"", ctype="text/plain; charset=utf-8")
+            if path == "/_sim/cost" and method == "GET":
+                with sim.lock:
+                    return self.send(200, sim.cost.report(time.monotonic(), sim.cfg["time_scale"]))
+            m = re.match(r"^/_sim/droplets/(\d+)/health$", path)
+            if m and method == "POST":
+                return self.send(200, set_health_override(sim, m.group(1), body))
+            m = re.match(r"^/_sim/load_balancers/([^/]+)/health$", path)
+            if m and method == "GET":
+                return self.send(200, lb_health(sim, m.group(1)))
             m = re.match(r"^/_sim/metadata/(\d+)(/.*)$", path)
             if m and method == "GET":
                 return serve_metadata(self, sim, int(m.group(1)), m.group(2))
@@ -259,6 +288,36 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(e.status, {"id": e.ident, "message": e.message})
         except (ValueError, TypeError, KeyError) as e:
             return self.send(400, {"id": "bad_request", "message": str(e)})
+
+
+def set_health_override(sim, did, body):
+    """Forces the health checks of droplet did to pass (true) or fail (false), or probe again (null)."""
+    v = body.get("healthy", "missing")
+    if v not in (True, False, None):
+        raise ValueError("healthy must be true, false or null")
+    with sim.lock:
+        d = sim.get_droplet(did)
+        d["health_override"] = v
+        sim.event("droplet %d: health checks %s" % (d["id"], {True: "forced to pass", False: "forced to fail",
+                                                              None: "probe the droplet again"}[v]))
+        return {"droplet_id": d["id"], "health_override": v}
+
+
+def lb_health(sim, lid):
+    """Per-member health of one load balancer: DO's API has no such endpoint, so it lives under /_sim."""
+    import sim_real
+    with sim.lock:
+        lb = sim.lbs.get(lid)
+        if lb is None:
+            raise not_found()
+        members = []
+        for i in sim.lb_members(lb):
+            d = sim.droplets.get(i)
+            if d is not None:
+                members.append(dict(sim_real.member_health(sim, lb, i), address=d["private_ip"],
+                                    port=int(lb["health_check"].get("port") or 80)))
+        return {"load_balancer_id": lid, "health_check": dict(lb["health_check"]), "droplets": members,
+                "lb_health": bool(sim.cfg.get("lb_health"))}
 
 
 def _request_id():
@@ -414,7 +473,9 @@ def r_droplets_list(sim, h, q, b):
     with sim.lock:
         drops = sorted(sim.droplets.values(), key=lambda d: d["id"])
         if tag is not None:
-            drops = [d for d in drops if tag in d["tags"]]
+            # tag_lag: a new droplet reaches the tag index a while after its create.
+            now = time.monotonic()
+            drops = [d for d in drops if tag in d["tags"] and now >= d.get("tag_visible_at", 0)]
         if name is not None:
             drops = [d for d in drops if d["name"].lower() == name.lower()]
         if kind == "gpus":
@@ -435,7 +496,7 @@ def r_droplets_delete_tag(sim, h, q, b):
         raise ApiError(400, "bad_request", "tag_name is required")
     with sim.lock:
         for d in [d for d in sim.droplets.values() if tag in d["tags"]]:
-            sim.delete_droplet(d)
+            sim.request_delete(d)
     return 204, None
 
 
@@ -448,7 +509,7 @@ def r_droplet_get(sim, h, q, b, did):
 @route("DELETE", r"/v2/droplets/(\d+)")
 def r_droplet_delete(sim, h, q, b, did):
     with sim.lock:
-        sim.delete_droplet(sim.get_droplet(did))
+        sim.request_delete(sim.get_droplet(did))
     return 204, None
 
 
@@ -502,8 +563,12 @@ def r_droplet_bulk_action(sim, h, q, b):
         raise unprocessable("action type %r is not allowed by tag" % (b.get("type"),))
     with sim.lock:
         drops = [d for d in sorted(sim.droplets.values(), key=lambda d: d["id"]) if tag in d["tags"]]
-        if any(d["pending_action"] is not None or d["status"] == "new" for d in drops):
+        if any(d["pending_action"] is not None or d["status"] == "new" or d["deleting"] is not None
+               for d in drops):
             raise unprocessable("Droplet already has a pending event.")
+        if sim.cfg.get("strict_actions"):
+            for d in drops:  # all or none, as for a busy droplet
+                sim.check_strict(d, b["type"], b)
         return 201, {"actions": [sim.action_json(sim.start_droplet_action(d, b)) for d in drops]}
 
 

@@ -256,6 +256,7 @@ class TestContract(SimTestCase):
         c.call("DELETE", "/v2/snapshots/%d" % sid, expect=204)
         c.call("DELETE", "/v2/images/%d" % img, expect=204)
         c.call("GET", "/v2/droplets")
+        self.drive_real(c, sim, img)
         # The check itself must be able to fail: a response that breaks the spec is caught.
         sim.control("POST", "/faults", {"rules": [{"path": "/v2/droplets", "error": "garbage", "count": 1}]})
         before = len(c.problems)
@@ -264,6 +265,40 @@ class TestContract(SimTestCase):
         del c.problems[before:]
         if not caught:
             c.problems.append("prism did not flag a response without the required meta key")
+
+    def drive_real(self, c, sim, img):
+        """The realism profile's answers must fit the spec too: capacity 422s, strict 422s, locked,
+        addresses while new, droplets listed while being deleted, faults after the endpoint ran."""
+        sim.control("POST", "/config", {"profile": "real", "time_scale": 0.01, "ip_lag": -60,
+                                        "delete_delay": 100, "action_status_lag": 100})
+        img = sim.control("POST", "/snapshots", {"name": "again", "files": {}}).json["image"]["id"]
+        sim.control("POST", "/faults", {"rules": [], "capacity": {"regions": ["ams3"]}})
+        err = c.call("POST", "/v2/droplets", {"name": "full", "size": "s-1vcpu-1gb", "image": img,
+                                              "region": "ams3"}, expect=422)
+        if not (err or {}).get("error_attributes", {}).get("available_regions"):
+            c.problems.append("capacity 422 without error_attributes.available_regions: %r" % (err,))
+        d = c.call("POST", "/v2/droplets", {"name": "real-1", "size": "s-1vcpu-1gb", "image": img,
+                                            "region": "nyc3", "tags": ["real"]}, expect=202)["droplet"]
+        early = c.call("GET", "/v2/droplets/%d" % d["id"])["droplet"]
+        if early["status"] != "new" or not early["networks"]["v4"]:
+            c.problems.append("ip_lag -60 should show addresses while new: %r" % (early["networks"],))
+        sim.wait_active(d["id"])
+        c.call("POST", "/v2/droplets/%d/actions" % d["id"], {"type": "power_on"}, expect=422)
+        c.call("POST", "/v2/droplets/%d/actions" % d["id"], {"type": "resize", "size": "s-2vcpu-4gb"}, expect=422)
+        act = c.call("POST", "/v2/droplets/%d/actions" % d["id"], {"type": "power_off"}, expect=201)["action"]
+        if not c.call("GET", "/v2/droplets/%d" % d["id"])["droplet"]["locked"]:
+            c.problems.append("a droplet with an action in progress is not locked")
+        sim.wait(lambda: sim.droplet_state(d["id"])["sim"]["true_status"] == "off", what="off")
+        c.call("GET", "/v2/droplets/%d/actions/%d" % (d["id"], act["id"]))
+        c.call("GET", "/v2/droplets?tag_name=real&per_page=200")
+        sim.control("POST", "/faults", {"rules": [{"method": "DELETE", "path": "/v2/droplets/*", "error": 500,
+                                                   "after": True, "count": 1}]})
+        c.call("DELETE", "/v2/droplets/%d" % d["id"], expect=500)
+        gone = c.call("GET", "/v2/droplets/%d" % d["id"])["droplet"]
+        if gone["status"] != "off":
+            c.problems.append("a droplet being deleted should still read off: %r" % (gone["status"],))
+        c.call("GET", "/v2/droplets")
+        sim.control("POST", "/config", {"profile": "default"})
 
 
 if __name__ == "__main__":
