@@ -79,8 +79,8 @@ enum elect_deny {
 	ELECT_DENY_LOG = 2,	  /* your log is behind mine */
 	ELECT_DENY_VOTED = 3,	  /* I voted for another candidate in this term */
 	ELECT_DENY_LEASE = 4,	  /* I promised a leader (or just started): wait */
-	ELECT_DENY_NOT_VOTER = 5, /* you are not in my voter set */
-	ELECT_DENY_NONVOTER = 6,  /* I am not a voter */
+	ELECT_DENY_NOT_VOTER = 5, /* reserved: votes are answered without consulting */
+	ELECT_DENY_NONVOTER = 6,  /* ...one's own voter set (Raft): 5 and 6 are not sent */
 	ELECT_DENY_PERSIST = 7,	  /* I could not write my vote down */
 	ELECT_DENY_BAD_PROOF = 8, /* your transfer proof does not hold */
 	ELECT_DENY_MAX = 8,

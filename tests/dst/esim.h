@@ -100,6 +100,7 @@ struct esim_node {
 	uint64_t reach_hash;   /* the set it reaches, to restart cut_since on a change */
 	uint64_t resumed_us;   /* last start or resume */
 	uint64_t campaign_us;  /* became candidate (for the term it may win) */
+	uint64_t seen_last;    /* its last log index when the checker last looked */
 	uint64_t bytes_out, msgs_out;
 	bool announce; /* the core asked for its announcement to be gossiped */
 	bool started;  /* started once: later starts without state pass STATE_LOST */
@@ -132,6 +133,7 @@ struct esim {
 	size_t ngrants, capgrants;
 	struct elect_voters ref; /* the voter set: newest committed among the cores */
 	uint64_t ref_index;
+	bool topology_dirty; /* recompute who is cut off before the next check */
 	char breaks[ESIM_BREAKS][160];
 	uint32_t nbreaks, nbreaks_total;
 	uint64_t first_break_us;

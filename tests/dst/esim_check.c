@@ -47,7 +47,19 @@ esim_check_step(struct esim *sim)
 	int a = -1;
 	uint32_t count = 0;
 
-	esim_check_topology(sim); /* a node's newest voter set may have changed */
+	/* A node's newest voter set may have changed with its log. */
+	for (uint32_t i = 0; i < sim->p.nodes; i++) {
+		struct esim_node *n = &sim->nodes[i];
+		uint64_t last =
+			esim_running(n) ? elect_log_last_index(&elect_hard(n->core)->log) : 0;
+
+		if (last != n->seen_last) {
+			n->seen_last = last;
+			sim->topology_dirty = true;
+		}
+	}
+	if (sim->topology_dirty)
+		esim_check_topology(sim);
 
 	for (uint32_t i = 0; i < sim->p.nodes; i++) {
 		struct esim_node *n = &sim->nodes[i];
@@ -130,6 +142,7 @@ esim_connected(const struct esim *sim, uint32_t i)
 void
 esim_check_topology(struct esim *sim)
 {
+	sim->topology_dirty = false;
 	for (uint32_t i = 0; i < sim->p.nodes; i++) {
 		const struct elect_hard *h;
 

@@ -271,6 +271,13 @@ TEST(elect_full_disk_means_no_vote)
 	c.n[0].persist_err = 0;
 	ASSERT_TRUE(tc_ask(&c, 1, ELECT_MSG_VOTE, 5).flags & ELECT_F_GRANT);
 	tc_fini(&c);
+	/* Already in the term: only the vote itself has to be written. */
+	tc_lone(&c, 5);
+	c.n[0].persist_err = -ENOSPC;
+	r = tc_ask(&c, 2, ELECT_MSG_VOTE, 5);
+	ASSERT_EQ(r.reason, ELECT_DENY_PERSIST);
+	ASSERT_U64_EQ(elect_hard(c.n[0].e)->vote_id, 0);
+	tc_fini(&c);
 }
 
 TEST(elect_prevote_does_not_raise_the_term)
@@ -745,6 +752,30 @@ TEST(elect_bootstrap_refused_by_a_configured_member)
 	ASSERT_FALSE(st.bootstrapping); /* it learned of a cluster: for good */
 	ASSERT_EQ(elect_hard(c.n[0].e)->log.snap_voters.n, 0);
 	ASSERT_EQ(elect_hard(c.n[1].e)->log.snap_voters.n, 0);
+	tc_fini(&c);
+}
+
+TEST(elect_bootstrap_needs_every_member_of_the_group)
+{
+	struct tc c;
+
+	/* A group of 3 makes a voter set of 1; the third member belongs to a
+	 * cluster already: no set, though the would-be voter accepted. */
+	tc_init(&c, 3);
+	c.cfg.bootstrap_expect = 3;
+	c.cfg.voters = 1;
+	tc_start(&c, 0, false, 0);
+	tc_start(&c, 1, false, 0);
+	tc_seed_state(&c, 2, 1, 3);
+	tc_start(&c, 2, true, 0);
+	elect_free(c.n[2].e); /* it never answers */
+	c.n[2].e = NULL;
+	tc_all_alive(&c, 2, 0);
+	ASSERT_OK(elect_member(c.n[0].e, TC_BASE + 2, ELECT_MEMBER_ALIVE, c.now, c.now));
+	ASSERT_OK(elect_member(c.n[1].e, TC_BASE + 2, ELECT_MEMBER_ALIVE, c.now, c.now));
+	tc_run(&c, 20000);
+	ASSERT_EQ(elect_hard(c.n[0].e)->log.snap_voters.n, 0);
+	ASSERT_EQ(tc_leader(&c), -1);
 	tc_fini(&c);
 }
 
