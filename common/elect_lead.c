@@ -349,3 +349,21 @@ elect__lead_tick(struct elect *e, uint64_t now)
 	next = next < e->next_announce ? next : e->next_announce;
 	return next < now + left ? next : now + left;
 }
+
+bool
+elect_leading(const struct elect *e, uint64_t now, uint64_t *term, uint64_t *lease_left_ms)
+{
+	uint64_t start, end;
+
+	if (e->role != ELECT_LEADER || e->resigned || e->hs.log.snap_index < e->noop_index)
+		return false;
+	start = elect__lease_start(e);
+	end = start + elect__lease_len(e);
+	if (start == 0 || now >= end)
+		return false;
+	if (term)
+		*term = e->hs.term;
+	if (lease_left_ms)
+		*lease_left_ms = end - now;
+	return true;
+}

@@ -1,8 +1,9 @@
 /*
  * elect_priv: the election core's state and the functions its files share
  * (elect.c: roles, votes, followers; elect_lead.c: the leader's rounds,
- * commit, lease and transfer; elect_auto.c: members and the voter set's
- * upkeep; elect_boot.c: bootstrap). Not an API: include/elect.h is.
+ * commit and lease; elect_auto.c: members and the voter set's upkeep;
+ * elect_boot.c: bootstrap; elect_cmd.c: transfer, step-down,
+ * force-recover, announcements, status). Not an API: include/elect.h is.
  */
 #ifndef ELECT_PRIV_H
 #define ELECT_PRIV_H
@@ -127,6 +128,10 @@ uint64_t elect__rand(struct elect *e, uint64_t lo, uint64_t hi);
 /* Counts a refusal; returns -(1 + r), elect_receive's return. */
 int elect__refuse(struct elect *e, enum elect_refuse r);
 void elect__set_leader(struct elect *e, uint64_t id, uint64_t sid);
+
+/* Repeats a transfer's TIMEOUT_NOW while it may still be lost; the next
+ * deadline (ELECT_NEVER when none). */
+uint64_t elect__tn_tick(struct elect *e, uint64_t now);
 
 /* elect_lead.c */
 void elect__lead_start(struct elect *e, uint64_t now);
