@@ -97,14 +97,16 @@ esim_reaches(const struct esim *sim, uint32_t i, const struct elect_voters *v)
 		if (id < ESIM_ID_BASE || id - ESIM_ID_BASE >= N)
 			continue;
 		j = (uint32_t)(id - ESIM_ID_BASE);
-		if (j == i || (sim->nodes[j].status == ESIM_UP && !sim->cut[i * N + j] &&
-			       !sim->cut[j * N + i]))
+		if (j == i ||
+		    (esim_running(&sim->nodes[j]) && !sim->cut[i * N + j] && !sim->cut[j * N + i]))
 			reach++;
 	}
 	return reach >= elect_quorum(v->n);
 }
 
-/* A digest of the set of nodes i exchanges messages with (itself when up). */
+/* A digest of the set of nodes i exchanges messages with (itself when up).
+ * A paused peer counts: its socket holds what it is sent and it answers on
+ * resume, so its promises are real, only late; property 2 is about links. */
 static uint64_t
 esim_reach_hash(const struct esim *sim, uint32_t i)
 {
@@ -113,8 +115,8 @@ esim_reach_hash(const struct esim *sim, uint32_t i)
 	if (sim->nodes[i].status != ESIM_UP)
 		return 0;
 	for (uint32_t j = 0; j < N; j++)
-		if (j == i || (sim->nodes[j].status == ESIM_UP && !sim->cut[i * N + j] &&
-			       !sim->cut[j * N + i]))
+		if (j == i ||
+		    (esim_running(&sim->nodes[j]) && !sim->cut[i * N + j] && !sim->cut[j * N + i]))
 			h = (h ^ (j + 1)) * 0x100000001b3ULL;
 	return h;
 }
