@@ -4,6 +4,7 @@
  *   dst [options] bench        figures for --nodes N
  *   dst [options] test NAME    one test scenario, or "all"
  *   dst list                   the test names
+ *   dst elect ...              the election core's simulator (esim_main.c)
  */
 #include <errno.h>
 #include <getopt.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "esim.h"
 #include "scen.h"
 
 enum {
@@ -228,6 +230,8 @@ main(int argc, char **argv)
 
 	/* Line by line, so that a run cut short still shows what it measured. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 1 && strcmp(argv[1], "elect") == 0)
+		return esim_main(argc - 1, argv + 1); /* the election core (esim_main.c) */
 	scen_opts_default(&o);
 	o.p.nodes = 100;
 	while ((c = getopt_long(argc, argv, "n:s:t:h", main_longopts, NULL)) != -1) {

@@ -22,7 +22,7 @@ netsim_splitmix(uint64_t *x)
 }
 
 /* xorshift64*: small, fast, and good enough for protocol randomness. */
-static uint64_t
+uint64_t
 netsim_rand64(uint64_t *s)
 {
 	uint64_t x = *s;
@@ -34,7 +34,7 @@ netsim_rand64(uint64_t *s)
 	return x * 0x2545f4914f6cdd1dULL;
 }
 
-static uint64_t
+uint64_t
 netsim_seed_stream(uint64_t seed, uint64_t stream)
 {
 	uint64_t x = seed ^ (stream * 0xd1b54a32d192ed03ULL);

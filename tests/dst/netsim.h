@@ -118,6 +118,11 @@ struct netsim {
 	int error; /* first -ENOMEM, latched */
 };
 
+/* xorshift64* step (the election simulator draws from it too). */
+uint64_t netsim_rand64(uint64_t *s);
+/* A non-zero generator state for `stream` of `seed` (splitmix64). */
+uint64_t netsim_seed_stream(uint64_t seed, uint64_t stream);
+
 /* Fills lat 200..1000 us, no loss, 212992 B held (Linux rmem_default),
  * leave 1 s, swim_config_default(). */
 void netsim_params_default(struct netsim_params *p);

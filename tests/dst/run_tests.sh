@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Deterministic membership scenarios on the simulator (docs/dst.md):
-# the real common/swim core, N nodes in one process, virtual time. Each test
-# prints one PASS or FAIL line; the last line is "N passed, N failed".
+# Deterministic scenarios on the simulator (docs/dst.md): the real
+# common/swim and common/elect cores, N nodes in one process, virtual time.
+# Each test prints one PASS or FAIL line; the last line is "N passed, N failed".
 #
 #   BUILD=dir         where build/dst is built (default build)
 #   SANITIZE=list     passed to make (e.g. address,undefined), with its own BUILD
 #   NETSIM_SEED=S     seed of every scenario (default 1)
+#   ELECT_SEEDS=K     seeds of the election campaign (default 300)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -54,6 +55,59 @@ else
 	echo "FAIL netsim bench figures differ between two runs with seed $SEED"
 	diff <(echo "$a") <(echo "$b") | head -n 10
 fi
+
+# The election core (docs/dst.md, "Election"): scripted scenarios, a
+# campaign of ELECT_SEEDS random fault schedules, determinism, and the
+# checker's own test: cores broken on purpose must be caught.
+ELECT_SEEDS=${ELECT_SEEDS:-300}
+out=$(timeout -k 5 300 "$BIN" elect test all -s "$SEED" 2>/dev/null)
+rc=$?
+n=$(grep -c '^PASS' <<<"$out")
+passed=$((passed + n))
+echo "$out"
+if [ $rc -ne 0 ] || [ "$n" -eq 0 ]; then
+	fail
+	grep -q '^FAIL' <<<"$out" || echo "FAIL elect scenarios: exit $rc"
+fi
+out=$(timeout -k 5 300 "$BIN" elect campaign --seeds "$ELECT_SEEDS" 2>/dev/null)
+rc=$?
+if [ $rc -eq 0 ] && grep -q '^invariant_breaks 0 ' <<<"$out" && grep -q '^liveness_failures 0' <<<"$out"; then
+	pass
+	echo "PASS elect campaign: $ELECT_SEEDS seeds, 0 invariant breaks, 0 liveness failures"
+else
+	fail
+	echo "FAIL elect campaign ($ELECT_SEEDS seeds): exit $rc"
+	grep -E '^(BREAK|NO LEADER|  replay|invariant|liveness)' <<<"$out" | head -n 20
+fi
+a=$("$BIN" elect run -s 7 2>/dev/null)
+b=$("$BIN" elect run -s 7 2>/dev/null)
+if [ -n "$a" ] && [ "$a" == "$b" ]; then
+	pass
+	echo "PASS elect run: seed 7 twice, byte-identical ($(wc -l <<<"$a") lines)"
+else
+	fail
+	echo "FAIL elect run: seed 7 differs between two runs"
+fi
+for brk in lease vote; do
+	bin=$BUILD/dst-break-$brk
+	if ! make -s --no-print-directory BUILD="$BUILD" ${SANITIZE:+SANITIZE=$SANITIZE} "$bin" >"$BUILD.break.log" 2>&1; then
+		fail
+		tail -n 10 "$BUILD.break.log"
+		echo "FAIL elect checker self-test: make $bin"
+		continue
+	fi
+	out=$(timeout -k 5 300 "$bin" elect campaign --seeds 200 2>/dev/null)
+	seeds=$(grep -oE '^BREAK seed [0-9]+' <<<"$out" | awk '{print $3}' | tr '\n' ' ')
+	if [ -n "$seeds" ]; then
+		pass
+		echo "PASS elect checker self-test: ELECT_BREAK_${brk^^} caught in seeds ${seeds% }"
+		grep -m1 '^BREAK' <<<"$out"
+	else
+		fail
+		echo "FAIL elect checker self-test: the core built with ELECT_BREAK_${brk^^} passed 200 seeds"
+	fi
+done
+rm -f "$BUILD.break.log"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
