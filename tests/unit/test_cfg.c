@@ -1242,26 +1242,36 @@ TEST(cfg_cluster_tag_defaults_to_the_cluster)
 
 TEST(cfg_boolean_values)
 {
-	static const char *const yes[] = { "yes", "true", "on", "1" };
-	static const char *const no[] = { "no", "false", "off", "0" };
+	/* One parser for every boolean (util_parse_bool): the usual spellings, any case. */
+	static const char *const yes[] = { "yes", "true", "on", "1", "YES", "Yes", "TRUE", "On" };
+	static const char *const no[] = { "no", "false", "off", "0", "NO", "False", "OFF" };
 	struct fixture f;
 	char text[64];
 
 	f = parse_ok("");
 	ASSERT_FALSE(f.cfg->sign_datagrams);
 	done(&f);
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
 		snprintf(text, sizeof(text), "sign_datagrams = %s\n", yes[i]);
 		f = parse_ok(text);
 		ASSERT_TRUE(f.cfg->sign_datagrams);
 		done(&f);
+	}
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
 		snprintf(text, sizeof(text), "sign_datagrams = %s\n", no[i]);
 		f = parse_ok(text);
 		ASSERT_FALSE(f.cfg->sign_datagrams);
 		done(&f);
 	}
-	f = parse(BASE "sign_datagrams = Yes\n");
+	/* The flag goes through the same parser. */
+	f = parse(BASE);
+	ASSERT_TRUE(cfg_set(f.p, "--sign-datagrams", "sign_datagrams", "YES"));
+	ASSERT_TRUE(cfg_finish(f.p));
+	ASSERT_TRUE(f.cfg->sign_datagrams);
+	done(&f);
+	f = parse(BASE "sign_datagrams = maybe\n");
 	ASSERT_FALSE(cfg_finish(f.p));
-	ASSERT_STR_EQ(cfg_error(f.p, 0), "agent.conf:3: sign_datagrams: \"Yes\" is not yes or no");
+	ASSERT_STR_EQ(cfg_error(f.p, 0), "agent.conf:3: sign_datagrams: \"maybe\" is not yes or no "
+					 "(nor true/false, on/off, 1/0)");
 	done(&f);
 }
