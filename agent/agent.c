@@ -118,15 +118,15 @@ agent_on_deregistered(int err, const char *why, void *arg)
 }
 
 /* The first SIGINT/SIGTERM takes this node out of rotation, then leaves the
- * cluster gracefully (gossiping LEFT for leave_timeout); a second one stops
- * at once. */
+ * cluster gracefully (gossiping LEFT for leave_timeout, which may be 0: the
+ * deregistration never depends on it); a second one stops at once. */
 static void
 agent_on_signal(uv_signal_t *sig, int signum)
 {
 	struct agent *a = sig->data;
 	const char *name = signum == SIGINT ? "SIGINT" : "SIGTERM";
 
-	if (a->gossip != NULL && !a->leaving && a->cfg->leave_timeout_ms > 0) {
+	if (a->gossip != NULL && !a->leaving) {
 		log_info("received %s, shutting down", name);
 		a->leaving = true;
 		if (a->rot == NULL ||

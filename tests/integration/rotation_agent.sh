@@ -3,7 +3,8 @@
 # do-dns and do-lb (against the simulator) each get one A record under
 # www.example.com and a place on the load balancer once they start; a
 # graceful stop (SIGTERM) takes the node out of DNS and the load balancer
-# before it leaves the gossip. Prints the agent time from gossip start to
+# before it leaves the gossip, with the default leave_timeout (n1) and with
+# leave_timeout = 0 (n0: deregistration does not depend on the leave delay). Prints the agent time from gossip start to
 # "in rotation".
 . "$(dirname "$0")/lib.sh"
 
@@ -30,6 +31,7 @@ registrars = do-dns, do-lb
 dns_domain = example.com
 dns_name = www
 lb_id = $LB
+$([ "$i" -eq 0 ] && echo "leave_timeout = 0")
 EOF
 	spawn "n$i" "$MITOSIS" agent -c "$T/n$i.conf"
 	NODE_PID[$i]=$LAST_PID
@@ -66,3 +68,12 @@ left_at=$(grep -m1 -F "gossip: leaving the cluster" "$LOG/n1.log" | cut -c1-23)
 out_at=$(grep -m1 -F "out of rotation" "$LOG/n1.log" | cut -c1-23)
 [[ "$out_at" < "$left_at" || "$out_at" == "$left_at" ]] || fail "n1 left the gossip ($left_at) before leaving rotation ($out_at)"
 say "graceful stop: out of DNS and the load balancer, then left the gossip"
+
+# leave_timeout = 0 skips the wait, never the deregistration.
+kill -TERM "${NODE_PID[0]}"
+wait_exit "${NODE_PID[0]}" 15 || fail "n0 did not stop"
+[ "$EXIT_CODE" -eq 0 ] || fail "n0 exited $EXIT_CODE"
+grep -qF "rotation: this node is out of rotation" "$LOG/n0.log" || fail "n0 (leave_timeout = 0) did not deregister: $(tail -3 "$LOG/n0.log")"
+[ "$(sim_state 'www()')" = "[]" ] || fail "DNS after n0 left: $(sim_state 'www()')"
+[ "$(sim_state "lb('$LB')")" = "[]" ] || fail "LB after n0 left: $(sim_state "lb('$LB')")"
+say "leave_timeout = 0: still out of DNS and the load balancer before exit"
