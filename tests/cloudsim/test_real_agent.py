@@ -16,8 +16,7 @@ AGENT = os.environ.get("MITOSIS_AGENT") or os.path.join(REPO, "build", "mitosis"
 class TestRealAgent(SimTestCase):
     def test_real_agent_boots_reads_identity_and_stops(self):
         if not os.access(AGENT, os.X_OK):
-            print("SKIP real agent: %s is not built (run make)" % AGENT)
-            self.skipTest("build/mitosis is not built")
+            self.skipTest("%s is not built (run make)" % AGENT)
         tmp = tempfile.mkdtemp(prefix="dosim-real-")
         self.addCleanup(shutil.rmtree, tmp, True)
         key = os.path.join(tmp, "cluster.key")
