@@ -9,6 +9,10 @@
  * Shutdown is two-phase (libuv handle.rst): agent_stop() uv_close()s every
  * handle and subsystem; the loop then runs until the last close callback,
  * and uv_loop_close() must return 0, or the exit code says the loop leaked.
+ *
+ * SIGHUP reads the configuration and the keyring again. What can change under
+ * a running agent changes at once (agent_reloadable[]); any other key that
+ * differs is logged as needing a restart, and the running value stays.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,6 +26,7 @@
 
 #include "agent.h"
 #include "cfg.h"
+#include "container.h"
 #include "cloud.h"
 #include "cloud_ops.h"
 #include "control.h"
@@ -45,8 +50,15 @@ struct agent {
 	uv_loop_t loop;
 	uv_signal_t sigint;
 	uv_signal_t sigterm;
+	uv_signal_t sighup;
 	const struct cfg *cfg;
-	const struct keyring *kr;
+	const struct keyring *kr;    /* the one in use: the caller's, or kr_reloaded */
+	struct keyring *kr_reloaded; /* owned: the keyring of the last reload, or NULL */
+	agent_reload_fn *reload;
+	void *reload_arg;
+	uint64_t load_change; /* load_change and load_refresh, which a reload may change */
+	uint64_t load_refresh_ms;
+	bool sign; /* sign_datagrams, likewise */
 	struct http *http;
 	struct metadata_fetch *mf;
 	struct meta_identity *id;
@@ -76,6 +88,7 @@ agent_stop(struct agent *a, int code)
 	a->exit_code = code;
 	uv_close((uv_handle_t *)&a->sigint, NULL);
 	uv_close((uv_handle_t *)&a->sigterm, NULL);
+	uv_close((uv_handle_t *)&a->sighup, NULL);
 	metadata_fetch_cancel(a->mf);
 	a->mf = NULL;
 	/* Before http_close: the API clients run on it. */
@@ -138,6 +151,86 @@ agent_on_signal(uv_signal_t *sig, int signum)
 	agent_stop(a, 0);
 }
 
+/* The keys a reload applies at once. */
+static const char *const agent_reloadable[] = { "key_file",	  "log_level",	 "trace",
+						"sign_datagrams", "load_change", "load_refresh" };
+
+static bool
+agent_is_reloadable(const char *key)
+{
+	for (size_t i = 0; i < sizeof(agent_reloadable) / sizeof(agent_reloadable[0]); i++)
+		if (strcmp(agent_reloadable[i], key) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Reads the keyring file again and hands it to the transport, whose receiver
+ * checks with it and whose sender seals with its primary from the next
+ * datagram on (a rotation's second round). A keyring that does not load
+ * leaves the running one in place.
+ */
+static void
+agent_reload_keyring(struct agent *a, const struct cfg *cfg)
+{
+	struct keyring *kr = NULL;
+	char err[512];
+
+	if (keyring_load(cfg->key_file, &kr, err, sizeof(err)) != 0) {
+		log_warnx("reload: %s; keeping keyring %08x", err, keyring_primary(a->kr)->id);
+		return;
+	}
+	if (a->tr != NULL)
+		transport_set_keyring(a->tr, kr);
+	log_info("reload: keyring %s: %zu key%s, primary %08x (was %08x)", cfg->key_file, kr->nkeys,
+		 kr->nkeys == 1 ? "" : "s", keyring_primary(kr)->id, keyring_primary(a->kr)->id);
+	/* Nothing else holds the previous reload's keyring: the transport let go of it. */
+	keyring_free(a->kr_reloaded);
+	a->kr_reloaded = kr;
+	a->kr = kr;
+}
+
+/* Applies what a reload may change, and names every other key that changed. */
+static void
+agent_reload_apply(struct agent *a, const struct cfg *cfg)
+{
+	const char *changed[64];
+	size_t n;
+
+	agent_reload_keyring(a, cfg);
+	log_set_level(cfg->log_level);
+	log_set_traces(cfg->traces);
+	a->load_change = cfg->load_change;
+	a->load_refresh_ms = cfg->load_refresh_ms;
+	if (a->sign != cfg->sign_datagrams) {
+		a->sign = cfg->sign_datagrams;
+		if (a->tr != NULL)
+			transport_set_signing(a->tr, a->sign);
+		log_info("reload: datagrams %s from now on", a->sign ? "signed" : "not signed");
+	}
+	n = cfg_diff(a->cfg, cfg, changed, sizeof(changed) / sizeof(changed[0]));
+	for (size_t i = 0; i < n && i < sizeof(changed) / sizeof(changed[0]); i++)
+		if (!agent_is_reloadable(changed[i]))
+			log_warnx("reload: %s changed; it needs a restart to take effect",
+				  changed[i]);
+}
+
+static void
+agent_on_hup(uv_signal_t *sig, int signum)
+{
+	struct agent *a = container_of(sig, struct agent, sighup);
+	struct cfg *cfg;
+
+	log_info("received SIGHUP, reloading the configuration and the keyring");
+	cfg = a->reload != NULL ? a->reload(a->reload_arg) : NULL;
+	if (cfg == NULL) {
+		log_warnx("reload: nothing changed (the configuration could not be read)");
+		return;
+	}
+	agent_reload_apply(a, cfg);
+	cfg_free(cfg);
+}
+
 /* Logs the identity with every peer- or metadata-supplied string escaped. */
 static void
 agent_log_identity(const struct meta_identity *id, const char *source)
@@ -186,8 +279,8 @@ agent_on_sample(const struct swim_load *load, void *arg)
 	if (a->gossip == NULL || a->leaving)
 		return;
 	if (a->have_published &&
-	    !load_differs(&a->published, load, (uint16_t)(a->cfg->load_change * 10)) &&
-	    now - a->published_at < a->cfg->load_refresh_ms)
+	    !load_differs(&a->published, load, (uint16_t)(a->load_change * 10)) &&
+	    now - a->published_at < a->load_refresh_ms)
 		return;
 	gossip_set_load(a->gossip, load);
 	a->published = *load;
@@ -465,10 +558,10 @@ agent_on_identity(struct agent *a, struct meta_identity *id, const char *source)
 		agent_stop(a, 1);
 		return;
 	}
-	transport_set_signing(a->tr, a->cfg->sign_datagrams);
+	transport_set_signing(a->tr, a->sign);
 	log_info("listening on udp %s:%u, cluster \"%s\", incarnation %" PRIu64 "%s", host,
 		 a->cfg->bind_port, a->cfg->cluster, a->incarnation,
-		 a->cfg->sign_datagrams ? ", datagrams signed" : "");
+		 a->sign ? ", datagrams signed" : "");
 	if (agent_start_gossip(a, host) != 0 || agent_start_discovery(a) != 0 ||
 	    agent_start_rotation(a) != 0)
 		agent_stop(a, 1);
@@ -542,6 +635,8 @@ agent_start(struct agent *a)
 	a->sigint.data = a->sigterm.data = a;
 	uv_signal_start(&a->sigint, agent_on_signal, SIGINT);
 	uv_signal_start(&a->sigterm, agent_on_signal, SIGTERM);
+	uv_signal_init(&a->loop, &a->sighup);
+	uv_signal_start(&a->sighup, agent_on_hup, SIGHUP);
 	a->http = http_new(&a->loop);
 	if (a->http == NULL) {
 		log_error("http: cannot set up libcurl");
@@ -562,7 +657,8 @@ agent_start(struct agent *a)
 }
 
 int
-agent_run(const struct cfg *cfg, const struct keyring *kr)
+agent_run(const struct cfg *cfg, const struct keyring *kr, agent_reload_fn *reload,
+	  void *reload_arg)
 {
 	struct agent a;
 	int r;
@@ -570,6 +666,11 @@ agent_run(const struct cfg *cfg, const struct keyring *kr)
 	memset(&a, 0, sizeof(a));
 	a.cfg = cfg;
 	a.kr = kr;
+	a.reload = reload;
+	a.reload_arg = reload_arg;
+	a.load_change = cfg->load_change;
+	a.load_refresh_ms = cfg->load_refresh_ms;
+	a.sign = cfg->sign_datagrams;
 	a.incarnation = agent_new_incarnation();
 	r = uv_loop_init(&a.loop);
 	if (r != 0) {
@@ -589,6 +690,7 @@ agent_run(const struct cfg *cfg, const struct keyring *kr)
 		a.exit_code = 1;
 	}
 	meta_identity_free(a.id);
+	keyring_free(a.kr_reloaded);
 	log_info("stopped (exit %d)", a.exit_code);
 	return a.exit_code;
 }

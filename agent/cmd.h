@@ -49,6 +49,10 @@ void cmd_keygen_help(FILE *out);
 struct cfg *cmd_load_config(const char *path, const struct cmd_setting *set, size_t nset,
 			    bool finish);
 
+/* The same, for a running agent's reload (SIGHUP): every error is logged as
+ * "reload: FILE:LINE: message". */
+struct cfg *cmd_reload_config(const char *path, const struct cmd_setting *set, size_t nset);
+
 /* Prints "usage: mitosis <usage of NAME>" to out. */
 void cmd_usage(FILE *out, const char *name);
 

@@ -160,6 +160,18 @@ agent_load_secrets(const struct cfg *cfg)
 	return kr;
 }
 
+/* SIGHUP: the same file and flags as at start, -v still winning over log_level. */
+static struct cfg *
+agent_reload(void *arg)
+{
+	const struct agent_args *args = arg;
+	struct cfg *cfg = cmd_reload_config(args->config, args->flags, args->nflags);
+
+	if (cfg != NULL && args->verbose > 0)
+		cfg->log_level = LOG_LEVEL_DEBUG;
+	return cfg;
+}
+
 int
 cmd_agent_main(int argc, char **argv)
 {
@@ -185,7 +197,7 @@ cmd_agent_main(int argc, char **argv)
 		goto out;
 	}
 	log_init("mitosis", args.verbose > 0 ? LOG_LEVEL_DEBUG : cfg->log_level, cfg->traces);
-	rc = agent_run(cfg, kr);
+	rc = agent_run(cfg, kr, agent_reload, &args);
 out:
 	keyring_free(kr);
 	cfg_free(cfg);

@@ -752,6 +752,55 @@ cfg__lookup(const char *name)
 	return NULL;
 }
 
+static bool
+cfg_str_equal(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Whether a and b hold the same value for key k; the setter says its type. */
+static bool
+cfg_key_equal(const struct cfg_key *k, const struct cfg *a, const struct cfg *b)
+{
+#define CFG_AT(c, type, off) (*(type const *)(const void *)((const char *)(c) + (off)))
+	if (k->set == cfg_set_string)
+		return cfg_str_equal(CFG_AT(a, char *, k->off), CFG_AT(b, char *, k->off));
+	if (k->set == cfg_set_u64 || k->set == cfg_set_duration)
+		return CFG_AT(a, uint64_t, k->off) == CFG_AT(b, uint64_t, k->off);
+	if (k->set == cfg_set_bool)
+		return CFG_AT(a, bool, k->off) == CFG_AT(b, bool, k->off);
+	if (k->set == cfg_set_level)
+		return a->log_level == b->log_level;
+	if (k->set == cfg_set_traces)
+		return a->traces == b->traces;
+	if (k->set == cfg_set_hostport)
+		return cfg_str_equal(CFG_AT(a, char *, k->off), CFG_AT(b, char *, k->off)) &&
+		       CFG_AT(a, uint16_t, k->off2) == CFG_AT(b, uint16_t, k->off2);
+	/* A list: the same items in the same order. */
+	if (CFG_AT(a, size_t, k->off2) != CFG_AT(b, size_t, k->off2))
+		return false;
+	for (size_t i = 0; i < CFG_AT(a, size_t, k->off2); i++)
+		if (strcmp(CFG_AT(a, char **, k->off)[i], CFG_AT(b, char **, k->off)[i]) != 0)
+			return false;
+	return true;
+#undef CFG_AT
+}
+
+size_t
+cfg_diff(const struct cfg *a, const struct cfg *b, const char **names, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < CFG_NKEYS; i++) {
+		if (cfg_key_equal(&cfg__table[i], a, b))
+			continue;
+		if (n < max)
+			names[n] = cfg__table[i].info.name;
+		n++;
+	}
+	return n;
+}
+
 static struct cfg_key_info cfg_infos[CFG_NKEYS];
 static pthread_once_t cfg_infos_once = PTHREAD_ONCE_INIT;
 

@@ -160,4 +160,12 @@ const char *cfg_error(const struct cfg_parser *p, size_t i);
 /* The key table, in documentation order. */
 const struct cfg_key_info *cfg_keys(size_t *n);
 
+/*
+ * Compares two configurations key by key (a reload against the running one).
+ * Writes the names of the keys whose values differ, in table order, into
+ * names[0..max) (static strings) and returns how many differ, which may be
+ * more than max.
+ */
+size_t cfg_diff(const struct cfg *a, const struct cfg *b, const char **names, size_t max);
+
 #endif

@@ -3,8 +3,8 @@
 # without systemd: the unit's sandboxing keys are read from the file and
 # rebuilt in a private mount namespace (unshare -m), then its ExecStartPre and
 # ExecStart command lines run there unchanged, and `mitosis status` must answer
-# on the default socket /run/mitosis/mitosis.sock. A SIGTERM must stop it with
-# exit 0. A unit that leaves /run read-only (ProtectSystem=strict without
+# on the default socket /run/mitosis/mitosis.sock. ExecReload must reload the
+# keyring, and a SIGTERM must stop it with exit 0. A unit that leaves /run read-only (ProtectSystem=strict without
 # RuntimeDirectory=) fails here as it would on a droplet: in a restart loop.
 #
 # Nothing of the host changes: /etc, /run, /var/lib and /usr/local are
@@ -38,7 +38,7 @@ for line in open(sys.argv[1]):
     keys[k.strip()] = (keys.get(k.strip(), "") + " " + v.strip()).strip()
 for k in ("ProtectSystem", "ProtectHome", "PrivateTmp", "ReadWritePaths", "ReadOnlyPaths",
           "RuntimeDirectory", "RuntimeDirectoryMode", "StateDirectory", "StateDirectoryMode",
-          "ExecStartPre", "ExecStart", "Documentation"):
+          "ExecStartPre", "ExecStart", "ExecReload", "Documentation"):
     print("U_%s=%s" % (k, shlex.quote(keys.get(k, ""))))
 PY
 )"
@@ -119,6 +119,10 @@ if /usr/local/bin/mitosis status; then
 	echo "status answered"
 fi
 ls -ld /run/mitosis
+if [ -n "$U_ExecReload" ]; then
+	${U_ExecReload//\$MAINPID/$agent}
+	sleep 0.5
+fi
 kill -TERM "$agent" 2>/dev/null || true
 set +e
 wait "$agent"
@@ -127,7 +131,7 @@ EOF
 
 export U_ProtectSystem U_ProtectHome U_PrivateTmp U_ReadWritePaths U_ReadOnlyPaths \
 	U_RuntimeDirectory U_RuntimeDirectoryMode U_StateDirectory U_StateDirectoryMode \
-	U_ExecStartPre U_ExecStart
+	U_ExecStartPre U_ExecStart U_ExecReload
 timeout -k 5 60 unshare -m --propagation private bash "$T/inside.sh" "$T" >"$LOG/inside.out" 2>&1 || true
 cat "$LOG/inside.out" | sed 's/^/  | /'
 for d in / /etc /run /var/lib /usr/local; do
@@ -136,6 +140,7 @@ done
 grep -q '^status answered' "$LOG/inside.out" || fail "the agent did not answer on /run/mitosis/mitosis.sock under the unit's view"
 grep -q '^agent exit 0$' "$LOG/inside.out" || fail "the agent did not stop cleanly on SIGTERM"
 grep -q 'stopped (exit 0)' "$LOG/inside.out" || fail "no 'stopped (exit 0)' line"
+grep -q 'reload: keyring /etc/mitosis/cluster.key' "$LOG/inside.out" || fail "ExecReload did not reload the keyring"
 say "agent ran, answered and stopped under the unit's sandbox (host /run and /etc untouched)"
 
 # Documentation= must name only pages that exist (man:NAME(S) as docs/NAME.S).

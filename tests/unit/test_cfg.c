@@ -1275,3 +1275,28 @@ TEST(cfg_boolean_values)
 					 "(nor true/false, on/off, 1/0)");
 	done(&f);
 }
+
+/* A reload names exactly the keys whose values changed, of every type. */
+TEST(cfg_diff_names_changed_keys)
+{
+	struct fixture a = parse_ok("seeds = 10.0.0.1, 10.0.0.2\nbind = 10.0.0.9:7000\n"
+				    "log_level = info\nsign_datagrams = no\n");
+	struct fixture b = parse_ok("seeds = 10.0.0.1, 10.0.0.3\nbind = 10.0.0.9:7001\n"
+				    "log_level = debug\nsign_datagrams = yes\ntrace = wire\n"
+				    "probe_interval = 2s\ntoken_file = /t\n");
+	struct fixture c = parse_ok("seeds = 10.0.0.1,10.0.0.2\nbind = 10.0.0.9:7000\n");
+	const char *names[3];
+
+	ASSERT_EQ(cfg_diff(a.cfg, a.cfg, names, 3), 0);
+	/* Spelling differences that parse to the same value are no change. */
+	ASSERT_EQ(cfg_diff(a.cfg, c.cfg, names, 3), 0);
+	ASSERT_EQ(cfg_diff(a.cfg, b.cfg, names, 3), 7);
+	/* Table order, and only as many as there is room for. */
+	ASSERT_STR_EQ(names[0], "token_file");
+	ASSERT_STR_EQ(names[1], "bind");
+	ASSERT_STR_EQ(names[2], "seeds");
+	ASSERT_EQ(cfg_diff(b.cfg, a.cfg, NULL, 0), 7);
+	done(&a);
+	done(&b);
+	done(&c);
+}
