@@ -2,7 +2,7 @@
  * gossip: drives the membership state machine (common/swim.c) on the loop.
  * Verified datagrams come in from the transport, one uv_timer_t fires at the
  * deadline swim_tick() returns, and the machine's sends go out through the
- * transport, sealed in the signed envelope.
+ * transport, sealed in the authenticated envelope (common/wire.c).
  */
 #ifndef GOSSIP_H
 #define GOSSIP_H

@@ -78,8 +78,9 @@ main_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: mitosis COMMAND [ARGS]\n\n"
-		"mitosis makes a cluster of droplets scale itself: every node gossips its load\n"
-		"over signed UDP, and the cluster clones and retires droplets by itself.\n\n"
+		"mitosis joins droplets into a cluster: every node gossips its membership and\n"
+		"load over authenticated UDP. The cloud verbs clone, snapshot, resize and\n"
+		"retire droplets, and registrars keep DNS, load balancers and HAProxy in step.\n\n"
 		"Commands:\n");
 	for (const struct cmd_entry *c = cmd_table; c->name != NULL; c++)
 		fprintf(out, "  %-15s %s\n", c->name, c->summary);

@@ -23,7 +23,7 @@
 #define CFG_LIST_MAX		 64
 #define CFG_URL_MAX		 512
 #define CFG_DEFAULT_METADATA_URL "http://169.254.169.254"
-#define CFG_TRACE_NAMES		 "wire, meta, http, gossip, elect, cloud, control, all"
+#define CFG_TRACE_NAMES		 "wire, meta, http, gossip, cloud, control, all"
 
 static cfg_set_fn cfg_set_string, cfg_set_u64, cfg_set_bool, cfg_set_duration, cfg_set_list,
 	cfg_set_hostport, cfg_set_level, cfg_set_traces;
@@ -44,7 +44,8 @@ const struct cfg_key cfg__table[] = {
 	    "Cluster keyring: seals and checks every gossip message. Required." },
 	  cfg_set_string, cfg_check_path, OFF(key_file), 0, 0, 0 },
 	{ { "token_file", "path", "", "a file owned by the agent's user, mode 0600",
-	    "DigitalOcean API token, used by the elected leader to call the cloud API." },
+	    "DigitalOcean API token: peer discovery by tag, the do-dns and do-lb registrars, "
+	    "the cloud verbs." },
 	  cfg_set_string, cfg_check_path, OFF(token_file), 0, 0, 0 },
 	{ { "metadata_url", "url", CFG_DEFAULT_METADATA_URL, "http:// or https://, <= 512 chars",
 	    "Base URL of the droplet metadata service." },

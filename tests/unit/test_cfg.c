@@ -580,7 +580,7 @@ TEST(cfg_error_level_and_trace)
 					      "level (use error, warn, info or debug)");
 	expect_error("trace = wire, bogus\n",
 		     "agent.conf:1: trace: unknown trace subsystem \"bogus\" (known: wire, meta, "
-		     "http, gossip, elect, cloud, control, all)");
+		     "http, gossip, cloud, control, all)");
 	expect_error("trace = wire,,meta\n", "agent.conf:1: trace: item 2 of \"wire,,meta\" is "
 					     "empty");
 }
@@ -1044,7 +1044,7 @@ TEST(cfg_example_file_is_valid)
 	ASSERT_EQ(cfg->ntags, 3);
 	ASSERT_EQ(cfg->nseeds, 3);
 	ASSERT_EQ(cfg->advertise_port, 0);
-	ASSERT_EQ(cfg->traces, TRACE_GOSSIP | TRACE_ELECT);
+	ASSERT_EQ(cfg->traces, TRACE_GOSSIP | TRACE_CLOUD);
 	cfg_parser_free(p);
 	cfg_free(cfg);
 }
@@ -1065,7 +1065,7 @@ TEST(cfg_broken_file_lists_each_mistake)
 		"10.0.0.5:7950 or [fd00::1]:7950)",
 		"tests/data/broken.conf:23: trace: unknown trace subsystem \"verbose\" (known: "
 		"wire, "
-		"meta, http, gossip, elect, cloud, control, all)",
+		"meta, http, gossip, cloud, control, all)",
 	};
 	struct cfg *cfg = cfg_new();
 	struct cfg_parser *p = cfg_parser_new(cfg);
