@@ -168,10 +168,8 @@ rotation_on_done(int err, const char *why, void *arg)
 		rotation_call_end(c);
 }
 
-enum rotation_verb { ROTATION_ADD, ROTATION_REMOVE, ROTATION_RECONCILE };
-
 static int
-rotation_fan_out(struct rotation *rot, enum rotation_verb verb, const struct registrar_node *nodes,
+rotation_fan_out(struct rotation *rot, enum registrar_mode mode, const struct registrar_node *nodes,
 		 size_t n, rotation_done_fn *cb, void *arg)
 {
 	struct rotation_call *c;
@@ -189,12 +187,7 @@ rotation_fan_out(struct rotation *rot, enum rotation_verb verb, const struct reg
 		int err;
 
 		c->pending++;
-		if (verb == ROTATION_ADD)
-			err = r->ops->add(r, nodes, rotation_on_done, c);
-		else if (verb == ROTATION_REMOVE)
-			err = r->ops->remove(r, nodes, rotation_on_done, c);
-		else
-			err = r->ops->reconcile(r, nodes, n, rotation_on_done, c);
+		err = r->ops->start(r, mode, nodes, n, rotation_on_done, c);
 		if (err != 0) {
 			char why[128];
 
@@ -212,21 +205,21 @@ int
 rotation_register(struct rotation *rot, const struct registrar_node *node, rotation_done_fn *cb,
 		  void *arg)
 {
-	return rotation_fan_out(rot, ROTATION_ADD, node, 1, cb, arg);
+	return rotation_fan_out(rot, REGISTRAR_ADD, node, 1, cb, arg);
 }
 
 int
 rotation_deregister(struct rotation *rot, const struct registrar_node *node, rotation_done_fn *cb,
 		    void *arg)
 {
-	return rotation_fan_out(rot, ROTATION_REMOVE, node, 1, cb, arg);
+	return rotation_fan_out(rot, REGISTRAR_REMOVE, node, 1, cb, arg);
 }
 
 int
 rotation_reconcile(struct rotation *rot, const struct registrar_node *nodes, size_t n,
 		   rotation_done_fn *cb, void *arg)
 {
-	return rotation_fan_out(rot, ROTATION_RECONCILE, nodes, n, cb, arg);
+	return rotation_fan_out(rot, REGISTRAR_RECONCILE, nodes, n, cb, arg);
 }
 
 int
