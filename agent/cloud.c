@@ -48,7 +48,7 @@ struct cloud_call {
 	uv_timer_t timer;
 	struct http_req *req;
 	bool done;
-	struct cloud_call *prev, *next;
+	LIST_ENTRY(cloud_call) entry;
 };
 
 struct cloud {
@@ -65,8 +65,8 @@ struct cloud {
 	uint64_t hold_until; /* uv_now() before which no try is sent */
 	uint64_t sent;
 	uint64_t started;
-	struct cloud_call *calls;
-	struct cloud_watch *watches;
+	LIST_HEAD(, cloud_call) calls;
+	LIST_HEAD(, cloud_watch) watches;
 };
 
 struct cloud_lister {
@@ -99,6 +99,8 @@ cloud_new(uv_loop_t *loop, struct http *http, const struct cloud_opts *o, struct
 	    !cloud_header_safe(o->token))
 		return -EINVAL;
 	c = xcalloc(1, sizeof(*c));
+	LIST_INIT(&c->calls);
+	LIST_INIT(&c->watches);
 	blen = strlen(o->base_url);
 	while (blen > 0 && o->base_url[blen - 1] == '/')
 		blen--;
@@ -130,17 +132,10 @@ cloud_on_call_closed(uv_handle_t *h)
 static void
 cloud_finish(struct cloud_call *k, struct cloud_resp *r)
 {
-	struct cloud *c = k->c;
-
 	if (k->done)
 		return;
 	k->done = true;
-	if (k->prev != NULL)
-		k->prev->next = k->next;
-	else
-		c->calls = k->next;
-	if (k->next != NULL)
-		k->next->prev = k->prev;
+	LIST_REMOVE(k, entry);
 	uv_timer_stop(&k->timer);
 	r->tries = k->tries;
 	log_trace(TRACE_CLOUD, "cloud: %s %s -> err=%d status=%ld after %u tries", k->method,
@@ -369,10 +364,7 @@ cloud_call(struct cloud *c, const char *method, const char *path, const char *bo
 	k->arg = arg;
 	uv_timer_init(c->loop, &k->timer);
 	k->timer.data = k;
-	k->next = c->calls;
-	if (c->calls != NULL)
-		c->calls->prev = k;
-	c->calls = k;
+	LIST_INSERT_HEAD(&c->calls, k, entry);
 	c->started++;
 	cloud_schedule(k, 0);
 	return 0;
@@ -487,23 +479,13 @@ cloud_calls_started(const struct cloud *c)
 void
 cloud_watch_add(struct cloud *c, struct cloud_watch *w)
 {
-	w->prev = NULL;
-	w->next = c->watches;
-	if (c->watches != NULL)
-		c->watches->prev = w;
-	c->watches = w;
+	LIST_INSERT_HEAD(&c->watches, w, entry);
 }
 
 void
 cloud_watch_del(struct cloud *c, struct cloud_watch *w)
 {
-	if (w->prev != NULL)
-		w->prev->next = w->next;
-	else if (c->watches == w)
-		c->watches = w->next;
-	if (w->next != NULL)
-		w->next->prev = w->prev;
-	w->prev = w->next = NULL;
+	LIST_REMOVE(w, entry);
 }
 
 void
@@ -512,14 +494,14 @@ cloud_close(struct cloud *c)
 	if (c == NULL)
 		return;
 	c->closing = true;
-	while (c->watches != NULL) {
-		struct cloud_watch *w = c->watches;
+	while (!LIST_EMPTY(&c->watches)) {
+		struct cloud_watch *w = LIST_FIRST(&c->watches);
 
 		cloud_watch_del(c, w);
 		w->cancel(w);
 	}
-	while (c->calls != NULL) {
-		struct cloud_call *k = c->calls;
+	while (!LIST_EMPTY(&c->calls)) {
+		struct cloud_call *k = LIST_FIRST(&c->calls);
 		struct cloud_resp r;
 
 		if (k->req != NULL) {

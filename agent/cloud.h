@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/queue.h>
 
 #include <uv.h>
 
@@ -91,7 +92,7 @@ uint64_t cloud_calls_started(const struct cloud *c);
  */
 struct cloud_watch {
 	void (*cancel)(struct cloud_watch *w);
-	struct cloud_watch *prev, *next;
+	LIST_ENTRY(cloud_watch) entry; /* the client's; untouched by the operation */
 };
 void cloud_watch_add(struct cloud *c, struct cloud_watch *w);
 void cloud_watch_del(struct cloud *c, struct cloud_watch *w);
