@@ -463,6 +463,12 @@ cloud_list(struct cloud *c, const char *path, const char *key, cloud_list_fn *cb
 	return e;
 }
 
+uv_loop_t *
+cloud_loop(const struct cloud *c)
+{
+	return c->loop;
+}
+
 uint64_t
 cloud_requests_sent(const struct cloud *c)
 {
@@ -480,12 +486,16 @@ void
 cloud_watch_add(struct cloud *c, struct cloud_watch *w)
 {
 	LIST_INSERT_HEAD(&c->watches, w, entry);
+	w->on = true;
 }
 
 void
 cloud_watch_del(struct cloud *c, struct cloud_watch *w)
 {
+	if (!w->on)
+		return;
 	LIST_REMOVE(w, entry);
+	w->on = false;
 }
 
 void

@@ -84,18 +84,23 @@ uint64_t cloud_requests_sent(const struct cloud *c);
 uint64_t cloud_calls_started(const struct cloud *c);
 
 /*
- * Operations built on the client (cloud_ops.c) that wait on timers of their
- * own register a watch: cloud_close() first calls each watch's cancel (which
- * must end the operation, running its callback with -ECANCELED, and must not
- * start calls), so no operation outlives the client. A watch is removed with
- * cloud_watch_del() when its operation ends on its own.
+ * Operations built on the client (cloud_ops.c, cloud_clone.c) that wait on
+ * timers of their own register a watch: cloud_close() first takes each watch
+ * off and calls its cancel (which must end the operation, running its
+ * callback with -ECANCELED, and must not start calls), so no operation
+ * outlives the client. An operation that ends calls cloud_watch_del(), which
+ * does nothing when the watch is already off.
  */
 struct cloud_watch {
 	void (*cancel)(struct cloud_watch *w);
 	LIST_ENTRY(cloud_watch) entry; /* the client's; untouched by the operation */
+	bool on;		       /* in the client's list */
 };
 void cloud_watch_add(struct cloud *c, struct cloud_watch *w);
 void cloud_watch_del(struct cloud *c, struct cloud_watch *w);
+
+/* The loop the client runs on, for the operations' timers. */
+uv_loop_t *cloud_loop(const struct cloud *c);
 
 /* Cancels operations (see above) and pending calls (callbacks run with
  * -ECANCELED), wipes the token and frees the client. Accepts NULL. */

@@ -22,6 +22,7 @@
 
 #include "cfg.h"
 #include "cloud.h"
+#include "cloud_clone.h"
 #include "cloud_ops.h"
 #include "cmd.h"
 #include "cmd_cloud.h"
@@ -406,7 +407,7 @@ cmd_cloud_clone_go(struct cmd_cloud *x)
 	while (left > 0) {
 		o.count = left > DOAPI_MAX_NAMES ? DOAPI_MAX_NAMES : left;
 		left -= o.count;
-		r = cloud_clone_start(x->cloud, &x->loop, &o, cmd_cloud_on_cloned, x);
+		r = cloud_clone_start(x->cloud, &o, cmd_cloud_on_cloned, x);
 		if (r != 0) {
 			fprintf(stderr, "mitosis clone: cannot start: %s\n", strerror(-r));
 			x->rc = 1;
@@ -535,10 +536,10 @@ cmd_cloud_act_go(struct cmd_cloud *x)
 	int r;
 
 	if (strcmp(x->verb, "snapshot") == 0)
-		r = cloud_snapshot_start(x->cloud, &x->loop, x->droplet_id, x->a.arg, 0, 0,
+		r = cloud_snapshot_start(x->cloud, x->droplet_id, x->a.arg, 0, 0,
 					 cmd_cloud_on_snapshot, x);
 	else
-		r = cloud_resize_start(x->cloud, &x->loop, x->droplet_id, x->a.arg, 0, 0,
+		r = cloud_resize_start(x->cloud, x->droplet_id, x->a.arg, 0, 0,
 				       cmd_cloud_on_resized, x);
 	if (r != 0) {
 		fprintf(stderr, "mitosis %s: cannot start: %s\n", x->verb, strerror(-r));
