@@ -19,6 +19,7 @@
 
 #include "cfg.h"
 #include "cfg_priv.h"
+#include "util.h"
 
 #define CFG_LINE_MAX   4096
 #define CFG_FILE_MAX   (1024 * 1024)
@@ -43,6 +44,7 @@ struct cfg_parser {
 	bool oom;	/* an error could not be recorded */
 	bool failed;	/* any error at all */
 	bool finished;
+	bool unreadable;  /* a file could not be read: its keys are not "missing" */
 	char summary[96]; /* the last line when errors were dropped */
 };
 
@@ -186,35 +188,6 @@ cfg_note_source(struct cfg_parser *p, const char *source)
 		cfg_error_at(p, source, 0, "out of memory");
 }
 
-/* Levenshtein distance, for "did you mean"; long words are never close. */
-static size_t
-cfg_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), row[65];
-
-	if (la > 64 || lb > 64)
-		return SIZE_MAX;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j];
-			size_t best = diag + (a[i - 1] == b[j - 1] ? 0 : 1);
-
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			diag = up;
-			row[j] = best;
-		}
-	}
-	return row[lb];
-}
-
 static bool
 cfg_unknown_key(struct cfg_parser *p, const char *source, unsigned line, const char *name)
 {
@@ -223,7 +196,7 @@ cfg_unknown_key(struct cfg_parser *p, const char *source, unsigned line, const c
 	char show[CFG_SHOW];
 
 	for (size_t i = 0; i < cfg__nkeys; i++) {
-		size_t d = cfg_distance(name, cfg__table[i].info.name);
+		size_t d = util_distance(name, cfg__table[i].info.name);
 
 		if (d < best_d) {
 			best_d = d;
@@ -461,6 +434,8 @@ cfg_parse_file(struct cfg_parser *p, const char *path)
 
 	cfg_note_source(p, path);
 	rc = cfg_read_file(path, &buf, &len);
+	if (rc < 0)
+		p->unreadable = true;
 	if (rc == -EFBIG)
 		return cfg_error_at(p, path, 0, "larger than 1 MiB; is this the right file?");
 	if (rc < 0)
@@ -625,7 +600,8 @@ cfg_finish(struct cfg_parser *p)
 	if (p->finished)
 		return !p->failed;
 	p->finished = true;
-	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+	/* After "cannot read", "missing required key" would only repeat it. */
+	for (size_t i = 0; !p->unreadable && i < sizeof(required) / sizeof(required[0]); i++)
 		if (!cfg_given(cfg_origin_of(p, required[i])))
 			cfg_error_at(p, source, 0, "missing required key '%s'", required[i]);
 	cfg_check_identity(p);

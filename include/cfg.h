@@ -143,7 +143,8 @@ bool cfg_parse_line(struct cfg_parser *p, const char *source, unsigned lineno, c
 		    size_t len);
 /* Parses a whole file image; line numbers start at 1. NUL bytes are errors. */
 bool cfg_parse_buffer(struct cfg_parser *p, const char *source, const char *buf, size_t len);
-/* Reads and parses a file; an unreadable file is recorded as "PATH: ...". */
+/* Reads and parses a file; an unreadable file is recorded as "PATH: ...", and
+ * cfg_finish() then does not also report the keys it would have held. */
 bool cfg_parse_file(struct cfg_parser *p, const char *path);
 /* Sets one key from the command line; `where` names the flag in messages
  * ("--metadata-url"). Overrides an earlier value from any source. */

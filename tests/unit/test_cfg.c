@@ -1001,11 +1001,10 @@ TEST(cfg_file_missing)
 	snprintf(path, sizeof(path), "%s/none.conf", harness_tmpdir());
 	ASSERT_FALSE(cfg_parse_file(p, path));
 	ASSERT_FALSE(cfg_finish(p));
-	ASSERT_EQ(cfg_error_count(p), 3);
+	/* One error: "missing required key" after "cannot read" would only repeat it. */
+	ASSERT_EQ(cfg_error_count(p), 1);
 	snprintf(want, sizeof(want), "%s: cannot read: No such file or directory", path);
 	ASSERT_STR_EQ(cfg_error(p, 0), want);
-	snprintf(want, sizeof(want), "%s: missing required key 'cluster'", path);
-	ASSERT_STR_EQ(cfg_error(p, 1), want);
 	cfg_parser_free(p);
 	cfg_free(cfg);
 }
@@ -1300,3 +1299,4 @@ TEST(cfg_diff_names_changed_keys)
 	done(&b);
 	done(&c);
 }
+
