@@ -67,7 +67,8 @@ struct agent {
 	struct sampler *sampler;
 	struct control *control;
 	struct rotation *rot;	    /* registrars; NULL when none is configured */
-	struct cloud *cloud;	    /* peer discovery by tag; NULL when not needed */
+	struct cloud *cloud;	    /* the API client, lent to discovery and rotation; NULL
+				       without token_file */
 	struct registrar_node self; /* this node as the registrars see it */
 	uint64_t incarnation;
 	uint64_t started;	    /* uv_now() at start */
@@ -91,7 +92,7 @@ agent_stop(struct agent *a, int code)
 	uv_close((uv_handle_t *)&a->sighup, NULL);
 	metadata_fetch_cancel(a->mf);
 	a->mf = NULL;
-	/* Before http_close: the API clients run on it. */
+	/* The rotation before the client it borrows, and both before http_close. */
 	rotation_close(a->rot);
 	a->rot = NULL;
 	cloud_close(a->cloud);
@@ -478,6 +479,22 @@ agent_on_peers(int err, const char *error, const struct doapi_droplet *d, size_t
 	free(seeds);
 }
 
+/* The one API client of the agent, when it has a token: one rate-limit hold
+ * for discovery and every registrar. */
+static int
+agent_start_cloud(struct agent *a)
+{
+	char err[512];
+	int r;
+
+	if (a->cfg->token_file == NULL)
+		return 0;
+	r = cloud_open(&a->loop, a->http, a->cfg, NULL, &a->cloud, err, sizeof(err));
+	if (r != 0)
+		log_error("cloud: %s", err);
+	return r;
+}
+
 /*
  * A node with no seeds finds its peers through the cluster tag, when it has
  * an API token: clones boot knowing nothing but their snapshot.
@@ -485,27 +502,10 @@ agent_on_peers(int err, const char *error, const struct doapi_droplet *d, size_t
 static int
 agent_start_discovery(struct agent *a)
 {
-	struct cloud_opts o;
-	char err[256], *token = NULL;
 	int r;
 
-	if (a->cfg->nseeds > 0 || a->cfg->token_file == NULL)
+	if (a->cfg->nseeds > 0 || a->cloud == NULL)
 		return 0;
-	if (cloud_read_token(a->cfg->token_file, &token, err, sizeof(err)) != 0) {
-		log_error("discovery: %s", err);
-		return -EACCES;
-	}
-	memset(&o, 0, sizeof(o));
-	o.base_url = a->cfg->api_url;
-	o.token = token;
-	o.timeout_ms = a->cfg->api_timeout_ms;
-	r = cloud_new(&a->loop, a->http, &o, &a->cloud);
-	sodium_memzero(token, strlen(token));
-	free(token);
-	if (r != 0) {
-		log_error("discovery: cannot set up the API client: %s", strerror(-r));
-		return r;
-	}
 	r = cloud_list_tag_start(a->cloud, a->cfg->cluster_tag, agent_on_peers, a);
 	if (r != 0)
 		log_warnx("discovery: cannot list the cluster's droplets: %s", strerror(-r));
@@ -531,7 +531,7 @@ agent_start_rotation(struct agent *a)
 
 	if (a->cfg->nregistrars == 0)
 		return 0;
-	r = rotation_new(&a->loop, a->http, a->cfg, a->id, &a->rot);
+	r = rotation_new(&a->loop, a->cfg, a->id, a->cloud, NULL, &a->rot);
 	if (r != 0)
 		return r; /* rotation_new has said why */
 	rotation_self(a->rot, &a->self);
@@ -562,8 +562,8 @@ agent_on_identity(struct agent *a, struct meta_identity *id, const char *source)
 	log_info("listening on udp %s:%u, cluster \"%s\", incarnation %" PRIu64 "%s", host,
 		 a->cfg->bind_port, a->cfg->cluster, a->incarnation,
 		 a->sign ? ", datagrams signed" : "");
-	if (agent_start_gossip(a, host) != 0 || agent_start_discovery(a) != 0 ||
-	    agent_start_rotation(a) != 0)
+	if (agent_start_gossip(a, host) != 0 || agent_start_cloud(a) != 0 ||
+	    agent_start_discovery(a) != 0 || agent_start_rotation(a) != 0)
 		agent_stop(a, 1);
 }
 
@@ -581,30 +581,6 @@ agent_on_metadata(int err, struct meta_identity *id, const char *why, void *arg)
 		return;
 	}
 	agent_on_identity(a, id, "metadata");
-}
-
-static struct meta_identity *
-agent_static_identity(const struct cfg *cfg)
-{
-	struct meta_identity *id = meta_identity_new();
-
-	if (id == NULL)
-		fatalx("out of memory");
-	id->droplet_id = cfg->node_id;
-	id->hostname = xstrdup(cfg->hostname);
-	if (cfg->region != NULL)
-		id->region = xstrdup(cfg->region);
-	if (cfg->public_ipv4 != NULL)
-		snprintf(id->public_ipv4, sizeof(id->public_ipv4), "%s", cfg->public_ipv4);
-	if (cfg->private_ipv4 != NULL)
-		snprintf(id->private_ipv4, sizeof(id->private_ipv4), "%s", cfg->private_ipv4);
-	if (cfg->ntags > 0) {
-		id->tags = xcalloc(cfg->ntags, sizeof(char *));
-		for (size_t i = 0; i < cfg->ntags; i++)
-			id->tags[i] = xstrdup(cfg->tags[i]);
-		id->ntags = cfg->ntags;
-	}
-	return id;
 }
 
 /* Milliseconds of wall-clock time: a restarted agent gets a higher incarnation
@@ -638,12 +614,8 @@ agent_start(struct agent *a)
 	uv_signal_init(&a->loop, &a->sighup);
 	uv_signal_start(&a->sighup, agent_on_hup, SIGHUP);
 	a->http = http_new(&a->loop);
-	if (a->http == NULL) {
-		log_error("http: cannot set up libcurl");
-		return -EIO;
-	}
 	if (a->cfg->node_id != 0) {
-		agent_on_identity(a, agent_static_identity(a->cfg), "config");
+		agent_on_identity(a, metadata_identity_from_cfg(a->cfg), "config");
 		return 0;
 	}
 	memset(&mo, 0, sizeof(mo));

@@ -59,7 +59,8 @@ cloud_ops_pace_next(struct cloud_ops_pace *p)
 	return w;
 }
 
-void
+/* Back to first_ms, after progress. */
+static void
 cloud_ops_pace_reset(struct cloud_ops_pace *p)
 {
 	p->wait_ms = p->first_ms;

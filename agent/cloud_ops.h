@@ -54,8 +54,6 @@ struct cloud_ops_pace {
 void cloud_ops_pace_init(struct cloud_ops_pace *p, uint64_t first_ms);
 /* The next wait (jittered), after which the pace grows. */
 uint64_t cloud_ops_pace_next(struct cloud_ops_pace *p);
-/* Back to first_ms, after progress. */
-void cloud_ops_pace_reset(struct cloud_ops_pace *p);
 /* ms +-25%, uniformly. */
 uint64_t cloud_ops_jitter(uint64_t ms);
 

@@ -20,7 +20,10 @@ cmd_parse_config(const char *path, const struct cmd_setting *set, size_t nset, b
 
 	if (p == NULL)
 		fatalx("out of memory");
-	ok = cfg_parse_file(p, path != NULL ? path : CMD_DEFAULT_CONFIG);
+	/* "" reads no file: the settings alone (haproxy-config without a configuration). */
+	ok = path != NULL && path[0] == '\0'
+		     ? true
+		     : cfg_parse_file(p, path != NULL ? path : CMD_DEFAULT_CONFIG);
 	for (size_t i = 0; i < nset; i++)
 		ok = cfg_set(p, set[i].where, set[i].key, set[i].value) && ok;
 	if (finish)

@@ -34,8 +34,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <spawn.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/wait.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -773,4 +775,59 @@ uint64_t
 http_requests_started(const struct http *h)
 {
 	return h->started;
+}
+
+/* Reads fd to EOF into buf (NUL-terminated, cut at size - 1; a final newline dropped). */
+static void
+http_read_all(int fd, char *buf, size_t size)
+{
+	size_t n = 0;
+	ssize_t r;
+
+	while (n + 1 < size &&
+	       ((r = read(fd, buf + n, size - 1 - n)) > 0 || (r < 0 && errno == EINTR)))
+		n += r > 0 ? (size_t)r : 0;
+	while (n > 0 && buf[n - 1] == '\n')
+		n--;
+	buf[n] = '\0';
+}
+
+int
+http_version(char *buf, size_t size)
+{
+	char *path = http_find_helper(), *argv[3];
+	posix_spawn_file_actions_t fa;
+	int fds[2], status, r;
+	pid_t pid;
+
+	if (path == NULL) {
+		snprintf(buf, size, "cannot find %s", HTTP_HELPER_NAME);
+		return -ENOENT;
+	}
+	if (pipe(fds) != 0) {
+		r = -errno;
+		snprintf(buf, size, "pipe: %s", strerror(-r));
+		free(path);
+		return r;
+	}
+	argv[0] = path;
+	argv[1] = (char *)(uintptr_t) "--version";
+	argv[2] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+	posix_spawn_file_actions_addclose(&fa, fds[0]);
+	r = -posix_spawn(&pid, path, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[1]);
+	if (r == 0) {
+		http_read_all(fds[0], buf, size);
+		if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			r = -EIO;
+	}
+	close(fds[0]);
+	if (r != 0)
+		snprintf(buf, size, "cannot run %s --version: %s", path,
+			 r == -EIO ? "it failed" : strerror(-r));
+	free(path);
+	return r;
 }

@@ -1299,4 +1299,3 @@ TEST(cfg_diff_names_changed_keys)
 	done(&b);
 	done(&c);
 }
-
