@@ -15,22 +15,15 @@ both_active() { [ "$(sim_state 'sum(d["status"] == "active" for d in s["droplets
 wait_until 10 both_active || fail "droplets did not become active"
 mapfile -t IDS < <(sim_state '"\n".join(str(d["id"]) for d in s["droplets"])')
 mapfile -t IPS < <(sim_state '"\n".join(d["sim"]["public_ipv4"] for d in s["droplets"])')
-LB=$(sim_api POST /v2/load_balancers '{"name":"web","region":"nyc3","forwarding_rules":[{"entry_protocol":"http","entry_port":80,"target_protocol":"http","target_port":80}]}' |
-	python3 -c 'import json,sys; print(json.load(sys.stdin)["load_balancer"]["id"])')
+LB=$(sim_lb web)
 
 for i in 0 1; do
-	make_config "$T/n$i.conf" "$T/cluster.key" <<EOF
+	rotation_config "$T/n$i.conf" "$T/cluster.key" "$LB" <<EOF
 node_id = ${IDS[$i]}
 hostname = web-$i
 public_ipv4 = ${IPS[$i]}
 private_ipv4 = 127.0.60.$((i + 1))
 seeds = 127.0.60.1
-token_file = $TOKEN_FILE
-api_url = $SIM_URL
-registrars = do-dns, do-lb
-dns_domain = example.com
-dns_name = www
-lb_id = $LB
 $([ "$i" -eq 0 ] && echo "leave_timeout = 0")
 EOF
 	spawn "n$i" "$MITOSIS" agent -c "$T/n$i.conf"
