@@ -41,6 +41,23 @@ ifneq ($(SANITIZE),)
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 
+# A machine without the -dev packages gets one clear message instead of a
+# compiler error: which Debian packages are missing, and what installs them.
+# Goals that install them first (deps, test, demo, bench) or need none pass.
+deb_pkg = $(or $(word 2,$(subst =, ,$(filter $(1)=%,libuv=libuv1-dev libsodium=libsodium-dev \
+	libcurl=libcurl4-openssl-dev libcjson=libcjson-dev))),$(1))
+MISSING_PKGS := $(if $(shell command -v $(PKG_CONFIG) 2>/dev/null),,pkg-config) \
+	$(if $(shell command -v $(firstword $(CC)) 2>/dev/null),,gcc) \
+	$(foreach m,$(sort $(AGENT_PC) $(HELPER_PC)),$(if $(shell $(PKG_CONFIG) --exists $(m) \
+	2>/dev/null && echo y),,$(call deb_pkg,$(m))))
+NO_DEPS_GOALS := deps test demo bench clean check-boundaries
+ifneq ($(strip $(MISSING_PKGS)),)
+ifneq ($(filter-out $(NO_DEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
+$(error missing build packages: $(strip $(MISSING_PKGS)). Install them with `make deps` (as root), \
+or run `make test` or `make demo`, which install them first)
+endif
+endif
+
 PC_CFLAGS_AGENT := $(shell $(PKG_CONFIG) --cflags $(AGENT_PC) 2>/dev/null)
 PC_LIBS_AGENT := $(shell $(PKG_CONFIG) --libs $(AGENT_PC) 2>/dev/null)
 PC_CFLAGS_HELPER := $(shell $(PKG_CONFIG) --cflags $(HELPER_PC) 2>/dev/null)

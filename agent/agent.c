@@ -9,6 +9,10 @@
  * Shutdown is two-phase (libuv handle.rst): agent_stop() uv_close()s every
  * handle and subsystem; the loop then runs until the last close callback,
  * and uv_loop_close() must return 0, or the exit code says the loop leaked.
+ *
+ * SIGHUP reads the configuration and the keyring again. What can change under
+ * a running agent changes at once (agent_reloadable[]); any other key that
+ * differs is logged as needing a restart, and the running value stays.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,6 +26,7 @@
 
 #include "agent.h"
 #include "cfg.h"
+#include "container.h"
 #include "cloud.h"
 #include "cloud_ops.h"
 #include "control.h"
@@ -45,8 +50,15 @@ struct agent {
 	uv_loop_t loop;
 	uv_signal_t sigint;
 	uv_signal_t sigterm;
+	uv_signal_t sighup;
 	const struct cfg *cfg;
-	const struct keyring *kr;
+	const struct keyring *kr;    /* the one in use: the caller's, or kr_reloaded */
+	struct keyring *kr_reloaded; /* owned: the keyring of the last reload, or NULL */
+	agent_reload_fn *reload;
+	void *reload_arg;
+	uint64_t load_change; /* load_change and load_refresh, which a reload may change */
+	uint64_t load_refresh_ms;
+	bool sign; /* sign_datagrams, likewise */
 	struct http *http;
 	struct metadata_fetch *mf;
 	struct meta_identity *id;
@@ -55,7 +67,8 @@ struct agent {
 	struct sampler *sampler;
 	struct control *control;
 	struct rotation *rot;	    /* registrars; NULL when none is configured */
-	struct cloud *cloud;	    /* peer discovery by tag; NULL when not needed */
+	struct cloud *cloud;	    /* the API client, lent to discovery and rotation; NULL
+				       without token_file */
 	struct registrar_node self; /* this node as the registrars see it */
 	uint64_t incarnation;
 	uint64_t started;	    /* uv_now() at start */
@@ -76,9 +89,10 @@ agent_stop(struct agent *a, int code)
 	a->exit_code = code;
 	uv_close((uv_handle_t *)&a->sigint, NULL);
 	uv_close((uv_handle_t *)&a->sigterm, NULL);
+	uv_close((uv_handle_t *)&a->sighup, NULL);
 	metadata_fetch_cancel(a->mf);
 	a->mf = NULL;
-	/* Before http_close: the API clients run on it. */
+	/* The rotation before the client it borrows, and both before http_close. */
 	rotation_close(a->rot);
 	a->rot = NULL;
 	cloud_close(a->cloud);
@@ -118,15 +132,15 @@ agent_on_deregistered(int err, const char *why, void *arg)
 }
 
 /* The first SIGINT/SIGTERM takes this node out of rotation, then leaves the
- * cluster gracefully (gossiping LEFT for leave_timeout); a second one stops
- * at once. */
+ * cluster gracefully (gossiping LEFT for leave_timeout, which may be 0: the
+ * deregistration never depends on it); a second one stops at once. */
 static void
 agent_on_signal(uv_signal_t *sig, int signum)
 {
 	struct agent *a = sig->data;
 	const char *name = signum == SIGINT ? "SIGINT" : "SIGTERM";
 
-	if (a->gossip != NULL && !a->leaving && a->cfg->leave_timeout_ms > 0) {
+	if (a->gossip != NULL && !a->leaving) {
 		log_info("received %s, shutting down", name);
 		a->leaving = true;
 		if (a->rot == NULL ||
@@ -136,6 +150,86 @@ agent_on_signal(uv_signal_t *sig, int signum)
 	}
 	log_info("received %s, %s", name, a->leaving ? "stopping now" : "shutting down");
 	agent_stop(a, 0);
+}
+
+/* The keys a reload applies at once. */
+static const char *const agent_reloadable[] = { "key_file",	  "log_level",	 "trace",
+						"sign_datagrams", "load_change", "load_refresh" };
+
+static bool
+agent_is_reloadable(const char *key)
+{
+	for (size_t i = 0; i < sizeof(agent_reloadable) / sizeof(agent_reloadable[0]); i++)
+		if (strcmp(agent_reloadable[i], key) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Reads the keyring file again and hands it to the transport, whose receiver
+ * checks with it and whose sender seals with its primary from the next
+ * datagram on (a rotation's second round). A keyring that does not load
+ * leaves the running one in place.
+ */
+static void
+agent_reload_keyring(struct agent *a, const struct cfg *cfg)
+{
+	struct keyring *kr = NULL;
+	char err[512];
+
+	if (keyring_load(cfg->key_file, &kr, err, sizeof(err)) != 0) {
+		log_warnx("reload: %s; keeping keyring %08x", err, keyring_primary(a->kr)->id);
+		return;
+	}
+	if (a->tr != NULL)
+		transport_set_keyring(a->tr, kr);
+	log_info("reload: keyring %s: %zu key%s, primary %08x (was %08x)", cfg->key_file, kr->nkeys,
+		 kr->nkeys == 1 ? "" : "s", keyring_primary(kr)->id, keyring_primary(a->kr)->id);
+	/* Nothing else holds the previous reload's keyring: the transport let go of it. */
+	keyring_free(a->kr_reloaded);
+	a->kr_reloaded = kr;
+	a->kr = kr;
+}
+
+/* Applies what a reload may change, and names every other key that changed. */
+static void
+agent_reload_apply(struct agent *a, const struct cfg *cfg)
+{
+	const char *changed[64];
+	size_t n;
+
+	agent_reload_keyring(a, cfg);
+	log_set_level(cfg->log_level);
+	log_set_traces(cfg->traces);
+	a->load_change = cfg->load_change;
+	a->load_refresh_ms = cfg->load_refresh_ms;
+	if (a->sign != cfg->sign_datagrams) {
+		a->sign = cfg->sign_datagrams;
+		if (a->tr != NULL)
+			transport_set_signing(a->tr, a->sign);
+		log_info("reload: datagrams %s from now on", a->sign ? "signed" : "not signed");
+	}
+	n = cfg_diff(a->cfg, cfg, changed, sizeof(changed) / sizeof(changed[0]));
+	for (size_t i = 0; i < n && i < sizeof(changed) / sizeof(changed[0]); i++)
+		if (!agent_is_reloadable(changed[i]))
+			log_warnx("reload: %s changed; it needs a restart to take effect",
+				  changed[i]);
+}
+
+static void
+agent_on_hup(uv_signal_t *sig, int signum)
+{
+	struct agent *a = container_of(sig, struct agent, sighup);
+	struct cfg *cfg;
+
+	log_info("received SIGHUP, reloading the configuration and the keyring");
+	cfg = a->reload != NULL ? a->reload(a->reload_arg) : NULL;
+	if (cfg == NULL) {
+		log_warnx("reload: nothing changed (the configuration could not be read)");
+		return;
+	}
+	agent_reload_apply(a, cfg);
+	cfg_free(cfg);
 }
 
 /* Logs the identity with every peer- or metadata-supplied string escaped. */
@@ -186,8 +280,8 @@ agent_on_sample(const struct swim_load *load, void *arg)
 	if (a->gossip == NULL || a->leaving)
 		return;
 	if (a->have_published &&
-	    !load_differs(&a->published, load, (uint16_t)(a->cfg->load_change * 10)) &&
-	    now - a->published_at < a->cfg->load_refresh_ms)
+	    !load_differs(&a->published, load, (uint16_t)(a->load_change * 10)) &&
+	    now - a->published_at < a->load_refresh_ms)
 		return;
 	gossip_set_load(a->gossip, load);
 	a->published = *load;
@@ -385,6 +479,22 @@ agent_on_peers(int err, const char *error, const struct doapi_droplet *d, size_t
 	free(seeds);
 }
 
+/* The one API client of the agent, when it has a token: one rate-limit hold
+ * for discovery and every registrar. */
+static int
+agent_start_cloud(struct agent *a)
+{
+	char err[512];
+	int r;
+
+	if (a->cfg->token_file == NULL)
+		return 0;
+	r = cloud_open(&a->loop, a->http, a->cfg, NULL, &a->cloud, err, sizeof(err));
+	if (r != 0)
+		log_error("cloud: %s", err);
+	return r;
+}
+
 /*
  * A node with no seeds finds its peers through the cluster tag, when it has
  * an API token: clones boot knowing nothing but their snapshot.
@@ -392,27 +502,10 @@ agent_on_peers(int err, const char *error, const struct doapi_droplet *d, size_t
 static int
 agent_start_discovery(struct agent *a)
 {
-	struct cloud_opts o;
-	char err[256], *token = NULL;
 	int r;
 
-	if (a->cfg->nseeds > 0 || a->cfg->token_file == NULL)
+	if (a->cfg->nseeds > 0 || a->cloud == NULL)
 		return 0;
-	if (cloud_read_token(a->cfg->token_file, &token, err, sizeof(err)) != 0) {
-		log_error("discovery: %s", err);
-		return -EACCES;
-	}
-	memset(&o, 0, sizeof(o));
-	o.base_url = a->cfg->api_url;
-	o.token = token;
-	o.timeout_ms = a->cfg->api_timeout_ms;
-	r = cloud_new(&a->loop, a->http, &o, &a->cloud);
-	sodium_memzero(token, strlen(token));
-	free(token);
-	if (r != 0) {
-		log_error("discovery: cannot set up the API client: %s", strerror(-r));
-		return r;
-	}
 	r = cloud_list_tag_start(a->cloud, a->cfg->cluster_tag, agent_on_peers, a);
 	if (r != 0)
 		log_warnx("discovery: cannot list the cluster's droplets: %s", strerror(-r));
@@ -438,7 +531,7 @@ agent_start_rotation(struct agent *a)
 
 	if (a->cfg->nregistrars == 0)
 		return 0;
-	r = rotation_new(&a->loop, a->http, a->cfg, a->id, &a->rot);
+	r = rotation_new(&a->loop, a->cfg, a->id, a->cloud, NULL, &a->rot);
 	if (r != 0)
 		return r; /* rotation_new has said why */
 	rotation_self(a->rot, &a->self);
@@ -465,12 +558,12 @@ agent_on_identity(struct agent *a, struct meta_identity *id, const char *source)
 		agent_stop(a, 1);
 		return;
 	}
-	transport_set_signing(a->tr, a->cfg->sign_datagrams);
+	transport_set_signing(a->tr, a->sign);
 	log_info("listening on udp %s:%u, cluster \"%s\", incarnation %" PRIu64 "%s", host,
 		 a->cfg->bind_port, a->cfg->cluster, a->incarnation,
-		 a->cfg->sign_datagrams ? ", datagrams signed" : "");
-	if (agent_start_gossip(a, host) != 0 || agent_start_discovery(a) != 0 ||
-	    agent_start_rotation(a) != 0)
+		 a->sign ? ", datagrams signed" : "");
+	if (agent_start_gossip(a, host) != 0 || agent_start_cloud(a) != 0 ||
+	    agent_start_discovery(a) != 0 || agent_start_rotation(a) != 0)
 		agent_stop(a, 1);
 }
 
@@ -488,30 +581,6 @@ agent_on_metadata(int err, struct meta_identity *id, const char *why, void *arg)
 		return;
 	}
 	agent_on_identity(a, id, "metadata");
-}
-
-static struct meta_identity *
-agent_static_identity(const struct cfg *cfg)
-{
-	struct meta_identity *id = meta_identity_new();
-
-	if (id == NULL)
-		fatalx("out of memory");
-	id->droplet_id = cfg->node_id;
-	id->hostname = xstrdup(cfg->hostname);
-	if (cfg->region != NULL)
-		id->region = xstrdup(cfg->region);
-	if (cfg->public_ipv4 != NULL)
-		snprintf(id->public_ipv4, sizeof(id->public_ipv4), "%s", cfg->public_ipv4);
-	if (cfg->private_ipv4 != NULL)
-		snprintf(id->private_ipv4, sizeof(id->private_ipv4), "%s", cfg->private_ipv4);
-	if (cfg->ntags > 0) {
-		id->tags = xcalloc(cfg->ntags, sizeof(char *));
-		for (size_t i = 0; i < cfg->ntags; i++)
-			id->tags[i] = xstrdup(cfg->tags[i]);
-		id->ntags = cfg->ntags;
-	}
-	return id;
 }
 
 /* Milliseconds of wall-clock time: a restarted agent gets a higher incarnation
@@ -542,13 +611,11 @@ agent_start(struct agent *a)
 	a->sigint.data = a->sigterm.data = a;
 	uv_signal_start(&a->sigint, agent_on_signal, SIGINT);
 	uv_signal_start(&a->sigterm, agent_on_signal, SIGTERM);
+	uv_signal_init(&a->loop, &a->sighup);
+	uv_signal_start(&a->sighup, agent_on_hup, SIGHUP);
 	a->http = http_new(&a->loop);
-	if (a->http == NULL) {
-		log_error("http: cannot set up libcurl");
-		return -EIO;
-	}
 	if (a->cfg->node_id != 0) {
-		agent_on_identity(a, agent_static_identity(a->cfg), "config");
+		agent_on_identity(a, metadata_identity_from_cfg(a->cfg), "config");
 		return 0;
 	}
 	memset(&mo, 0, sizeof(mo));
@@ -562,7 +629,8 @@ agent_start(struct agent *a)
 }
 
 int
-agent_run(const struct cfg *cfg, const struct keyring *kr)
+agent_run(const struct cfg *cfg, const struct keyring *kr, agent_reload_fn *reload,
+	  void *reload_arg)
 {
 	struct agent a;
 	int r;
@@ -570,6 +638,11 @@ agent_run(const struct cfg *cfg, const struct keyring *kr)
 	memset(&a, 0, sizeof(a));
 	a.cfg = cfg;
 	a.kr = kr;
+	a.reload = reload;
+	a.reload_arg = reload_arg;
+	a.load_change = cfg->load_change;
+	a.load_refresh_ms = cfg->load_refresh_ms;
+	a.sign = cfg->sign_datagrams;
 	a.incarnation = agent_new_incarnation();
 	r = uv_loop_init(&a.loop);
 	if (r != 0) {
@@ -589,6 +662,7 @@ agent_run(const struct cfg *cfg, const struct keyring *kr)
 		a.exit_code = 1;
 	}
 	meta_identity_free(a.id);
+	keyring_free(a.kr_reloaded);
 	log_info("stopped (exit %d)", a.exit_code);
 	return a.exit_code;
 }

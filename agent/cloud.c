@@ -9,6 +9,8 @@
  * failures are retried only for idempotent calls, after a backoff doubling
  * from backoff_ms (capped at 30 s) with +-25% jitter. A response that says
  * ratelimit-remaining: 0 holds every later try until ratelimit-reset.
+ * cloud_classify() is the one place that says what an answer means, and
+ * cloud_retry_delay() the one place that decides whether and when to retry.
  *
  * The token lives only in c->auth ("Authorization: Bearer ..."), which goes
  * to curl as a header and is wiped on close; no message built here includes
@@ -24,6 +26,7 @@
 #include <cjson/cJSON.h>
 #include <sodium.h>
 
+#include "cfg.h"
 #include "cloud.h"
 #include "doapi.h"
 #include "http.h"
@@ -35,6 +38,8 @@
 #define CLOUD_RESET_CAP_S    3600
 #define CLOUD_MAX_PAGES	     1000
 #define CLOUD_TOKEN_MAX	     4096
+#define CLOUD_MAX_TRIES	     5
+#define CLOUD_BACKOFF_MS     500
 
 struct cloud_call {
 	struct cloud *c;
@@ -47,8 +52,9 @@ struct cloud_call {
 	void *arg;
 	uv_timer_t timer;
 	struct http_req *req;
+	bool silent; /* tried, and no HTTP answer since: the API may be unreachable */
 	bool done;
-	struct cloud_call *prev, *next;
+	LIST_ENTRY(cloud_call) entry;
 };
 
 struct cloud {
@@ -64,9 +70,9 @@ struct cloud {
 	bool closing;
 	uint64_t hold_until; /* uv_now() before which no try is sent */
 	uint64_t sent;
-	uint64_t started;
-	struct cloud_call *calls;
-	struct cloud_watch *watches;
+	uint64_t quiet_since; /* uv_now() of the last HTTP answer, or when silence began */
+	LIST_HEAD(, cloud_call) calls;
+	LIST_HEAD(, cloud_watch) watches;
 };
 
 struct cloud_lister {
@@ -89,28 +95,73 @@ cloud_header_safe(const char *s)
 	return true;
 }
 
+/* Reads the token file with secfile's owner/mode checks; trims blanks.
+ * 0, or a negative errno with err filled (never containing the token). The
+ * caller wipes and frees *token. */
+static int
+cloud_read_token(const char *path, char **token, char *err, size_t errsize)
+{
+	char *buf = xmalloc(CLOUD_TOKEN_MAX);
+	size_t len = 0, start = 0;
+	int r;
+
+	*token = NULL;
+	r = secfile_read(path, buf, CLOUD_TOKEN_MAX, &len, err, errsize);
+	if (r != 0)
+		goto out;
+	while (start < len && strchr(" \t\r\n", buf[start]) != NULL)
+		start++;
+	while (len > start && strchr(" \t\r\n", buf[len - 1]) != NULL)
+		len--;
+	buf[len] = '\0';
+	if (len == start) {
+		snprintf(err, errsize, "%s: token file is empty", path);
+		r = -EINVAL;
+	} else if (!cloud_header_safe(buf + start)) {
+		snprintf(err, errsize, "%s: token holds blanks or control characters", path);
+		r = -EINVAL;
+	} else {
+		*token = xstrdup(buf + start);
+	}
+out:
+	sodium_memzero(buf, CLOUD_TOKEN_MAX);
+	free(buf);
+	return r;
+}
+
 int
-cloud_new(uv_loop_t *loop, struct http *http, const struct cloud_opts *o, struct cloud **out)
+cloud_open(uv_loop_t *loop, struct http *http, const struct cfg *cfg, const struct cloud_opts *o,
+	   struct cloud **out, char *err, size_t errsize)
 {
 	struct cloud *c;
+	char *token = NULL;
 	size_t blen;
+	int r;
 
-	if (o->base_url == NULL || o->token == NULL || o->token[0] == '\0' ||
-	    !cloud_header_safe(o->token))
+	if (cfg->token_file == NULL) {
+		snprintf(err, errsize,
+			 "no token_file in the configuration (the API needs a token)");
 		return -EINVAL;
+	}
+	if ((r = cloud_read_token(cfg->token_file, &token, err, errsize)) != 0)
+		return r;
 	c = xcalloc(1, sizeof(*c));
-	blen = strlen(o->base_url);
-	while (blen > 0 && o->base_url[blen - 1] == '/')
+	LIST_INIT(&c->calls);
+	LIST_INIT(&c->watches);
+	blen = strlen(cfg->api_url);
+	while (blen > 0 && cfg->api_url[blen - 1] == '/')
 		blen--;
-	c->base_url = xasprintf("%.*s", (int)blen, o->base_url);
-	c->auth = xasprintf("Authorization: Bearer %s", o->token);
+	c->base_url = xasprintf("%.*s", (int)blen, cfg->api_url);
+	c->auth = xasprintf("Authorization: Bearer %s", token);
+	sodium_memzero(token, strlen(token));
+	free(token);
 	c->loop = loop;
 	c->http = http;
-	c->timeout_ms = o->timeout_ms != 0 ? o->timeout_ms : 15000;
-	c->max_tries = o->max_tries != 0 ? o->max_tries : 5;
-	c->backoff_ms = o->backoff_ms != 0 ? o->backoff_ms : 500;
-	c->dry_run = o->dry_run;
-	c->dry_run_out = o->dry_run_out != NULL ? o->dry_run_out : stdout;
+	c->timeout_ms = cfg->api_timeout_ms;
+	c->max_tries = CLOUD_MAX_TRIES;
+	c->backoff_ms = CLOUD_BACKOFF_MS;
+	c->dry_run = o != NULL && o->dry_run;
+	c->dry_run_out = o != NULL && o->dry_run_out != NULL ? o->dry_run_out : stdout;
 	*out = c;
 	return 0;
 }
@@ -130,17 +181,10 @@ cloud_on_call_closed(uv_handle_t *h)
 static void
 cloud_finish(struct cloud_call *k, struct cloud_resp *r)
 {
-	struct cloud *c = k->c;
-
 	if (k->done)
 		return;
 	k->done = true;
-	if (k->prev != NULL)
-		k->prev->next = k->next;
-	else
-		c->calls = k->next;
-	if (k->next != NULL)
-		k->next->prev = k->prev;
+	LIST_REMOVE(k, entry);
 	uv_timer_stop(&k->timer);
 	r->tries = k->tries;
 	log_trace(TRACE_CLOUD, "cloud: %s %s -> err=%d status=%ld after %u tries", k->method,
@@ -224,16 +268,36 @@ cloud_transient(int err)
 	       err == -ECONNRESET;
 }
 
-/* The delay before retrying this answer, or -1 when it is final. */
+/* What one answer means for its call: the one place that reads a response. */
+enum cloud_class {
+	CLOUD_FINAL,	    /* an answer to hand to the caller: 2xx, 4xx, cancelled */
+	CLOUD_RATE_LIMITED, /* 429: refused before acting, so any method may retry */
+	CLOUD_TRANSIENT,    /* 5xx or a transport failure: the request may have acted */
+};
+
+static enum cloud_class
+cloud_classify(const struct http_response *resp)
+{
+	if (resp->err == -ECANCELED)
+		return CLOUD_FINAL;
+	if (resp->err == 0 && resp->status == 429)
+		return CLOUD_RATE_LIMITED;
+	if ((resp->err != 0 && cloud_transient(resp->err)) ||
+	    (resp->err == 0 && resp->status >= 500))
+		return CLOUD_TRANSIENT;
+	return CLOUD_FINAL;
+}
+
+/* The one place that decides a retry: its delay in ms, or -1 when the answer is final. */
 static int64_t
-cloud_retry_delay(struct cloud_call *k, const struct http_response *resp,
-		  const struct doapi_ratelimit *rl)
+cloud_retry_delay(struct cloud_call *k, enum cloud_class cls, const struct doapi_ratelimit *rl)
 {
 	struct cloud *c = k->c;
 
-	if (c->closing || k->tries >= c->max_tries || (k->flags & CLOUD_NO_RETRY))
+	if (cls == CLOUD_FINAL || c->closing || k->tries >= c->max_tries ||
+	    (k->flags & CLOUD_NO_RETRY))
 		return -1;
-	if (resp->err == 0 && resp->status == 429) {
+	if (cls == CLOUD_RATE_LIMITED) {
 		if (rl->has_retry_after)
 			return (rl->retry_after > 60 ? 60 : rl->retry_after) * 1000 +
 			       randombytes_uniform(250);
@@ -241,12 +305,8 @@ cloud_retry_delay(struct cloud_call *k, const struct http_response *resp,
 			return (int64_t)cloud_until_reset_ms(rl->reset);
 		return (int64_t)cloud_backoff(c, k->tries);
 	}
-	if (!cloud_idempotent(k))
-		return -1;
-	if ((resp->err != 0 && cloud_transient(resp->err)) ||
-	    (resp->err == 0 && resp->status >= 500))
-		return (int64_t)cloud_backoff(c, k->tries);
-	return -1;
+	/* A transient failure may have acted: only what is safe to repeat is repeated. */
+	return cloud_idempotent(k) ? (int64_t)cloud_backoff(c, k->tries) : -1;
 }
 
 static void
@@ -282,9 +342,13 @@ cloud_on_response(struct http_req *req, const struct http_response *resp, void *
 	k->req = NULL;
 	if (k->done)
 		return;
+	if (resp->err == 0) {
+		k->silent = false; /* an answer, even a 429 or a 5xx: the API is there */
+		c->quiet_since = uv_now(c->loop);
+	}
 	if (rl.has_remaining && rl.remaining <= 0 && rl.has_reset)
 		c->hold_until = uv_now(c->loop) + cloud_until_reset_ms(rl.reset);
-	delay = resp->err == -ECANCELED ? -1 : cloud_retry_delay(k, resp, &rl);
+	delay = cloud_retry_delay(k, cloud_classify(resp), &rl);
 	if (delay < 0) {
 		cloud_answer(k, resp);
 		return;
@@ -327,6 +391,9 @@ cloud_try(struct cloud_call *k)
 		cloud_dry(k);
 		return;
 	}
+	if (cloud_quiet_ms(c, NULL, 0) == 0)
+		c->quiet_since = uv_now(c->loop);
+	k->silent = true;
 	url = xasprintf("%s%s", c->base_url, k->path);
 	rq.url = url;
 	rq.headers = hdrs;
@@ -369,11 +436,7 @@ cloud_call(struct cloud *c, const char *method, const char *path, const char *bo
 	k->arg = arg;
 	uv_timer_init(c->loop, &k->timer);
 	k->timer.data = k;
-	k->next = c->calls;
-	if (c->calls != NULL)
-		c->calls->prev = k;
-	c->calls = k;
-	c->started++;
+	LIST_INSERT_HEAD(&c->calls, k, entry);
 	cloud_schedule(k, 0);
 	return 0;
 }
@@ -471,39 +534,52 @@ cloud_list(struct cloud *c, const char *path, const char *key, cloud_list_fn *cb
 	return e;
 }
 
+uv_loop_t *
+cloud_loop(const struct cloud *c)
+{
+	return c->loop;
+}
+
 uint64_t
 cloud_requests_sent(const struct cloud *c)
 {
 	return c->sent;
 }
 
-/* Calls started (logical calls, pages counted one each). */
 uint64_t
-cloud_calls_started(const struct cloud *c)
+cloud_quiet_ms(const struct cloud *c, char *what, size_t size)
 {
-	return c->started;
+	const struct cloud_call *k, *oldest = NULL;
+
+	LIST_FOREACH(k, &c->calls, entry)
+		if (k->silent)
+			oldest = k; /* calls are inserted at the head: the last is the oldest */
+	if (what != NULL && size > 0)
+		snprintf(what, size, "%s %s", oldest != NULL ? oldest->method : "",
+			 oldest != NULL ? oldest->path : "nothing");
+	return oldest != NULL ? uv_now(c->loop) - c->quiet_since : 0;
+}
+
+const char *
+cloud_base_url(const struct cloud *c)
+{
+	return c->base_url;
 }
 
 void
 cloud_watch_add(struct cloud *c, struct cloud_watch *w)
 {
-	w->prev = NULL;
-	w->next = c->watches;
-	if (c->watches != NULL)
-		c->watches->prev = w;
-	c->watches = w;
+	LIST_INSERT_HEAD(&c->watches, w, entry);
+	w->on = true;
 }
 
 void
 cloud_watch_del(struct cloud *c, struct cloud_watch *w)
 {
-	if (w->prev != NULL)
-		w->prev->next = w->next;
-	else if (c->watches == w)
-		c->watches = w->next;
-	if (w->next != NULL)
-		w->next->prev = w->prev;
-	w->prev = w->next = NULL;
+	if (!w->on)
+		return;
+	LIST_REMOVE(w, entry);
+	w->on = false;
 }
 
 void
@@ -512,14 +588,14 @@ cloud_close(struct cloud *c)
 	if (c == NULL)
 		return;
 	c->closing = true;
-	while (c->watches != NULL) {
-		struct cloud_watch *w = c->watches;
+	while (!LIST_EMPTY(&c->watches)) {
+		struct cloud_watch *w = LIST_FIRST(&c->watches);
 
 		cloud_watch_del(c, w);
 		w->cancel(w);
 	}
-	while (c->calls != NULL) {
-		struct cloud_call *k = c->calls;
+	while (!LIST_EMPTY(&c->calls)) {
+		struct cloud_call *k = LIST_FIRST(&c->calls);
 		struct cloud_resp r;
 
 		if (k->req != NULL) {
@@ -536,37 +612,4 @@ cloud_close(struct cloud *c)
 	free(c->auth);
 	free(c->base_url);
 	free(c);
-}
-
-int
-cloud_read_token(const char *path, char **token, char *err, size_t errsize)
-{
-	char *buf = xmalloc(CLOUD_TOKEN_MAX);
-	size_t len = 0, start = 0;
-	int r;
-
-	*token = NULL;
-	r = secfile_read(path, buf, CLOUD_TOKEN_MAX, &len, err, errsize);
-	if (r != 0)
-		goto out;
-	while (start < len && (buf[start] == ' ' || buf[start] == '\t' || buf[start] == '\n' ||
-			       buf[start] == '\r'))
-		start++;
-	while (len > start && (buf[len - 1] == ' ' || buf[len - 1] == '\t' ||
-			       buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-		len--;
-	buf[len] = '\0';
-	if (len == start) {
-		snprintf(err, errsize, "%s: token file is empty", path);
-		r = -EINVAL;
-	} else if (!cloud_header_safe(buf + start)) {
-		snprintf(err, errsize, "%s: token holds blanks or control characters", path);
-		r = -EINVAL;
-	} else {
-		*token = xstrdup(buf + start);
-	}
-out:
-	sodium_memzero(buf, CLOUD_TOKEN_MAX);
-	free(buf);
-	return r;
 }

@@ -10,6 +10,11 @@
  * links.pages.next with per_page=200 to the end. A droplet create is never
  * retried blindly: cloud_ops.c lists by the operation's tag first.
  *
+ * One client per process, made in one place (cloud_open: read the token,
+ * build the client, wipe the copy), so that every caller shares one
+ * rate-limit hold: the agent owns it and lends it to discovery and the
+ * registrars; a CLI verb owns its own.
+ *
  * The token is sent in the Authorization header and appears in no log,
  * error text or --json output. In dry-run mode mutating requests (anything
  * but GET) are not sent: they are printed as "dry-run: METHOD PATH BODY" and
@@ -23,9 +28,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/queue.h>
 
 #include <uv.h>
 
+struct cfg;
 struct cloud;
 struct http;
 typedef struct cJSON cJSON;
@@ -33,12 +40,8 @@ typedef struct cJSON cJSON;
 #define CLOUD_IDEMPOTENT (1U << 0) /* a POST that may be repeated safely */
 #define CLOUD_NO_RETRY	 (1U << 1) /* never retry, whatever the method */
 
+/* What a CLI verb adds to the configuration's api_url and api_timeout. */
 struct cloud_opts {
-	const char *base_url; /* "https://api.digitalocean.com" */
-	const char *token;    /* bearer token; copied, wiped on close, never logged */
-	uint64_t timeout_ms;  /* per try; default 15 s */
-	unsigned max_tries;   /* tries of one idempotent call; default 5 */
-	uint64_t backoff_ms;  /* first backoff; doubles, capped at 30 s; default 500 ms */
 	bool dry_run;
 	FILE *dry_run_out; /* where dry-run lines go; NULL = stdout */
 };
@@ -58,8 +61,16 @@ typedef void cloud_done_fn(const struct cloud_resp *resp, void *arg);
 /* items: a cJSON array of every item over all pages (borrowed for the call). */
 typedef void cloud_list_fn(int err, const char *error, cJSON *items, void *arg);
 
-/* New client; `http` is borrowed. 0 or a negative errno. */
-int cloud_new(uv_loop_t *loop, struct http *http, const struct cloud_opts *o, struct cloud **out);
+/*
+ * The process's API client: reads cfg->token_file (owner and mode checked by
+ * secfile, blanks trimmed), builds the client for cfg->api_url with
+ * cfg->api_timeout per try, and wipes the token's copies but the one in the
+ * client. `http` and `cfg` are borrowed; `o` may be NULL. Returns 0 and *out,
+ * or a negative errno with err filled (never holding the token): -EINVAL
+ * when there is no token_file or the token is empty or not one word.
+ */
+int cloud_open(uv_loop_t *loop, struct http *http, const struct cfg *cfg,
+	       const struct cloud_opts *o, struct cloud **out, char *err, size_t errsize);
 
 /*
  * Starts one logical call: METHOD on PATH ("/v2/droplets/123"), with a JSON
@@ -76,33 +87,45 @@ int cloud_call(struct cloud *c, const char *method, const char *path, const char
  * page without the array), or a transport errno; error says why. */
 int cloud_list(struct cloud *c, const char *path, const char *key, cloud_list_fn *cb, void *arg);
 
-/* Requests actually sent so far (retries and pages included), and calls
- * started: the figures for the rate-limit budget. */
+/* Requests actually sent so far (retries and pages included): the figure
+ * for the rate-limit budget. */
 uint64_t cloud_requests_sent(const struct cloud *c);
-/* Logical calls started (each list page counts as one call). */
-uint64_t cloud_calls_started(const struct cloud *c);
 
 /*
- * Operations built on the client (cloud_ops.c) that wait on timers of their
- * own register a watch: cloud_close() first calls each watch's cancel (which
- * must end the operation, running its callback with -ECANCELED, and must not
- * start calls), so no operation outlives the client. A watch is removed with
- * cloud_watch_del() when its operation ends on its own.
+ * How long the API has been silent: 0 while no call waits on it (nothing
+ * pending, or every pending call waits because the API answered: a 429's
+ * retry-after, a 5xx's backoff, a rate-limit hold), else the time since the
+ * last HTTP answer or since the silence began. A refused connection or a
+ * timeout is no answer. `what` (may be NULL) gets the oldest silent call
+ * ("GET /v2/droplets?tag_name=web&per_page=200"). For a CLI that tells its
+ * user what it waits for.
+ */
+uint64_t cloud_quiet_ms(const struct cloud *c, char *what, size_t size);
+
+/* The base URL requests go to ("https://api.digitalocean.com"), borrowed. */
+const char *cloud_base_url(const struct cloud *c);
+
+/*
+ * Operations built on the client (cloud_ops.c, cloud_clone.c) that wait on
+ * timers of their own register a watch: cloud_close() first takes each watch
+ * off and calls its cancel (which must end the operation, running its
+ * callback with -ECANCELED, and must not start calls), so no operation
+ * outlives the client. An operation that ends calls cloud_watch_del(), which
+ * does nothing when the watch is already off.
  */
 struct cloud_watch {
 	void (*cancel)(struct cloud_watch *w);
-	struct cloud_watch *prev, *next;
+	LIST_ENTRY(cloud_watch) entry; /* the client's; untouched by the operation */
+	bool on;		       /* in the client's list */
 };
 void cloud_watch_add(struct cloud *c, struct cloud_watch *w);
 void cloud_watch_del(struct cloud *c, struct cloud_watch *w);
 
+/* The loop the client runs on, for the operations' timers. */
+uv_loop_t *cloud_loop(const struct cloud *c);
+
 /* Cancels operations (see above) and pending calls (callbacks run with
  * -ECANCELED), wipes the token and frees the client. Accepts NULL. */
 void cloud_close(struct cloud *c);
-
-/* Reads the token file with secfile's owner/mode checks; trims whitespace.
- * 0, or a negative errno with err filled (never containing the token). The
- * caller wipes and frees *token. */
-int cloud_read_token(const char *path, char **token, char *err, size_t errsize);
 
 #endif

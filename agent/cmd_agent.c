@@ -18,6 +18,7 @@
 #include "agent.h"
 #include "cfg.h"
 #include "cmd.h"
+#include "cmd_agent.h"
 #include "keyring.h"
 #include "log.h"
 #include "secfile.h"
@@ -33,7 +34,18 @@ struct agent_args {
 	size_t nflags;
 };
 
-void
+static int cmd_agent_main(int argc, char **argv);
+static void cmd_agent_help(FILE *out);
+
+const struct cmd_entry cmd_agent_entry = {
+	"agent",
+	cmd_agent_main,
+	"agent [-n] [-v] [-T TRACES] [-c FILE] [--KEY VALUE ...]",
+	"run the agent in the foreground, or check its configuration (-n)",
+	cmd_agent_help,
+};
+
+static void
 cmd_agent_help(FILE *out)
 {
 	const struct cfg_key_info *keys;
@@ -43,7 +55,7 @@ cmd_agent_help(FILE *out)
 		     "  -c FILE     configuration file (default " CMD_DEFAULT_CONFIG ")\n"
 		     "  -n          check the configuration and the secret files, then exit\n"
 		     "  -v          more output (debug level); -T NAME[,NAME] enables traces of\n"
-		     "              wire, meta, http, gossip, elect, cloud, control, or all\n"
+		     "              wire, meta, http, gossip, cloud, control, or all\n"
 		     "\nEvery configuration key is also a flag, which overrides the file:\n");
 	keys = cfg_keys(&n);
 	for (size_t i = 0; i < n; i++) {
@@ -59,48 +71,21 @@ cmd_agent_help(FILE *out)
 	}
 }
 
-/* getopt_long options: -c/-n/-v/-T/-h, plus one --flag per config key. */
-static struct option *
-agent_build_options(const struct cfg_key_info *keys, size_t nkeys)
-{
-	struct option *o = xcalloc(nkeys + 2, sizeof(*o));
-
-	for (size_t i = 0; i < nkeys; i++) {
-		char *name = xstrdup(keys[i].name);
-
-		for (char *p = name; *p != '\0'; p++)
-			if (*p == '_')
-				*p = '-';
-		o[i].name = name;
-		o[i].has_arg = required_argument;
-		o[i].val = OPT_KEY_BASE + (int)i;
-	}
-	o[nkeys].name = "help";
-	o[nkeys].has_arg = no_argument;
-	o[nkeys].val = 'h';
-	return o;
-}
-
-static void
-agent_free_options(struct option *o, size_t nkeys)
-{
-	for (size_t i = 0; i < nkeys; i++)
-		free((char *)(uintptr_t)o[i].name);
-	free(o);
-}
-
 /* Returns -1 to go on, or an exit code. */
 static int
 agent_parse_args(int argc, char **argv, struct agent_args *args)
 {
-	size_t nkeys;
-	const struct cfg_key_info *keys = cfg_keys(&nkeys);
-	struct option *opts = agent_build_options(keys, nkeys);
+	static const struct option extra[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct option *opts = cmd_options(extra, OPT_KEY_BASE);
 	int c, rc = -1;
 
-	args->flags = xcalloc(nkeys + (size_t)argc, sizeof(*args->flags));
+	args->flags = xcalloc((size_t)argc + 1, sizeof(*args->flags));
 	optind = 1;
-	while (rc < 0 && (c = getopt_long(argc, argv, "c:nvT:h", opts, NULL)) != -1) {
+	opterr = 0;
+	while (rc < 0 && (c = getopt_long(argc, argv, ":c:nvT:h", opts, NULL)) != -1) {
 		struct cmd_setting *f = &args->flags[args->nflags];
 
 		if (c == 'c') {
@@ -115,25 +100,22 @@ agent_parse_args(int argc, char **argv, struct agent_args *args)
 			f->value = optarg;
 			args->nflags++;
 		} else if (c == 'h') {
-			cmd_usage(stdout, "agent");
+			cmd_usage(stdout, &cmd_agent_entry);
 			cmd_agent_help(stdout);
 			rc = 0;
-		} else if (c >= OPT_KEY_BASE && (size_t)(c - OPT_KEY_BASE) < nkeys) {
-			f->key = keys[c - OPT_KEY_BASE].name;
-			f->where = xasprintf("--%s", opts[c - OPT_KEY_BASE].name);
-			f->value = optarg;
+		} else if (c >= OPT_KEY_BASE) {
+			cmd_setting_key(f, (size_t)(c - OPT_KEY_BASE), optarg);
 			args->nflags++;
 		} else {
-			cmd_usage(stderr, "agent");
-			rc = EXIT_USAGE;
+			rc = cmd_bad_option(&cmd_agent_entry, c, argv, opts);
 		}
 	}
 	if (rc < 0 && optind < argc) {
 		fprintf(stderr, "mitosis agent: unexpected argument '%s'\n", argv[optind]);
-		cmd_usage(stderr, "agent");
+		cmd_usage(stderr, &cmd_agent_entry);
 		rc = EXIT_USAGE;
 	}
-	agent_free_options(opts, nkeys);
+	cmd_options_free(opts);
 	return rc;
 }
 
@@ -160,7 +142,19 @@ agent_load_secrets(const struct cfg *cfg)
 	return kr;
 }
 
-int
+/* SIGHUP: the same file and flags as at start, -v still winning over log_level. */
+static struct cfg *
+agent_reload(void *arg)
+{
+	const struct agent_args *args = arg;
+	struct cfg *cfg = cmd_reload_config(args->config, args->flags, args->nflags);
+
+	if (cfg != NULL && args->verbose > 0)
+		cfg->log_level = LOG_LEVEL_DEBUG;
+	return cfg;
+}
+
+static int
 cmd_agent_main(int argc, char **argv)
 {
 	struct agent_args args;
@@ -185,12 +179,10 @@ cmd_agent_main(int argc, char **argv)
 		goto out;
 	}
 	log_init("mitosis", args.verbose > 0 ? LOG_LEVEL_DEBUG : cfg->log_level, cfg->traces);
-	rc = agent_run(cfg, kr);
+	rc = agent_run(cfg, kr, agent_reload, &args);
 out:
 	keyring_free(kr);
 	cfg_free(cfg);
-	for (size_t i = 0; i < args.nflags; i++)
-		free(args.flags[i].where);
-	free(args.flags);
+	cmd_settings_free(args.flags, args.nflags);
 	return rc;
 }

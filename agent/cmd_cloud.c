@@ -1,11 +1,12 @@
 /*
- * cmd_cloud: `mitosis cloud ls`, `clone`, `snapshot` and `resize`.
+ * cmd_cloud: `mitosis cloud ls`, `clone`, `snapshot` and `resize`
+ * (docs/cloud.md), each on the command frame (cmd_frame.h): the options,
+ * the configuration with its flags, a private loop, the API client, and
+ * waiting with a word to the user. Each verb starts one operation from
+ * cloud_clone.c or cloud_ops.c and waits for it.
  *
- * Each verb loads the agent's configuration (-c FILE), reads the token file,
- * makes a private loop with an http client and a cloud client, starts one
- * operation from cloud_ops.c and runs the loop until it has ended and every
- * handle is closed. Output is a table or --json on stdout; the last line (or
- * the "cloud_requests_sent" member) is the number of API requests sent. With
+ * Output is a table or --json on stdout; the last line (or the
+ * "cloud_requests_sent" member) is the number of API requests sent. With
  * --dry-run the mutating calls are printed ("dry-run: POST /v2/... BODY", on
  * stderr under --json) and not sent. The token is never printed.
  */
@@ -18,66 +19,94 @@
 #include <time.h>
 
 #include <cjson/cJSON.h>
-#include <sodium.h>
 
 #include "cfg.h"
 #include "cloud.h"
+#include "cloud_clone.h"
 #include "cloud_ops.h"
 #include "cmd.h"
 #include "cmd_cloud.h"
+#include "cmd_frame.h"
+#include "container.h"
 #include "doapi.h"
-#include "http.h"
 #include "meta.h"
-#include "metadata.h"
 #include "xmalloc.h"
 
 #define CMD_CLOUD_MAX_COUNT 50
 #define CMD_CLOUD_MAX_SEEDS 5
 
-struct cmd_cloud_args {
-	const char *config;
-	bool json;
-	bool dry_run;
-	unsigned count;
-	const char *arg; /* SIZE for resize, NAME for snapshot */
-};
+enum { CMD_CLOUD_COUNT = 300 };
 
+/* One cloud verb: the frame, and what the verb builds its answer from. */
 struct cmd_cloud {
-	const char *verb;
-	struct cmd_cloud_args a;
-	uv_loop_t loop;
-	struct http *http;
-	struct cloud *cloud;
-	struct cfg *cfg;
-	char *tag;
-	int rc;
-	unsigned pending;
+	struct cmd_frame f;
+	unsigned count;	 /* clone --count */
+	const char *arg; /* SIZE for resize, NAME for snapshot */
+	char name[128];	 /* the default snapshot name */
+	cJSON *out;	 /* the --json document being built */
 	/* clone */
 	char *seeds[CMD_CLOUD_MAX_SEEDS];
 	size_t nseeds;
 	char region[32];
-	cJSON *out; /* the --json document being built */
 	struct doapi_droplet *made;
 	size_t nmade;
 	size_t ndeleted;
-	unsigned creates;
-	/* snapshot / resize */
-	uint64_t droplet_id;
-	struct metadata_fetch *mf;
+};
+
+static int cmd_cloud_main(int argc, char **argv);
+static int cmd_clone_main(int argc, char **argv);
+static int cmd_snapshot_main(int argc, char **argv);
+static int cmd_resize_main(int argc, char **argv);
+static void cmd_cloud_help(FILE *out);
+static void cmd_clone_help(FILE *out);
+static void cmd_snapshot_help(FILE *out);
+static void cmd_resize_help(FILE *out);
+
+const struct cmd_entry cmd_cloud_entry = {
+	"cloud",
+	cmd_cloud_main,
+	"cloud ls [--json] [--dry-run] [-c FILE] [--KEY VALUE ...]",
+	"list the cluster's droplets (by the cluster tag)",
+	cmd_cloud_help,
+};
+const struct cmd_entry cmd_clone_entry = {
+	"clone",
+	cmd_clone_main,
+	"clone [--count N] [--json] [--dry-run] [-c FILE] [--KEY VALUE ...]",
+	"create N droplets from clone_image and wait until they are active",
+	cmd_clone_help,
+};
+const struct cmd_entry cmd_snapshot_entry = {
+	"snapshot",
+	cmd_snapshot_main,
+	"snapshot [NAME] [--json] [--dry-run] [-c FILE] [--KEY VALUE ...]",
+	"snapshot this droplet and print the new image id",
+	cmd_snapshot_help,
+};
+const struct cmd_entry cmd_resize_entry = {
+	"resize",
+	cmd_resize_main,
+	"resize SIZE [--json] [--dry-run] [-c FILE] [--KEY VALUE ...]",
+	"resize this droplet (power off, resize without disk, power on)",
+	cmd_resize_help,
 };
 
 static void
 cmd_cloud_common_help(FILE *out)
 {
-	fprintf(out, "Options:\n"
-		     "  -c FILE     agent configuration (default " CMD_DEFAULT_CONFIG ")\n"
-		     "  --json      print a JSON document\n"
-		     "  --dry-run   print the calls that would change something; send only GETs\n"
-		     "\nThe API token is read from token_file, the API from api_url. Exit status:\n"
-		     "0 success, 1 failure, 2 usage error.\n");
+	fprintf(out,
+		"Options:\n"
+		"  -c FILE      agent configuration (default " CMD_DEFAULT_CONFIG ")\n"
+		"  --json       print a JSON document\n"
+		"  --dry-run    print the calls that would change something; send only GETs\n"
+		"  --KEY VALUE  any configuration key, over the file (--token-file PATH,\n"
+		"               --api-url URL, --api-timeout 5s, ...; 'mitosis help agent')\n"
+		"\nThe API token is read from token_file, the API from api_url. After a second\n"
+		"without an answer the verb says what it waits for; after api_timeout it gives\n"
+		"up. Exit status: 0 success, 1 failure, 2 usage error.\n");
 }
 
-void
+static void
 cmd_cloud_help(FILE *out)
 {
 	fprintf(out,
@@ -86,7 +115,7 @@ cmd_cloud_help(FILE *out)
 	cmd_cloud_common_help(out);
 }
 
-void
+static void
 cmd_clone_help(FILE *out)
 {
 	fprintf(out,
@@ -94,12 +123,12 @@ cmd_clone_help(FILE *out)
 		"clone_region, clone_vpc_uuid, clone_ssh_keys and the cluster tag plus\n"
 		"clone_tags, seeded with the private addresses of current members, and waits\n"
 		"until each is active with its addresses; one not active by active_timeout\n"
-		"is deleted.\n\n  --count N   how many droplets\n",
+		"is deleted.\n\n  --count N    how many droplets\n",
 		CMD_CLOUD_MAX_COUNT);
 	cmd_cloud_common_help(out);
 }
 
-void
+static void
 cmd_snapshot_help(FILE *out)
 {
 	fprintf(out, "Snapshots this droplet (node_id, else the metadata service) as NAME\n"
@@ -108,7 +137,7 @@ cmd_snapshot_help(FILE *out)
 	cmd_cloud_common_help(out);
 }
 
-void
+static void
 cmd_resize_help(FILE *out)
 {
 	fprintf(out, "Resizes this droplet to SIZE (a size slug): power_off, resize with disk\n"
@@ -116,135 +145,61 @@ cmd_resize_help(FILE *out)
 	cmd_cloud_common_help(out);
 }
 
-/* getopt: -c, --json, --dry-run, --count (clone), -h. -1 to go on, else exit code. */
+/* clone's --count; the other verbs have no option of their own. */
 static int
-cmd_cloud_parse(const char *verb, int argc, char **argv, struct cmd_cloud_args *a,
-		void (*help)(FILE *))
+cmd_cloud_option(struct cmd_frame *f, int val, const char *arg, void *ctx)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "dry-run", no_argument, NULL, 'd' },
-		{ "count", required_argument, NULL, 'n' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct cmd_cloud *x = ctx;
 	char *end;
-	long v;
-	int c;
+	long v = strtol(arg, &end, 10);
 
-	optind = 1;
-	a->count = 1;
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			a->json = true;
-			break;
-		case 'd':
-			a->dry_run = true;
-			break;
-		case 'c':
-			a->config = optarg;
-			break;
-		case 'n':
-			v = strtol(optarg, &end, 10);
-			if (strcmp(verb, "clone") != 0 || *end != '\0' || v < 1 ||
-			    v > CMD_CLOUD_MAX_COUNT) {
-				fprintf(stderr, "mitosis %s: --count takes 1..%d\n", verb,
-					CMD_CLOUD_MAX_COUNT);
-				return EXIT_USAGE;
-			}
-			a->count = (unsigned)v;
-			break;
-		case 'h':
-			cmd_usage(stdout, verb);
-			help(stdout);
-			return 0;
-		default:
-			cmd_usage(stderr, verb);
-			return EXIT_USAGE;
-		}
+	if (val != CMD_CLOUD_COUNT || *end != '\0' || v < 1 || v > CMD_CLOUD_MAX_COUNT) {
+		fprintf(stderr, "mitosis %s: --count takes 1..%d\n", f->cmd->name,
+			CMD_CLOUD_MAX_COUNT);
+		return EXIT_USAGE;
 	}
+	x->count = (unsigned)v;
 	return -1;
 }
 
-static struct cfg *
-cmd_cloud_load_config(const char *verb, const char *path)
-{
-	struct cfg *cfg = cmd_load_config(path, NULL, 0, true);
-
-	if (cfg != NULL && cfg->token_file == NULL) {
-		fprintf(stderr, "mitosis %s: no token_file in the configuration\n", verb);
-		cfg_free(cfg);
-		return NULL;
-	}
-	return cfg;
-}
-
-/* Config, token, loop, http and cloud clients. 0, or an exit code. */
+/* Parses argv with `nargs` operands allowed (min..max). -1 to go on, else an exit code. */
 static int
-cmd_cloud_open(struct cmd_cloud *x)
+cmd_cloud_parse(struct cmd_cloud *x, const struct cmd_entry *cmd, int argc, char **argv, int min,
+		int max)
 {
-	struct cloud_opts o = { 0 };
-	char err[512], *token = NULL;
+	static const struct option clone_opts[] = {
+		{ "count", required_argument, NULL, CMD_CLOUD_COUNT },
+		{ NULL, 0, NULL, 0 },
+	};
 	int r;
 
-	x->cfg = cmd_cloud_load_config(x->verb, x->a.config);
-	if (x->cfg == NULL)
-		return 1;
-	if (cloud_read_token(x->cfg->token_file, &token, err, sizeof(err)) != 0) {
-		fprintf(stderr, "mitosis %s: %s\n", x->verb, err);
-		return 1;
+	x->count = 1;
+	r = cmd_frame_parse(&x->f, cmd, argc, argv, NULL,
+			    cmd == &cmd_clone_entry ? clone_opts : NULL, cmd_cloud_option, x);
+	if (r < 0 && (argc - optind < min || argc - optind > max)) {
+		cmd_usage(stderr, cmd);
+		r = EXIT_USAGE;
 	}
-	x->tag = xstrdup(x->cfg->cluster_tag);
-	uv_loop_init(&x->loop);
-	x->http = http_new(&x->loop);
-	o.base_url = x->cfg->api_url;
-	o.token = token;
-	o.timeout_ms = x->cfg->api_timeout_ms;
-	o.dry_run = x->a.dry_run;
-	o.dry_run_out = x->a.json ? stderr : stdout;
-	r = x->http == NULL ? -ENOMEM : cloud_new(&x->loop, x->http, &o, &x->cloud);
-	sodium_memzero(token, strlen(token));
-	free(token);
-	if (r != 0) {
-		fprintf(stderr, "mitosis %s: cannot set up the API client: %s\n", x->verb,
-			strerror(-r));
-		return 1;
-	}
-	return 0;
+	return r;
 }
 
-static void
-cmd_cloud_on_http_closed(void *arg)
-{
-	(void)arg;
-}
-
-/* Runs the loop until the operation ended, then tears everything down. */
-static void
+/* Ends a verb: frees what it built and returns its exit code. */
+static int
 cmd_cloud_close(struct cmd_cloud *x)
 {
-	if (x->http != NULL) {
-		uv_run(&x->loop, UV_RUN_DEFAULT);
-		cloud_close(x->cloud);
-		metadata_fetch_cancel(x->mf);
-		http_close(x->http, cmd_cloud_on_http_closed, NULL);
-		uv_run(&x->loop, UV_RUN_DEFAULT);
-		uv_loop_close(&x->loop);
-	}
+	int rc = cmd_frame_close(&x->f);
+
 	for (size_t i = 0; i < x->nseeds; i++)
 		free(x->seeds[i]);
 	free(x->made);
-	free(x->tag);
 	cJSON_Delete(x->out);
-	cfg_free(x->cfg);
+	return rc;
 }
 
 static uint64_t
 cmd_cloud_requests(const struct cmd_cloud *x)
 {
-	return x->cloud != NULL ? cloud_requests_sent(x->cloud) : 0;
+	return x->f.cloud != NULL ? cloud_requests_sent(x->f.cloud) : 0;
 }
 
 static cJSON *
@@ -280,12 +235,16 @@ cmd_cloud_table(const struct doapi_droplet *d, size_t n)
 		       d[i].region[0] != '\0' ? d[i].region : "-", d[i].size_slug, d[i].created_at);
 }
 
-/* Prints the --json document with the request count added. */
+/* The last word of every verb: the --json document, or the request count. */
 static void
-cmd_cloud_print_json(struct cmd_cloud *x)
+cmd_cloud_print(struct cmd_cloud *x)
 {
 	char *s;
 
+	if (!x->f.json || x->out == NULL) {
+		printf("cloud_requests_sent: %llu\n", (unsigned long long)cmd_cloud_requests(x));
+		return;
+	}
 	cJSON_AddNumberToObject(x->out, "cloud_requests_sent", (double)cmd_cloud_requests(x));
 	s = cJSON_Print(x->out);
 	if (s != NULL)
@@ -301,51 +260,52 @@ cmd_cloud_on_ls(int err, const char *error, const struct doapi_droplet *d, size_
 	struct cmd_cloud *x = arg;
 	cJSON *arr;
 
+	cmd_frame_end(&x->f);
 	if (err != 0) {
-		fprintf(stderr, "mitosis cloud ls: %s\n", error);
-		x->rc = 1;
+		cmd_frame_fail(&x->f, "%s", error);
 		return;
 	}
-	x->rc = 0;
-	if (!x->a.json) {
+	if (!x->f.json) {
 		cmd_cloud_table(d, n);
 		return;
 	}
 	x->out = cJSON_CreateObject();
-	cJSON_AddStringToObject(x->out, "tag", x->tag);
+	cJSON_AddStringToObject(x->out, "tag", x->f.cfg->cluster_tag);
 	arr = cJSON_AddArrayToObject(x->out, "droplets");
 	for (size_t i = 0; i < n; i++)
 		cJSON_AddItemToArray(arr, cmd_cloud_droplet_json(&d[i]));
 }
 
-int
+/* Lists the cluster by its tag, into cb. 0, or 1 after saying why. */
+static int
+cmd_cloud_list(struct cmd_cloud *x, cloud_droplets_fn *cb)
+{
+	if (cloud_list_tag_start(x->f.cloud, x->f.cfg->cluster_tag, cb, x) != 0) {
+		cmd_frame_fail(&x->f, "bad cluster tag %s", x->f.cfg->cluster_tag);
+		return 1;
+	}
+	cmd_frame_begin(&x->f);
+	return 0;
+}
+
+static int
 cmd_cloud_main(int argc, char **argv)
 {
-	struct cmd_cloud x = { .verb = "cloud", .rc = 1 };
-	int r = cmd_cloud_parse("cloud", argc, argv, &x.a, cmd_cloud_help);
+	struct cmd_cloud x = { 0 };
+	int r = cmd_cloud_parse(&x, &cmd_cloud_entry, argc, argv, 1, 1);
 
-	if (r >= 0)
-		return r;
-	if (optind + 1 != argc || strcmp(argv[optind], "ls") != 0) {
-		cmd_usage(stderr, "cloud");
-		return EXIT_USAGE;
+	if (r < 0 && strcmp(argv[optind], "ls") != 0) {
+		cmd_usage(stderr, &cmd_cloud_entry);
+		r = EXIT_USAGE;
 	}
-	x.verb = "cloud ls";
-	if ((r = cmd_cloud_open(&x)) != 0)
-		goto out;
-	x.rc = 1;
-	r = cloud_list_tag_start(x.cloud, x.tag, cmd_cloud_on_ls, &x);
-	if (r != 0)
-		fprintf(stderr, "mitosis cloud ls: bad cluster tag %s\n", x.tag);
-	uv_run(&x.loop, UV_RUN_DEFAULT);
-	if (x.rc == 0 && x.a.json)
-		cmd_cloud_print_json(&x);
-	else if (x.rc == 0)
-		printf("cloud_requests_sent: %llu\n", (unsigned long long)cmd_cloud_requests(&x));
-	r = x.rc;
-out:
-	cmd_cloud_close(&x);
-	return r;
+	if (r >= 0) {
+		cmd_cloud_close(&x);
+		return r;
+	}
+	if (cmd_frame_open(&x.f, CMD_FRAME_API) == 0 && cmd_cloud_list(&x, cmd_cloud_on_ls) == 0 &&
+	    cmd_frame_wait(&x.f) && x.f.rc == 0)
+		cmd_cloud_print(&x);
+	return cmd_cloud_close(&x);
 }
 
 /* ---- clone ---- */
@@ -356,16 +316,14 @@ cmd_cloud_on_cloned(int err, const char *error, const struct cloud_clone_result 
 	struct cmd_cloud *x = arg;
 	cJSON *ops = cJSON_GetObjectItemCaseSensitive(x->out, "operations"), *op;
 
-	if (err != 0) {
-		fprintf(stderr, "mitosis clone: %s: %s\n", res->op_tag, error);
-		x->rc = 1;
-	}
+	cmd_frame_end(&x->f);
+	if (err != 0)
+		cmd_frame_fail(&x->f, "%s: %s", res->op_tag, error);
 	x->made = xrealloc(x->made, (x->nmade + res->ndroplets + 1) * sizeof(*x->made));
 	if (res->ndroplets > 0)
 		memcpy(x->made + x->nmade, res->droplets, res->ndroplets * sizeof(*x->made));
 	x->nmade += res->ndroplets;
 	x->ndeleted += res->ndeleted;
-	x->creates += res->creates;
 	op = cJSON_CreateObject();
 	cJSON_AddStringToObject(op, "op_tag", res->op_tag);
 	cJSON_AddNumberToObject(op, "active", (double)res->ndroplets);
@@ -381,10 +339,10 @@ cmd_cloud_on_cloned(int err, const char *error, const struct cloud_clone_result 
 static void
 cmd_cloud_clone_go(struct cmd_cloud *x)
 {
-	const struct cfg *cfg = x->cfg;
+	const struct cfg *cfg = x->f.cfg;
 	struct cloud_clone_opts o = {
 		.cluster = cfg->cluster,
-		.cluster_tag = x->tag,
+		.cluster_tag = cfg->cluster_tag,
 		.image = cfg->clone_image,
 		.size = cfg->clone_size,
 		.region = cfg->clone_region != NULL ? cfg->clone_region
@@ -399,19 +357,18 @@ cmd_cloud_clone_go(struct cmd_cloud *x)
 		.nseeds = x->nseeds,
 		.active_timeout_ms = cfg->active_timeout_ms,
 	};
-	unsigned left = x->a.count;
+	unsigned left = x->count;
 	int r;
 
-	x->rc = 0;
 	while (left > 0) {
 		o.count = left > DOAPI_MAX_NAMES ? DOAPI_MAX_NAMES : left;
 		left -= o.count;
-		r = cloud_clone_start(x->cloud, &x->loop, &o, cmd_cloud_on_cloned, x);
+		r = cloud_clone_start(x->f.cloud, &o, cmd_cloud_on_cloned, x);
 		if (r != 0) {
-			fprintf(stderr, "mitosis clone: cannot start: %s\n", strerror(-r));
-			x->rc = 1;
+			cmd_frame_fail(&x->f, "cannot start: %s", strerror(-r));
 			return;
 		}
+		cmd_frame_begin(&x->f);
 	}
 }
 
@@ -421,9 +378,9 @@ cmd_cloud_on_members(int err, const char *error, const struct doapi_droplet *d, 
 {
 	struct cmd_cloud *x = arg;
 
+	cmd_frame_end(&x->f);
 	if (err != 0) {
-		fprintf(stderr, "mitosis clone: listing the cluster: %s\n", error);
-		x->rc = 1;
+		cmd_frame_fail(&x->f, "listing the cluster: %s", error);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -442,52 +399,44 @@ cmd_cloud_clone_print(struct cmd_cloud *x)
 {
 	cJSON *arr;
 
-	if (!x->a.json) {
+	if (!x->f.json) {
 		if (x->nmade > 0)
 			cmd_cloud_table(x->made, x->nmade);
 		if (x->ndeleted > 0)
 			printf("deleted (never active): %zu\n", x->ndeleted);
-		printf("cloud_requests_sent: %llu\n", (unsigned long long)cmd_cloud_requests(x));
+		cmd_cloud_print(x);
 		return;
 	}
 	arr = cJSON_AddArrayToObject(x->out, "droplets");
 	for (size_t i = 0; i < x->nmade; i++)
 		cJSON_AddItemToArray(arr, cmd_cloud_droplet_json(&x->made[i]));
 	cJSON_AddNumberToObject(x->out, "deleted", (double)x->ndeleted);
-	cJSON_AddBoolToObject(x->out, "dry_run", x->a.dry_run);
-	cmd_cloud_print_json(x);
+	cJSON_AddBoolToObject(x->out, "dry_run", x->f.dry_run);
+	cmd_cloud_print(x);
 }
 
-int
+static int
 cmd_clone_main(int argc, char **argv)
 {
-	struct cmd_cloud x = { .verb = "clone", .rc = 1 };
-	int r = cmd_cloud_parse("clone", argc, argv, &x.a, cmd_clone_help);
+	struct cmd_cloud x = { 0 };
+	int r = cmd_cloud_parse(&x, &cmd_clone_entry, argc, argv, 0, 0);
 
-	if (r >= 0)
+	if (r >= 0) {
+		cmd_cloud_close(&x);
 		return r;
-	if (optind != argc) {
-		cmd_usage(stderr, "clone");
-		return EXIT_USAGE;
 	}
-	if ((r = cmd_cloud_open(&x)) != 0)
-		goto out;
-	if (x.cfg->clone_image == 0 || x.cfg->clone_size == NULL) {
-		fprintf(stderr, "mitosis clone: clone_image and clone_size must be set\n");
-		r = 1;
-		goto out;
+	if (cmd_frame_open(&x.f, CMD_FRAME_API) != 0)
+		return cmd_cloud_close(&x);
+	if (x.f.cfg->clone_image == 0 || x.f.cfg->clone_size == NULL) {
+		cmd_frame_fail(&x.f, "clone_image and clone_size must be set");
+		return cmd_cloud_close(&x);
 	}
 	x.out = cJSON_CreateObject();
 	cJSON_AddArrayToObject(x.out, "operations");
-	r = cloud_list_tag_start(x.cloud, x.tag, cmd_cloud_on_members, &x);
-	if (r != 0)
-		fprintf(stderr, "mitosis clone: bad cluster tag %s\n", x.tag);
-	uv_run(&x.loop, UV_RUN_DEFAULT);
-	cmd_cloud_clone_print(&x);
-	r = r != 0 ? 1 : x.rc;
-out:
-	cmd_cloud_close(&x);
-	return r;
+	/* What was made is printed even when a batch failed. */
+	if (cmd_cloud_list(&x, cmd_cloud_on_members) == 0 && cmd_frame_wait(&x.f))
+		cmd_cloud_clone_print(&x);
+	return cmd_cloud_close(&x);
 }
 
 /* ---- snapshot and resize: "this droplet" ---- */
@@ -497,17 +446,17 @@ cmd_cloud_on_snapshot(int err, const char *error, uint64_t image_id, void *arg)
 {
 	struct cmd_cloud *x = arg;
 
-	x->rc = err == 0 ? 0 : 1;
+	cmd_frame_end(&x->f);
 	if (err != 0)
-		fprintf(stderr, "mitosis snapshot: %s\n", error);
+		cmd_frame_fail(&x->f, "%s", error);
 	x->out = cJSON_CreateObject();
-	cJSON_AddNumberToObject(x->out, "droplet_id", (double)x->droplet_id);
-	cJSON_AddStringToObject(x->out, "name", x->a.arg);
+	cJSON_AddNumberToObject(x->out, "droplet_id", (double)x->f.self->droplet_id);
+	cJSON_AddStringToObject(x->out, "name", x->arg);
 	cJSON_AddNumberToObject(x->out, "image_id", (double)image_id);
-	cJSON_AddBoolToObject(x->out, "dry_run", x->a.dry_run);
-	if (!x->a.json && err == 0 && !x->a.dry_run)
-		printf("snapshot %s of droplet %llu: image %llu (clone_image = %llu)\n", x->a.arg,
-		       (unsigned long long)x->droplet_id, (unsigned long long)image_id,
+	cJSON_AddBoolToObject(x->out, "dry_run", x->f.dry_run);
+	if (!x->f.json && err == 0 && !x->f.dry_run)
+		printf("snapshot %s of droplet %llu: image %llu (clone_image = %llu)\n", x->arg,
+		       (unsigned long long)x->f.self->droplet_id, (unsigned long long)image_id,
 		       (unsigned long long)image_id);
 }
 
@@ -516,105 +465,60 @@ cmd_cloud_on_resized(int err, const char *error, void *arg)
 {
 	struct cmd_cloud *x = arg;
 
-	x->rc = err == 0 ? 0 : 1;
+	cmd_frame_end(&x->f);
 	if (err != 0)
-		fprintf(stderr, "mitosis resize: %s\n", error);
+		cmd_frame_fail(&x->f, "%s", error);
 	x->out = cJSON_CreateObject();
-	cJSON_AddNumberToObject(x->out, "droplet_id", (double)x->droplet_id);
-	cJSON_AddStringToObject(x->out, "size", x->a.arg);
+	cJSON_AddNumberToObject(x->out, "droplet_id", (double)x->f.self->droplet_id);
+	cJSON_AddStringToObject(x->out, "size", x->arg);
 	cJSON_AddBoolToObject(x->out, "ok", err == 0);
-	cJSON_AddBoolToObject(x->out, "dry_run", x->a.dry_run);
-	if (!x->a.json && err == 0 && !x->a.dry_run)
+	cJSON_AddBoolToObject(x->out, "dry_run", x->f.dry_run);
+	if (!x->f.json && err == 0 && !x->f.dry_run)
 		printf("droplet %llu resized to %s and powered on\n",
-		       (unsigned long long)x->droplet_id, x->a.arg);
+		       (unsigned long long)x->f.self->droplet_id, x->arg);
 }
 
-static void
-cmd_cloud_act_go(struct cmd_cloud *x)
+/* snapshot [NAME] and resize SIZE: this droplet, one action machine, waited for. */
+static int
+cmd_cloud_act_main(const struct cmd_entry *cmd, int argc, char **argv)
 {
-	int r;
+	bool resize = cmd == &cmd_resize_entry;
+	struct cmd_cloud x = { 0 };
+	int r = cmd_cloud_parse(&x, cmd, argc, argv, resize ? 1 : 0, 1);
 
-	if (strcmp(x->verb, "snapshot") == 0)
-		r = cloud_snapshot_start(x->cloud, &x->loop, x->droplet_id, x->a.arg, 0, 0,
-					 cmd_cloud_on_snapshot, x);
+	if (r >= 0) {
+		cmd_cloud_close(&x);
+		return r;
+	}
+	x.arg = optind < argc ? argv[optind] : NULL;
+	if (cmd_frame_open(&x.f, CMD_FRAME_API) != 0 || cmd_frame_self(&x.f) == NULL)
+		return cmd_cloud_close(&x);
+	if (x.arg == NULL) {
+		snprintf(x.name, sizeof(x.name), "%s-%llu", x.f.cfg->cluster,
+			 (unsigned long long)time(NULL));
+		x.arg = x.name;
+	}
+	r = resize ? cloud_resize_start(x.f.cloud, x.f.self->droplet_id, x.arg, 0, 0,
+					cmd_cloud_on_resized, &x)
+		   : cloud_snapshot_start(x.f.cloud, x.f.self->droplet_id, x.arg, 0, 0,
+					  cmd_cloud_on_snapshot, &x);
+	if (r != 0)
+		cmd_frame_fail(&x.f, "cannot start: %s", strerror(-r));
 	else
-		r = cloud_resize_start(x->cloud, &x->loop, x->droplet_id, x->a.arg, 0, 0,
-				       cmd_cloud_on_resized, x);
-	if (r != 0) {
-		fprintf(stderr, "mitosis %s: cannot start: %s\n", x->verb, strerror(-r));
-		x->rc = 1;
-	}
-}
-
-static void
-cmd_cloud_on_identity(int err, struct meta_identity *id, const char *why, void *arg)
-{
-	struct cmd_cloud *x = arg;
-
-	x->mf = NULL;
-	if (err != 0) {
-		fprintf(stderr, "mitosis %s: no node_id and no metadata service: %s\n", x->verb,
-			why);
-		x->rc = 1;
-		return;
-	}
-	x->droplet_id = id->droplet_id;
-	meta_identity_free(id);
-	cmd_cloud_act_go(x);
+		cmd_frame_begin(&x.f);
+	if (r == 0 && cmd_frame_wait(&x.f))
+		cmd_cloud_print(&x);
+	return cmd_cloud_close(&x);
 }
 
 static int
-cmd_cloud_act_main(const char *verb, int argc, char **argv, void (*help)(FILE *))
-{
-	struct cmd_cloud x = { .verb = verb, .rc = 1 };
-	struct metadata_opts mo = { 0 };
-	char defname[128];
-	int r = cmd_cloud_parse(verb, argc, argv, &x.a, help);
-
-	if (r >= 0)
-		return r;
-	if (optind + 1 < argc || (strcmp(verb, "resize") == 0 && optind + 1 != argc)) {
-		cmd_usage(stderr, verb);
-		return EXIT_USAGE;
-	}
-	x.a.arg = optind < argc ? argv[optind] : NULL;
-	if ((r = cmd_cloud_open(&x)) != 0)
-		goto out;
-	if (x.a.arg == NULL) {
-		snprintf(defname, sizeof(defname), "%s-%llu", x.cfg->cluster,
-			 (unsigned long long)time(NULL));
-		x.a.arg = defname;
-	}
-	x.droplet_id = x.cfg->node_id;
-	if (x.droplet_id != 0) {
-		cmd_cloud_act_go(&x);
-	} else {
-		mo.base_url = x.cfg->metadata_url;
-		mo.timeout_ms = x.cfg->metadata_timeout_ms;
-		mo.attempts = (unsigned)x.cfg->metadata_attempts;
-		r = metadata_fetch_start(&x.loop, x.http, &mo, cmd_cloud_on_identity, &x, &x.mf);
-		if (r != 0)
-			fprintf(stderr, "mitosis %s: metadata: %s\n", verb, strerror(-r));
-	}
-	uv_run(&x.loop, UV_RUN_DEFAULT);
-	if (x.a.json && x.out != NULL)
-		cmd_cloud_print_json(&x);
-	else
-		printf("cloud_requests_sent: %llu\n", (unsigned long long)cmd_cloud_requests(&x));
-	r = x.rc;
-out:
-	cmd_cloud_close(&x);
-	return r;
-}
-
-int
 cmd_snapshot_main(int argc, char **argv)
 {
-	return cmd_cloud_act_main("snapshot", argc, argv, cmd_snapshot_help);
+	return cmd_cloud_act_main(&cmd_snapshot_entry, argc, argv);
 }
 
-int
+static int
 cmd_resize_main(int argc, char **argv)
 {
-	return cmd_cloud_act_main("resize", argc, argv, cmd_resize_help);
+	return cmd_cloud_act_main(&cmd_resize_entry, argc, argv);
 }

@@ -1,9 +1,11 @@
 /*
- * cmd_control: what `mitosis members` and `mitosis status` have in common.
- * Both pick the socket (-s PATH, else $MITOSIS_SOCKET, else the default the
- * agent uses), send one request, print the reply, and turn each way of
- * failing into one clear sentence and an exit code: "no agent is running" is
- * its own code (3), so scripts can tell it from a real failure.
+ * cmd_control: `mitosis members` and `mitosis status`, which ask a running
+ * agent over its control socket; the agent renders the table or the JSON
+ * (common/report.c), these only ask and print.
+ * Both pick the socket (-s PATH, else the control_socket of -c FILE, else
+ * $MITOSIS_SOCKET, else the default the agent uses), send one request, print the reply, and turn
+ * each way of failing into one clear sentence and an exit code: "no agent is running" is its own
+ * code (3), so scripts can tell it from a real failure.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -14,17 +16,20 @@
 
 #include <cjson/cJSON.h>
 
+#include "cfg.h"
 #include "cmd.h"
 #include "cmd_control.h"
 #include "control.h"
+#include "xmalloc.h"
 
-void
+static void
 cmd_control_help_options(FILE *out)
 {
 	fprintf(out, "Options:\n"
 		     "  --json     print the JSON document instead of the text\n"
 		     "  -s PATH    the agent's control socket; default $MITOSIS_SOCKET, else\n"
 		     "             " CONTROL_DEFAULT_PATH "\n"
+		     "  -c FILE    take the socket from the control_socket of this configuration\n"
 		     "\nExit status: 0 success, 1 failure (permission denied, no answer, an error\n"
 		     "from the agent), 2 usage error, 3 no agent is running.\n");
 }
@@ -47,6 +52,8 @@ cmd_control_agent_error(const char *name, const char *path, const char *reply)
 	cJSON_Delete(doc);
 	return 1;
 }
+
+/* ---- what both share ---- */
 
 static int
 cmd_control_failed(const char *name, const char *path, int err)
@@ -74,66 +81,90 @@ cmd_control_failed(const char *name, const char *path, int err)
 	}
 }
 
-static const char *
-cmd_control_path(const char *flag)
+struct cmd_control_args {
+	bool json;
+	const char *sock;   /* -s PATH */
+	const char *config; /* -c FILE */
+};
+
+/* The socket: -s, else -c FILE's control_socket, else $MITOSIS_SOCKET, else the
+ * default. NULL after printing why the configuration could not be read. */
+static char *
+cmd_control_path(const struct cmd_control_args *a)
 {
 	const char *env = getenv("MITOSIS_SOCKET");
+	struct cfg *cfg;
+	char *path;
 
-	if (flag != NULL)
-		return flag;
-	return env != NULL && env[0] != '\0' ? env : CONTROL_DEFAULT_PATH;
+	if (a->sock != NULL)
+		return xstrdup(a->sock);
+	if (a->config != NULL) {
+		if ((cfg = cmd_load_config(a->config, NULL, 0, false)) == NULL)
+			return NULL;
+		path = xstrdup(cfg->control_socket);
+		cfg_free(cfg);
+		return path;
+	}
+	return xstrdup(env != NULL && env[0] != '\0' ? env : CONTROL_DEFAULT_PATH);
 }
 
-/* getopt: --json, -s PATH, -h. Returns -1 to go on, else an exit code. */
+/* getopt: --json, -s PATH, -c FILE, -h. Returns -1 to go on, else an exit code. */
 static int
-cmd_control_options(const char *name, int argc, char **argv, bool *json, const char **sock)
+cmd_control_options(const struct cmd_entry *cmd, int argc, char **argv, struct cmd_control_args *a)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "socket", required_argument, NULL, 's' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":s:c:h", opts, NULL)) != -1) {
 		if (c == 'j') {
-			*json = true;
+			a->json = true;
 		} else if (c == 's') {
-			*sock = optarg;
+			a->sock = optarg;
+		} else if (c == 'c') {
+			a->config = optarg;
 		} else if (c == 'h') {
-			cmd_usage(stdout, name);
-			cmd_control_help_options(stdout);
+			cmd_usage(stdout, cmd);
+			cmd->help(stdout);
 			return 0;
 		} else {
-			cmd_usage(stderr, name);
-			return EXIT_USAGE;
+			return cmd_bad_option(cmd, c, argv, opts);
 		}
 	}
 	if (optind != argc) {
-		cmd_usage(stderr, name);
+		cmd_usage(stderr, cmd);
 		return EXIT_USAGE;
 	}
 	return -1;
 }
 
-int
-cmd_control_run(const char *name, int argc, char **argv)
+static int
+cmd_control_run(const struct cmd_entry *cmd, int argc, char **argv)
 {
-	const char *sock = NULL, *path;
-	char request[64], *reply = NULL;
-	bool json = false;
+	struct cmd_control_args a = { 0 };
+	const char *name = cmd->name;
+	char request[64], *reply = NULL, *path;
 	size_t len;
 	int r;
 
-	if ((r = cmd_control_options(name, argc, argv, &json, &sock)) >= 0)
+	if ((r = cmd_control_options(cmd, argc, argv, &a)) >= 0)
 		return r;
-	path = cmd_control_path(sock);
-	snprintf(request, sizeof(request), "%s%s", name, json ? " json" : "");
+	if ((path = cmd_control_path(&a)) == NULL)
+		return 1;
+	snprintf(request, sizeof(request), "%s%s", name, a.json ? " json" : "");
 	r = control_query(path, request, CONTROL_TIMEOUT_MS, &reply);
-	if (r != 0)
-		return cmd_control_failed(name, path, r);
+	if (r != 0) {
+		r = cmd_control_failed(name, path, r);
+		free(path);
+		return r;
+	}
 	len = strlen(reply);
 	if (len == 0) {
 		fprintf(stderr,
@@ -150,5 +181,67 @@ cmd_control_run(const char *name, int argc, char **argv)
 		r = fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
 	}
 	free(reply);
+	free(path);
 	return r;
+}
+
+/* ---- members ---- */
+
+static int cmd_members_main(int argc, char **argv);
+static void cmd_members_help(FILE *out);
+
+const struct cmd_entry cmd_members_entry = {
+	"members",
+	cmd_members_main,
+	"members [--json] [-s PATH | -c FILE]",
+	"list the cluster's members as this node's agent sees them",
+	cmd_members_help,
+};
+
+static void
+cmd_members_help(FILE *out)
+{
+	cmd_control_help_options(out);
+	fprintf(out,
+		"\nColumns: ID (* marks this node), NAME, ADDRESS, STATE (alive, suspect, dead,\n"
+		"left), INC (incarnation), CPU (utilisation, averaged over load_window), LOAD1\n"
+		"(1-minute load average per CPU), MEM (memory in use), CUSTOM (the custom "
+		"metric),\n"
+		"AGE (since anything about the member last changed). '-' is a value not known\n"
+		"yet. Member names come from peers and are printed escaped.\n");
+}
+
+static int
+cmd_members_main(int argc, char **argv)
+{
+	return cmd_control_run(&cmd_members_entry, argc, argv);
+}
+
+/* ---- status ---- */
+
+static int cmd_status_main(int argc, char **argv);
+static void cmd_status_help(FILE *out);
+
+const struct cmd_entry cmd_status_entry = {
+	"status",
+	cmd_status_main,
+	"status [--json] [-s PATH | -c FILE]",
+	"show this node's view: members by state, mean load, traffic, drops",
+	cmd_status_help,
+};
+
+static void
+cmd_status_help(FILE *out)
+{
+	cmd_control_help_options(out);
+	fprintf(out,
+		"\nThe mean load is over the alive members that have sent a sample; the custom\n"
+		"metric's mean is over those that report one. docs/load.md describes every\n"
+		"field of the JSON document.\n");
+}
+
+static int
+cmd_status_main(int argc, char **argv)
+{
+	return cmd_control_run(&cmd_status_entry, argc, argv);
 }

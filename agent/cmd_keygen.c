@@ -19,12 +19,21 @@
 #include <sodium.h>
 
 #include "cmd.h"
+#include "cmd_keygen.h"
 #include "keyring.h"
 #include "xmalloc.h"
 
 #define KEYGEN_BUF 1024
 
-void
+static int cmd_keygen_main(int argc, char **argv);
+static void cmd_keygen_help(FILE *out);
+
+const struct cmd_entry cmd_keygen_entry = {
+	"keygen",	 cmd_keygen_main, "keygen -o FILE [-f]", "write a new cluster signing key",
+	cmd_keygen_help,
+};
+
+static void
 cmd_keygen_help(FILE *out)
 {
 	fprintf(out,
@@ -86,7 +95,7 @@ keygen_write(const char *path, const char *buf, size_t len, bool force)
 	return r;
 }
 
-int
+static int
 cmd_keygen_main(int argc, char **argv)
 {
 	const char *out = NULL;
@@ -98,22 +107,22 @@ cmd_keygen_main(int argc, char **argv)
 	int c, r;
 
 	optind = 1;
-	while ((c = getopt(argc, argv, "o:fh")) != -1) {
+	opterr = 0;
+	while ((c = getopt(argc, argv, ":o:fh")) != -1) {
 		if (c == 'o') {
 			out = optarg;
 		} else if (c == 'f') {
 			force = true;
 		} else if (c == 'h') {
-			cmd_usage(stdout, "keygen");
+			cmd_usage(stdout, &cmd_keygen_entry);
 			cmd_keygen_help(stdout);
 			return 0;
 		} else {
-			cmd_usage(stderr, "keygen");
-			return EXIT_USAGE;
+			return cmd_bad_option(&cmd_keygen_entry, c, argv, NULL);
 		}
 	}
 	if (out == NULL || optind != argc) {
-		cmd_usage(stderr, "keygen");
+		cmd_usage(stderr, &cmd_keygen_entry);
 		return EXIT_USAGE;
 	}
 	gmtime_r(&now, &tm);

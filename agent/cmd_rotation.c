@@ -1,7 +1,8 @@
 /*
  * cmd_rotation: `mitosis register`, `deregister`, `retire` and
- * `haproxy-config` (agent/cmd_rotation.h). The first three drive the same
- * rotation the agent uses (rotation.c) on a loop of their own and wait for it;
+ * `haproxy-config`. The first three drive the same rotation the agent uses
+ * (rotation.c) on the command frame (cmd_frame.h: options, configuration
+ * flags, a loop of their own, the API client, waiting) and wait for it;
  * with --dry-run every mutating API call and HAProxy command is printed
  * instead of made (GETs still run, so the plan shown is the real one).
  *
@@ -26,40 +27,86 @@
 #include "cloud.h"
 #include "cmd.h"
 #include "cmd_rotation.h"
+#include "cmd_frame.h"
 #include "control.h"
 #include "haproxy_cfg.h"
-#include "http.h"
-#include "log.h"
+#include "doapi.h"
 #include "meta.h"
-#include "metadata.h"
 #include "rotation.h"
 #include "xmalloc.h"
 
-struct cr_args {
-	const char *config, *node_arg, *ip, *name, *nodes_file, *sock, *backend;
-	uint64_t node_id;
-	unsigned port;
-	bool json, dry_run, no_wait, reconcile;
+/* The rotation verbs' own options. */
+enum {
+	CR_NO_WAIT = 300,
+	CR_NODE,
+	CR_IP,
+	CR_NAME,
+	CR_NODES,
+	CR_BACKEND,
+	CR_PORT,
+	CR_RECONCILE,
 };
 
+struct cr_args {
+	const char *ip, *name, *nodes_file, *sock, *backend;
+	uint64_t node_id;
+	unsigned port;
+	bool no_wait, reconcile;
+};
+
+/* One rotation verb: the frame, the rotation on it, and the last step's outcome. */
 struct cr {
-	uv_loop_t loop;
-	struct http *http;
-	struct cfg *cfg;
+	struct cmd_frame f;
 	struct rotation *rot;
-	struct cloud *own_cloud; /* retire without a do-* registrar */
 	struct cr_args a;
-	bool done;
 	int err;
 	char why[600];
 	struct cloud_resp_copy {
 		long status;
 		cJSON *json;
 	} resp;
-	struct meta_identity *self;
 };
 
 /* --- options and set-up -------------------------------------------------- */
+
+static int cmd_register_main(int argc, char **argv);
+static int cmd_deregister_main(int argc, char **argv);
+static int cmd_retire_main(int argc, char **argv);
+static int cmd_haproxy_config_main(int argc, char **argv);
+static void cmd_register_help(FILE *out);
+static void cmd_retire_help(FILE *out);
+static void cmd_haproxy_config_help(FILE *out);
+
+const struct cmd_entry cmd_register_entry = {
+	"register",
+	cmd_register_main,
+	"register [-c FILE] [--json] [--dry-run] [--node ID --ip IP [--name NAME]] [--KEY VALUE "
+	"...]",
+	"put this node (or --node) into every configured registrar",
+	cmd_register_help,
+};
+const struct cmd_entry cmd_deregister_entry = {
+	"deregister",
+	cmd_deregister_main,
+	"deregister [-c FILE] [--json] [--dry-run] [--node ID --ip IP [--name NAME]] [--KEY VALUE "
+	"...]",
+	"take this node (or --node) out of every configured registrar",
+	cmd_register_help,
+};
+const struct cmd_entry cmd_retire_entry = {
+	"retire",
+	cmd_retire_main,
+	"retire NODE [-c FILE] [--json] [--dry-run] [--no-wait] [--KEY VALUE ...]",
+	"deregister a droplet, wait for drain, delete it",
+	cmd_retire_help,
+};
+const struct cmd_entry cmd_haproxy_config_entry = {
+	"haproxy-config",
+	cmd_haproxy_config_main,
+	"haproxy-config [-c FILE] [--json] [--nodes FILE | -s PATH] [--backend NAME] [--port N]",
+	"print a haproxy.cfg backend for the current members",
+	cmd_haproxy_config_help,
+};
 
 static void
 cr_help_common(FILE *out)
@@ -68,10 +115,12 @@ cr_help_common(FILE *out)
 		     "  -c FILE      configuration (default " CMD_DEFAULT_CONFIG ")\n"
 		     "  --json       print one JSON object instead of text\n"
 		     "  --dry-run    print the API calls and HAProxy commands that would change\n"
-		     "               something, instead of making them (reads still happen)\n");
+		     "               something, instead of making them (reads still happen)\n"
+		     "  --KEY VALUE  any configuration key, over the file (--token-file PATH,\n"
+		     "               --registrars do-dns, ...; 'mitosis help agent' lists them)\n");
 }
 
-void
+static void
 cmd_register_help(FILE *out)
 {
 	cr_help_common(out);
@@ -82,16 +131,11 @@ cmd_register_help(FILE *out)
 		"  --reconcile  (register only) make every registrar hold exactly the nodes\n"
 		"               of --nodes FILE, or the local agent's alive members (-s PATH)\n"
 		"  --nodes FILE JSON array of {\"id\", \"name\", \"ip\"}\n"
-		"\nPuts the node into every registrar of `registrars`. Idempotent.\n");
+		"\nPuts the node into (or takes it out of) every registrar of `registrars`.\n"
+		"Idempotent.\n");
 }
 
-void
-cmd_deregister_help(FILE *out)
-{
-	cmd_register_help(out);
-}
-
-void
+static void
 cmd_retire_help(FILE *out)
 {
 	cr_help_common(out);
@@ -101,7 +145,7 @@ cmd_retire_help(FILE *out)
 		     "A droplet that cannot be deregistered is not deleted.\n");
 }
 
-void
+static void
 cmd_haproxy_config_help(FILE *out)
 {
 	cr_help_common(out);
@@ -113,143 +157,110 @@ cmd_haproxy_config_help(FILE *out)
 		"\nPrints a haproxy.cfg backend section holding the cluster's alive members.\n");
 }
 
+/* The rotation verbs' own options (cmd_frame_opt_fn). */
 static int
-cr_options(const char *name, int argc, char **argv, struct cr_args *a)
+cr_option(struct cmd_frame *f, int val, const char *arg, void *ctx)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "no-wait", no_argument, NULL, 'W' },
-		{ "node", required_argument, NULL, 'N' },
-		{ "ip", required_argument, NULL, 'i' },
-		{ "name", required_argument, NULL, 'm' },
-		{ "nodes", required_argument, NULL, 'f' },
-		{ "backend", required_argument, NULL, 'b' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "reconcile", no_argument, NULL, 'R' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct cr_args *a = ctx;
 	char *end;
-	int c;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:s:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			a->config = optarg;
-			break;
-		case 's':
-			a->sock = optarg;
-			break;
-		case 'j':
-			a->json = true;
-			break;
-		case 'n':
-			a->dry_run = true;
-			break;
-		case 'W':
-			a->no_wait = true;
-			break;
-		case 'R':
-			a->reconcile = true;
-			break;
-		case 'i':
-			a->ip = optarg;
-			break;
-		case 'm':
-			a->name = optarg;
-			break;
-		case 'f':
-			a->nodes_file = optarg;
-			break;
-		case 'b':
-			a->backend = optarg;
-			break;
-		case 'N':
-			errno = 0;
-			a->node_id = strtoull(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || a->node_id == 0) {
-				fprintf(stderr, "mitosis %s: --node: not a droplet id: %s\n", name,
-					optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'p':
-			a->port = (unsigned)strtoul(optarg, &end, 10);
-			if (*end != '\0' || a->port == 0 || a->port > 65535) {
-				fprintf(stderr, "mitosis %s: --port: not a port: %s\n", name,
-					optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'h':
-			cmd_usage(stdout, name);
-			return 0;
-		default:
-			cmd_usage(stderr, name);
+	switch (val) {
+	case 's':
+		a->sock = arg;
+		break;
+	case CR_NO_WAIT:
+		a->no_wait = true;
+		break;
+	case CR_RECONCILE:
+		a->reconcile = true;
+		break;
+	case CR_IP:
+		a->ip = arg;
+		break;
+	case CR_NAME:
+		a->name = arg;
+		break;
+	case CR_NODES:
+		a->nodes_file = arg;
+		break;
+	case CR_BACKEND:
+		a->backend = arg;
+		break;
+	case CR_NODE:
+		errno = 0;
+		a->node_id = strtoull(arg, &end, 10);
+		if (errno != 0 || *end != '\0' || a->node_id == 0) {
+			fprintf(stderr, "mitosis %s: --node: not a droplet id: %s\n", f->cmd->name,
+				arg);
 			return EXIT_USAGE;
 		}
+		break;
+	case CR_PORT:
+		a->port = (unsigned)strtoul(arg, &end, 10);
+		if (*end != '\0' || a->port == 0 || a->port > 65535) {
+			fprintf(stderr, "mitosis %s: --port: not a port: %s\n", f->cmd->name, arg);
+			return EXIT_USAGE;
+		}
+		break;
 	}
 	return -1;
 }
 
-/* Reads the configuration; with `finish` its whole-file checks too. */
-static struct cfg *
-cr_load_cfg(const char *path, bool finish)
+/* Parses argv; -1 to go on (optind at the operands), else an exit code. */
+static int
+cr_parse(struct cr *x, const struct cmd_entry *cmd, int argc, char **argv)
 {
-	struct cfg *cfg = cmd_load_config(path, NULL, 0, finish);
+	static const struct option opts[] = {
+		{ "no-wait", no_argument, NULL, CR_NO_WAIT },
+		{ "node", required_argument, NULL, CR_NODE },
+		{ "ip", required_argument, NULL, CR_IP },
+		{ "name", required_argument, NULL, CR_NAME },
+		{ "nodes", required_argument, NULL, CR_NODES },
+		{ "backend", required_argument, NULL, CR_BACKEND },
+		{ "port", required_argument, NULL, CR_PORT },
+		{ "reconcile", no_argument, NULL, CR_RECONCILE },
+		{ "socket", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
 
-	if (cfg != NULL)
-		log_set_level(cfg->log_level);
-	return cfg;
+	return cmd_frame_parse(&x->f, cmd, argc, argv, "s:", opts, cr_option, &x->a);
 }
 
+/* The frame (with the API client when one is needed) and the rotation on it. 0 or 1. */
 static int
-cr_open(struct cr *x, const char *name)
+cr_open(struct cr *x, unsigned api)
 {
-	struct rotation_opts o = { .dry_run = x->a.dry_run,
-				   .dry_run_out = x->a.json ? stderr : stdout };
+	struct rotation_opts o = { .dry_run = x->f.dry_run,
+				   .dry_run_out = x->f.json ? stderr : stdout };
 
-	if ((x->cfg = cr_load_cfg(x->a.config, true)) == NULL)
-		return -EINVAL;
-	uv_loop_init(&x->loop);
-	if ((x->http = http_new(&x->loop)) == NULL) {
-		fprintf(stderr, "mitosis %s: cannot set up HTTP\n", name);
-		return -EIO;
-	}
-	if (rotation_new_opts(&x->loop, x->http, x->cfg, NULL, &o, &x->rot) != 0) {
-		fprintf(stderr, "mitosis %s: cannot set up the registrars (see above)\n", name);
-		return -EINVAL;
+	if (cmd_frame_open(&x->f, api) != 0)
+		return 1;
+	if (rotation_new(&x->f.loop, x->f.cfg, NULL, x->f.cloud, &o, &x->rot) != 0) {
+		cmd_frame_fail(&x->f, "cannot set up the registrars (see above)");
+		return 1;
 	}
 	return 0;
 }
 
-static void
+/* The rotation before the client it borrows; returns the exit code. */
+static int
 cr_close(struct cr *x)
 {
 	rotation_close(x->rot);
-	cloud_close(x->own_cloud);
-	if (x->http != NULL) {
-		http_close(x->http, NULL, NULL);
-		uv_run(&x->loop, UV_RUN_DEFAULT);
-	}
-	if (x->cfg != NULL) {
-		uv_run(&x->loop, UV_RUN_DEFAULT);
-		uv_loop_close(&x->loop);
-	}
-	meta_identity_free(x->self);
+	x->rot = NULL;
 	cJSON_Delete(x->resp.json);
-	cfg_free(x->cfg);
+	return cmd_frame_close(&x->f);
 }
 
-/* Runs the loop until the pending step reports. */
-static void
+/* Waits for the step just started. false when the frame gave up (it said why). */
+static bool
 cr_wait(struct cr *x)
 {
-	while (!x->done)
-		uv_run(&x->loop, UV_RUN_ONCE);
-	x->done = false;
+	cmd_frame_begin(&x->f);
+	if (cmd_frame_wait(&x->f))
+		return true;
+	x->err = -ETIMEDOUT;
+	return false;
 }
 
 static void
@@ -259,7 +270,7 @@ cr_on_rotation(int err, const char *why, void *arg)
 
 	x->err = err;
 	snprintf(x->why, sizeof(x->why), "%s", why != NULL ? why : "");
-	x->done = true;
+	cmd_frame_end(&x->f);
 }
 
 static void
@@ -272,52 +283,24 @@ cr_on_cloud(const struct cloud_resp *resp, void *arg)
 	cJSON_Delete(x->resp.json);
 	x->resp.json = resp->json != NULL ? cJSON_Duplicate(resp->json, true) : NULL;
 	snprintf(x->why, sizeof(x->why), "%s", resp->error);
-	x->done = true;
+	cmd_frame_end(&x->f);
 }
 
-/* --- this node's identity ------------------------------------------------ */
-
-static void
-cr_on_metadata(int err, struct meta_identity *id, const char *why, void *arg)
-{
-	struct cr *x = arg;
-
-	x->err = err;
-	x->self = id;
-	snprintf(x->why, sizeof(x->why), "%s", why != NULL ? why : "");
-	x->done = true;
-}
-
-/* Fills the node: --node/--ip, else the static identity, else metadata. */
+/* The node: --node/--ip, else this node (the static identity, else metadata). */
 static int
-cr_node(struct cr *x, const char *name, struct registrar_node *n)
+cr_node(struct cr *x, struct registrar_node *n)
 {
-	const struct cfg *c = x->cfg;
-	struct metadata_opts mo = { .base_url = c->metadata_url,
-				    .timeout_ms = c->metadata_timeout_ms,
-				    .attempts = (unsigned)c->metadata_attempts,
-				    .backoff_ms = 200 };
-	struct metadata_fetch *mf;
+	const struct meta_identity *self;
 
 	if (x->a.node_id != 0) {
 		*n = (struct registrar_node){ x->a.node_id, x->a.name != NULL ? x->a.name : "",
 					      x->a.ip, x->a.ip };
 		return 0;
 	}
-	if (c->node_id != 0) {
-		*n = (struct registrar_node){ c->node_id, c->hostname, c->public_ipv4,
-					      c->private_ipv4 != NULL ? c->private_ipv4 : "" };
-		return 0;
-	}
-	if (metadata_fetch_start(&x->loop, x->http, &mo, cr_on_metadata, x, &mf) != 0)
-		return -EIO;
-	cr_wait(x);
-	if (x->err != 0) {
-		fprintf(stderr, "mitosis %s: this node's identity: %s\n", name, x->why);
-		return x->err;
-	}
-	*n = (struct registrar_node){ x->self->droplet_id, x->self->hostname, x->self->public_ipv4,
-				      x->self->private_ipv4 };
+	if ((self = cmd_frame_self(&x->f)) == NULL)
+		return -ENOENT;
+	*n = (struct registrar_node){ self->droplet_id, self->hostname, self->public_ipv4,
+				      self->private_ipv4 };
 	return 0;
 }
 
@@ -359,7 +342,7 @@ cr_print_result(const struct cr *x, cJSON *o)
 		cJSON_AddStringToObject(o, "error", x->why);
 	else
 		cJSON_AddNullToObject(o, "error");
-	cJSON_AddBoolToObject(o, "dry_run", x->a.dry_run);
+	cJSON_AddBoolToObject(o, "dry_run", x->f.dry_run);
 	cJSON_AddNumberToObject(o, "api_requests", (double)rotation_requests(x->rot));
 	cr_print_json(o);
 }
@@ -367,55 +350,60 @@ cr_print_result(const struct cr *x, cJSON *o)
 static void
 cr_report(struct cr *x, const char *verb, const struct registrar_node *n)
 {
+	const struct cfg *cfg = x->f.cfg;
 	cJSON *o;
 
-	if (!x->a.json) {
+	if (x->f.gave_up)
+		return; /* the frame has said why */
+	if (!x->f.json) {
 		if (x->err == 0)
 			printf("%s%s node %" PRIu64 " (%s, %s) with %s: %" PRIu64
 			       " API request(s)\n",
-			       x->a.dry_run ? "would have " : "", verb, n->id,
+			       x->f.dry_run ? "would have " : "", verb, n->id,
 			       n->name != NULL && n->name[0] != '\0' ? n->name : "-",
-			       registrar_address(x->cfg, n) ? registrar_address(x->cfg, n) : "-",
+			       registrar_address(cfg, n) ? registrar_address(cfg, n) : "-",
 			       rotation_names(x->rot)[0] ? rotation_names(x->rot) : "no registrar",
 			       rotation_requests(x->rot));
 		else
-			fprintf(stderr, "mitosis: %s node %" PRIu64 ": %s\n", verb, n->id, x->why);
+			cmd_frame_fail(&x->f, "%s node %" PRIu64 ": %s", verb, n->id, x->why);
 		return;
 	}
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "action", verb);
-	cJSON_AddItemToObject(o, "node", cr_node_json(x->cfg, n));
+	cJSON_AddItemToObject(o, "node", cr_node_json(cfg, n));
 	cr_print_result(x, o);
 }
 
 static cJSON *cr_members(const struct cr_args *a, const struct cfg *cfg);
-static int cr_reconcile(struct cr *x);
+static void cr_reconcile(struct cr *x);
 
 /* --- register / deregister ----------------------------------------------- */
 
 static int
-cr_node_main(const char *name, int argc, char **argv, bool add)
+cr_node_main(const struct cmd_entry *cmd, int argc, char **argv, bool add)
 {
 	struct cr x = { 0 };
 	struct registrar_node n;
 	int r;
 
-	if ((r = cr_options(name, argc, argv, &x.a)) >= 0)
-		return r;
-	if (optind != argc || (x.a.node_id != 0) != (x.a.ip != NULL) ||
-	    (x.a.reconcile && (!add || x.a.node_id != 0))) {
-		cmd_usage(stderr, name);
-		return EXIT_USAGE;
+	if ((r = cr_parse(&x, cmd, argc, argv)) < 0 &&
+	    (optind != argc || (x.a.node_id != 0) != (x.a.ip != NULL) ||
+	     (x.a.reconcile && (!add || x.a.node_id != 0)))) {
+		cmd_usage(stderr, cmd);
+		r = EXIT_USAGE;
 	}
+	if (r >= 0) {
+		cr_close(&x);
+		return r;
+	}
+	if (cr_open(&x, CMD_FRAME_API_IF_TOKEN) != 0)
+		return cr_close(&x);
 	if (x.a.reconcile) {
-		r = cr_open(&x, name) == 0 ? cr_reconcile(&x) : 1;
-		cr_close(&x);
-		return r;
+		cr_reconcile(&x);
+		return cr_close(&x);
 	}
-	if ((r = cr_open(&x, name)) != 0 || (r = cr_node(&x, name, &n)) != 0) {
-		cr_close(&x);
-		return 1;
-	}
+	if (cr_node(&x, &n) != 0)
+		return cr_close(&x);
 	r = add ? rotation_register(x.rot, &n, cr_on_rotation, &x)
 		: rotation_deregister(x.rot, &n, cr_on_rotation, &x);
 	if (r != 0) {
@@ -425,53 +413,24 @@ cr_node_main(const char *name, int argc, char **argv, bool add)
 		cr_wait(&x);
 	}
 	cr_report(&x, add ? "registered" : "deregistered", &n);
-	r = x.err == 0 ? 0 : 1;
-	cr_close(&x);
-	return r;
+	if (x.err != 0)
+		x.f.rc = 1;
+	return cr_close(&x);
 }
 
-int
+static int
 cmd_register_main(int argc, char **argv)
 {
-	return cr_node_main("register", argc, argv, true);
+	return cr_node_main(&cmd_register_entry, argc, argv, true);
 }
 
-int
+static int
 cmd_deregister_main(int argc, char **argv)
 {
-	return cr_node_main("deregister", argc, argv, false);
+	return cr_node_main(&cmd_deregister_entry, argc, argv, false);
 }
 
 /* --- retire ------------------------------------------------------------- */
-
-static struct cloud *
-cr_cloud(struct cr *x)
-{
-	struct cloud_opts co = { .base_url = x->cfg->api_url,
-				 .timeout_ms = x->cfg->api_timeout_ms,
-				 .dry_run = x->a.dry_run,
-				 .dry_run_out = x->a.json ? stderr : stdout };
-	char *token = NULL, err[256];
-
-	if (rotation_cloud(x->rot) != NULL)
-		return rotation_cloud(x->rot);
-	if (x->own_cloud != NULL)
-		return x->own_cloud;
-	if (x->cfg->token_file == NULL) {
-		fprintf(stderr, "mitosis retire: needs token_file\n");
-		return NULL;
-	}
-	if (cloud_read_token(x->cfg->token_file, &token, err, sizeof(err)) != 0) {
-		fprintf(stderr, "mitosis retire: %s\n", err);
-		return NULL;
-	}
-	co.token = token;
-	if (cloud_new(&x->loop, x->http, &co, &x->own_cloud) != 0)
-		x->own_cloud = NULL;
-	sodium_memzero(token, strlen(token));
-	free(token);
-	return x->own_cloud;
-}
 
 static void
 cr_on_list(int err, const char *error, cJSON *items, void *arg)
@@ -483,12 +442,12 @@ cr_on_list(int err, const char *error, cJSON *items, void *arg)
 	cJSON_Delete(x->resp.json);
 	x->resp.json = items != NULL ? cJSON_Duplicate(items, true) : NULL;
 	snprintf(x->why, sizeof(x->why), "%s", error != NULL ? error : "");
-	x->done = true;
+	cmd_frame_end(&x->f);
 }
 
-/* The droplet object for NODE (id or name), borrowed from x->resp.json. */
-static const cJSON *
-cr_find_droplet(struct cr *x, struct cloud *c, const char *node)
+/* Asks for NODE: GET /v2/droplets/ID, or a listing by name. 0 or 1 (said why). */
+static int
+cr_ask_droplet(struct cr *x, const char *node)
 {
 	char *end, *path;
 	uint64_t id;
@@ -498,61 +457,47 @@ cr_find_droplet(struct cr *x, struct cloud *c, const char *node)
 	id = strtoull(node, &end, 10);
 	if (errno == 0 && *end == '\0' && id != 0) {
 		path = xasprintf("/v2/droplets/%" PRIu64, id);
-		r = cloud_call(c, "GET", path, NULL, 0, cr_on_cloud, x);
-	} else if (node[strspn(node, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				     "0123456789.-_")] == '\0' &&
-		   node[0] != '\0') {
+		r = cloud_call(x->f.cloud, "GET", path, NULL, 0, cr_on_cloud, x);
+	} else if (node[0] != '\0' && doapi_name_valid(node)) {
 		path = xasprintf("/v2/droplets?name=%s", node);
-		r = cloud_list(c, path, "droplets", cr_on_list, x);
+		r = cloud_list(x->f.cloud, path, "droplets", cr_on_list, x);
 	} else {
-		fprintf(stderr, "mitosis retire: not a droplet id or name: %s\n", node);
-		return NULL;
+		cmd_frame_fail(&x->f, "not a droplet id or name: %s", node);
+		return 1;
 	}
 	free(path);
-	if (r != 0)
-		return NULL;
-	cr_wait(x);
-	if (x->err != 0 || x->resp.status != 200) {
-		fprintf(stderr, "mitosis retire: droplet %s: %s\n", node,
-			x->resp.status == 404 ? "no such droplet" : x->why);
-		return NULL;
+	if (r != 0) {
+		cmd_frame_fail(&x->f, "droplet %s: %s", node, strerror(-r));
+		return 1;
 	}
-	if (cJSON_IsArray(x->resp.json)) {
-		if (cJSON_GetArraySize(x->resp.json) != 1) {
-			fprintf(stderr, "mitosis retire: droplet %s: %d droplets have this name\n",
-				node, cJSON_GetArraySize(x->resp.json));
-			return NULL;
-		}
-		return cJSON_GetArrayItem(x->resp.json, 0);
-	}
-	return cJSON_GetObjectItemCaseSensitive(x->resp.json, "droplet");
+	return cr_wait(x) ? 0 : 1;
 }
 
-/* The droplet's id, name and v4 addresses; strings borrowed from d. */
+/* NODE (an id or a name) as the API knows it, parsed into *d. 0 or 1 (said why). */
 static int
-cr_droplet_node(const cJSON *d, struct registrar_node *n)
+cr_find_droplet(struct cr *x, const char *node, struct doapi_droplet *d)
 {
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(d, "id");
-	const cJSON *name = cJSON_GetObjectItemCaseSensitive(d, "name");
-	const cJSON *nets = cJSON_GetObjectItemCaseSensitive(d, "networks");
-	const cJSON *v4 = cJSON_GetObjectItemCaseSensitive(nets, "v4");
-	const cJSON *it;
+	const cJSON *obj;
+	char why[200];
 
-	if (!cJSON_IsNumber(id) || id->valuedouble < 1)
-		return -EINVAL;
-	*n = (struct registrar_node){ (uint64_t)id->valuedouble,
-				      cJSON_IsString(name) ? name->valuestring : "", "", "" };
-	cJSON_ArrayForEach(it, v4)
-	{
-		const cJSON *ip = cJSON_GetObjectItemCaseSensitive(it, "ip_address");
-		const cJSON *type = cJSON_GetObjectItemCaseSensitive(it, "type");
-
-		if (!cJSON_IsString(ip) || !cJSON_IsString(type))
-			continue;
-		if (strcmp(type->valuestring, "public") == 0)
-			n->public_ipv4 = ip->valuestring;
-		else if (strcmp(type->valuestring, "private") == 0)
-			n->private_ipv4 = ip->valuestring;
+	if (cr_ask_droplet(x, node) != 0)
+		return 1;
+	if (x->err != 0 || x->resp.status != 200) {
+		cmd_frame_fail(&x->f, "droplet %s: %s", node,
+			       x->resp.status == 404 ? "no such droplet" : x->why);
+		return 1;
+	}
+	if (cJSON_IsArray(x->resp.json) && cJSON_GetArraySize(x->resp.json) != 1) {
+		cmd_frame_fail(&x->f, "droplet %s: %d droplets have this name", node,
+			       cJSON_GetArraySize(x->resp.json));
+		return 1;
+	}
+	obj = cJSON_IsArray(x->resp.json)
+		      ? cJSON_GetArrayItem(x->resp.json, 0)
+		      : cJSON_GetObjectItemCaseSensitive(x->resp.json, "droplet");
+	if (!doapi_droplet_parse(obj, d, why, sizeof(why))) {
+		cmd_frame_fail(&x->f, "droplet %s: the API's answer: %s", node, why);
+		return 1;
 	}
 	return 0;
 }
@@ -562,7 +507,7 @@ cr_on_timer(uv_timer_t *t)
 {
 	struct cr *x = t->data;
 
-	x->done = true;
+	cmd_frame_end(&x->f);
 }
 
 /* Sleeps on the loop (pending API work keeps running meanwhile). */
@@ -571,36 +516,39 @@ cr_sleep(struct cr *x, uint64_t ms)
 {
 	uv_timer_t t;
 
-	uv_timer_init(&x->loop, &t);
+	uv_timer_init(&x->f.loop, &t);
 	t.data = x;
 	uv_timer_start(&t, cr_on_timer, ms, 0);
 	cr_wait(x);
 	uv_close((uv_handle_t *)&t, NULL);
-	uv_run(&x->loop, UV_RUN_NOWAIT);
+	uv_run(&x->f.loop, UV_RUN_NOWAIT);
 }
 
 static void
 cr_retire_report(struct cr *x, const struct registrar_node *n, const char *stage, uint64_t waited,
 		 bool deleted, bool gone)
 {
+	uint64_t requests = x->f.cloud != NULL ? cloud_requests_sent(x->f.cloud) : 0;
 	cJSON *o;
 
-	if (!x->a.json) {
+	if (x->f.gave_up)
+		return; /* the frame has said why */
+	if (stage != NULL)
+		x->f.rc = 1;
+	if (!x->f.json) {
 		if (stage != NULL)
-			fprintf(stderr, "mitosis retire: %s: %s\n", stage, x->why);
+			cmd_frame_fail(&x->f, "%s: %s", stage, x->why);
 		else
 			printf("%sretired node %" PRIu64 " (%s): out of %s, waited %" PRIu64 " ms, "
 			       "droplet %s; %" PRIu64 " API request(s)\n",
-			       x->a.dry_run ? "would have " : "", n->id, n->name,
+			       x->f.dry_run ? "would have " : "", n->id, n->name,
 			       rotation_names(x->rot)[0] ? rotation_names(x->rot) : "no registrar",
-			       waited, gone ? "was already gone" : "deleted",
-			       rotation_requests(x->rot) +
-				       (x->own_cloud ? cloud_requests_sent(x->own_cloud) : 0));
+			       waited, gone ? "was already gone" : "deleted", requests);
 		return;
 	}
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "action", "retire");
-	cJSON_AddItemToObject(o, "node", cr_node_json(x->cfg, n));
+	cJSON_AddItemToObject(o, "node", cr_node_json(x->f.cfg, n));
 	cJSON_AddStringToObject(o, "registrars", rotation_names(x->rot));
 	cJSON_AddBoolToObject(o, "ok", stage == NULL);
 	cJSON_AddBoolToObject(o, "deregistered", stage == NULL || strcmp(stage, "delete") == 0);
@@ -611,47 +559,38 @@ cr_retire_report(struct cr *x, const struct registrar_node *n, const char *stage
 		cJSON_AddStringToObject(o, "error", x->why);
 	else
 		cJSON_AddNullToObject(o, "error");
-	cJSON_AddBoolToObject(o, "dry_run", x->a.dry_run);
-	cJSON_AddNumberToObject(o, "api_requests",
-				(double)(rotation_requests(x->rot) +
-					 (x->own_cloud ? cloud_requests_sent(x->own_cloud) : 0)));
+	cJSON_AddBoolToObject(o, "dry_run", x->f.dry_run);
+	cJSON_AddNumberToObject(o, "api_requests", (double)requests);
 	cr_print_json(o);
 }
 
-/* Deregisters, waits, deletes. 0 or 1 (the exit code). */
-static int
-cr_retire(struct cr *x, struct cloud *c, cJSON *droplet)
+/* Deregisters, waits dns_ttl + drain_timeout, deletes. */
+static void
+cr_retire(struct cr *x, const struct registrar_node *n)
 {
-	struct registrar_node n;
-	uint64_t wait_ms = x->cfg->dns_ttl * 1000 + x->cfg->drain_timeout_ms;
+	uint64_t wait_ms = x->f.cfg->dns_ttl * 1000 + x->f.cfg->drain_timeout_ms;
 	char *path;
 	int r;
 
-	if (cr_droplet_node(droplet, &n) != 0) {
-		snprintf(x->why, sizeof(x->why), "the API's droplet has no id");
-		cr_retire_report(x, &n, "lookup", 0, false, false);
-		return 1;
-	}
-	if ((r = rotation_deregister(x->rot, &n, cr_on_rotation, x)) != 0)
+	if ((r = rotation_deregister(x->rot, n, cr_on_rotation, x)) != 0)
 		snprintf(x->why, sizeof(x->why), "%s", strerror(-r));
 	else
 		cr_wait(x);
 	if (r != 0 || x->err != 0) {
-		cr_retire_report(x, &n, "deregister (the droplet was not deleted)", 0, false,
-				 false);
-		return 1;
+		cr_retire_report(x, n, "deregister (the droplet was not deleted)", 0, false, false);
+		return;
 	}
-	if (x->a.no_wait || x->a.dry_run)
+	if (x->a.no_wait || x->f.dry_run)
 		wait_ms = 0;
-	if (wait_ms > 0 && !x->a.json)
+	if (wait_ms > 0 && !x->f.json)
 		printf("node %" PRIu64 " is out of rotation; waiting %" PRIu64 " ms (dns_ttl + "
 		       "drain_timeout) before deleting it\n",
-		       n.id, wait_ms);
+		       n->id, wait_ms);
 	fflush(stdout);
 	if (wait_ms > 0)
 		cr_sleep(x, wait_ms);
-	path = xasprintf("/v2/droplets/%" PRIu64, n.id);
-	r = cloud_call(c, "DELETE", path, NULL, 0, cr_on_cloud, x);
+	path = xasprintf("/v2/droplets/%" PRIu64, n->id);
+	r = cloud_call(x->f.cloud, "DELETE", path, NULL, 0, cr_on_cloud, x);
 	free(path);
 	if (r == 0)
 		cr_wait(x);
@@ -660,39 +599,33 @@ cr_retire(struct cr *x, struct cloud *c, cJSON *droplet)
 	     (x->resp.status < 200 || x->resp.status > 299))) {
 		if (r != 0)
 			snprintf(x->why, sizeof(x->why), "%s", strerror(-r));
-		cr_retire_report(x, &n, "delete", wait_ms, false, false);
-		return 1;
+		cr_retire_report(x, n, "delete", wait_ms, false, false);
+		return;
 	}
-	cr_retire_report(x, &n, NULL, wait_ms, x->resp.status != 404, x->resp.status == 404);
-	return 0;
+	cr_retire_report(x, n, NULL, wait_ms, x->resp.status != 404, x->resp.status == 404);
 }
 
-int
+static int
 cmd_retire_main(int argc, char **argv)
 {
 	struct cr x = { 0 };
-	const cJSON *d;
-	cJSON *droplet = NULL;
-	struct cloud *c;
+	struct doapi_droplet d;
+	struct registrar_node n;
 	int r;
 
-	if ((r = cr_options("retire", argc, argv, &x.a)) >= 0)
-		return r;
-	if (optind + 1 != argc) {
-		cmd_usage(stderr, "retire");
-		return EXIT_USAGE;
+	if ((r = cr_parse(&x, &cmd_retire_entry, argc, argv)) < 0 && optind + 1 != argc) {
+		cmd_usage(stderr, &cmd_retire_entry);
+		r = EXIT_USAGE;
 	}
-	r = 1;
-	if (cr_open(&x, "retire") != 0 || (c = cr_cloud(&x)) == NULL)
-		goto out;
-	if ((d = cr_find_droplet(&x, c, argv[optind])) == NULL)
-		goto out;
-	droplet = cJSON_Duplicate(d, true);
-	r = cr_retire(&x, c, droplet);
-out:
-	cJSON_Delete(droplet);
-	cr_close(&x);
-	return r;
+	if (r >= 0) {
+		cr_close(&x);
+		return r;
+	}
+	if (cr_open(&x, CMD_FRAME_API) == 0 && cr_find_droplet(&x, argv[optind], &d) == 0) {
+		n = (struct registrar_node){ d.id, d.name, d.public_ipv4, d.private_ipv4 };
+		cr_retire(&x, &n);
+	}
+	return cr_close(&x);
 }
 
 /* --- haproxy-config ------------------------------------------------------- */
@@ -763,7 +696,7 @@ cr_member(const cJSON *m, struct haproxy_member *out, char *ip, size_t ipsize)
 }
 
 static int
-cr_haproxy_print(const struct cr_args *a, const char *backend, unsigned port, const cJSON *doc)
+cr_haproxy_print(bool json, const char *backend, unsigned port, const cJSON *doc)
 {
 	size_t n = 0, cap = (size_t)cJSON_GetArraySize(doc) + 1;
 	struct haproxy_member *m = xcalloc(cap, sizeof(*m));
@@ -777,7 +710,7 @@ cr_haproxy_print(const struct cr_args *a, const char *backend, unsigned port, co
 	if (r != 0) {
 		fprintf(stderr, "mitosis haproxy-config: %s\n",
 			r == -EINVAL ? "a bad backend name, port or member address" : strerror(-r));
-	} else if (a->json) {
+	} else if (json) {
 		cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "servers");
 		char name[HAPROXY_CFG_NAME_MAX];
 
@@ -802,38 +735,39 @@ cr_haproxy_print(const struct cr_args *a, const char *backend, unsigned port, co
 	return r == 0 ? 0 : 1;
 }
 
-int
+static int
 cmd_haproxy_config_main(int argc, char **argv)
 {
-	struct cr_args a = { 0 };
+	struct cr x = { 0 };
+	const char *backend;
 	struct stat st;
-	struct cfg *cfg;
 	cJSON *doc;
 	int r;
 
-	if ((r = cr_options("haproxy-config", argc, argv, &a)) >= 0)
-		return r;
-	if (optind != argc) {
-		cmd_usage(stderr, "haproxy-config");
-		return EXIT_USAGE;
+	if ((r = cr_parse(&x, &cmd_haproxy_config_entry, argc, argv)) < 0 && optind != argc) {
+		cmd_usage(stderr, &cmd_haproxy_config_entry);
+		r = EXIT_USAGE;
 	}
-	/* Without -c and without the default file, flags alone are enough. */
-	if (a.config == NULL && stat(CMD_DEFAULT_CONFIG, &st) != 0)
-		cfg = cfg_new();
-	else
-		cfg = cr_load_cfg(a.config, false);
-	if (cfg == NULL)
+	if (r >= 0) {
+		cr_close(&x);
+		return r;
+	}
+	/* Without -c and without the default file, the flags alone are enough. */
+	x.f.cfg = cmd_load_config(
+		x.f.config == NULL && stat(CMD_DEFAULT_CONFIG, &st) != 0 ? "" : x.f.config,
+		x.f.flags, x.f.nflags, false);
+	if (x.f.cfg == NULL || (doc = cr_members(&x.a, x.f.cfg)) == NULL) {
+		cr_close(&x);
 		return 1;
-	r = 1;
-	if ((doc = cr_members(&a, cfg)) != NULL)
-		r = cr_haproxy_print(&a,
-				     a.backend != NULL		    ? a.backend
-				     : cfg->haproxy_backend != NULL ? cfg->haproxy_backend
-								    : "mitosis",
-				     a.port != 0 ? a.port : (unsigned)cfg->haproxy_server_port,
-				     doc);
+	}
+	backend = x.a.backend != NULL		     ? x.a.backend
+		  : x.f.cfg->haproxy_backend != NULL ? x.f.cfg->haproxy_backend
+						     : "mitosis";
+	r = cr_haproxy_print(x.f.json, backend,
+			     x.a.port != 0 ? x.a.port : (unsigned)x.f.cfg->haproxy_server_port,
+			     doc);
 	cJSON_Delete(doc);
-	cfg_free(cfg);
+	cr_close(&x);
 	return r;
 }
 
@@ -876,17 +810,20 @@ cr_nodes_from(const cJSON *doc, struct registrar_node *nodes, char (*ips)[16])
 	return n;
 }
 
-static int
+/* Makes every registrar hold exactly the alive members (--nodes FILE or the agent's). */
+static void
 cr_reconcile(struct cr *x)
 {
-	cJSON *doc = cr_members(&x->a, x->cfg), *o;
+	cJSON *doc = cr_members(&x->a, x->f.cfg), *o;
 	size_t cap, n;
 	struct registrar_node *nodes;
 	char(*ips)[16];
 	int r;
 
-	if (doc == NULL)
-		return 1;
+	if (doc == NULL) {
+		x->f.rc = 1;
+		return;
+	}
 	cap = (size_t)cJSON_GetArraySize(doc) + 1;
 	nodes = xcalloc(cap, sizeof(*nodes));
 	ips = xcalloc(cap, sizeof(*ips));
@@ -895,20 +832,23 @@ cr_reconcile(struct cr *x)
 		snprintf(x->why, sizeof(x->why), "%s", strerror(-(x->err = r)));
 	else
 		cr_wait(x);
-	if (x->a.json) {
+	if (x->f.gave_up) {
+		/* The frame has said why. */
+	} else if (x->f.json) {
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "action", "reconcile");
 		cJSON_AddNumberToObject(o, "nodes", (double)n);
 		cr_print_result(x, o);
 	} else if (x->err == 0) {
 		printf("%sreconciled %zu node(s) with %s: %" PRIu64 " API request(s)\n",
-		       x->a.dry_run ? "would have " : "", n, rotation_names(x->rot),
+		       x->f.dry_run ? "would have " : "", n, rotation_names(x->rot),
 		       rotation_requests(x->rot));
 	} else {
-		fprintf(stderr, "mitosis register --reconcile: %s\n", x->why);
+		cmd_frame_fail(&x->f, "--reconcile: %s", x->why);
 	}
+	if (x->err != 0)
+		x->f.rc = 1;
 	free(ips);
 	free(nodes);
 	cJSON_Delete(doc);
-	return x->err == 0 ? 0 : 1;
 }

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -43,7 +44,7 @@ struct control_client {
 	uv_timer_t timer;
 	uv_write_t wr;
 	struct control *c;
-	struct control_client *prev, *next;
+	LIST_ENTRY(control_client) entry;
 	char *reply;
 	unsigned long uid;
 	unsigned open_handles;
@@ -61,14 +62,14 @@ struct control {
 	bool have_file, srv_open, closing;
 	control_handler_fn *fn;
 	void *arg;
-	struct control_client *clients;
+	LIST_HEAD(, control_client) clients;
 	unsigned nclients; /* clients not yet closing */
 };
 
 static void
 control_maybe_free(struct control *c)
 {
-	if (!c->closing || c->srv_open || c->clients != NULL)
+	if (!c->closing || c->srv_open || !LIST_EMPTY(&c->clients))
 		return;
 	free(c->path);
 	free(c);
@@ -82,12 +83,7 @@ control_client_on_close(uv_handle_t *h)
 
 	if (--cl->open_handles > 0)
 		return;
-	if (cl->prev != NULL)
-		cl->prev->next = cl->next;
-	else
-		c->clients = cl->next;
-	if (cl->next != NULL)
-		cl->next->prev = cl->prev;
+	LIST_REMOVE(cl, entry);
 	free(cl->reply);
 	free(cl);
 	control_maybe_free(c);
@@ -282,10 +278,7 @@ control_client_new(struct control *c)
 	uv_timer_init(c->loop, &cl->timer);
 	cl->pipe.data = cl->timer.data = cl;
 	cl->open_handles = 2;
-	cl->next = c->clients;
-	if (c->clients != NULL)
-		c->clients->prev = cl;
-	c->clients = cl;
+	LIST_INSERT_HEAD(&c->clients, cl, entry);
 	c->nclients++;
 	return cl;
 }
@@ -453,6 +446,7 @@ control_open(uv_loop_t *loop, const char *path, control_handler_fn *fn, void *ar
 	if ((r = control_make_dir(path)) != 0 || (r = control_clear_stale(path)) != 0)
 		return control_open_failed(path, r);
 	c = xcalloc(1, sizeof(*c));
+	LIST_INIT(&c->clients);
 	c->loop = loop;
 	c->path = xstrdup(path);
 	c->fn = fn;
@@ -472,12 +466,13 @@ control_open(uv_loop_t *loop, const char *path, control_handler_fn *fn, void *ar
 void
 control_close(struct control *c)
 {
+	struct control_client *cl;
 	struct stat st;
 
 	if (c == NULL || c->closing)
 		return;
 	c->closing = true;
-	for (struct control_client *cl = c->clients; cl != NULL; cl = cl->next)
+	LIST_FOREACH(cl, &c->clients, entry)
 		control_client_close(cl);
 	/* Remove the file only if it is still the one we bound. */
 	if (c->have_file && lstat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino)

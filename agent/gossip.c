@@ -35,7 +35,8 @@ struct gossip {
 	uint64_t send_errors;
 };
 
-int
+/* sockaddr -> swim_addr; -EAFNOSUPPORT for other families. */
+static int
 gossip_addr_from_sockaddr(const struct sockaddr *sa, struct swim_addr *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -58,7 +59,7 @@ gossip_addr_from_sockaddr(const struct sockaddr *sa, struct swim_addr *out)
 	return -EAFNOSUPPORT;
 }
 
-void
+static void
 gossip_addr_to_sockaddr(const struct swim_addr *a, struct sockaddr_storage *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -98,7 +99,8 @@ gossip_addr_parse(const char *s, uint16_t default_port, struct swim_addr *out)
 	return -EINVAL;
 }
 
-char *
+/* Formats "ip:port" or "[ip6]:port". Returns buf. */
+static char *
 gossip_addr_format(const struct swim_addr *a, char *buf, size_t size)
 {
 	char ip[INET6_ADDRSTRLEN];

@@ -2,7 +2,7 @@
  * gossip: drives the membership state machine (common/swim.c) on the loop.
  * Verified datagrams come in from the transport, one uv_timer_t fires at the
  * deadline swim_tick() returns, and the machine's sends go out through the
- * transport, sealed in the signed envelope.
+ * transport, sealed in the authenticated envelope (common/wire.c).
  */
 #ifndef GOSSIP_H
 #define GOSSIP_H
@@ -50,13 +50,7 @@ const struct swim *gossip_swim(const struct gossip *g);
 /* Closes the timer; the gossip state is freed in its close callback. Accepts NULL. */
 void gossip_close(struct gossip *g);
 
-/* sockaddr <-> swim_addr. gossip_addr_from_sockaddr returns -EAFNOSUPPORT for
- * other families. */
-int gossip_addr_from_sockaddr(const struct sockaddr *sa, struct swim_addr *out);
-void gossip_addr_to_sockaddr(const struct swim_addr *a, struct sockaddr_storage *out);
 /* "HOST[:PORT]" literal -> swim_addr. 0 or -EINVAL. */
 int gossip_addr_parse(const char *s, uint16_t default_port, struct swim_addr *out);
-/* Formats "ip:port" or "[ip6]:port". Returns buf. */
-char *gossip_addr_format(const struct swim_addr *a, char *buf, size_t size);
 
 #endif

@@ -34,7 +34,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <spawn.h>
 #include <string.h>
+#include <sys/queue.h>
+#include <sys/wait.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -72,8 +75,8 @@ struct http_req {
 	http_done_fn *cb;
 	void *arg;
 	uint64_t t0;
-	uint64_t deadline; /* uv_now() by which the helper must have answered */
-	struct http_req *prev, *next;
+	uint64_t deadline;	     /* uv_now() by which the helper must have answered */
+	TAILQ_ENTRY(http_req) entry; /* in h->reqs, oldest first */
 };
 
 struct http_write {
@@ -102,7 +105,7 @@ struct http {
 	uint64_t last_busy; /* uv_now() when the last request ended */
 	uint64_t kill_at;   /* STOPPING: SIGKILL from this time on */
 	struct httpframe_reader rd;
-	struct http_req *head, *tail;
+	TAILQ_HEAD(, http_req) reqs;
 	unsigned npending;
 	uint32_t next_id;
 	uint64_t started;
@@ -187,6 +190,8 @@ http_new(uv_loop_t *loop)
 {
 	struct http *h = xcalloc(1, sizeof(*h));
 
+	TAILQ_INIT(&h->reqs);
+
 	h->loop = loop;
 	h->helper = http_find_helper();
 	h->idle_ms = http_idle_ms();
@@ -270,15 +275,7 @@ http_send_cancel(struct http *h, uint32_t id)
 static void
 http_unlink(struct http *h, struct http_req *req)
 {
-	if (req->prev != NULL)
-		req->prev->next = req->next;
-	else
-		h->head = req->next;
-	if (req->next != NULL)
-		req->next->prev = req->prev;
-	else
-		h->tail = req->prev;
-	req->prev = req->next = NULL;
+	TAILQ_REMOVE(&h->reqs, req, entry);
 	h->npending--;
 }
 
@@ -329,10 +326,10 @@ static void
 http_fail(struct http *h, int which, int err, const char *errmsg)
 {
 	for (;;) {
-		struct http_req *req = h->head;
+		struct http_req *req = TAILQ_FIRST(&h->reqs);
 
 		while (req != NULL && !(which < 0 || (which == 1 ? req->sent : req->doomed)))
-			req = req->next;
+			req = TAILQ_NEXT(req, entry);
 		if (req == NULL)
 			return;
 		http_finish(req, NULL, err, errmsg);
@@ -342,6 +339,7 @@ http_fail(struct http *h, int which, int err, const char *errmsg)
 static void
 http_on_helper_handle_closed(uv_handle_t *handle)
 {
+	struct http_req *req;
 	struct http *h = handle->data;
 
 	if (--h->helper_handles > 0)
@@ -353,7 +351,7 @@ http_on_helper_handle_closed(uv_handle_t *handle)
 		return;
 	}
 	/* Requests that came while it was stopping get a new helper. */
-	for (struct http_req *req = h->head; req != NULL; req = req->next) {
+	TAILQ_FOREACH(req, &h->reqs, entry) {
 		if (!req->sent && !req->doomed) {
 			http_spawn(h);
 			break;
@@ -378,12 +376,13 @@ http_close_helper_handles(struct http *h)
 static void
 http_helper_ended(struct http *h)
 {
+	struct http_req *req;
 	char msg[HTTP_ERR_LEN];
 	unsigned lost = 0;
 
 	if (!h->exited || !h->out_done || (h->state != HTTP_UP && h->state != HTTP_STOPPING))
 		return;
-	for (struct http_req *req = h->head; req != NULL; req = req->next)
+	TAILQ_FOREACH(req, &h->reqs, entry)
 		lost += req->sent;
 	if (h->why[0] != '\0')
 		snprintf(msg, sizeof(msg), "%s", h->why);
@@ -434,7 +433,9 @@ http_helper_abort(struct http *h, const char *what)
 static struct http_req *
 http_find(struct http *h, uint32_t id)
 {
-	for (struct http_req *req = h->head; req != NULL; req = req->next)
+	struct http_req *req;
+
+	TAILQ_FOREACH(req, &h->reqs, entry)
 		if (req->id == id && req->sent)
 			return req;
 	return NULL;
@@ -504,6 +505,7 @@ http_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 static void
 http_spawn(struct http *h)
 {
+	struct http_req *req;
 	uv_process_options_t o;
 	uv_stdio_container_t stdio[3];
 	char *args[2];
@@ -555,12 +557,12 @@ http_spawn(struct http *h)
 	}
 	log_debug("http: started %s (%s), pid %d", HTTP_HELPER_NAME, h->helper, h->proc.pid);
 	http_enter_state(h, HTTP_UP);
-	for (struct http_req *req = h->head; req != NULL; req = req->next)
+	TAILQ_FOREACH(req, &h->reqs, entry)
 		if (!req->sent && !req->doomed)
 			http_send(h, req);
 	return;
 doom:
-	for (struct http_req *req = h->head; req != NULL; req = req->next)
+	TAILQ_FOREACH(req, &h->reqs, entry)
 		if (!req->sent)
 			req->doomed = true;
 }
@@ -597,10 +599,10 @@ http_on_timer(uv_timer_t *timer)
 
 	http_fail(h, HTTP_FAIL_DOOMED, -EIO, h->start_msg);
 	for (;;) {
-		struct http_req *req = h->head;
+		struct http_req *req = TAILQ_FIRST(&h->reqs);
 
 		while (req != NULL && req->deadline > now)
-			req = req->next;
+			req = TAILQ_NEXT(req, entry);
 		if (req == NULL)
 			break;
 		snprintf(msg, sizeof(msg), "no answer from %s within %llu ms", HTTP_HELPER_NAME,
@@ -626,6 +628,7 @@ http_on_timer(uv_timer_t *timer)
 static void
 http_schedule(struct http *h)
 {
+	struct http_req *req;
 	uint64_t now = uv_now(h->loop), next = UINT64_MAX;
 
 	if (h->timer_closed)
@@ -635,7 +638,7 @@ http_schedule(struct http *h)
 		uv_close((uv_handle_t *)&h->timer, http_on_timer_closed);
 		return;
 	}
-	for (struct http_req *req = h->head; req != NULL; req = req->next) {
+	TAILQ_FOREACH(req, &h->reqs, entry) {
 		uint64_t t = req->doomed ? now : req->deadline;
 
 		if (t < next)
@@ -701,12 +704,7 @@ http_start(struct http *h, const struct http_request *rq, http_done_fn *cb, void
 	req->arg = arg;
 	req->t0 = uv_now(h->loop);
 	req->deadline = req->t0 + timeout + HTTP_GRACE_MS;
-	req->prev = h->tail;
-	if (h->tail != NULL)
-		h->tail->next = req;
-	else
-		h->head = req;
-	h->tail = req;
+	TAILQ_INSERT_TAIL(&h->reqs, req, entry);
 	h->npending++;
 	h->started++;
 	if (h->state == HTTP_UP)
@@ -777,4 +775,59 @@ uint64_t
 http_requests_started(const struct http *h)
 {
 	return h->started;
+}
+
+/* Reads fd to EOF into buf (NUL-terminated, cut at size - 1; a final newline dropped). */
+static void
+http_read_all(int fd, char *buf, size_t size)
+{
+	size_t n = 0;
+	ssize_t r;
+
+	while (n + 1 < size &&
+	       ((r = read(fd, buf + n, size - 1 - n)) > 0 || (r < 0 && errno == EINTR)))
+		n += r > 0 ? (size_t)r : 0;
+	while (n > 0 && buf[n - 1] == '\n')
+		n--;
+	buf[n] = '\0';
+}
+
+int
+http_version(char *buf, size_t size)
+{
+	char *path = http_find_helper(), *argv[3];
+	posix_spawn_file_actions_t fa;
+	int fds[2], status, r;
+	pid_t pid;
+
+	if (path == NULL) {
+		snprintf(buf, size, "cannot find %s", HTTP_HELPER_NAME);
+		return -ENOENT;
+	}
+	if (pipe(fds) != 0) {
+		r = -errno;
+		snprintf(buf, size, "pipe: %s", strerror(-r));
+		free(path);
+		return r;
+	}
+	argv[0] = path;
+	argv[1] = (char *)(uintptr_t) "--version";
+	argv[2] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+	posix_spawn_file_actions_addclose(&fa, fds[0]);
+	r = -posix_spawn(&pid, path, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[1]);
+	if (r == 0) {
+		http_read_all(fds[0], buf, size);
+		if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			r = -EIO;
+	}
+	close(fds[0]);
+	if (r != 0)
+		snprintf(buf, size, "cannot run %s --version: %s", path,
+			 r == -EIO ? "it failed" : strerror(-r));
+	free(path);
+	return r;
 }

@@ -54,7 +54,8 @@ struct http_request {
 	const char *source_address; /* bind the local end to this address; NULL = any */
 };
 
-/* New client on `loop`; no process is started until the first request. */
+/* New client on `loop`; no process is started until the first request.
+ * Never NULL (out of memory is fatal). */
 struct http *http_new(uv_loop_t *loop);
 
 /*
@@ -79,6 +80,15 @@ const char *http_response_header(const struct http_response *resp, const char *n
  * closed and the client is freed. Accepts NULL (then `closed` is not called).
  */
 void http_close(struct http *h, void (*closed)(void *arg), void *arg);
+
+/*
+ * The helper's own words on its versions (`mitosis-http --version`: its
+ * libcurl with the TLS library, its libuv), one line each, for `mitosis
+ * version`. Blocks until the helper exits: for the CLI, never on the agent's
+ * loop. 0, or a negative errno with the reason in buf (a helper missing or
+ * failing names its path).
+ */
+int http_version(char *buf, size_t size);
 
 /* Requests started so far (for the request-count figures). */
 uint64_t http_requests_started(const struct http *h);

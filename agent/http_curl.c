@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include <curl/curl.h>
 #include <sodium.h>
@@ -36,7 +37,7 @@ struct http_curl_sock {
 	uv_poll_t poll;
 	curl_socket_t fd;
 	struct http_curl *h;
-	struct http_curl_sock *next;
+	LIST_ENTRY(http_curl_sock) entry;
 };
 
 struct http_curl_req {
@@ -52,15 +53,15 @@ struct http_curl_req {
 	void *arg;
 	uint64_t t0;
 	char errbuf[CURL_ERROR_SIZE];
-	struct http_curl_req *prev, *next;
+	LIST_ENTRY(http_curl_req) entry;
 };
 
 struct http_curl {
 	uv_loop_t *loop;
 	CURLM *multi;
 	uv_timer_t timer;
-	struct http_curl_req *reqs;
-	struct http_curl_sock *socks;
+	LIST_HEAD(, http_curl_req) reqs;
+	LIST_HEAD(, http_curl_sock) socks;
 	unsigned open_handles;
 	bool closing;
 	void (*closed)(void *);
@@ -136,14 +137,7 @@ http_curl_on_handle_closed(uv_handle_t *handle)
 static void
 http_curl_sock_close(struct http_curl *h, struct http_curl_sock *hs)
 {
-	struct http_curl_sock **pp;
-
-	for (pp = &h->socks; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == hs) {
-			*pp = hs->next;
-			break;
-		}
-	}
+	LIST_REMOVE(hs, entry);
 	/* Stop now, close later: curl may reuse the fd number before the close
 	 * callback runs, and a stopped watcher no longer claims it. */
 	uv_poll_stop(&hs->poll);
@@ -193,8 +187,7 @@ http_curl_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *s
 		hs->poll.data = h;
 		hs->fd = fd;
 		hs->h = h;
-		hs->next = h->socks;
-		h->socks = hs;
+		LIST_INSERT_HEAD(&h->socks, hs, entry);
 		h->open_handles++;
 		curl_multi_assign(h->multi, fd, hs);
 	}
@@ -234,6 +227,8 @@ http_curl_new(uv_loop_t *loop)
 {
 	struct http_curl *h = xcalloc(1, sizeof(*h));
 
+	LIST_INIT(&h->reqs);
+	LIST_INIT(&h->socks);
 	h->loop = loop;
 	h->multi = curl_multi_init();
 	if (h->multi == NULL) {
@@ -307,12 +302,7 @@ http_curl_finish(struct http_curl_req *req, int err, const char *errmsg)
 	resp.headers = req->headers.data != NULL ? req->headers.data : (char *)(uintptr_t) "";
 	resp.elapsed_ms = uv_now(h->loop) - req->t0;
 	curl_multi_remove_handle(h->multi, req->easy);
-	if (req->prev != NULL)
-		req->prev->next = req->next;
-	else
-		h->reqs = req->next;
-	if (req->next != NULL)
-		req->next->prev = req->prev;
+	LIST_REMOVE(req, entry);
 	req->cb(req, &resp, req->arg);
 	http_curl_req_free(req);
 }
@@ -413,10 +403,7 @@ http_curl_start(struct http_curl *h, const struct http_request *rq, http_curl_do
 		http_curl_req_free(req);
 		return err;
 	}
-	req->next = h->reqs;
-	if (h->reqs != NULL)
-		h->reqs->prev = req;
-	h->reqs = req;
+	LIST_INSERT_HEAD(&h->reqs, req, entry);
 	if (out != NULL)
 		*out = req;
 	return 0;
@@ -434,15 +421,15 @@ http_curl_close(struct http_curl *h, void (*closed)(void *arg), void *arg)
 	if (h == NULL || h->closing)
 		return;
 	h->closing = true;
-	while (h->reqs != NULL)
-		http_curl_cancel(h->reqs);
+	while (!LIST_EMPTY(&h->reqs))
+		http_curl_cancel(LIST_FIRST(&h->reqs));
 	h->closed = closed;
 	h->closed_arg = arg;
 	/* Cleanup closes cached connections; curl may report their removal. */
 	curl_multi_cleanup(h->multi);
 	h->multi = NULL;
-	while (h->socks != NULL)
-		http_curl_sock_close(h, h->socks);
+	while (!LIST_EMPTY(&h->socks))
+		http_curl_sock_close(h, LIST_FIRST(&h->socks));
 	uv_timer_stop(&h->timer);
 	uv_close((uv_handle_t *)&h->timer, http_curl_on_handle_closed);
 }

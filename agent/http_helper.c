@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include <curl/curl.h>
 #include <sodium.h>
@@ -50,7 +51,7 @@ struct http_helper {
 	uv_shutdown_t shutdown;
 	struct http_curl *curl;
 	struct httpframe_reader rd;
-	struct http_helper_job *jobs;
+	LIST_HEAD(, http_helper_job) jobs;
 	bool stopping;
 	int exit_code;
 	uint8_t rbuf[HTTP_HELPER_READ_SIZE];
@@ -61,7 +62,7 @@ struct http_helper_job {
 	struct http_helper *hh;
 	uint32_t id;
 	struct http_curl_req *req;
-	struct http_helper_job *prev, *next;
+	LIST_ENTRY(http_helper_job) entry;
 };
 
 struct http_helper_write {
@@ -159,25 +160,12 @@ http_helper_answer(struct http_helper *hh, uint32_t id, const struct http_respon
 }
 
 static void
-http_helper_job_unlink(struct http_helper_job *job)
-{
-	struct http_helper *hh = job->hh;
-
-	if (job->prev != NULL)
-		job->prev->next = job->next;
-	else
-		hh->jobs = job->next;
-	if (job->next != NULL)
-		job->next->prev = job->prev;
-}
-
-static void
 http_helper_on_done(struct http_curl_req *req, const struct http_response *resp, void *arg)
 {
 	struct http_helper_job *job = arg;
 	struct http_helper *hh = job->hh;
 
-	http_helper_job_unlink(job);
+	LIST_REMOVE(job, entry);
 	if (!hh->stopping)
 		http_helper_answer(hh, job->id, resp);
 	free(job);
@@ -186,7 +174,9 @@ http_helper_on_done(struct http_curl_req *req, const struct http_response *resp,
 static struct http_helper_job *
 http_helper_find(struct http_helper *hh, uint32_t id)
 {
-	for (struct http_helper_job *j = hh->jobs; j != NULL; j = j->next)
+	struct http_helper_job *j;
+
+	LIST_FOREACH(j, &hh->jobs, entry)
 		if (j->id == id)
 			return j;
 	return NULL;
@@ -231,10 +221,7 @@ http_helper_request(struct http_helper *hh, const uint8_t *p, size_t n)
 		free(job);
 		return HTTPFRAME_OK;
 	}
-	job->next = hh->jobs;
-	if (hh->jobs != NULL)
-		hh->jobs->prev = job;
-	hh->jobs = job;
+	LIST_INSERT_HEAD(&hh->jobs, job, entry);
 	return HTTPFRAME_OK;
 }
 
@@ -398,6 +385,7 @@ main(int argc, char **argv)
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatalx("libcurl initialisation failed");
 	hh = xcalloc(1, sizeof(*hh));
+	LIST_INIT(&hh->jobs);
 	code = http_helper_run(hh);
 	free(hh);
 	curl_global_cleanup();

@@ -1,8 +1,9 @@
 /*
- * main: the `mitosis` binary. A table of subcommands; everything else lives
- * in cmd_<name>.c. Global set-up that every subcommand shares (locale-free
- * output, SIGPIPE ignored) happens here, once. libcurl is not linked here:
- * HTTP runs in the mitosis-http helper (http.c).
+ * main: the `mitosis` binary. A table of the verbs, each a cmd_entry of its
+ * own cmd_<name>.c; `help` and `version` live here because they speak of
+ * them all. Global set-up that every subcommand shares (SIGPIPE ignored,
+ * logging, libsodium) happens here, once. libcurl is not linked here: HTTP
+ * runs in the mitosis-http helper (http.c).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -14,95 +15,83 @@
 #include <uv.h>
 
 #include "cmd.h"
+#include "cmd_agent.h"
 #include "cmd_cloud.h"
 #include "cmd_control.h"
+#include "cmd_keygen.h"
 #include "cmd_rotation.h"
+#include "http.h"
 #include "log.h"
 
-static int cmd_version_main(int argc, char **argv);
-static int cmd_help_main(int argc, char **argv);
+static int main_version(int argc, char **argv);
+static int main_help(int argc, char **argv);
 
-const struct cmd_entry cmd_table[] = {
-	{ "agent", cmd_agent_main, "agent [-n] [-v] [-T TRACES] [-c FILE] [--KEY VALUE ...]",
-	  "run the agent in the foreground, or check its configuration (-n)", cmd_agent_help },
-	{ "keygen", cmd_keygen_main, "keygen -o FILE [-f]", "write a new cluster signing key",
-	  cmd_keygen_help },
-	{ "members", cmd_members_main, "members [--json] [-s PATH]",
-	  "list the cluster's members as this node's agent sees them", cmd_members_help },
-	{ "status", cmd_status_main, "status [--json] [-s PATH]",
-	  "show this node's view: members by state, mean load, traffic, drops", cmd_status_help },
-	{ "cloud", cmd_cloud_main, "cloud ls [--json] [--dry-run] [-c FILE]",
-	  "list the cluster's droplets (by the cluster tag)", cmd_cloud_help },
-	{ "clone", cmd_clone_main, "clone [--count N] [--json] [--dry-run] [-c FILE]",
-	  "create N droplets from clone_image and wait until they are active", cmd_clone_help },
-	{ "snapshot", cmd_snapshot_main, "snapshot [NAME] [--json] [--dry-run] [-c FILE]",
-	  "snapshot this droplet and print the new image id", cmd_snapshot_help },
-	{ "resize", cmd_resize_main, "resize SIZE [--json] [--dry-run] [-c FILE]",
-	  "resize this droplet (power off, resize without disk, power on)", cmd_resize_help },
-	{ "register", cmd_register_main,
-	  "register [-c FILE] [--json] [--dry-run] [--node ID --ip IP [--name NAME]]",
-	  "put this node (or --node) into every configured registrar", cmd_register_help },
-	{ "deregister", cmd_deregister_main,
-	  "deregister [-c FILE] [--json] [--dry-run] [--node ID --ip IP [--name NAME]]",
-	  "take this node (or --node) out of every configured registrar", cmd_deregister_help },
-	{ "retire", cmd_retire_main, "retire NODE [-c FILE] [--json] [--dry-run] [--no-wait]",
-	  "deregister a droplet, wait for drain, delete it", cmd_retire_help },
-	{ "haproxy-config", cmd_haproxy_config_main,
-	  "haproxy-config [-c FILE] [--json] [--nodes FILE | -s PATH] [--backend NAME] [--port N]",
-	  "print a haproxy.cfg backend for the current members", cmd_haproxy_config_help },
-	{ "version", cmd_version_main, "version", "print the version and library versions", NULL },
-	{ "help", cmd_help_main, "help [COMMAND]", "show help for mitosis or a command", NULL },
-	{ NULL, NULL, NULL, NULL, NULL },
+static const struct cmd_entry main_version_entry = {
+	"version", main_version, "version", "print the version and library versions", NULL,
+};
+static const struct cmd_entry main_help_entry = {
+	"help", main_help, "help [COMMAND]", "show help for mitosis or a command", NULL,
 };
 
-static const struct cmd_entry *
-cmd_find(const char *name)
-{
-	for (const struct cmd_entry *c = cmd_table; c->name != NULL; c++)
-		if (strcmp(c->name, name) == 0)
-			return c;
-	return NULL;
-}
-
-void
-cmd_usage(FILE *out, const char *name)
-{
-	const struct cmd_entry *c = cmd_find(name);
-
-	if (c != NULL)
-		fprintf(out, "usage: mitosis %s\n", c->usage);
-}
+static const struct cmd_entry *const main_table[] = {
+	&cmd_agent_entry,      &cmd_keygen_entry, &cmd_members_entry,
+	&cmd_status_entry,     &cmd_cloud_entry,  &cmd_clone_entry,
+	&cmd_snapshot_entry,   &cmd_resize_entry, &cmd_register_entry,
+	&cmd_deregister_entry, &cmd_retire_entry, &cmd_haproxy_config_entry,
+	&main_version_entry,   &main_help_entry,  NULL,
+};
 
 static void
 main_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: mitosis COMMAND [ARGS]\n\n"
-		"mitosis makes a cluster of droplets scale itself: every node gossips its load\n"
-		"over signed UDP, and the cluster clones and retires droplets by itself.\n\n"
+		"mitosis joins droplets into a cluster: every node gossips its membership and\n"
+		"load over authenticated UDP. The cloud verbs clone, snapshot, resize and\n"
+		"retire droplets, and registrars keep DNS, load balancers and HAProxy in step.\n\n"
 		"Commands:\n");
-	for (const struct cmd_entry *c = cmd_table; c->name != NULL; c++)
-		fprintf(out, "  %-15s %s\n", c->name, c->summary);
+	for (size_t i = 0; main_table[i] != NULL; i++)
+		fprintf(out, "  %-15s %s\n", main_table[i]->name, main_table[i]->summary);
 	fprintf(out, "\nRun 'mitosis help COMMAND' for a command's options. docs/cli.md has them "
 		     "all.\n");
 }
 
+/* "unknown command 'x'", with the verb it most likely meant. */
 static int
-cmd_version_main(int argc, char **argv)
+main_unknown(const char *name)
 {
+	const struct cmd_entry *near = cmd_closest(main_table, name);
+
+	if (near != NULL)
+		fprintf(stderr, "mitosis: unknown command '%s' (did you mean '%s'?)\n", name,
+			near->name);
+	else
+		fprintf(stderr, "mitosis: unknown command '%s'; 'mitosis help' lists them\n", name);
+	return EXIT_USAGE;
+}
+
+static int
+main_version(int argc, char **argv)
+{
+	char helper[256];
+
 	if (argc > 1) {
-		cmd_usage(stderr, "version");
+		cmd_usage(stderr, &main_version_entry);
 		return EXIT_USAGE;
 	}
 	printf("mitosis %s (%s)\n", MITOSIS_VERSION, MITOSIS_GITREV);
-	printf("libuv %s, libsodium %s, cJSON %s; HTTP through mitosis-http "
-	       "(mitosis-http --version)\n",
-	       uv_version_string(), sodium_version_string(), cJSON_Version());
+	printf("libuv %s, libsodium %s, cJSON %s\n", uv_version_string(), sodium_version_string(),
+	       cJSON_Version());
+	/* HTTP runs in the helper: its libcurl is the one that matters. */
+	if (http_version(helper, sizeof(helper)) == 0)
+		printf("%s\n", helper);
+	else
+		printf("mitosis-http: %s\n", helper);
 	return 0;
 }
 
 static int
-cmd_help_main(int argc, char **argv)
+main_help(int argc, char **argv)
 {
 	const struct cmd_entry *c;
 
@@ -111,15 +100,11 @@ cmd_help_main(int argc, char **argv)
 		return 0;
 	}
 	if (argc > 2) {
-		cmd_usage(stderr, "help");
+		cmd_usage(stderr, &main_help_entry);
 		return EXIT_USAGE;
 	}
-	c = cmd_find(argv[1]);
-	if (c == NULL) {
-		fprintf(stderr, "mitosis: unknown command '%s'; 'mitosis help' lists them\n",
-			argv[1]);
-		return EXIT_USAGE;
-	}
+	if ((c = cmd_find(main_table, argv[1])) == NULL)
+		return main_unknown(argv[1]);
 	printf("usage: mitosis %s\n\n%s\n", c->usage, c->summary);
 	if (c->help != NULL) {
 		putchar('\n');
@@ -132,7 +117,6 @@ int
 main(int argc, char **argv)
 {
 	const struct cmd_entry *c;
-	int rc;
 
 	signal(SIGPIPE, SIG_IGN);
 	log_init("mitosis", LOG_LEVEL_INFO, 0);
@@ -141,19 +125,14 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)
-		return cmd_help_main(1, argv);
+		return main_help(1, argv);
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)
-		return cmd_version_main(1, argv);
-	c = cmd_find(argv[1]);
-	if (c == NULL) {
-		fprintf(stderr, "mitosis: unknown command '%s'; 'mitosis help' lists them\n",
-			argv[1]);
-		return EXIT_USAGE;
-	}
+		return main_version(1, argv);
+	if ((c = cmd_find(main_table, argv[1])) == NULL)
+		return main_unknown(argv[1]);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "mitosis: libsodium initialisation failed\n");
 		return 1;
 	}
-	rc = c->main(argc - 1, argv + 1);
-	return rc;
+	return c->main(argc - 1, argv + 1);
 }

@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "cfg.h"
 #include "http.h"
 #include "log.h"
 #include "meta.h"
@@ -167,4 +168,28 @@ metadata_fetch_cancel(struct metadata_fetch *mf)
 	if (mf->req != NULL)
 		http_cancel(mf->req);
 	uv_close((uv_handle_t *)&mf->retry, metadata_on_closed);
+}
+
+struct meta_identity *
+metadata_identity_from_cfg(const struct cfg *cfg)
+{
+	struct meta_identity *id = meta_identity_new();
+
+	if (id == NULL)
+		fatalx("out of memory");
+	id->droplet_id = cfg->node_id;
+	id->hostname = xstrdup(cfg->hostname != NULL ? cfg->hostname : "");
+	if (cfg->region != NULL)
+		id->region = xstrdup(cfg->region);
+	if (cfg->public_ipv4 != NULL)
+		snprintf(id->public_ipv4, sizeof(id->public_ipv4), "%s", cfg->public_ipv4);
+	if (cfg->private_ipv4 != NULL)
+		snprintf(id->private_ipv4, sizeof(id->private_ipv4), "%s", cfg->private_ipv4);
+	if (cfg->ntags > 0) {
+		id->tags = xcalloc(cfg->ntags, sizeof(char *));
+		for (size_t i = 0; i < cfg->ntags; i++)
+			id->tags[i] = xstrdup(cfg->tags[i]);
+		id->ntags = cfg->ntags;
+	}
+	return id;
 }

@@ -1,7 +1,9 @@
 /*
- * metadata: fetches this droplet's identity from the metadata service
- * (GET BASE/metadata/v1.json) on the loop, with a per-try timeout and a
- * bounded number of tries separated by exponential backoff with jitter.
+ * metadata: this node's identity: fetched from the metadata service (GET
+ * BASE/metadata/v1.json) on the loop, with a per-try timeout and a bounded
+ * number of tries separated by exponential backoff with jitter; or, for
+ * hosts that are not droplets and for tests, the static identity of the
+ * configuration (node_id and the keys beside it).
  */
 #ifndef METADATA_H
 #define METADATA_H
@@ -10,6 +12,7 @@
 
 #include <uv.h>
 
+struct cfg;
 struct http;
 struct meta_identity;
 struct metadata_fetch;
@@ -32,5 +35,9 @@ int metadata_fetch_start(uv_loop_t *loop, struct http *http, const struct metada
 
 /* Stops the fetch without calling cb; frees it once its timer has closed. */
 void metadata_fetch_cancel(struct metadata_fetch *mf);
+
+/* The static identity of a configuration with node_id set (hostname and the
+ * addresses, region and tags given beside it); the caller frees it. */
+struct meta_identity *metadata_identity_from_cfg(const struct cfg *cfg);
 
 #endif

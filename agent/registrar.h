@@ -7,11 +7,11 @@
  *   haproxy  servers of a backend through HAProxy's runtime API (registrar_haproxy.c)
  *   exec     a script run as `CMD register|deregister` (registrar_exec.c)
  *
- * Every operation is idempotent: add of a node already there, or remove of
- * one already gone, succeeds without changing anything. reconcile() makes
+ * Every operation is idempotent: adding a node already there, or removing one
+ * already gone, succeeds without changing anything. REGISTRAR_RECONCILE makes
  * the registrar hold exactly the given set (include/reconcile.h rules).
- * Operations are asynchronous on the loop: each returns 0 and later calls its
- * callback exactly once, or returns a negative errno and never calls it.
+ * Operations are asynchronous on the loop: start() returns 0 and later calls
+ * its callback exactly once, or returns a negative errno and never calls it.
  */
 #ifndef REGISTRAR_H
 #define REGISTRAR_H
@@ -38,14 +38,20 @@ struct registrar_node {
  * token). `why` is borrowed for the call. */
 typedef void registrar_done_fn(int err, const char *why, void *arg);
 
+/* What one operation does with its nodes. */
+enum registrar_mode {
+	REGISTRAR_ADD,	     /* put each node in (ADD and REMOVE get one node) */
+	REGISTRAR_REMOVE,    /* take each node out */
+	REGISTRAR_RECONCILE, /* hold exactly these nodes, no others */
+};
+
 struct registrar_ops {
 	const char *name;
-	int (*add)(struct registrar *r, const struct registrar_node *n, registrar_done_fn *cb,
-		   void *arg);
-	int (*remove)(struct registrar *r, const struct registrar_node *n, registrar_done_fn *cb,
-		      void *arg);
-	int (*reconcile)(struct registrar *r, const struct registrar_node *nodes, size_t n,
-			 registrar_done_fn *cb, void *arg);
+	/* Starts one operation on nodes[0..n) (borrowed for the call: copy what
+	 * is kept). -EINVAL when no node has an address to register. */
+	int (*start)(struct registrar *r, enum registrar_mode mode,
+		     const struct registrar_node *nodes, size_t n, registrar_done_fn *cb,
+		     void *arg);
 	void (*free)(struct registrar *r);
 };
 

@@ -31,8 +31,6 @@
 
 #define DNS_ROUNDS 5
 
-enum dns_mode { DNS_ADD, DNS_REMOVE, DNS_RECONCILE };
-
 struct dns_reg {
 	struct registrar base;
 	char *domain;
@@ -48,7 +46,7 @@ struct dns_record {
 
 struct dns_job {
 	struct dns_reg *r;
-	enum dns_mode mode;
+	enum registrar_mode mode;
 	char **ips; /* desired (add, reconcile) or the one to remove */
 	size_t nips;
 	registrar_done_fn *cb;
@@ -93,7 +91,7 @@ dns_closing(const struct dns_job *j)
 static bool
 dns_record_relevant(const struct dns_job *j, const char *ip)
 {
-	return j->mode == DNS_RECONCILE || strcmp(ip, j->ips[0]) == 0;
+	return j->mode == REGISTRAR_RECONCILE || strcmp(ip, j->ips[0]) == 0;
 }
 
 static void
@@ -126,7 +124,7 @@ dns_take_records(struct dns_job *j, cJSON *items)
 static int
 dns_plan(struct dns_job *j)
 {
-	size_t nd = j->mode == DNS_REMOVE ? 0 : j->nips;
+	size_t nd = j->mode == REGISTRAR_REMOVE ? 0 : j->nips;
 	struct reconcile_item *d = xcalloc(nd + 1, sizeof(*d));
 	struct reconcile_item *a = xcalloc(j->nrecs + 1, sizeof(*a));
 	int err;
@@ -138,8 +136,9 @@ dns_plan(struct dns_job *j)
 		a[i].ready = true;
 	}
 	free(j->ops);
-	err = reconcile_plan(d, nd, a, j->nrecs, j->mode == DNS_RECONCILE ? RECONCILE_PAIR : 0,
-			     &j->ops, &j->nops);
+	err = reconcile_plan(d, nd, a, j->nrecs,
+			     j->mode == REGISTRAR_RECONCILE ? RECONCILE_PAIR : 0, &j->ops,
+			     &j->nops);
 	j->next = 0;
 	j->failed = 0;
 	free(d);
@@ -270,8 +269,8 @@ dns_step(struct dns_job *j)
 }
 
 static int
-dns_start(struct registrar *base, enum dns_mode mode, const struct registrar_node *nodes, size_t n,
-	  registrar_done_fn *cb, void *arg)
+dns_start(struct registrar *base, enum registrar_mode mode, const struct registrar_node *nodes,
+	  size_t n, registrar_done_fn *cb, void *arg)
 {
 	struct dns_reg *r = (struct dns_reg *)base;
 	struct dns_job *j = xcalloc(1, sizeof(*j));
@@ -290,31 +289,12 @@ dns_start(struct registrar *base, enum dns_mode mode, const struct registrar_nod
 			log_warnx("do-dns: node %" PRIu64 " has no %s IPv4; not in DNS",
 				  nodes[i].id, base->env->cfg->register_address);
 	}
-	if (mode != DNS_RECONCILE && j->nips == 0) {
+	if (mode != REGISTRAR_RECONCILE && j->nips == 0) {
 		dns_job_free(j);
 		return -EINVAL;
 	}
 	dns_list(j);
 	return 0;
-}
-
-static int
-dns_add(struct registrar *r, const struct registrar_node *n, registrar_done_fn *cb, void *arg)
-{
-	return dns_start(r, DNS_ADD, n, 1, cb, arg);
-}
-
-static int
-dns_remove(struct registrar *r, const struct registrar_node *n, registrar_done_fn *cb, void *arg)
-{
-	return dns_start(r, DNS_REMOVE, n, 1, cb, arg);
-}
-
-static int
-dns_reconcile(struct registrar *r, const struct registrar_node *nodes, size_t n,
-	      registrar_done_fn *cb, void *arg)
-{
-	return dns_start(r, DNS_RECONCILE, nodes, n, cb, arg);
 }
 
 static void
@@ -330,9 +310,7 @@ dns_free(struct registrar *base)
 
 static const struct registrar_ops dns_ops = {
 	.name = "do-dns",
-	.add = dns_add,
-	.remove = dns_remove,
-	.reconcile = dns_reconcile,
+	.start = dns_start,
 	.free = dns_free,
 };
 

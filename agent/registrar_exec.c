@@ -216,14 +216,15 @@ exec_str(const char *s)
 	return xstrdup(s != NULL ? s : "");
 }
 
+/* Reconciling runs `register` for each node: a script keeps no set to trim. */
 static int
-exec_start(struct registrar *base, const char *verb, const struct registrar_node *nodes, size_t n,
-	   registrar_done_fn *cb, void *arg)
+exec_start(struct registrar *base, enum registrar_mode mode, const struct registrar_node *nodes,
+	   size_t n, registrar_done_fn *cb, void *arg)
 {
 	struct exec_job *j = xcalloc(1, sizeof(*j));
 
 	j->r = (struct exec_reg *)base;
-	j->verb = verb;
+	j->verb = mode == REGISTRAR_REMOVE ? "deregister" : "register";
 	j->cb = cb;
 	j->arg = arg;
 	j->nodes = xcalloc(n + 1, sizeof(*j->nodes));
@@ -239,25 +240,6 @@ exec_start(struct registrar *base, const char *verb, const struct registrar_node
 	return 0;
 }
 
-static int
-exec_add(struct registrar *r, const struct registrar_node *n, registrar_done_fn *cb, void *arg)
-{
-	return exec_start(r, "register", n, 1, cb, arg);
-}
-
-static int
-exec_remove(struct registrar *r, const struct registrar_node *n, registrar_done_fn *cb, void *arg)
-{
-	return exec_start(r, "deregister", n, 1, cb, arg);
-}
-
-static int
-exec_reconcile(struct registrar *r, const struct registrar_node *nodes, size_t n,
-	       registrar_done_fn *cb, void *arg)
-{
-	return exec_start(r, "register", nodes, n, cb, arg);
-}
-
 static void
 exec_free(struct registrar *base)
 {
@@ -269,9 +251,7 @@ exec_free(struct registrar *base)
 
 static const struct registrar_ops exec_ops = {
 	.name = "exec",
-	.add = exec_add,
-	.remove = exec_remove,
-	.reconcile = exec_reconcile,
+	.start = exec_start,
 	.free = exec_free,
 };
 

@@ -33,8 +33,6 @@
 #define HAP_RETRY_MS   1000
 #define HAP_REPLY_MAX  (1024U * 1024)
 
-enum hap_mode { HAP_ADD, HAP_REMOVE, HAP_RECONCILE };
-
 struct hap_reg {
 	struct registrar base;
 	char *runtime;
@@ -71,7 +69,7 @@ struct hap_want {
 
 struct hap_job {
 	struct hap_reg *r;
-	enum hap_mode mode;
+	enum registrar_mode mode;
 	struct hap_want *want; /* desired servers, or the one to remove */
 	size_t nwant;
 	registrar_done_fn *cb;
@@ -336,7 +334,7 @@ hap_cmds_from_plan(struct hap_job *j, const struct haproxy_server *s,
 static int
 hap_plan(struct hap_job *j, const struct haproxy_server *s, size_t n)
 {
-	size_t nd = j->mode == HAP_REMOVE ? 0 : j->nwant;
+	size_t nd = j->mode == REGISTRAR_REMOVE ? 0 : j->nwant;
 	struct reconcile_item *d = xcalloc(nd + 1, sizeof(*d));
 	struct reconcile_item *a = xcalloc(n + 1, sizeof(*a));
 	char(*addr)[HAPROXY_CFG_ADDR_MAX + 8] = xcalloc(n + 1, sizeof(*addr));
@@ -357,7 +355,7 @@ hap_plan(struct hap_job *j, const struct haproxy_server *s, size_t n)
 		/* only our servers, and in add/remove only the one node's */
 		a[i].foreign =
 			!haproxy_cfg_server_id(s[i].name, &id) ||
-			(j->mode != HAP_RECONCILE && strcmp(s[i].name, j->want[0].name) != 0);
+			(j->mode != REGISTRAR_RECONCILE && strcmp(s[i].name, j->want[0].name) != 0);
 	}
 	hap_job_clear(j);
 	err = reconcile_plan(d, nd, a, n, 0, &ops, &nops);
@@ -470,8 +468,8 @@ hap_step(struct hap_job *j)
 }
 
 static int
-hap_start(struct registrar *base, enum hap_mode mode, const struct registrar_node *nodes, size_t n,
-	  registrar_done_fn *cb, void *arg)
+hap_start(struct registrar *base, enum registrar_mode mode, const struct registrar_node *nodes,
+	  size_t n, registrar_done_fn *cb, void *arg)
 {
 	struct hap_reg *r = (struct hap_reg *)base;
 	struct hap_job *j = xcalloc(1, sizeof(*j));
@@ -485,7 +483,7 @@ hap_start(struct registrar *base, enum hap_mode mode, const struct registrar_nod
 		const char *ip = registrar_address(base->env->cfg, &nodes[i]);
 		struct hap_want *w = &j->want[j->nwant];
 
-		if ((ip == NULL && mode != HAP_REMOVE) || nodes[i].id == 0) {
+		if ((ip == NULL && mode != REGISTRAR_REMOVE) || nodes[i].id == 0) {
 			log_warnx("haproxy: node %" PRIu64 " has no %s IPv4; not in backend %s",
 				  nodes[i].id, base->env->cfg->register_address, r->backend);
 			continue;
@@ -495,7 +493,7 @@ hap_start(struct registrar *base, enum hap_mode mode, const struct registrar_nod
 		snprintf(w->addr, sizeof(w->addr), "%s:%u", w->ip, r->port);
 		j->nwant++;
 	}
-	if (mode != HAP_RECONCILE && j->nwant == 0) {
+	if (mode != REGISTRAR_RECONCILE && j->nwant == 0) {
 		free(j->want);
 		free(j);
 		return -EINVAL;
@@ -504,25 +502,6 @@ hap_start(struct registrar *base, enum hap_mode mode, const struct registrar_nod
 	j->retry.data = j;
 	hap_show(j);
 	return 0;
-}
-
-static int
-hap_add(struct registrar *r, const struct registrar_node *n, registrar_done_fn *cb, void *arg)
-{
-	return hap_start(r, HAP_ADD, n, 1, cb, arg);
-}
-
-static int
-hap_remove(struct registrar *r, const struct registrar_node *n, registrar_done_fn *cb, void *arg)
-{
-	return hap_start(r, HAP_REMOVE, n, 1, cb, arg);
-}
-
-static int
-hap_reconcile(struct registrar *r, const struct registrar_node *nodes, size_t n,
-	      registrar_done_fn *cb, void *arg)
-{
-	return hap_start(r, HAP_RECONCILE, nodes, n, cb, arg);
 }
 
 static void
@@ -537,9 +516,7 @@ hap_free(struct registrar *base)
 
 static const struct registrar_ops hap_ops = {
 	.name = "haproxy",
-	.add = hap_add,
-	.remove = hap_remove,
-	.reconcile = hap_reconcile,
+	.start = hap_start,
 	.free = hap_free,
 };
 

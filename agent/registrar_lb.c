@@ -28,8 +28,6 @@
 
 #define LB_ROUNDS 4
 
-enum lb_mode { LB_ADD, LB_REMOVE, LB_RECONCILE };
-
 struct lb_reg {
 	struct registrar base;
 	char *lb_id;
@@ -38,7 +36,7 @@ struct lb_reg {
 
 struct lb_job {
 	struct lb_reg *r;
-	enum lb_mode mode;
+	enum registrar_mode mode;
 	uint64_t *ids;
 	size_t nids;
 	registrar_done_fn *cb;
@@ -92,12 +90,12 @@ lb_plan(struct lb_job *j, const uint64_t *have, size_t nhave)
 	for (size_t i = 0; i < j->nids; i++) {
 		bool there = lb_has(have, nhave, j->ids[i]);
 
-		if (j->mode != LB_REMOVE && !there && !lb_has(j->add, j->nadd, j->ids[i]))
+		if (j->mode != REGISTRAR_REMOVE && !there && !lb_has(j->add, j->nadd, j->ids[i]))
 			j->add[j->nadd++] = j->ids[i];
-		if (j->mode == LB_REMOVE && there)
+		if (j->mode == REGISTRAR_REMOVE && there)
 			j->del[j->ndel++] = j->ids[i];
 	}
-	for (size_t i = 0; j->mode == LB_RECONCILE && i < nhave; i++)
+	for (size_t i = 0; j->mode == REGISTRAR_RECONCILE && i < nhave; i++)
 		if (!lb_has(j->ids, j->nids, have[i]) && !lb_has(j->del, j->ndel, have[i]))
 			j->del[j->ndel++] = have[i];
 	if (j->tag != NULL && j->ndel > 0 && strcmp(j->tag, j->r->cluster_tag) == 0) {
@@ -238,8 +236,8 @@ lb_step(struct lb_job *j)
 }
 
 static int
-lb_start(struct registrar *base, enum lb_mode mode, const struct registrar_node *nodes, size_t n,
-	 registrar_done_fn *cb, void *arg)
+lb_start(struct registrar *base, enum registrar_mode mode, const struct registrar_node *nodes,
+	 size_t n, registrar_done_fn *cb, void *arg)
 {
 	struct lb_job *j = xcalloc(1, sizeof(*j));
 
@@ -251,32 +249,13 @@ lb_start(struct registrar *base, enum lb_mode mode, const struct registrar_node 
 	for (size_t i = 0; i < n; i++)
 		if (nodes[i].id != 0)
 			j->ids[j->nids++] = nodes[i].id;
-	if (mode != LB_RECONCILE && j->nids == 0) {
+	if (mode != REGISTRAR_RECONCILE && j->nids == 0) {
 		free(j->ids);
 		free(j);
 		return -EINVAL;
 	}
 	lb_get(j);
 	return 0;
-}
-
-static int
-lb_add(struct registrar *r, const struct registrar_node *n, registrar_done_fn *cb, void *arg)
-{
-	return lb_start(r, LB_ADD, n, 1, cb, arg);
-}
-
-static int
-lb_remove(struct registrar *r, const struct registrar_node *n, registrar_done_fn *cb, void *arg)
-{
-	return lb_start(r, LB_REMOVE, n, 1, cb, arg);
-}
-
-static int
-lb_reconcile(struct registrar *r, const struct registrar_node *nodes, size_t n,
-	     registrar_done_fn *cb, void *arg)
-{
-	return lb_start(r, LB_RECONCILE, nodes, n, cb, arg);
 }
 
 static void
@@ -291,9 +270,7 @@ lb_free(struct registrar *base)
 
 static const struct registrar_ops lb_ops = {
 	.name = "do-lb",
-	.add = lb_add,
-	.remove = lb_remove,
-	.reconcile = lb_reconcile,
+	.start = lb_start,
 	.free = lb_free,
 };
 

@@ -5,15 +5,15 @@
  * costs the slowest registrar's time, not the sum.
  *
  * Closing while calls are pending marks the rotation closing (registrars
- * start nothing new), cancels the API client's calls, and leaves the last
- * pending call to free the rotation, so no callback ever sees freed memory.
+ * start nothing new) and leaves the last pending call to free the rotation,
+ * so no callback ever sees freed memory; the API client is borrowed, and its
+ * owner closes it after the rotation, which cancels what the registrars wait
+ * for.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <sodium.h>
 
 #include "cfg.h"
 #include "cloud.h"
@@ -24,7 +24,7 @@
 
 struct rotation {
 	struct registrar_env env;
-	struct cloud *cloud;
+	struct cloud *cloud; /* borrowed: the process's client, NULL without do-* */
 	struct registrar **regs;
 	size_t nregs;
 	const struct meta_identity *identity;
@@ -48,7 +48,6 @@ rotation_free(struct rotation *rot)
 	for (size_t i = 0; i < rot->nregs; i++)
 		registrar_free(rot->regs[i]);
 	free(rot->regs);
-	cloud_close(rot->cloud);
 	free(rot->names);
 	free(rot);
 }
@@ -62,38 +61,9 @@ rotation_needs_cloud(const struct cfg *cfg)
 	return false;
 }
 
-static int
-rotation_open_cloud(struct rotation *rot, struct http *http, const struct rotation_opts *o)
-{
-	const struct cfg *cfg = rot->env.cfg;
-	struct cloud_opts co = { .base_url = cfg->api_url,
-				 .timeout_ms = cfg->api_timeout_ms,
-				 .dry_run = o->dry_run,
-				 .dry_run_out = o->dry_run_out };
-	char *token = NULL, err[256];
-	int rc;
-
-	if (cfg->token_file == NULL) {
-		log_warnx("registrars: do-dns and do-lb need token_file");
-		return -EINVAL;
-	}
-	if ((rc = cloud_read_token(cfg->token_file, &token, err, sizeof(err))) != 0) {
-		log_warnx("registrars: %s", err);
-		return rc;
-	}
-	co.token = token;
-	rc = cloud_new(rot->env.loop, http, &co, &rot->cloud);
-	sodium_memzero(token, strlen(token));
-	free(token);
-	if (rc != 0)
-		log_warnx("registrars: cannot set up the API client: %s", strerror(-rc));
-	return rc;
-}
-
 int
-rotation_new_opts(uv_loop_t *loop, struct http *http, const struct cfg *cfg,
-		  const struct meta_identity *identity, const struct rotation_opts *o,
-		  struct rotation **out)
+rotation_new(uv_loop_t *loop, const struct cfg *cfg, const struct meta_identity *identity,
+	     struct cloud *cloud, const struct rotation_opts *o, struct rotation **out)
 {
 	struct rotation *rot = xcalloc(1, sizeof(*rot));
 	char err[256];
@@ -102,14 +72,18 @@ rotation_new_opts(uv_loop_t *loop, struct http *http, const struct cfg *cfg,
 	*out = NULL;
 	rot->env = (struct registrar_env){ .loop = loop,
 					   .cfg = cfg,
-					   .dry_run = o->dry_run,
-					   .out = o->dry_run_out,
+					   .cloud = cloud,
+					   .dry_run = o != NULL && o->dry_run,
+					   .out = o != NULL ? o->dry_run_out : NULL,
 					   .closing = &rot->closing };
+	rot->cloud = cloud;
 	rot->identity = identity;
 	rot->names = xstrdup("");
-	if (rotation_needs_cloud(cfg) && (rc = rotation_open_cloud(rot, http, o)) != 0)
+	if (rotation_needs_cloud(cfg) && cloud == NULL) {
+		log_warnx("registrars: do-dns and do-lb need token_file");
+		rc = -EINVAL;
 		goto out;
-	rot->env.cloud = rot->cloud;
+	}
 	rot->regs = xcalloc(cfg->nregistrars + 1, sizeof(*rot->regs));
 	for (size_t i = 0; i < cfg->nregistrars; i++) {
 		char *names;
@@ -131,15 +105,6 @@ out:
 	}
 	*out = rot;
 	return 0;
-}
-
-int
-rotation_new(uv_loop_t *loop, struct http *http, const struct cfg *cfg,
-	     const struct meta_identity *identity, struct rotation **out)
-{
-	static const struct rotation_opts defaults = { .dry_run = false };
-
-	return rotation_new_opts(loop, http, cfg, identity, &defaults, out);
 }
 
 static void
@@ -168,10 +133,8 @@ rotation_on_done(int err, const char *why, void *arg)
 		rotation_call_end(c);
 }
 
-enum rotation_verb { ROTATION_ADD, ROTATION_REMOVE, ROTATION_RECONCILE };
-
 static int
-rotation_fan_out(struct rotation *rot, enum rotation_verb verb, const struct registrar_node *nodes,
+rotation_fan_out(struct rotation *rot, enum registrar_mode mode, const struct registrar_node *nodes,
 		 size_t n, rotation_done_fn *cb, void *arg)
 {
 	struct rotation_call *c;
@@ -189,12 +152,7 @@ rotation_fan_out(struct rotation *rot, enum rotation_verb verb, const struct reg
 		int err;
 
 		c->pending++;
-		if (verb == ROTATION_ADD)
-			err = r->ops->add(r, nodes, rotation_on_done, c);
-		else if (verb == ROTATION_REMOVE)
-			err = r->ops->remove(r, nodes, rotation_on_done, c);
-		else
-			err = r->ops->reconcile(r, nodes, n, rotation_on_done, c);
+		err = r->ops->start(r, mode, nodes, n, rotation_on_done, c);
 		if (err != 0) {
 			char why[128];
 
@@ -212,21 +170,21 @@ int
 rotation_register(struct rotation *rot, const struct registrar_node *node, rotation_done_fn *cb,
 		  void *arg)
 {
-	return rotation_fan_out(rot, ROTATION_ADD, node, 1, cb, arg);
+	return rotation_fan_out(rot, REGISTRAR_ADD, node, 1, cb, arg);
 }
 
 int
 rotation_deregister(struct rotation *rot, const struct registrar_node *node, rotation_done_fn *cb,
 		    void *arg)
 {
-	return rotation_fan_out(rot, ROTATION_REMOVE, node, 1, cb, arg);
+	return rotation_fan_out(rot, REGISTRAR_REMOVE, node, 1, cb, arg);
 }
 
 int
 rotation_reconcile(struct rotation *rot, const struct registrar_node *nodes, size_t n,
 		   rotation_done_fn *cb, void *arg)
 {
-	return rotation_fan_out(rot, ROTATION_RECONCILE, nodes, n, cb, arg);
+	return rotation_fan_out(rot, REGISTRAR_RECONCILE, nodes, n, cb, arg);
 }
 
 int
@@ -249,12 +207,6 @@ rotation_names(const struct rotation *rot)
 	return rot->names;
 }
 
-struct cloud *
-rotation_cloud(const struct rotation *rot)
-{
-	return rot->cloud;
-}
-
 uint64_t
 rotation_requests(const struct rotation *rot)
 {
@@ -264,21 +216,10 @@ rotation_requests(const struct rotation *rot)
 void
 rotation_close(struct rotation *rot)
 {
-	struct cloud *cloud;
-
 	if (rot == NULL)
 		return;
 	rot->closing = true;
-	if (rot->inflight == 0) {
+	if (rot->inflight == 0)
 		rotation_free(rot);
-		return;
-	}
-	/* Cancelling may end the last call, which frees the rotation. */
-	cloud = rot->cloud;
-	rot->cloud = NULL;
-	rot->env.cloud = NULL;
-	rot->inflight++;
-	cloud_close(cloud);
-	if (--rot->inflight == 0)
-		rotation_free(rot);
+	/* Otherwise the last pending call frees it, when the owner's client cancels it. */
 }

@@ -34,19 +34,16 @@ struct rotation_opts {
 };
 
 /*
- * Builds every configured registrar. `http`, `cfg` and `identity` are
- * borrowed and must outlive the rotation; identity may be NULL (the CLI).
- * The do-* registrars share one API client made here from token_file and
- * api_url. Returns 0 and *out (also with no registrar configured: then every
- * call succeeds at once), or a negative errno after logging why (an unknown
- * registrar, a missing key, an unreadable token).
+ * Builds every configured registrar. `cfg`, `identity` and `cloud` are
+ * borrowed and must outlive the rotation; identity may be NULL (the CLI),
+ * and so may cloud when no do-* registrar is configured (they call the API
+ * through it: the process's one client). `o` may be NULL. Returns 0 and
+ * *out (also with no registrar configured: then every call succeeds at
+ * once), or a negative errno after logging why (an unknown registrar, a
+ * missing key, do-* without an API client).
  */
-int rotation_new(uv_loop_t *loop, struct http *http, const struct cfg *cfg,
-		 const struct meta_identity *identity, struct rotation **out);
-/* The same with options (dry run). */
-int rotation_new_opts(uv_loop_t *loop, struct http *http, const struct cfg *cfg,
-		      const struct meta_identity *identity, const struct rotation_opts *o,
-		      struct rotation **out);
+int rotation_new(uv_loop_t *loop, const struct cfg *cfg, const struct meta_identity *identity,
+		 struct cloud *cloud, const struct rotation_opts *o, struct rotation **out);
 
 /*
  * Puts the node into / takes it out of every registrar; the node is copied.
@@ -66,15 +63,15 @@ int rotation_self(const struct rotation *rot, struct registrar_node *out);
 
 /* Names of the configured registrars, for messages ("do-dns, do-lb"). */
 const char *rotation_names(const struct rotation *rot);
-/* The API client, or NULL when no do-* registrar needs one. Borrowed. */
-struct cloud *rotation_cloud(const struct rotation *rot);
 /* API requests sent so far (retries and pages included). */
 uint64_t rotation_requests(const struct rotation *rot);
 
 /*
- * Frees everything. Pending API calls are cancelled (their callbacks, and so
- * the rotation callbacks, run with -ECANCELED); HAProxy commands and scripts
- * still running finish on the loop and report -ECANCELED. Accepts NULL.
+ * Frees the rotation, now or when its last pending call has reported: call
+ * it before closing the API client it borrows, whose cancelled calls then end
+ * the pending ones (their callbacks run with -ECANCELED); HAProxy commands
+ * and scripts still running finish on the loop. Registrars start nothing new
+ * once it is called. Accepts NULL.
  */
 void rotation_close(struct rotation *rot);
 

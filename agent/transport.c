@@ -119,6 +119,14 @@ transport_open(uv_loop_t *loop, const char *host, uint16_t port, const struct ke
 }
 
 void
+transport_set_keyring(struct transport *t, const struct keyring *kr)
+{
+	wire_receiver_set_keyring(t->rx, kr);
+	/* The sender reads its primary key at every wire_encode(). */
+	t->sender.kr = kr;
+}
+
+void
 transport_set_signing(struct transport *t, bool on)
 {
 	t->sender.sign = on;

@@ -1,7 +1,7 @@
 /*
  * transport: the agent's UDP socket. Every datagram that arrives goes through
  * wire_receive(), which checks and counts it; accepted messages go to the
- * handler (the membership protocol, once it exists). Sending seals a payload
+ * handler (the membership protocol). Sending seals a payload
  * with wire_encode() and the agent's sender state.
  */
 #ifndef TRANSPORT_H
@@ -23,6 +23,13 @@ typedef void transport_msg_fn(const struct wire_msg *msg, const struct sockaddr 
 int transport_open(uv_loop_t *loop, const char *host, uint16_t port, const struct keyring *kr,
 		   uint64_t cluster_id, uint64_t node_id, uint64_t incarnation,
 		   transport_msg_fn *on_msg, void *arg, struct transport **out);
+
+/*
+ * Swaps the keyring (a reload on SIGHUP): datagrams are checked against `kr`
+ * and sealed with its primary key from now on; replay windows are kept. `kr`
+ * is borrowed and must outlive the transport or the next swap.
+ */
+void transport_set_keyring(struct transport *t, const struct keyring *kr);
 
 /* Signs every datagram from now on (Ed25519, the sign_datagrams key), or not. */
 void transport_set_signing(struct transport *t, bool on);

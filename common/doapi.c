@@ -196,6 +196,88 @@ doapi_droplet_parse(const cJSON *obj, struct doapi_droplet *d, char *err, size_t
 	       doapi_parse_tags(obj, d, err, errsize) && doapi_parse_nested(obj, d, err, errsize);
 }
 
+int
+doapi_droplets_parse(const cJSON *items, struct doapi_droplet **out, size_t *n, char *err,
+		     size_t errsize)
+{
+	struct doapi_droplet *d;
+	const cJSON *it;
+	char why[160];
+	size_t i = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!cJSON_IsArray(items)) {
+		doapi_fail(err, errsize, "droplets", "not an array");
+		return -EBADMSG;
+	}
+	d = calloc((size_t)cJSON_GetArraySize(items) + 1, sizeof(*d));
+	if (d == NULL)
+		return -ENOMEM;
+	cJSON_ArrayForEach(it, items)
+	{
+		if (!doapi_droplet_parse(it, &d[i], why, sizeof(why))) {
+			snprintf(err, errsize, "droplets[%zu]: %s", i, why);
+			free(d);
+			return -EBADMSG;
+		}
+		i++;
+	}
+	*out = d;
+	*n = i;
+	return 0;
+}
+
+int
+doapi_create_reply(const cJSON *root, struct doapi_droplet **out, size_t *n, char *err,
+		   size_t errsize)
+{
+	const cJSON *one = cJSON_GetObjectItemCaseSensitive(root, "droplet");
+	const cJSON *many = cJSON_GetObjectItemCaseSensitive(root, "droplets");
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if (many != NULL) {
+		r = doapi_droplets_parse(many, out, n, err, errsize);
+		if (r == 0 && *n == 0) {
+			free(*out);
+			*out = NULL;
+			doapi_fail(err, errsize, "droplets", "empty");
+			return -EBADMSG;
+		}
+		return r;
+	}
+	*out = calloc(1, sizeof(**out));
+	if (*out == NULL)
+		return -ENOMEM;
+	if (!doapi_droplet_parse(one, *out, err, errsize)) {
+		free(*out);
+		*out = NULL;
+		return -EBADMSG;
+	}
+	*n = 1;
+	return 0;
+}
+
+uint64_t
+doapi_snapshot_id(const cJSON *items, const char *name)
+{
+	const cJSON *it;
+	uint64_t best = 0, id;
+
+	cJSON_ArrayForEach(it, items)
+	{
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(it, "name");
+
+		/* DO writes snapshot ids as numbers; a string id is not ours to guess. */
+		if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0 &&
+		    doapi_get_id(cJSON_GetObjectItemCaseSensitive(it, "id"), &id) && id > best)
+			best = id;
+	}
+	return best;
+}
+
 bool
 doapi_droplet_has_tag(const struct doapi_droplet *d, const char *tag)
 {
@@ -245,6 +327,45 @@ doapi_page_parse(const cJSON *root, const char *key, struct doapi_page *pg, char
 		pg->total = (int64_t)t;
 	}
 	return true;
+}
+
+static const char *const doapi_action_names[] = {
+	[DOAPI_ACTION_POWER_OFF] = "power_off",
+	[DOAPI_ACTION_POWER_ON] = "power_on",
+	[DOAPI_ACTION_RESIZE] = "resize",
+	[DOAPI_ACTION_SNAPSHOT] = "snapshot",
+};
+
+const char *
+doapi_action_name(enum doapi_action_type type)
+{
+	if ((size_t)type >= sizeof(doapi_action_names) / sizeof(doapi_action_names[0]))
+		return "?";
+	return doapi_action_names[type];
+}
+
+int
+doapi_action_body(enum doapi_action_type type, const char *arg, char **out)
+{
+	bool with_arg = type == DOAPI_ACTION_RESIZE || type == DOAPI_ACTION_SNAPSHOT;
+	cJSON *o;
+	bool ok;
+
+	*out = NULL;
+	if ((size_t)type >= sizeof(doapi_action_names) / sizeof(doapi_action_names[0]) ||
+	    (with_arg && (arg == NULL || arg[0] == '\0')))
+		return -EINVAL;
+	o = cJSON_CreateObject();
+	ok = o != NULL && cJSON_AddStringToObject(o, "type", doapi_action_names[type]) != NULL;
+	if (ok && type == DOAPI_ACTION_RESIZE)
+		ok = cJSON_AddStringToObject(o, "size", arg) != NULL &&
+		     cJSON_AddFalseToObject(o, "disk") != NULL;
+	if (ok && type == DOAPI_ACTION_SNAPSHOT)
+		ok = cJSON_AddStringToObject(o, "name", arg) != NULL;
+	if (ok)
+		*out = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return *out != NULL ? 0 : -ENOMEM;
 }
 
 bool

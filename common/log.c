@@ -29,9 +29,8 @@ static const struct {
 	const char *name;
 	unsigned bit;
 } trace_names[] = {
-	{ "wire", TRACE_WIRE },	      { "meta", TRACE_META },	{ "http", TRACE_HTTP },
-	{ "gossip", TRACE_GOSSIP },   { "elect", TRACE_ELECT }, { "cloud", TRACE_CLOUD },
-	{ "control", TRACE_CONTROL },
+	{ "wire", TRACE_WIRE },	    { "meta", TRACE_META },   { "http", TRACE_HTTP },
+	{ "gossip", TRACE_GOSSIP }, { "cloud", TRACE_CLOUD }, { "control", TRACE_CONTROL },
 };
 
 void

@@ -143,7 +143,8 @@ bool cfg_parse_line(struct cfg_parser *p, const char *source, unsigned lineno, c
 		    size_t len);
 /* Parses a whole file image; line numbers start at 1. NUL bytes are errors. */
 bool cfg_parse_buffer(struct cfg_parser *p, const char *source, const char *buf, size_t len);
-/* Reads and parses a file; an unreadable file is recorded as "PATH: ...". */
+/* Reads and parses a file; an unreadable file is recorded as "PATH: ...", and
+ * cfg_finish() then does not also report the keys it would have held. */
 bool cfg_parse_file(struct cfg_parser *p, const char *path);
 /* Sets one key from the command line; `where` names the flag in messages
  * ("--metadata-url"). Overrides an earlier value from any source. */
@@ -159,5 +160,13 @@ const char *cfg_error(const struct cfg_parser *p, size_t i);
 
 /* The key table, in documentation order. */
 const struct cfg_key_info *cfg_keys(size_t *n);
+
+/*
+ * Compares two configurations key by key (a reload against the running one).
+ * Writes the names of the keys whose values differ, in table order, into
+ * names[0..max) (static strings) and returns how many differ, which may be
+ * more than max.
+ */
+size_t cfg_diff(const struct cfg *a, const struct cfg *b, const char **names, size_t max);
 
 #endif

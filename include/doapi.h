@@ -79,6 +79,31 @@ struct doapi_create {
  * "droplets"). false with err naming the field when it is malformed. */
 bool doapi_droplet_parse(const cJSON *obj, struct doapi_droplet *d, char *err, size_t errsize);
 
+/*
+ * Parses an array of droplet objects (a listing's items, or the "droplets" of
+ * a create's answer) into a new array (*out, caller frees; at least one
+ * element is allocated, so *out is never NULL on success). 0, -EBADMSG with
+ * err naming the item and field ("droplets[3].id: ..."), or -ENOMEM.
+ */
+int doapi_droplets_parse(const cJSON *items, struct doapi_droplet **out, size_t *n, char *err,
+			 size_t errsize);
+
+/*
+ * The droplets a create's 202 answer lists: {"droplet": {...}} for one name,
+ * {"droplets": [...]} for several. Same returns as doapi_droplets_parse;
+ * -EBADMSG also when the body has neither or lists none.
+ */
+int doapi_create_reply(const cJSON *root, struct doapi_droplet **out, size_t *n, char *err,
+		       size_t errsize);
+
+/*
+ * The id of the snapshot called `name` in a listing of snapshots (the items
+ * of GET /v2/droplets/ID/snapshots): the highest id when several carry the
+ * name (the newest), 0 when none does. Items that are not snapshot objects
+ * with a string name and a positive id are skipped.
+ */
+uint64_t doapi_snapshot_id(const cJSON *items, const char *name);
+
 /* True when the droplet carries tag `tag` (exact match). */
 bool doapi_droplet_has_tag(const struct doapi_droplet *d, const char *tag);
 
@@ -95,6 +120,22 @@ bool doapi_page_parse(const cJSON *root, const char *key, struct doapi_page *pg,
  * the caller frees.
  */
 char *doapi_next_path(const char *next);
+
+/* The droplet actions the agent posts (POST /v2/droplets/ID/actions). */
+enum doapi_action_type {
+	DOAPI_ACTION_POWER_OFF,
+	DOAPI_ACTION_POWER_ON,
+	DOAPI_ACTION_RESIZE,   /* arg: the size slug; disk false, so it can shrink again */
+	DOAPI_ACTION_SNAPSHOT, /* arg: the snapshot's name */
+};
+
+/* "power_off", "resize", ...: the type as the API spells it. */
+const char *doapi_action_name(enum doapi_action_type type);
+
+/* Builds the body of an action ({"type":"resize","size":"s-2vcpu-2gb","disk":false});
+ * arg is the size or the name, NULL for the power actions. 0, -EINVAL (a
+ * missing or empty arg) or -ENOMEM; the caller frees *out. */
+int doapi_action_body(enum doapi_action_type type, const char *arg, char **out);
 
 /* Parses an action object (the value under "action"). */
 bool doapi_action_parse(const cJSON *obj, struct doapi_action *a, char *err, size_t errsize);

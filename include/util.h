@@ -37,4 +37,8 @@ int util_parse_hostport(const char *s, uint16_t default_port, char *host, size_t
  * "250ms", "5m"). Returns buf. */
 char *util_format_duration(uint64_t ms, char *buf, size_t size);
 
+/* Levenshtein distance between a and b, for "did you mean"; SIZE_MAX when
+ * either is longer than 64 characters (long words are never close). */
+size_t util_distance(const char *a, const char *b);
+
 #endif

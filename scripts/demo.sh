@@ -9,8 +9,10 @@
 #   DEMO_DROPLETS=3                how many droplets to start
 #   DEMO_BOOT_DELAY=2              seconds from create to active
 #
-# On exit (normal, error, Ctrl-C, SIGTERM) it stops the simulator, which stops every
-# droplet process and removes every droplet directory, then removes its own temp dir.
+# On exit (normal, error, Ctrl-C, SIGTERM, or its output closing: `demo.sh | head -3`)
+# it stops the simulator, which stops every droplet process and removes every
+# droplet directory, then removes its own temp dir. Those last words go to stderr:
+# stdout may be the pipe that closed.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -26,9 +28,10 @@ tmp=
 sim_pid=
 cleanup() {
 	local rc=$?
-	trap - EXIT INT TERM
+	trap - EXIT INT TERM PIPE
+	trap '' PIPE # a closed stdout must not stop the clean-up half way
 	if [ -n "$sim_pid" ] && kill -0 "$sim_pid" 2>/dev/null; then
-		echo "demo: stopping the simulator (pid $sim_pid)"
+		echo "demo: stopping the simulator (pid $sim_pid)" >&2
 		kill -TERM "$sim_pid" 2>/dev/null || true
 		for _ in $(seq 1 100); do
 			kill -0 "$sim_pid" 2>/dev/null || break
@@ -42,13 +45,14 @@ cleanup() {
 	fi
 	if [ -n "$tmp" ] && [ -d "$tmp" ]; then
 		rm -rf "$tmp"
-		echo "demo: removed $tmp"
+		echo "demo: removed $tmp" >&2
 	fi
 	exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+trap 'exit 141' PIPE # the reader of our output went away (demo.sh | head)
 
 if [ "$fake" = 1 ]; then
 	echo "demo: using the fake agent (tests/cloudsim/fake_agent.py)"
@@ -105,11 +109,15 @@ url=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$t
 image=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["images"][0])' "$tmp/ready.json")
 echo "demo: simulator at $url, snapshot image $image"
 
+started=$(date +%s.%N)
 "$py" tests/cloudsim/demo_view.py create --url "$url" --token-file "$tmp/token" --image "$image" --count "$count"
 
-view_args=(--url "$url")
+view_args=(--url "$url" --since "$started" --count "$count")
 [ "$fake" = 1 ] || view_args+=(--agent "$agent")
 if [ "$seconds" != 0 ]; then
 	view_args+=(--seconds "$seconds")
 fi
-"$py" tests/cloudsim/demo_view.py view "${view_args[@]}" || true
+rc=0
+"$py" tests/cloudsim/demo_view.py view "${view_args[@]}" || rc=$?
+# The view stops with 141 when its output closed: so do we, cleaning up.
+[ "$rc" -ne 141 ] || exit 141

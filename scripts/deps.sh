@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the build and test dependencies that are missing, and nothing else.
 # Build: pkg-config modules libuv libsodium libcurl libcjson, a C compiler, make.
-# Tests: clang + libFuzzer runtime, python3, iproute2, nftables, procps.
+# Tests: clang + libFuzzer runtime, python3, iproute2, nftables, procps, and
+# nodejs + npm for the API contract test (it installs Prism from npm into
+# build/prism on first use), so that a fresh machine skips nothing it can run.
 # apt-get runs only when something is missing, so a ready machine pays nothing.
 set -euo pipefail
 
@@ -30,6 +32,8 @@ if [ "${MITOSIS_DEPS:-all}" = all ]; then
 	command -v pkill >/dev/null 2>&1 || want procps
 	command -v curl >/dev/null 2>&1 || want curl
 	command -v haproxy >/dev/null 2>&1 || want haproxy
+	command -v node >/dev/null 2>&1 || want nodejs
+	command -v npm >/dev/null 2>&1 || want npm
 fi
 
 if [ ${#need_pkgs[@]} -eq 0 ]; then

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test layer and ends with one line: "N passed, N failed".
+# Runs every test layer and ends with one line: "N passed, N failed, N skipped",
+# with every skip named above it (an integration test that exits 77, a
+# sub-suite's "SKIP name: reason" lines, a layer that cannot run here).
 #
 #   1. build: the agent with warnings as errors; common/ must not include
 #      libuv or libcurl (check-boundaries); every C file formatted (check-format)
@@ -8,11 +10,13 @@
 #   4. integration: tests/integration/*.sh against the ASan+UBSan agent
 #   5. dst: deterministic simulation of the cores (tests/dst/run_tests.sh)
 #   6. cloudsim: the DigitalOcean simulator's own suite (tests/cloudsim/run_tests.py)
-#   7. secrets: no key or token created by the suite appears in any log
+#   7. secrets: no key or token created by the suite appears in any log, and
+#      /run/mitosis, /etc/mitosis and /var/lib/mitosis are as the suite found them
 #
-# Each layer's own pass/fail counts are added up. Logs are kept in
+# Each layer's own pass/fail/skip counts are added up. Logs are kept in
 # $MITOSIS_LOGDIR (printed at the end) only when something failed.
-# Options: LAYERS="unit integration" runs a subset; FUZZ_SECONDS=N.
+# Options: LAYERS="unit integration" runs a subset; FUZZ_SECONDS=N;
+# CLOUDSIM_TESTS="test_api test_yaml" runs only those modules of the cloudsim suite.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -20,6 +24,7 @@ LAYERS=${LAYERS:-"build unit fuzz integration dst cloudsim secrets"}
 FUZZ_SECONDS=${FUZZ_SECONDS:-5}
 JOBS=${JOBS:-2}
 export MITOSIS_LOGDIR=${MITOSIS_LOGDIR:-$(mktemp -d /tmp/mitosis-test-logs.XXXXXX)}
+mkdir -p "$MITOSIS_LOGDIR"
 export MITOSIS_SECRETS=$MITOSIS_LOGDIR/secrets.list
 : >"$MITOSIS_SECRETS"
 ASAN_BUILD=build/asan
@@ -27,8 +32,25 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 PASSED=0
 FAILED=0
+SKIPPED=0
 FAILURES=()
+SKIPS=()
 START=$(date +%s)
+# What the system paths an installed agent uses look like now: no test may
+# create, change or remove anything under them (each agent gets its own
+# socket and state under the test's temp dir).
+SYSTEM_PATHS="/run/mitosis /etc/mitosis /var/lib/mitosis"
+system_paths() {
+	local d
+	for d in $SYSTEM_PATHS; do
+		if [ -e "$d" ]; then
+			find "$d" -printf '%p %y %T@ %C@\n' 2>/dev/null
+		else
+			echo "$d absent"
+		fi
+	done
+}
+SYSTEM_BEFORE=$(system_paths)
 
 has_layer() { [[ " $LAYERS " == *" $1 "* ]]; }
 record() { # record NAME OK(0/1) SECONDS
@@ -41,20 +63,38 @@ record() { # record NAME OK(0/1) SECONDS
 		printf 'FAIL %-44s %4ss\n' "$1" "$3"
 	fi
 }
-# Adds the "N passed, N failed" of a sub-suite's output file.
+skip() { # skip NAME REASON
+	SKIPPED=$((SKIPPED + 1))
+	SKIPS+=("$1: $2")
+	printf 'SKIP %-44s %s\n' "$1" "$2"
+}
+# Adds the "N passed, N failed, N skipped" of a sub-suite's output file; its
+# "SKIP name: reason" lines name the skips (one line per skipped test).
 add_counts() { # add_counts NAME FILE RC
-	local line p f
-	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$2" | tail -n1)
+	local line p f k named
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$2" | tail -n1)
 	if [ -z "$line" ]; then
 		FAILED=$((FAILED + 1))
 		FAILURES+=("$1 (no result line, exit $3)")
-		echo "FAIL $1: no 'N passed, N failed' line (exit $3)"
+		echo "FAIL $1: no 'N passed, N failed, N skipped' line (exit $3)"
 		return
 	fi
 	p=$(echo "$line" | cut -d' ' -f1)
 	f=$(echo "$line" | cut -d' ' -f3)
+	k=$(echo "$line" | cut -d' ' -f5)
 	PASSED=$((PASSED + p))
 	FAILED=$((FAILED + f))
+	SKIPPED=$((SKIPPED + k))
+	named=0
+	while IFS= read -r l; do
+		SKIPS+=("$1: ${l#SKIP }")
+		named=$((named + 1))
+	done < <(grep -E '^SKIP ' "$2")
+	if [ "$named" -ne "$k" ]; then
+		FAILED=$((FAILED + 1))
+		FAILURES+=("$1 ($k skipped, $named named)")
+		echo "FAIL $1: $k skipped but $named 'SKIP name: reason' lines"
+	fi
 	if [ "$f" -ne 0 ] || [ "$3" -ne 0 ]; then
 		FAILURES+=("$1")
 		if [ "$f" -eq 0 ]; then
@@ -134,7 +174,8 @@ if has_layer integration; then
 			timeout -k 5 180 bash "$t" >"$MITOSIS_LOGDIR/it-$name.log" 2>&1
 		rc=$?
 		if [ $rc -eq 77 ]; then
-			printf 'SKIP %-44s %s\n' "integration: $name" "$(grep -m1 SKIP "$MITOSIS_LOGDIR/it-$name.log")"
+			why=$(grep -m1 '^SKIP' "$MITOSIS_LOGDIR/it-$name.log")
+			skip "integration: $name" "${why#SKIP: }"
 			continue
 		fi
 		record "integration: $name" $rc $(($(date +%s) - t0))
@@ -153,12 +194,13 @@ fi
 if has_layer cloudsim; then
 	section "cloudsim: the DigitalOcean simulator (tests/cloudsim)"
 	if [ -f tests/cloudsim/run_tests.py ]; then
-		timeout -k 10 600 python3 tests/cloudsim/run_tests.py >"$MITOSIS_LOGDIR/cloudsim.log" 2>&1
+		# shellcheck disable=SC2086 # a list of module names
+		timeout -k 10 600 python3 tests/cloudsim/run_tests.py ${CLOUDSIM_TESTS:-} >"$MITOSIS_LOGDIR/cloudsim.log" 2>&1
 		rc=$?
 		grep -E '^(FAIL|ERROR|SKIP)' "$MITOSIS_LOGDIR/cloudsim.log" | head -n 20
 		add_counts "cloudsim" "$MITOSIS_LOGDIR/cloudsim.log" $rc
 	else
-		echo "SKIP cloudsim: tests/cloudsim/run_tests.py not present"
+		skip "cloudsim" "tests/cloudsim/run_tests.py not present"
 	fi
 fi
 
@@ -176,14 +218,25 @@ if has_layer secrets; then
 		rc=1
 	fi
 	record "secrets: none of $nsecrets keys/tokens in any log" $rc $(($(date +%s) - t0))
+	t0=$(date +%s)
+	rc=0
+	if [ "$(system_paths)" != "$SYSTEM_BEFORE" ]; then
+		echo "the suite changed a system path:"
+		diff <(echo "$SYSTEM_BEFORE") <(system_paths) | head -n 10
+		rc=1
+	fi
+	record "system paths: $SYSTEM_PATHS untouched" $rc $(($(date +%s) - t0))
 fi
 
 printf '\n%d s in all\n' $(($(date +%s) - START))
+for s in "${SKIPS[@]}"; do
+	echo "skipped: $s"
+done
 if [ "$FAILED" -ne 0 ]; then
 	echo "failed: ${FAILURES[*]}"
 	echo "logs kept in $MITOSIS_LOGDIR"
 else
 	rm -rf "$MITOSIS_LOGDIR"
 fi
-echo "$PASSED passed, $FAILED failed"
+echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
 [ "$FAILED" -eq 0 ]

@@ -3,9 +3,12 @@
 
     demo_view.py snapshot --config F --key F --out F [--fake-agent]
     demo_view.py create --url U --token-file F --image ID --count N [--prefix demo]
-    demo_view.py view --url U [--agent BIN] [--once]
+    demo_view.py view --url U [--agent BIN] [--once] [--since EPOCH --count N]
 
-The view reads the simulator's /_sim/state (no token needed) every 2 s.
+The view reads the simulator's /_sim/state (no token needed) every 2 s. With
+--since and --count it says once, and keeps saying, when the cluster formed:
+"cluster formed: 3 of 3 alive after 4.1 s" (every agent sees every droplet
+alive), counted from --since (when the demo created the first droplet).
 """
 
 import argparse
@@ -95,6 +98,17 @@ def cmd_create(a):
     return 0
 
 
+def shorten(text, width):
+    """text cut at a word boundary to fit width, with an ellipsis when cut."""
+    if len(text) <= width:
+        return text
+    cut = text[:width - 1]
+    space = cut.rfind(" ")
+    if space > width // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "\u2026"
+
+
 def last_line(path):
     try:
         with open(path, "rb") as f:
@@ -107,16 +121,22 @@ def last_line(path):
     return lines[-1] if lines else ""
 
 
-def members_hook(agent, droplet):
-    """This droplet's agent's view of the cluster, through `mitosis members --json`."""
+def members_of(agent, droplet):
+    """This droplet's agent's member list (`mitosis members --json`), or None."""
     if not agent or droplet["status"] != "active":
         return None
     sock = os.path.join(droplet["sim"]["root"], "run/mitosis/mitosis.sock")
     try:
         out = subprocess.run([agent, "members", "--json", "-s", sock], capture_output=True, timeout=5)
-        members = json.loads(out.stdout) if out.returncode == 0 else None
+        return json.loads(out.stdout) if out.returncode == 0 else None
     except (OSError, ValueError, subprocess.TimeoutExpired):
-        members = None
+        return None
+
+
+def members_hook(agent, droplet, members):
+    """One line of this droplet's agent's view of the cluster."""
+    if not agent or droplet["status"] != "active":
+        return None
     if members is None:
         return "(agent not answering yet)"
     alive = [m for m in members if m["state"] == "alive"]
@@ -127,32 +147,59 @@ def members_hook(agent, droplet):
     return "%d alive of %d: %s" % (len(alive), len(members), ", ".join(parts))
 
 
-def draw(url, agent):
+class Formed:
+    """When every agent first saw every droplet alive: the demo's headline."""
+
+    def __init__(self, since, count):
+        self.since, self.count, self.line = since, count, None
+
+    def check(self, views):
+        """views: each active droplet's member list (None when it does not answer)."""
+        if self.line is not None or not self.since or len(views) < self.count:
+            return
+        for members in views:
+            if members is None or sum(1 for m in members if m["state"] == "alive") < self.count:
+                return
+        self.line = "cluster formed: %d of %d alive after %.1f s" % (
+            self.count, self.count, time.time() - self.since)
+
+
+def draw(url, agent, formed=None):
     try:
         with urllib.request.urlopen(url + "/_sim/state", timeout=5) as r:
             st = json.load(r)
     except OSError as e:
         return "simulator unreachable: %s" % e
     rows = ["mitosis demo  %s  (%s)   Ctrl-C to stop" % (url, time.strftime("%H:%M:%S")), ""]
+    views = []
     rows.append("%-10s %-8s %-7s %-13s %-13s %-6s %s" % ("ID", "NAME", "STATUS", "PUBLIC", "PRIVATE", "AGENT",
                                                            "LAST LOG LINE"))
     for d in st["droplets"]:
         s = d["sim"]
         nets = {n["type"]: n["ip_address"] for n in d["networks"]["v4"]}
         alive = "up" if s["agent_alive"] else ("-" if d["status"] != "active" else "DOWN")
-        line = last_line(s["agent_log"])[:70]
+        line = shorten(last_line(s["agent_log"]), 70)
         rows.append("%-10d %-8s %-7s %-13s %-13s %-6s %s" % (d["id"], d["name"][:8], d["status"],
                                                                nets.get("public", "-"), nets.get("private", "-"),
                                                                alive, line))
-        extra = members_hook(agent, d)
+        members = members_of(agent, d)
+        if agent and d["status"] == "active":
+            views.append(members)
+        extra = members_hook(agent, d, members)
         if extra:
             rows.append("           members: %s" % extra)
     lbs = st.get("load_balancers") or []
     for lb in lbs:
         rows.append("lb %s: %s" % (lb["name"], ", ".join(str(m["droplet_id"]) for m in lb["members"]) or "-"))
+    # DNS only once a registrar has put records there: no registrar, no line.
     for name, dom in sorted((st.get("domains") or {}).items()):
         a = ["%s=%s" % (r["fqdn"], r["data"]) for r in dom["records"] if r["type"] == "A"]
-        rows.append("dns %s: %s" % (name, ", ".join(a) or "no A records"))
+        if a:
+            rows.append("dns %s: %s" % (name, ", ".join(a)))
+    if formed is not None:
+        formed.check(views)
+        if formed.line is not None:
+            rows.insert(1, formed.line)
     ev = st.get("events") or []
     rows.append("")
     rows.append("recent events:")
@@ -164,12 +211,18 @@ def draw(url, agent):
 def cmd_view(a):
     deadline = time.monotonic() + a.seconds if a.seconds else None
     tty = sys.stdout.isatty()
+    formed = Formed(a.since, a.count)
     while True:
-        text = draw(a.url, a.agent)
-        if tty:
-            sys.stdout.write("\x1b[H\x1b[2J")
-        sys.stdout.write(text + "\n" + ("" if tty else "----\n"))
-        sys.stdout.flush()
+        text = draw(a.url, a.agent, formed)
+        try:
+            if tty:
+                sys.stdout.write("\x1b[H\x1b[2J")
+            sys.stdout.write(text + "\n" + ("" if tty else "----\n"))
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # Our reader went away (demo.sh | head): say so by status, not by traceback.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 141
         if a.once or (deadline is not None and time.monotonic() >= deadline):
             return 0
         time.sleep(2 if deadline is None else max(0.0, min(2.0, deadline - time.monotonic())))
@@ -194,6 +247,8 @@ def main():
     v.add_argument("--agent")
     v.add_argument("--seconds", type=float, default=0)
     v.add_argument("--once", action="store_true")
+    v.add_argument("--since", type=float, default=0)
+    v.add_argument("--count", type=int, default=0)
     a = p.parse_args()
     try:
         return {"snapshot": cmd_snapshot, "create": cmd_create, "view": cmd_view}[a.cmd](a)

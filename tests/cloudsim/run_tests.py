@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-"""Run every tests/cloudsim/test_*.py and finish with the line `N passed, N failed[, N skipped]`.
+"""Run every tests/cloudsim/test_*.py and finish with the line `N passed, N failed, N skipped`.
+
+Each skipped test is named above that line as `SKIP <test>: <reason>`, which is
+what tests/run.sh adds to the suite's list of skips.
 
     python3 tests/cloudsim/run_tests.py [-k PATTERN] [test_module ...]
 
@@ -44,10 +47,9 @@ def main():
     failed = len(res.failures) + len(res.errors) + len(res.unexpectedSuccesses)
     skipped = len(res.skipped)
     sys.stdout.write("simulator tests took %.1fs\n" % (time.monotonic() - t0))
-    line = "%d passed, %d failed" % (res.passed, failed)
-    if skipped:
-        line += ", %d skipped" % skipped
-    sys.stdout.write(line + "\n")
+    for test, reason in res.skipped:
+        sys.stdout.write("SKIP %s: %s\n" % (test.id(), reason))
+    sys.stdout.write("%d passed, %d failed, %d skipped\n" % (res.passed, failed, skipped))
     sys.stdout.flush()
     return 1 if failed else 0
 

@@ -5,8 +5,9 @@ the simulator with the official spec (../shared/do-api/openapi.json from the rep
 root, or $DO_OPENAPI). Prism marks any request or response that breaks the spec
 with an `sl-violations` header and, with --errors, answers an error response of type
 application/problem+json instead. Any such error fails this test. Prism is installed
-into build/prism on first use; when npm or the spec is missing, or the install
-fails (no network), the test prints `SKIP contract: <reason>` and is skipped.
+into build/prism on first use (scripts/deps.sh installs Debian's nodejs and npm);
+when npm or the spec is missing, or the install fails (no network), the test is
+skipped with the reason, which run_tests.py prints as `SKIP <test>: <reason>`.
 """
 
 import json
@@ -139,11 +140,9 @@ class TestContract(SimTestCase):
     def test_every_endpoint_through_prism(self):
         spec = spec_path()
         if spec is None:
-            print("SKIP contract: the DigitalOcean spec (../shared/do-api/openapi.json) is missing")
-            self.skipTest("spec missing")
+            self.skipTest("the DigitalOcean spec (../shared/do-api/openapi.json) is missing")
         prism, why = ensure_prism()
         if prism is None:
-            print("SKIP contract: %s" % why)
             self.skipTest(why)
         sim = self.start_sim("--boot-delay", "0.3", "--action-delay", "0.3", "--domain", "example.com")
         base, log = self.start_prism(prism, spec, sim.url)

@@ -1,4 +1,5 @@
-"""scripts/demo.sh: runs, shows the cluster, and leaves nothing behind (timed exit and Ctrl-C)."""
+"""scripts/demo.sh: runs, shows the cluster, and leaves nothing behind (timed exit, Ctrl-C, and its
+output closing under `| head`); with the real agent, says when the cluster formed."""
 
 import os
 import re
@@ -9,6 +10,8 @@ import unittest
 
 import sim_runtime as rt
 from simtest import REPO
+
+AGENT = os.environ.get("MITOSIS_AGENT") or os.path.join(REPO, "build", "mitosis")
 
 
 def demo_env(seconds):
@@ -70,6 +73,40 @@ class TestDemo(unittest.TestCase):
         out = buf.decode()
         self.assertEqual(p.returncode, 130, out)
         self.assertIn("demo: stopping the simulator", out)
+        self.assert_nothing_left(out)
+
+    def test_demo_output_closed(self):
+        """`demo.sh | head -3`: the reader goes away; the demo still stops the simulator and
+        removes its temp dir (it used to die of SIGPIPE with both left behind)."""
+        env = demo_env(0)
+        p = subprocess.run(["bash", "-c", "bash scripts/demo.sh 2>/dev/null | head -3"], cwd=REPO,
+                           env=env, stdout=subprocess.PIPE, timeout=60)
+        out = p.stdout.decode()
+        self.assertIn("demo: working dir", out)
+        m = re.search(r"demo: working dir (\S+)", out)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and os.path.exists(m.group(1)):
+            time.sleep(0.2)
+        self.assert_nothing_left(out)
+
+    def test_demo_real_agent_says_cluster_formed(self):
+        if not os.access(AGENT, os.X_OK):
+            self.skipTest("%s is not built (run make)" % AGENT)
+        env = dict(os.environ, MITOSIS_AGENT=AGENT, DEMO_BOOT_DELAY="0.5", DEMO_SECONDS="14")
+        env.pop("DEMO_FAKE_AGENT", None)
+        p = subprocess.run(["bash", os.path.join(REPO, "scripts/demo.sh")], cwd=REPO, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=90)
+        out = p.stdout.decode()
+        self.assertEqual(p.returncode, 0, out)
+        last_view = out.split("----")[-2]
+        self.assertRegex(last_view, r"\ncluster formed: 3 of 3 alive after \d+\.\d s\n")
+        # No registrar is configured: no DNS line.
+        self.assertNotIn("\ndns ", last_view)
+        # Long log lines are cut at a word, with an ellipsis.
+        cut = [ln for ln in last_view.splitlines() if ln.endswith("\u2026")]
+        self.assertTrue(cut, last_view)
+        for ln in cut:
+            self.assertNotEqual(ln[-2], " ", ln)
         self.assert_nothing_left(out)
 
 

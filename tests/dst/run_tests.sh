@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Deterministic scenarios on the simulator (docs/dst.md): the real
 # common/swim and common/elect cores, N nodes in one process, virtual time.
-# Each test prints one PASS or FAIL line; the last line is "N passed, N failed".
+# Each test prints one PASS or FAIL line; the last line is "N passed, N failed, 0 skipped"
+# (the same line as every suite; nothing here can be skipped).
 #
 #   BUILD=dir         where build/dst is built (default build)
 #   SANITIZE=list     passed to make (e.g. address,undefined), with its own BUILD
@@ -22,7 +23,7 @@ fail() { failed=$((failed + 1)); }
 if ! make -s --no-print-directory BUILD="$BUILD" ${SANITIZE:+SANITIZE=$SANITIZE} "$BIN" >"$BUILD.netsim-build.log" 2>&1; then
 	tail -n 20 "$BUILD.netsim-build.log"
 	echo "FAIL netsim build: make $BIN"
-	echo "0 passed, 1 failed"
+	echo "0 passed, 1 failed, 0 skipped"
 	exit 1
 fi
 rm -f "$BUILD.netsim-build.log"
@@ -109,5 +110,5 @@ for brk in lease vote; do
 done
 rm -f "$BUILD.break.log"
 
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, 0 skipped"
 [ "$failed" -eq 0 ]

@@ -1,7 +1,8 @@
 /*
  * libFuzzer harness for common/doapi.c: any byte string, parsed as JSON, goes
  * through the droplet, page and action parsers (as the whole body and as the
- * value under the envelope key) and the error-line builder; the part before
+ * value under the envelope key), the droplet-array, create-answer and
+ * snapshot-listing parsers, and the error-line builder; the part before
  * the first ':' and after it also go through the rate-limit header parser.
  * A short input is also a links.pages.next URL for doapi_next_path().
  * Each must succeed with its invariants or fail with a NUL-terminated
@@ -54,6 +55,31 @@ check_page_action(const cJSON *root)
 		abort();
 }
 
+/* Arrays of droplets (a listing, a create's answer) and snapshot listings. */
+static void
+check_arrays(const cJSON *root)
+{
+	struct doapi_droplet *d = NULL;
+	size_t n = 0;
+	char err[128];
+
+	if (doapi_droplets_parse(cJSON_GetObjectItemCaseSensitive(root, "droplets"), &d, &n, err,
+				 sizeof(err)) == 0) {
+		for (size_t i = 0; i < n; i++)
+			if (d[i].id == 0)
+				abort();
+	} else if (d != NULL || n != 0 || memchr(err, '\0', sizeof(err)) == NULL) {
+		abort();
+	}
+	free(d);
+	d = NULL;
+	if (doapi_create_reply(root, &d, &n, err, sizeof(err)) == 0 && (n == 0 || d == NULL))
+		abort();
+	free(d);
+	/* The named snapshot's id is one of the items', or 0. */
+	(void)doapi_snapshot_id(cJSON_GetObjectItemCaseSensitive(root, "snapshots"), "web");
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -65,6 +91,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_droplet(root);
 	check_droplet(cJSON_GetObjectItemCaseSensitive(root, "droplet"));
 	check_page_action(root);
+	check_arrays(root);
 	doapi_error_line(500, (const char *)data, size, line, sizeof(line));
 	if (memchr(line, '\0', sizeof(line)) == NULL)
 		abort();

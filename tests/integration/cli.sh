@@ -17,6 +17,7 @@ expect_exit() {
 expect_exit 0 "$MITOSIS" version
 grep -qE '^mitosis [0-9]+\.[0-9]+\.[0-9]+' "$T/out" || fail "version line: $(cat "$T/out")"
 grep -qF "libsodium" "$T/out" || fail "version lacks library versions"
+grep -qE '^libcurl [0-9]+\.[0-9]+' "$T/out" || fail "version lacks the helper's libcurl: $(cat "$T/out")"
 expect_exit 0 "$MITOSIS" help
 for c in agent keygen version help; do
 	grep -qE "^  $c " "$T/out" || fail "help does not list $c"
@@ -26,6 +27,13 @@ grep -qF -- "--metadata-url" "$T/out" || fail "help agent does not list the --me
 expect_exit 2 "$MITOSIS"
 expect_exit 2 "$MITOSIS" frobnicate
 grep -qF "unknown command 'frobnicate'" "$T/err" || fail "unknown command message"
+expect_exit 2 "$MITOSIS" memebrs
+grep -qF "unknown command 'memebrs' (did you mean 'members'?)" "$T/err" || fail "no 'did you mean' for a command: $(cat "$T/err")"
+expect_exit 2 "$MITOSIS" agent -n --metdata-url http://x
+grep -qF "unknown option '--metdata-url' (did you mean '--metadata-url'?)" "$T/err" ||
+	fail "no 'did you mean' for a flag: $(cat "$T/err")"
+expect_exit 2 "$MITOSIS" status --jsno
+grep -qF "(did you mean '--json'?)" "$T/err" || fail "no 'did you mean' for status: $(cat "$T/err")"
 expect_exit 2 "$MITOSIS" help frobnicate
 expect_exit 2 "$MITOSIS" agent --no-such-flag
 expect_exit 2 "$MITOSIS" keygen
@@ -67,9 +75,10 @@ expect_exit 1 "$MITOSIS" agent -n -c "$T/good.conf" --metadata-attempts 99
 grep -qF -- "--metadata-attempts" "$T/err" || fail "bad flag not named: $(cat "$T/err")"
 expect_exit 0 "$MITOSIS" agent -n -c "$T/good.conf" --metadata-attempts 5
 
-# Missing config file.
+# Missing config file: one error, not one more per required key.
 expect_exit 1 "$MITOSIS" agent -n -c "$T/nope.conf"
-grep -qF "$T/nope.conf" "$T/err" || fail "missing config not named"
+[ "$(cat "$T/err")" = "$T/nope.conf: cannot read: No such file or directory" ] ||
+	fail "missing config: $(cat "$T/err")"
 
 # Secret files: group/world-readable or foreign-owned keys are refused with the fix.
 chmod 640 "$T/k1"
@@ -98,3 +107,11 @@ printf 'node_id = 7\nhostname = n7\nprivate_ipv4 = 127.0.0.1\n' | make_config "$
 expect_exit 1 "$MITOSIS" agent -n -c "$T/bad-key.conf"
 grep -qE "^$T/k2:[0-9]+: " "$T/err" || fail "bad key not named by line: $(cat "$T/err")"
 say "agent -n: OK, flags, secret file checks, bad keyring"
+
+# members and status take the control socket from -c FILE.
+sed -i "s|^control_socket = .*|control_socket = $T/from-config.sock|" "$T/good.conf"
+expect_exit 3 "$MITOSIS" members -c "$T/good.conf"
+grep -qF "nothing listens on $T/from-config.sock" "$T/err" || fail "members -c: $(cat "$T/err")"
+expect_exit 3 "$MITOSIS" status --json -c "$T/good.conf"
+grep -qF "nothing listens on $T/from-config.sock" "$T/err" || fail "status -c: $(cat "$T/err")"
+say "did you mean (commands, flags), one error for a missing file, members/status -c FILE"

@@ -9,8 +9,7 @@
 
 sim_start --boot-delay 0.5 --action-delay 0.5 --kill-grace 2 --agent "$MITOSIS" --quiet
 make_keyring "$T/cluster.key"
-LB=$(sim_api POST /v2/load_balancers '{"name":"web","region":"nyc3","forwarding_rules":[{"entry_protocol":"http","entry_port":80,"target_protocol":"http","target_port":80}]}' |
-	python3 -c 'import json,sys; print(json.load(sys.stdin)["load_balancer"]["id"])')
+LB=$(sim_lb web)
 
 # The image: what a user bakes. Secrets go in as files of mode 0600.
 cat >"$T/droplet.conf" <<EOF
@@ -40,18 +39,11 @@ IMAGE=$(curl -sf -m 5 -X POST -H 'Content-Type: application/json' --data @"$T/sn
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["image"]["id"])')
 [ -n "$IMAGE" ] || fail "could not register the snapshot"
 
-make_config "$T/m.conf" "$T/cluster.key" <<EOF
-token_file = $TOKEN_FILE
-api_url = $SIM_URL
+rotation_config "$T/m.conf" "$T/cluster.key" "$LB" <<EOF
 clone_image = $IMAGE
 clone_size = s-1vcpu-1gb
 clone_region = nyc3
 active_timeout = 20s
-registrars = do-dns, do-lb
-dns_domain = example.com
-dns_name = www
-dns_ttl = 30
-lb_id = $LB
 drain_timeout = 0
 EOF
 "$MITOSIS" clone -c "$T/m.conf" --count 2 --json >"$LOG/clone.json" 2>"$LOG/clone.err" ||

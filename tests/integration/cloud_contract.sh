@@ -20,21 +20,13 @@ wait_until 90 prism_up || fail "prism did not start: $(tail -5 "$LOG/prism.out")
 API=http://127.0.0.1:$PRISM_PORT
 say "prism validating proxy at $API in front of $SIM_URL"
 
-LB=$(sim_api POST /v2/load_balancers '{"name":"web","region":"nyc3","forwarding_rules":[{"entry_protocol":"http","entry_port":80,"target_protocol":"http","target_port":80}]}' |
-	python3 -c 'import json,sys; print(json.load(sys.stdin)["load_balancer"]["id"])')
+LB=$(sim_lb web)
 make_keyring "$T/key"
-make_config "$T/m.conf" "$T/key" <<EOF
-token_file = $TOKEN_FILE
-api_url = $API
+rotation_config "$T/m.conf" "$T/key" "$LB" "$API" <<EOF
 clone_image = 100000001
 clone_size = s-1vcpu-1gb
 clone_region = nyc3
 active_timeout = 20s
-registrars = do-dns, do-lb
-dns_domain = example.com
-dns_name = www
-dns_ttl = 30
-lb_id = $LB
 drain_timeout = 0
 EOF
 

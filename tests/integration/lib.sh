@@ -328,6 +328,30 @@ active_timeout = 10s
 CONF
 }
 
+# sim_lb NAME [TAG]: a load balancer in the simulator (by droplet ids, or by TAG); prints its id.
+sim_lb() {
+	sim_api POST /v2/load_balancers "{\"name\":\"$1\",\"region\":\"nyc3\"${2:+,\"tag\":\"$2\"},\"forwarding_rules\":[{\"entry_protocol\":\"http\",\"entry_port\":80,\"target_protocol\":\"http\",\"target_port\":80}]}" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["load_balancer"]["id"])'
+}
+
+# rotation_config FILE KEYRING LB [API_URL]: a config with the do-dns and do-lb
+# registrars (www.example.com, TTL 30, load balancer LB) against the simulator
+# (or API_URL); extra lines on stdin.
+rotation_config() {
+	local extra
+	extra=$(cat)
+	make_config "$1" "$2" <<CONF
+token_file = $TOKEN_FILE
+api_url = ${4:-$SIM_URL}
+registrars = do-dns, do-lb
+dns_domain = example.com
+dns_name = www
+dns_ttl = 30
+lb_id = $3
+$extra
+CONF
+}
+
 # sim_api METHOD PATH [BODY]: the simulator's API with the token; prints the body.
 sim_api() {
 	python3 - "$SIM_URL" "$TOKEN_FILE" "$@" <<'PY'

@@ -3,7 +3,8 @@
 # do-dns and do-lb (against the simulator) each get one A record under
 # www.example.com and a place on the load balancer once they start; a
 # graceful stop (SIGTERM) takes the node out of DNS and the load balancer
-# before it leaves the gossip. Prints the agent time from gossip start to
+# before it leaves the gossip, with the default leave_timeout (n1) and with
+# leave_timeout = 0 (n0: deregistration does not depend on the leave delay). Prints the agent time from gossip start to
 # "in rotation".
 . "$(dirname "$0")/lib.sh"
 
@@ -14,22 +15,16 @@ both_active() { [ "$(sim_state 'sum(d["status"] == "active" for d in s["droplets
 wait_until 10 both_active || fail "droplets did not become active"
 mapfile -t IDS < <(sim_state '"\n".join(str(d["id"]) for d in s["droplets"])')
 mapfile -t IPS < <(sim_state '"\n".join(d["sim"]["public_ipv4"] for d in s["droplets"])')
-LB=$(sim_api POST /v2/load_balancers '{"name":"web","region":"nyc3","forwarding_rules":[{"entry_protocol":"http","entry_port":80,"target_protocol":"http","target_port":80}]}' |
-	python3 -c 'import json,sys; print(json.load(sys.stdin)["load_balancer"]["id"])')
+LB=$(sim_lb web)
 
 for i in 0 1; do
-	make_config "$T/n$i.conf" "$T/cluster.key" <<EOF
+	rotation_config "$T/n$i.conf" "$T/cluster.key" "$LB" <<EOF
 node_id = ${IDS[$i]}
 hostname = web-$i
 public_ipv4 = ${IPS[$i]}
 private_ipv4 = 127.0.60.$((i + 1))
 seeds = 127.0.60.1
-token_file = $TOKEN_FILE
-api_url = $SIM_URL
-registrars = do-dns, do-lb
-dns_domain = example.com
-dns_name = www
-lb_id = $LB
+$([ "$i" -eq 0 ] && echo "leave_timeout = 0")
 EOF
 	spawn "n$i" "$MITOSIS" agent -c "$T/n$i.conf"
 	NODE_PID[$i]=$LAST_PID
@@ -66,3 +61,12 @@ left_at=$(grep -m1 -F "gossip: leaving the cluster" "$LOG/n1.log" | cut -c1-23)
 out_at=$(grep -m1 -F "out of rotation" "$LOG/n1.log" | cut -c1-23)
 [[ "$out_at" < "$left_at" || "$out_at" == "$left_at" ]] || fail "n1 left the gossip ($left_at) before leaving rotation ($out_at)"
 say "graceful stop: out of DNS and the load balancer, then left the gossip"
+
+# leave_timeout = 0 skips the wait, never the deregistration.
+kill -TERM "${NODE_PID[0]}"
+wait_exit "${NODE_PID[0]}" 15 || fail "n0 did not stop"
+[ "$EXIT_CODE" -eq 0 ] || fail "n0 exited $EXIT_CODE"
+grep -qF "rotation: this node is out of rotation" "$LOG/n0.log" || fail "n0 (leave_timeout = 0) did not deregister: $(tail -3 "$LOG/n0.log")"
+[ "$(sim_state 'www()')" = "[]" ] || fail "DNS after n0 left: $(sim_state 'www()')"
+[ "$(sim_state "lb('$LB')")" = "[]" ] || fail "LB after n0 left: $(sim_state "lb('$LB')")"
+say "leave_timeout = 0: still out of DNS and the load balancer before exit"

@@ -21,22 +21,11 @@ mapfile -t IDS < <(sim_state '"\n".join(str(d["id"]) for d in s["droplets"])')
 mapfile -t IPS < <(sim_state '"\n".join(d["sim"]["public_ipv4"] for d in s["droplets"])')
 say "droplets ${IDS[*]} at ${IPS[*]}"
 
-LB=$(sim_api POST /v2/load_balancers '{"name":"web","region":"nyc3","forwarding_rules":[{"entry_protocol":"http","entry_port":80,"target_protocol":"http","target_port":80}]}' |
-	python3 -c 'import json,sys; print(json.load(sys.stdin)["load_balancer"]["id"])')
-TAGLB=$(sim_api POST /v2/load_balancers '{"name":"webtag","region":"nyc3","tag":"web-itest","forwarding_rules":[{"entry_protocol":"http","entry_port":80,"target_protocol":"http","target_port":80}]}' |
-	python3 -c 'import json,sys; print(json.load(sys.stdin)["load_balancer"]["id"])')
+LB=$(sim_lb web)
+TAGLB=$(sim_lb webtag web-itest)
 
 base_config() {
-	make_config "$1" "$T/cluster.key" <<EOF
-token_file = $TOKEN_FILE
-api_url = $SIM_URL
-registrars = do-dns, do-lb
-dns_domain = example.com
-dns_name = www
-dns_ttl = 30
-lb_id = $2
-drain_timeout = 1s
-EOF
+	echo "drain_timeout = 1s" | rotation_config "$1" "$T/cluster.key" "$2"
 }
 base_config "$T/m.conf" "$LB"
 base_config "$T/tag.conf" "$TAGLB"

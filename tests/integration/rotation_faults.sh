@@ -29,18 +29,8 @@ wait_until 10 bash -c "[ \"\$(python3 -c 'import json,sys,urllib.request; s=json
 sim_state "json.dumps([{'id': d['id'], 'name': d['name'], 'ip': d['sim']['public_ipv4']} for d in s['droplets']])" >"$T/nodes20.json"
 mapfile -t IDS < <(sim_state '"\n".join(str(d["id"]) for d in s["droplets"])')
 mapfile -t IPS < <(sim_state '"\n".join(d["sim"]["public_ipv4"] for d in s["droplets"])')
-LB=$(sim_api POST /v2/load_balancers '{"name":"web","region":"nyc3","forwarding_rules":[{"entry_protocol":"http","entry_port":80,"target_protocol":"http","target_port":80}]}' |
-	python3 -c 'import json,sys; print(json.load(sys.stdin)["load_balancer"]["id"])')
-make_config "$T/m.conf" "$T/cluster.key" <<EOF
-token_file = $TOKEN_FILE
-api_url = $SIM_URL
-registrars = do-dns, do-lb
-dns_domain = example.com
-dns_name = www
-dns_ttl = 30
-lb_id = $LB
-drain_timeout = 1s
-EOF
+LB=$(sim_lb web)
+echo "drain_timeout = 1s" | rotation_config "$T/m.conf" "$T/cluster.key" "$LB"
 
 # 20% of API calls fail from here on
 NLOG=$(sim_state 'len(s["request_log"])')

@@ -372,3 +372,83 @@ TEST(doapi_next_paths)
 	}
 	ASSERT_NULL(doapi_next_path(NULL));
 }
+
+TEST(doapi_droplet_arrays)
+{
+	cJSON *root = doapi_load("create_many.json"), *one = doapi_load("droplet_new.json");
+	cJSON *bad = cJSON_Parse("{\"droplets\":[{\"id\":1,\"name\":\"a\",\"status\":\"new\"},"
+				 "{\"id\":\"2\",\"name\":\"b\",\"status\":\"new\"}]}");
+	cJSON *empty = cJSON_Parse("{\"droplets\":[]}");
+	struct doapi_droplet *d = NULL;
+	char err[128];
+	size_t n = 99;
+
+	ASSERT_NOT_NULL(root);
+	ASSERT_OK(doapi_droplets_parse(cJSON_GetObjectItemCaseSensitive(root, "droplets"), &d, &n,
+				       err, sizeof(err)));
+	ASSERT_EQ(n, 2);
+	ASSERT_U64_EQ(d[1].id, 3164495);
+	ASSERT_STR_EQ(d[1].name, "web-1700000000-c2d3");
+	free(d);
+	/* A create's answer: several droplets, or one under "droplet". */
+	ASSERT_OK(doapi_create_reply(root, &d, &n, err, sizeof(err)));
+	ASSERT_EQ(n, 2);
+	ASSERT_STR_EQ(d[0].name, "web-1700000000-0a1b");
+	free(d);
+	ASSERT_OK(doapi_create_reply(one, &d, &n, err, sizeof(err)));
+	ASSERT_EQ(n, 1);
+	ASSERT_U64_EQ(d[0].id, 3164450);
+	free(d);
+	/* The bad item is named by its index. */
+	ASSERT_EQ(doapi_droplets_parse(cJSON_GetObjectItemCaseSensitive(bad, "droplets"), &d, &n,
+				       err, sizeof(err)),
+		  -EBADMSG);
+	ASSERT_STR_EQ(err, "droplets[1]: droplet.id: missing or not an id");
+	ASSERT_NULL(d);
+	ASSERT_EQ(n, 0);
+	ASSERT_EQ(doapi_create_reply(bad, &d, &n, err, sizeof(err)), -EBADMSG);
+	ASSERT_EQ(doapi_create_reply(empty, &d, &n, err, sizeof(err)), -EBADMSG);
+	ASSERT_STR_EQ(err, "droplets: empty");
+	ASSERT_EQ(doapi_droplets_parse(empty, &d, &n, err, sizeof(err)), -EBADMSG);
+	ASSERT_STR_EQ(err, "droplets: not an array");
+	ASSERT_EQ(doapi_create_reply(NULL, &d, &n, err, sizeof(err)), -EBADMSG);
+	cJSON_Delete(root);
+	cJSON_Delete(one);
+	cJSON_Delete(bad);
+	cJSON_Delete(empty);
+}
+
+TEST(doapi_snapshot_ids)
+{
+	cJSON *root = doapi_load("snapshots.json");
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "snapshots");
+
+	ASSERT_NOT_NULL(items);
+	/* The newest of two with the name; the one with a string id is not counted. */
+	ASSERT_U64_EQ(doapi_snapshot_id(items, "web-1700000000"), 6372400);
+	ASSERT_U64_EQ(doapi_snapshot_id(items, "other"), 6372500);
+	ASSERT_U64_EQ(doapi_snapshot_id(items, "none"), 0);
+	ASSERT_U64_EQ(doapi_snapshot_id(NULL, "web-1700000000"), 0);
+	cJSON_Delete(root);
+}
+
+TEST(doapi_action_bodies)
+{
+	char *s = NULL;
+
+	ASSERT_OK(doapi_action_body(DOAPI_ACTION_RESIZE, "s-2vcpu-2gb", &s));
+	ASSERT_STR_EQ(s, "{\"type\":\"resize\",\"size\":\"s-2vcpu-2gb\",\"disk\":false}");
+	free(s);
+	ASSERT_OK(doapi_action_body(DOAPI_ACTION_POWER_OFF, NULL, &s));
+	ASSERT_STR_EQ(s, "{\"type\":\"power_off\"}");
+	free(s);
+	/* A name is escaped, never pasted. */
+	ASSERT_OK(doapi_action_body(DOAPI_ACTION_SNAPSHOT, "a\"b", &s));
+	ASSERT_STR_EQ(s, "{\"type\":\"snapshot\",\"name\":\"a\\\"b\"}");
+	free(s);
+	ASSERT_EQ(doapi_action_body(DOAPI_ACTION_RESIZE, "", &s), -EINVAL);
+	ASSERT_EQ(doapi_action_body(DOAPI_ACTION_SNAPSHOT, NULL, &s), -EINVAL);
+	ASSERT_NULL(s);
+	ASSERT_STR_EQ(doapi_action_name(DOAPI_ACTION_POWER_ON), "power_on");
+	ASSERT_STR_EQ(doapi_action_name((enum doapi_action_type)42), "?");
+}

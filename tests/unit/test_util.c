@@ -212,3 +212,15 @@ TEST(util_format_duration_round_trips)
 		ASSERT_U64_EQ(back, values[i]);
 	}
 }
+
+TEST(util_distance_for_did_you_mean)
+{
+	ASSERT_EQ(util_distance("json", "json"), 0);
+	ASSERT_EQ(util_distance("jsn", "json"), 1);
+	ASSERT_EQ(util_distance("token-flie", "token-file"), 2);
+	ASSERT_EQ(util_distance("", "abc"), 3);
+	ASSERT_EQ(util_distance("metdata_url", "metadata_url"), 1);
+	ASSERT_EQ(util_distance("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+				"a"),
+		  SIZE_MAX);
+}

@@ -1,0 +1,822 @@
+/*
+ * cfg_keys: the configuration keys, one row of cfg__table each, and what a row
+ * points at: the value checks and the setters that parse a value into struct
+ * cfg. The parser (cfg.c) knows no key by name except in its whole-config
+ * checks; everything else about a key is here.
+ *
+ * Each row holds the key's name, type, default and range as text (for --help,
+ * the flag parser and docs/config.md, through cfg_keys()), the setter, and the
+ * field offsets and bounds that setter uses. Adding a key is adding a row (and,
+ * when it owns a string or a list, a line in cfg__clear()).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cfg.h"
+#include "cfg_priv.h"
+#include "swim.h"
+#include "util.h"
+
+#define CFG_LIST_MAX		 64
+#define CFG_URL_MAX		 512
+#define CFG_DEFAULT_METADATA_URL "http://169.254.169.254"
+#define CFG_TRACE_NAMES		 "wire, meta, http, gossip, cloud, control, all"
+
+static cfg_set_fn cfg_set_string, cfg_set_u64, cfg_set_bool, cfg_set_duration, cfg_set_list,
+	cfg_set_hostport, cfg_set_level, cfg_set_traces;
+static cfg_check_fn cfg_check_cluster, cfg_check_path, cfg_check_url, cfg_check_hostname,
+	cfg_check_region, cfg_check_ipv4, cfg_check_tag, cfg_check_hostport, cfg_check_command,
+	cfg_check_uuid, cfg_check_slug, cfg_check_registrar, cfg_check_dns_name,
+	cfg_check_address_kind, cfg_check_haproxy_runtime;
+
+#define OFF(field) offsetof(struct cfg, field)
+
+/* Aligned by hand: a key in three lines reads better than one field a line. */
+/* clang-format off */
+const struct cfg_key cfg__table[] = {
+	{ { "cluster", "string", "", "[a-z0-9-], 1..63 chars, no '-' at either end",
+	    "Name of the cluster this node belongs to. Required." },
+	  cfg_set_string, cfg_check_cluster, OFF(cluster), 0, 0, 0 },
+	{ { "key_file", "path", "", "a file owned by the agent's user, mode 0600",
+	    "Cluster keyring: seals and checks every gossip message. Required." },
+	  cfg_set_string, cfg_check_path, OFF(key_file), 0, 0, 0 },
+	{ { "token_file", "path", "", "a file owned by the agent's user, mode 0600",
+	    "DigitalOcean API token: peer discovery by tag, the do-dns and do-lb registrars, "
+	    "the cloud verbs." },
+	  cfg_set_string, cfg_check_path, OFF(token_file), 0, 0, 0 },
+	{ { "metadata_url", "url", CFG_DEFAULT_METADATA_URL, "http:// or https://, <= 512 chars",
+	    "Base URL of the droplet metadata service." },
+	  cfg_set_string, cfg_check_url, OFF(metadata_url), 0, 0, 0 },
+	{ { "metadata_timeout", "duration", "2s", "100ms..60s",
+	    "Time allowed for one request to the metadata service." },
+	  cfg_set_duration, NULL, OFF(metadata_timeout_ms), 0, 100, 60 * 1000 },
+	{ { "metadata_attempts", "integer", "3", "1..30",
+	    "Requests made to the metadata service before giving up." },
+	  cfg_set_u64, NULL, OFF(metadata_attempts), 0, 1, 30 },
+	{ { "node_id", "integer", "", "1..9223372036854775807",
+	    "Static identity: this node's id. When set, the metadata service is not asked." },
+	  cfg_set_u64, NULL, OFF(node_id), 0, 1, INT64_MAX },
+	{ { "hostname", "string", "", "1..253 chars: letters, digits, '-', '.'",
+	    "Static identity: host name. Required with node_id." },
+	  cfg_set_string, cfg_check_hostname, OFF(hostname), 0, 0, 0 },
+	{ { "region", "string", "", "[a-z0-9-], 1..32 chars", "Static identity: region slug." },
+	  cfg_set_string, cfg_check_region, OFF(region), 0, 0, 0 },
+	{ { "public_ipv4", "ipv4", "", "dotted quad", "Static identity: public IPv4 address." },
+	  cfg_set_string, cfg_check_ipv4, OFF(public_ipv4), 0, 0, 0 },
+	{ { "private_ipv4", "ipv4", "", "dotted quad",
+	    "Static identity: private IPv4 address. Required with node_id." },
+	  cfg_set_string, cfg_check_ipv4, OFF(private_ipv4), 0, 0, 0 },
+	{ { "tags", "list", "", "up to 64 tags of [A-Za-z0-9:_-], 1..255 chars each",
+	    "Static identity: droplet tags, comma-separated." },
+	  cfg_set_list, cfg_check_tag, OFF(tags), OFF(ntags), 0, CFG_LIST_MAX },
+	{ { "bind", "hostport", "private_ipv4:7950", "IPV4[:PORT] or [IPV6][:PORT]",
+	    "Address the gossip socket binds to; the port defaults to 7950." },
+	  cfg_set_hostport, NULL, OFF(bind_host), OFF(bind_port), CFG_DEFAULT_PORT, 0 },
+	{ { "advertise", "hostport", "the bind address", "IPV4[:PORT] or [IPV6][:PORT]",
+	    "Address peers are told to reach this node at; the port defaults to bind's." },
+	  cfg_set_hostport, NULL, OFF(advertise_host), OFF(advertise_port), 0, 0 },
+	{ { "seeds", "list", "", "up to 64 entries of IPV4[:PORT] or [IPV6][:PORT]",
+	    "Peers to contact when joining, comma-separated; the port defaults to 7950." },
+	  cfg_set_list, cfg_check_hostport, OFF(seeds), OFF(nseeds), 0, CFG_LIST_MAX },
+	{ { "probe_interval", "duration", "1s", "50ms..60s",
+	    "Base period between two probes of this node (Lifeguard may lengthen it)." },
+	  cfg_set_duration, NULL, OFF(probe_interval_ms), 0, 50, 60 * 1000 },
+	{ { "probe_timeout", "duration", "200ms", "10ms..30s, less than probe_interval",
+	    "Time allowed for a direct ack before indirect probes are sent." },
+	  cfg_set_duration, NULL, OFF(probe_timeout_ms), 0, 10, 30 * 1000 },
+	{ { "gossip_interval", "duration", "200ms", "10ms..60s",
+	    "Period of the gossip round that spreads pending updates." },
+	  cfg_set_duration, NULL, OFF(gossip_interval_ms), 0, 10, 60 * 1000 },
+	{ { "gossip_fanout", "integer", "3", "1..16", "Peers sent each gossip round." },
+	  cfg_set_u64, NULL, OFF(gossip_fanout), 0, 1, 16 },
+	{ { "indirect_checks", "integer", "4", "0..16",
+	    "Peers asked to probe a node that missed its direct ack." },
+	  cfg_set_u64, NULL, OFF(indirect_checks), 0, 0, 16 },
+	{ { "suspicion_mult", "integer", "1", "1..20",
+	    "Shortest suspicion: this x log10(members) x suspicion_unit." },
+	  cfg_set_u64, NULL, OFF(suspicion_mult), 0, 1, 20 },
+	{ { "suspicion_max_mult", "integer", "6", "1..20",
+	    "Longest suspicion, as a multiple of the shortest." },
+	  cfg_set_u64, NULL, OFF(suspicion_max_mult), 0, 1, 20 },
+	{ { "suspicion_unit", "duration", "400ms", "10ms..60s",
+	    "Time unit of the suspicion timeout (Lifeguard uses the probe interval)." },
+	  cfg_set_duration, NULL, OFF(suspicion_unit_ms), 0, 10, 60 * 1000 },
+	{ { "sign_datagrams", "boolean", "no", "yes or no (true/false, on/off, 1/0; any case)",
+	    "Add an Ed25519 signature to every gossip datagram (64 bytes each)." },
+	  cfg_set_bool, NULL, OFF(sign_datagrams), 0, 0, 0 },
+	{ { "pushpull_interval", "duration", "60s", "1s..1h",
+	    "Full state exchange with one random member (scaled up past 32 members)." },
+	  cfg_set_duration, NULL, OFF(pushpull_interval_ms), 0, 1000, 3600 * 1000 },
+	{ { "reap_after", "duration", "60s", "1s..7d",
+	    "Dead and departed members are forgotten after this." },
+	  cfg_set_duration, NULL, OFF(reap_after_ms), 0, 1000, 7 * 24 * 3600 * 1000ULL },
+	{ { "leave_timeout", "duration", "1s", "0..30s",
+	    "On SIGTERM, how long the departure is gossiped before the agent exits." },
+	  cfg_set_duration, NULL, OFF(leave_timeout_ms), 0, 0, 30 * 1000 },
+	{ { "load_interval", "duration", "2s", "100ms..10m", "Period of the load sampler." },
+	  cfg_set_duration, NULL, OFF(load_interval_ms), 0, 100, 600 * 1000 },
+	{ { "load_window", "duration", "30s", "1s..1h",
+	    "Time constant of the CPU utilisation EWMA." },
+	  cfg_set_duration, NULL, OFF(load_window_ms), 0, 1000, 3600 * 1000 },
+	{ { "load_change", "integer", "5", "0..100",
+	    "Percent points of change that make a new sample worth gossiping (0 = any change)." },
+	  cfg_set_u64, NULL, OFF(load_change), 0, 0, 100 },
+	{ { "load_refresh", "duration", "5m", "1s..1h",
+	    "A sample is gossiped at least this often, changed or not." },
+	  cfg_set_duration, NULL, OFF(load_refresh_ms), 0, 1000, 3600 * 1000 },
+	{ { "custom_metric_file", "path", "", "a readable file",
+	    "Custom load metric: the number on the first line of this file." },
+	  cfg_set_string, cfg_check_path, OFF(custom_metric_file), 0, 0, 0 },
+	{ { "custom_metric_command", "string", "", "a shell command line",
+	    "Custom load metric: the number this command prints (run with /bin/sh -c)." },
+	  cfg_set_string, cfg_check_command, OFF(custom_metric_command), 0, 0, 0 },
+	{ { "custom_metric_timeout", "duration", "1s", "100ms..60s",
+	    "Time allowed for custom_metric_command; it is killed past it." },
+	  cfg_set_duration, NULL, OFF(custom_metric_timeout_ms), 0, 100, 60 * 1000 },
+	{ { "control_socket", "path", CFG_DEFAULT_CONTROL_SOCKET, "a path; its directory is created 0700",
+	    "Unix socket for `mitosis members` and `mitosis status` (owner-only)." },
+	  cfg_set_string, cfg_check_path, OFF(control_socket), 0, 0, 0 },
+	{ { "api_url", "url", CFG_DEFAULT_API_URL, "http:// or https://, <= 512 chars",
+	    "Base URL of the DigitalOcean API (tests point it at tests/cloudsim)." },
+	  cfg_set_string, cfg_check_url, OFF(api_url), 0, 0, 0 },
+	{ { "api_timeout", "duration", "15s", "1s..5m", "Time allowed for one API request." },
+	  cfg_set_duration, NULL, OFF(api_timeout_ms), 0, 1000, 300 * 1000 },
+	{ { "cluster_tag", "string", "mitosis-CLUSTER", "[A-Za-z0-9:_-], 1..255 chars",
+	    "Tag every droplet of the cluster carries; clones get it, peers are found by it." },
+	  cfg_set_string, cfg_check_tag, OFF(cluster_tag), 0, 0, 0 },
+	{ { "clone_image", "integer", "", "a snapshot id, 1..9223372036854775807",
+	    "Snapshot that clones are created from." },
+	  cfg_set_u64, NULL, OFF(clone_image), 0, 1, INT64_MAX },
+	{ { "clone_size", "string", "", "a size slug, e.g. s-1vcpu-1gb", "Size of new clones." },
+	  cfg_set_string, cfg_check_slug, OFF(clone_size), 0, 0, 0 },
+	{ { "clone_region", "string", "this droplet's region", "a region slug",
+	    "Region of new clones." },
+	  cfg_set_string, cfg_check_region, OFF(clone_region), 0, 0, 0 },
+	{ { "clone_vpc_uuid", "string", "", "a uuid", "VPC of new clones (default: the region's)." },
+	  cfg_set_string, cfg_check_uuid, OFF(clone_vpc_uuid), 0, 0, 0 },
+	{ { "clone_ssh_keys", "list", "", "up to 64 key ids or fingerprints",
+	    "SSH keys installed on new clones." },
+	  cfg_set_list, cfg_check_tag, OFF(clone_ssh_keys), OFF(nclone_ssh_keys), 0, CFG_LIST_MAX },
+	{ { "clone_tags", "list", "", "up to 64 tags", "Extra tags on new clones." },
+	  cfg_set_list, cfg_check_tag, OFF(clone_tags), OFF(nclone_tags), 0, CFG_LIST_MAX },
+	{ { "active_timeout", "duration", "5m", "10s..1h",
+	    "A clone that is not active by then is deleted." },
+	  cfg_set_duration, NULL, OFF(active_timeout_ms), 0, 10 * 1000, 3600 * 1000 },
+	{ { "registrars", "list", "", "do-dns, do-lb, haproxy, exec",
+	    "How nodes are put into rotation; several may be used at once." },
+	  cfg_set_list, cfg_check_registrar, OFF(registrars), OFF(nregistrars), 0, 4 },
+	{ { "dns_domain", "string", "", "a domain name", "do-dns: the DigitalOcean domain (zone)." },
+	  cfg_set_string, cfg_check_hostname, OFF(dns_domain), 0, 0, 0 },
+	{ { "dns_name", "string", "", "relative name or @",
+	    "do-dns: the round-robin record name, relative to the zone." },
+	  cfg_set_string, cfg_check_dns_name, OFF(dns_name), 0, 0, 0 },
+	{ { "dns_ttl", "integer", "60", "30..86400", "do-dns: TTL of each A record, in seconds." },
+	  cfg_set_u64, NULL, OFF(dns_ttl), 0, 30, 86400 },
+	{ { "lb_id", "string", "", "a uuid", "do-lb: the DigitalOcean load balancer." },
+	  cfg_set_string, cfg_check_uuid, OFF(lb_id), 0, 0, 0 },
+	{ { "haproxy_runtime", "string", "", "unix:/PATH or IP:PORT",
+	    "haproxy: where HAProxy's runtime API listens." },
+	  cfg_set_string, cfg_check_haproxy_runtime, OFF(haproxy_runtime), 0, 0, 0 },
+	{ { "haproxy_backend", "string", "", "a backend name", "haproxy: the backend nodes join." },
+	  cfg_set_string, cfg_check_tag, OFF(haproxy_backend), 0, 0, 0 },
+	{ { "haproxy_server_port", "integer", "80", "1..65535",
+	    "haproxy: the port the application listens on, on each node." },
+	  cfg_set_u64, NULL, OFF(haproxy_server_port), 0, 1, 65535 },
+	{ { "exec_command", "path", "", "an executable",
+	    "exec: run as `CMD register` or `CMD deregister` with MITOSIS_NODE_* set." },
+	  cfg_set_string, cfg_check_path, OFF(exec_command), 0, 0, 0 },
+	{ { "register_address", "string", "public", "public or private",
+	    "Which IPv4 of a node is put into rotation." },
+	  cfg_set_string, cfg_check_address_kind, OFF(register_address), 0, 0, 0 },
+	{ { "drain_timeout", "duration", "30s", "0..1h",
+	    "Retiring a node waits this (after the DNS TTL) before deleting it." },
+	  cfg_set_duration, NULL, OFF(drain_timeout_ms), 0, 0, 3600 * 1000 },
+	{ { "log_level", "level", "info", "error, warn, info, debug",
+	    "Least severe level that is logged." },
+	  cfg_set_level, NULL, OFF(log_level), 0, 0, 0 },
+	{ { "trace", "traces", "", CFG_TRACE_NAMES,
+	    "Subsystems whose trace messages are logged, comma-separated (as -T)." },
+	  cfg_set_traces, NULL, OFF(traces), 0, 0, 0 },
+};
+/* clang-format on */
+
+#define CFG_NKEYS (sizeof(cfg__table) / sizeof(cfg__table[0]))
+
+const size_t cfg__nkeys = CFG_NKEYS;
+
+/* Quotes untrusted text for a message: escaped, and cut when long. */
+const char *
+cfg__show(char *buf, size_t size, const char *s)
+{
+	return log_escape(buf, size, s, strlen(s));
+}
+
+static char **
+cfg_str_field(struct cfg *cfg, size_t off)
+{
+	return (char **)(void *)((char *)cfg + off);
+}
+
+static void
+cfg_list_free(char **items, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(items[i]);
+	free(items);
+}
+
+void
+cfg__clear(struct cfg *cfg)
+{
+	char **strs[] = {
+		&cfg->cluster,
+		&cfg->key_file,
+		&cfg->token_file,
+		&cfg->metadata_url,
+		&cfg->hostname,
+		&cfg->region,
+		&cfg->public_ipv4,
+		&cfg->private_ipv4,
+		&cfg->bind_host,
+		&cfg->advertise_host,
+		&cfg->custom_metric_file,
+		&cfg->custom_metric_command,
+		&cfg->control_socket,
+		&cfg->api_url,
+		&cfg->cluster_tag,
+		&cfg->clone_size,
+		&cfg->clone_region,
+		&cfg->clone_vpc_uuid,
+		&cfg->dns_domain,
+		&cfg->dns_name,
+		&cfg->lb_id,
+		&cfg->haproxy_runtime,
+		&cfg->haproxy_backend,
+		&cfg->exec_command,
+		&cfg->register_address,
+	};
+
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		free(*strs[i]);
+	cfg_list_free(cfg->tags, cfg->ntags);
+	cfg_list_free(cfg->seeds, cfg->nseeds);
+	cfg_list_free(cfg->clone_ssh_keys, cfg->nclone_ssh_keys);
+	cfg_list_free(cfg->clone_tags, cfg->nclone_tags);
+	cfg_list_free(cfg->registrars, cfg->nregistrars);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* The membership defaults are the core's own, so the two cannot drift apart. */
+static void
+cfg_set_gossip_defaults(struct cfg *cfg)
+{
+	struct swim_config sc;
+
+	swim_config_default(&sc);
+	cfg->probe_interval_ms = sc.probe_interval_ms;
+	cfg->probe_timeout_ms = sc.probe_timeout_ms;
+	cfg->gossip_interval_ms = sc.gossip_interval_ms;
+	cfg->gossip_fanout = sc.gossip_fanout;
+	cfg->indirect_checks = sc.indirect_checks;
+	cfg->suspicion_mult = sc.suspicion_min_mult;
+	cfg->suspicion_max_mult = sc.suspicion_max_mult;
+	cfg->suspicion_unit_ms = sc.suspicion_unit_ms;
+	cfg->pushpull_interval_ms = sc.pushpull_interval_ms;
+	cfg->reap_after_ms = sc.reap_after_ms;
+}
+
+struct cfg *
+cfg_new(void)
+{
+	struct cfg *cfg = calloc(1, sizeof(*cfg));
+
+	if (cfg == NULL)
+		return NULL;
+	cfg->metadata_url = strdup(CFG_DEFAULT_METADATA_URL);
+	if (cfg->metadata_url == NULL) {
+		free(cfg);
+		return NULL;
+	}
+	cfg->control_socket = strdup(CFG_DEFAULT_CONTROL_SOCKET);
+	cfg->api_url = strdup(CFG_DEFAULT_API_URL);
+	cfg->register_address = strdup("public");
+	if (cfg->control_socket == NULL || cfg->api_url == NULL || cfg->register_address == NULL) {
+		cfg_free(cfg);
+		return NULL;
+	}
+	cfg->metadata_timeout_ms = 2000;
+	cfg->metadata_attempts = 3;
+	cfg->bind_port = CFG_DEFAULT_PORT;
+	cfg->log_level = LOG_LEVEL_INFO;
+	cfg_set_gossip_defaults(cfg);
+	cfg->leave_timeout_ms = 1000;
+	cfg->load_interval_ms = 2000;
+	cfg->load_window_ms = 30000;
+	cfg->load_change = 5;
+	cfg->load_refresh_ms = 300000;
+	cfg->custom_metric_timeout_ms = 1000;
+	cfg->api_timeout_ms = 15000;
+	cfg->active_timeout_ms = 300000;
+	cfg->dns_ttl = 60;
+	cfg->haproxy_server_port = 80;
+	cfg->drain_timeout_ms = 30000;
+	return cfg;
+}
+
+void
+cfg_free(struct cfg *cfg)
+{
+	if (cfg == NULL)
+		return;
+	cfg__clear(cfg);
+	free(cfg);
+}
+
+/* --- value checks ------------------------------------------------------ */
+
+static bool
+cfg_is_slug(const char *v, size_t max)
+{
+	size_t n = strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-");
+
+	return n > 0 && n <= max && v[n] == '\0';
+}
+
+static const char *
+cfg_check_cluster(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (!cfg_is_slug(v, 63) || v[0] == '-' || v[n - 1] == '-')
+		return "is not a valid cluster name (lowercase letters, digits and '-', "
+		       "1..63 chars, no '-' at either end)";
+	return NULL;
+}
+
+static const char *
+cfg_check_region(const char *v)
+{
+	if (!cfg_is_slug(v, 32))
+		return "is not a region slug (lowercase letters, digits and '-', 1..32 chars)";
+	return NULL;
+}
+
+static const char *
+cfg_check_hostname(const char *v)
+{
+	size_t n = strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.");
+
+	if (n == 0 || n > 253 || v[n] != '\0')
+		return "is not a valid host name (letters, digits, '-' and '.', 1..253 chars)";
+	return NULL;
+}
+
+static bool
+cfg_has_control(const char *v)
+{
+	for (const unsigned char *s = (const unsigned char *)v; *s != '\0'; s++)
+		if (*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+static const char *
+cfg_check_path(const char *v)
+{
+	if (cfg_has_control(v))
+		return "is not a usable path (it holds control characters)";
+	return NULL;
+}
+
+static const char *
+cfg_check_uuid(const char *v)
+{
+	/* 8-4-4-4-12 hex digits, as DigitalOcean writes VPC and load balancer ids. */
+	static const int groups[] = { 8, 4, 4, 4, 12 };
+	const char *p = v;
+
+	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+		size_t n = strspn(p, "0123456789abcdefABCDEF");
+
+		if ((int)n != groups[g] || (g < 4 && p[n] != '-') || (g == 4 && p[n] != '\0'))
+			return "is not a uuid (8-4-4-4-12 hex digits)";
+		p += n + (g < 4 ? 1 : 0);
+	}
+	return NULL;
+}
+
+static const char *
+cfg_check_slug(const char *v)
+{
+	if (!cfg_is_slug(v, 64))
+		return "is not a slug (lowercase letters, digits and '-', 1..64 chars)";
+	return NULL;
+}
+
+static const char *
+cfg_check_registrar(const char *v)
+{
+	static const char *const known[] = { "do-dns", "do-lb", "haproxy", "exec" };
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(v, known[i]) == 0)
+			return NULL;
+	return "is not a registrar (do-dns, do-lb, haproxy, exec)";
+}
+
+static const char *
+cfg_check_dns_name(const char *v)
+{
+	if (strcmp(v, "@") == 0)
+		return NULL;
+	if (cfg_check_hostname(v) != NULL || v[strlen(v) - 1] == '.')
+		return "is not a record name relative to the zone (\"www\", \"api.eu\" or \"@\")";
+	return NULL;
+}
+
+static const char *
+cfg_check_address_kind(const char *v)
+{
+	if (strcmp(v, "public") != 0 && strcmp(v, "private") != 0)
+		return "is not \"public\" or \"private\"";
+	return NULL;
+}
+
+static const char *
+cfg_check_haproxy_runtime(const char *v)
+{
+	if (strncmp(v, "unix:", 5) == 0)
+		return v[5] == '/' && !cfg_has_control(v) ? NULL : "is not unix:/ABSOLUTE/PATH";
+	return cfg_check_hostport(v) == NULL
+		       ? NULL
+		       : "is not unix:/PATH or IP:PORT of HAProxy's runtime API";
+}
+
+static const char *
+cfg_check_command(const char *v)
+{
+	if (cfg_has_control(v))
+		return "is not a usable command line (it holds control characters)";
+	if (strlen(v) > 1024)
+		return "is longer than 1024 characters";
+	return NULL;
+}
+
+static const char *
+cfg_check_url(const char *v)
+{
+	size_t scheme;
+
+	if (strncmp(v, "http://", 7) == 0)
+		scheme = 7;
+	else if (strncmp(v, "https://", 8) == 0)
+		scheme = 8;
+	else
+		return "does not start with http:// or https://";
+	for (const unsigned char *s = (const unsigned char *)v; *s != '\0'; s++)
+		if (*s <= 0x20 || *s >= 0x7f)
+			return "holds a space, control or non-ASCII character (percent-encode it)";
+	if (strlen(v) > CFG_URL_MAX)
+		return "is longer than 512 characters";
+	if (v[scheme] == '\0' || v[scheme] == '/')
+		return "has no host after the scheme";
+	return NULL;
+}
+
+static const char *
+cfg_check_ipv4(const char *v)
+{
+	if (!util_is_ipv4(v))
+		return "is not an IPv4 address (use a dotted quad, e.g. 10.0.0.5)";
+	return NULL;
+}
+
+static const char *
+cfg_check_tag(const char *v)
+{
+	size_t n = strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_-");
+
+	if (n == 0 || n > 255 || v[n] != '\0')
+		return "is not a valid tag (letters, digits, ':', '_' and '-', 1..255 chars)";
+	return NULL;
+}
+
+static const char *
+cfg_check_hostport(const char *v)
+{
+	char host[64];
+	uint16_t port;
+
+	if (util_parse_hostport(v, CFG_DEFAULT_PORT, host, sizeof(host), &port) < 0)
+		return "is not IP[:PORT] (e.g. 10.0.0.5, 10.0.0.5:7950 or [fd00::1]:7950)";
+	return NULL;
+}
+
+/* --- setters ----------------------------------------------------------- */
+
+static int
+cfg_set_string(struct cfg *cfg, const struct cfg_key *k, const char *v, char *msg, size_t msgsize)
+{
+	char show[CFG_SHOW];
+	const char *why = k->check(v);
+	char **field = cfg_str_field(cfg, k->off);
+	char *dup;
+
+	if (why != NULL) {
+		snprintf(msg, msgsize, "\"%s\" %s", cfg__show(show, sizeof(show), v), why);
+		return -EINVAL;
+	}
+	dup = strdup(v);
+	if (dup == NULL)
+		return -ENOMEM;
+	free(*field);
+	*field = dup;
+	return 0;
+}
+
+/*
+ * Stores a number that util_parse_u64 or util_parse_duration_ms returned with
+ * rc; `what` names the expected shape for the message when it was not one.
+ */
+static int
+cfg_store_u64(struct cfg *cfg, const struct cfg_key *k, const char *v, int rc, uint64_t n,
+	      const char *what, char *msg, size_t msgsize)
+{
+	char show[CFG_SHOW];
+
+	cfg__show(show, sizeof(show), v);
+	if (rc == -EINVAL) {
+		snprintf(msg, msgsize, "\"%s\" is not %s", show, what);
+		return rc;
+	}
+	if (rc < 0) {
+		snprintf(msg, msgsize, "%s is out of range %s", show, k->info.range);
+		return -EINVAL;
+	}
+	*(uint64_t *)(void *)((char *)cfg + k->off) = n;
+	return 0;
+}
+
+static int
+cfg_set_u64(struct cfg *cfg, const struct cfg_key *k, const char *v, char *msg, size_t msgsize)
+{
+	uint64_t n = 0;
+	int rc = util_parse_u64(v, k->min, k->max, &n);
+
+	return cfg_store_u64(cfg, k, v, rc, n, "a whole number", msg, msgsize);
+}
+
+static int
+cfg_set_duration(struct cfg *cfg, const struct cfg_key *k, const char *v, char *msg, size_t msgsize)
+{
+	uint64_t ms = 0;
+	int rc = util_parse_duration_ms(v, k->min, k->max, &ms);
+
+	return cfg_store_u64(cfg, k, v, rc, ms, "a duration (use e.g. 250ms, 2s, 1m)", msg,
+			     msgsize);
+}
+
+/* One boolean parser for the file, the flags and the CLI: util_parse_bool. */
+static int
+cfg_set_bool(struct cfg *cfg, const struct cfg_key *k, const char *v, char *msg, size_t msgsize)
+{
+	char show[CFG_SHOW];
+
+	if (util_parse_bool(v, (bool *)(void *)((char *)cfg + k->off)) == 0)
+		return 0;
+	snprintf(msg, msgsize, "\"%s\" is not yes or no (nor true/false, on/off, 1/0)",
+		 cfg__show(show, sizeof(show), v));
+	return -EINVAL;
+}
+
+/* Counts the comma-separated items of v. */
+static size_t
+cfg_list_count(const char *v)
+{
+	size_t n = 1;
+
+	for (; *v != '\0'; v++)
+		if (*v == ',')
+			n++;
+	return n;
+}
+
+/* Copies item [s, s+len) with its surrounding blanks trimmed; NULL on ENOMEM. */
+static char *
+cfg_trim_dup(const char *s, size_t len)
+{
+	while (len > 0 && strchr(CFG_BLANKS, *s) != NULL) {
+		s++;
+		len--;
+	}
+	while (len > 0 && strchr(CFG_BLANKS, s[len - 1]) != NULL)
+		len--;
+	return strndup(s, len);
+}
+
+/*
+ * Splits a comma-separated list into trimmed items. An empty item is an error
+ * (a stray comma is more likely a mistake than a wish), as are more than max.
+ */
+static int
+cfg_split(const char *v, size_t max, char ***out, size_t *nout, char *msg, size_t msgsize)
+{
+	char show[CFG_SHOW];
+	size_t n = cfg_list_count(v), i = 0;
+	char **items;
+
+	cfg__show(show, sizeof(show), v);
+	if (n > max) {
+		snprintf(msg, msgsize, "\"%s\" has %zu items, at most %zu are allowed", show, n,
+			 max);
+		return -EINVAL;
+	}
+	items = calloc(n, sizeof(*items));
+	if (items == NULL)
+		return -ENOMEM;
+	for (const char *s = v; i < n; i++) {
+		size_t len = strcspn(s, ",");
+
+		items[i] = cfg_trim_dup(s, len);
+		if (items[i] == NULL) {
+			cfg_list_free(items, i);
+			return -ENOMEM;
+		}
+		if (items[i][0] == '\0') {
+			snprintf(msg, msgsize, "item %zu of \"%s\" is empty", i + 1, show);
+			cfg_list_free(items, i + 1);
+			return -EINVAL;
+		}
+		s += len + 1;
+	}
+	*out = items;
+	*nout = n;
+	return 0;
+}
+
+static int
+cfg_set_list(struct cfg *cfg, const struct cfg_key *k, const char *v, char *msg, size_t msgsize)
+{
+	char ***field = (char ***)(void *)((char *)cfg + k->off);
+	size_t *count = (size_t *)(void *)((char *)cfg + k->off2);
+	char show[CFG_SHOW], **items = NULL;
+	size_t n = 0;
+	int rc = cfg_split(v, k->max, &items, &n, msg, msgsize);
+
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const char *why = k->check(items[i]);
+
+		if (why != NULL) {
+			snprintf(msg, msgsize, "\"%s\" %s", cfg__show(show, sizeof(show), items[i]),
+				 why);
+			rc = -EINVAL;
+		}
+	}
+	if (rc < 0) {
+		cfg_list_free(items, n);
+		return rc;
+	}
+	cfg_list_free(*field, *count);
+	*field = items;
+	*count = n;
+	return 0;
+}
+
+static int
+cfg_set_hostport(struct cfg *cfg, const struct cfg_key *k, const char *v, char *msg, size_t msgsize)
+{
+	char show[CFG_SHOW], host[64], *dup;
+	char **field = cfg_str_field(cfg, k->off);
+	uint16_t port;
+
+	if (util_parse_hostport(v, (uint16_t)k->min, host, sizeof(host), &port) < 0) {
+		snprintf(msg, msgsize, "\"%s\" %s", cfg__show(show, sizeof(show), v),
+			 cfg_check_hostport(v));
+		return -EINVAL;
+	}
+	dup = strdup(host);
+	if (dup == NULL)
+		return -ENOMEM;
+	free(*field);
+	*field = dup;
+	*(uint16_t *)(void *)((char *)cfg + k->off2) = port;
+	return 0;
+}
+
+static int
+cfg_set_level(struct cfg *cfg, const struct cfg_key *k, const char *v, char *msg, size_t msgsize)
+{
+	char show[CFG_SHOW];
+
+	if (log_parse_level(v, &cfg->log_level) < 0) {
+		snprintf(msg, msgsize, "\"%s\" is not a log level (use error, warn, info or debug)",
+			 cfg__show(show, sizeof(show), v));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+cfg_set_traces(struct cfg *cfg, const struct cfg_key *k, const char *v, char *msg, size_t msgsize)
+{
+	char show[CFG_SHOW], **items = NULL;
+	unsigned bits = 0, one;
+	size_t n = 0;
+	int rc = cfg_split(v, CFG_LIST_MAX, &items, &n, msg, msgsize);
+
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (log_parse_traces(items[i], &one, NULL) < 0) {
+			snprintf(msg, msgsize, "unknown trace subsystem \"%s\" (known: %s)",
+				 cfg__show(show, sizeof(show), items[i]), CFG_TRACE_NAMES);
+			rc = -EINVAL;
+		} else {
+			bits |= one;
+		}
+	}
+	cfg_list_free(items, n);
+	if (rc == 0)
+		cfg->traces = bits;
+	return rc;
+}
+
+/* --- lookup and the key table, for --help, flags and docs ------------------ */
+
+const struct cfg_key *
+cfg__lookup(const char *name)
+{
+	for (size_t i = 0; i < CFG_NKEYS; i++)
+		if (strcmp(cfg__table[i].info.name, name) == 0)
+			return &cfg__table[i];
+	return NULL;
+}
+
+static bool
+cfg_str_equal(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Whether a and b hold the same value for key k; the setter says its type. */
+static bool
+cfg_key_equal(const struct cfg_key *k, const struct cfg *a, const struct cfg *b)
+{
+#define CFG_AT(c, type, off) (*(type const *)(const void *)((const char *)(c) + (off)))
+	if (k->set == cfg_set_string)
+		return cfg_str_equal(CFG_AT(a, char *, k->off), CFG_AT(b, char *, k->off));
+	if (k->set == cfg_set_u64 || k->set == cfg_set_duration)
+		return CFG_AT(a, uint64_t, k->off) == CFG_AT(b, uint64_t, k->off);
+	if (k->set == cfg_set_bool)
+		return CFG_AT(a, bool, k->off) == CFG_AT(b, bool, k->off);
+	if (k->set == cfg_set_level)
+		return a->log_level == b->log_level;
+	if (k->set == cfg_set_traces)
+		return a->traces == b->traces;
+	if (k->set == cfg_set_hostport)
+		return cfg_str_equal(CFG_AT(a, char *, k->off), CFG_AT(b, char *, k->off)) &&
+		       CFG_AT(a, uint16_t, k->off2) == CFG_AT(b, uint16_t, k->off2);
+	/* A list: the same items in the same order. */
+	if (CFG_AT(a, size_t, k->off2) != CFG_AT(b, size_t, k->off2))
+		return false;
+	for (size_t i = 0; i < CFG_AT(a, size_t, k->off2); i++)
+		if (strcmp(CFG_AT(a, char **, k->off)[i], CFG_AT(b, char **, k->off)[i]) != 0)
+			return false;
+	return true;
+#undef CFG_AT
+}
+
+size_t
+cfg_diff(const struct cfg *a, const struct cfg *b, const char **names, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < CFG_NKEYS; i++) {
+		if (cfg_key_equal(&cfg__table[i], a, b))
+			continue;
+		if (n < max)
+			names[n] = cfg__table[i].info.name;
+		n++;
+	}
+	return n;
+}
+
+static struct cfg_key_info cfg_infos[CFG_NKEYS];
+static pthread_once_t cfg_infos_once = PTHREAD_ONCE_INIT;
+
+static void
+cfg_infos_init(void)
+{
+	for (size_t i = 0; i < CFG_NKEYS; i++)
+		cfg_infos[i] = cfg__table[i].info;
+}
+
+const struct cfg_key_info *
+cfg_keys(size_t *n)
+{
+	pthread_once(&cfg_infos_once, cfg_infos_init);
+	if (n != NULL)
+		*n = CFG_NKEYS;
+	return cfg_infos;
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# A slow or unreachable API, as a user meets it: `mitosis cloud ls` against an
+# API that accepts connections and never answers says after a second what it
+# waits for, and at api_timeout gives up with one sentence (no follow-on
+# "cancelled" lines), in seconds rather than after five timed-out tries. The
+# configuration is given as flags (--token-file, --api-url, --api-timeout):
+# the cloud verbs take every key as the agent does.
+. "$(dirname "$0")/lib.sh"
+
+make_keyring "$T/key"
+printf 'cluster = itest\nkey_file = %s\n' "$T/key" >"$T/m.conf"
+(umask 077 && printf 'dop_v1_%s\n' "$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$T/token")
+cat "$T/token" >>"$MITOSIS_SECRETS"
+
+# A listener that accepts and never answers (the kernel's backlog does the accepting).
+spawn blackhole python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(64)
+print(s.getsockname()[1], flush=True)
+time.sleep(120)'
+for _ in $(seq 1 50); do [ -s "$LOG/blackhole.out" ] && break; sleep 0.1; done
+PORT=$(head -n1 "$LOG/blackhole.out")
+[ -n "$PORT" ] || fail "the black hole did not start"
+URL=http://127.0.0.1:$PORT
+
+t0=$(date +%s%N)
+set +e
+"$MITOSIS" cloud ls -c "$T/m.conf" --token-file "$T/token" --api-url "$URL" --api-timeout 2s \
+	>"$LOG/ls.out" 2>"$LOG/ls.err"
+rc=$?
+set -e
+ms=$((($(date +%s%N) - t0) / 1000000))
+cat "$LOG/ls.err"
+[ "$rc" -eq 1 ] || fail "cloud ls against a silent API exited $rc"
+grep -qF "mitosis cloud: waiting for the DigitalOcean API at $URL (GET /v2/droplets?tag_name=mitosis-itest" "$LOG/ls.err" ||
+	fail "no word of what it waits for"
+grep -qF "mitosis cloud: giving up: the DigitalOcean API at $URL did not answer for" "$LOG/ls.err" ||
+	fail "no clear message at the deadline"
+[ "$(wc -l <"$LOG/ls.err")" -eq 2 ] || fail "more than the two lines: $(cat "$LOG/ls.err")"
+[ "$ms" -lt 6000 ] || fail "took $ms ms to give up with api_timeout = 2s"
+[ ! -s "$LOG/ls.out" ] || fail "printed a result: $(cat "$LOG/ls.out")"
+say "silent API: 'waiting for' after 1 s, one 'giving up' line at api_timeout, $ms ms in all"
+
+# A mistyped flag is named, with the one it resembles.
+set +e
+"$MITOSIS" cloud ls -c "$T/m.conf" --token-flie "$T/token" 2>"$LOG/typo.err"
+rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "a mistyped flag exited $rc"
+grep -qF "unknown option '--token-flie' (did you mean '--token-file'?)" "$LOG/typo.err" ||
+	fail "no 'did you mean': $(cat "$LOG/typo.err")"
+if grep -rqF -f "$T/token" "$LOG"; then fail "the token leaked into $LOG"; fi
+say "a mistyped flag gets 'did you mean'"
