@@ -33,10 +33,12 @@
 #include "log.h"
 #include "meta.h"
 #include "metadata.h"
+#include "nodekey.h"
 #include "registrar.h"
 #include "report.h"
 #include "rotation.h"
 #include "sampler.h"
+#include "statedir.h"
 #include "transport.h"
 #include "wire.h"
 #include "xmalloc.h"
@@ -50,6 +52,8 @@ struct agent {
 	struct http *http;
 	struct metadata_fetch *mf;
 	struct meta_identity *id;
+	struct statedir *sd; /* state_dir, opened once the droplet id is known */
+	struct nodekey *key; /* this node's own key, from state_dir */
 	struct transport *tr;
 	struct gossip *gossip;
 	struct sampler *sampler;
@@ -448,6 +452,37 @@ agent_start_rotation(struct agent *a)
 	return 0;
 }
 
+/*
+ * Opens state_dir for this droplet and loads this node's key, making one at
+ * first boot. A directory that belonged to another droplet (this is a clone
+ * booted from a snapshot of a running node) has been emptied by
+ * statedir_open: the clone keeps nothing of its parent, not even its key.
+ */
+static int
+agent_open_state(struct agent *a)
+{
+	char err[600], fpr[NODEKEY_FPR_LEN + 1];
+	uint64_t old = 0;
+	bool reset = false, created = false;
+	int r;
+
+	r = statedir_open(a->cfg->state_dir, a->id->droplet_id, &a->sd, &reset, &old, err,
+			  sizeof(err));
+	if (r == 0)
+		r = nodekey_load_or_create(a->sd, &a->key, &created, err, sizeof(err));
+	if (r != 0) {
+		log_error("state_dir %s", err);
+		return r;
+	}
+	if (reset && old != 0)
+		log_warnx("state_dir %s belonged to droplet %" PRIu64 ", this is droplet %" PRIu64
+			  " (a clone of its snapshot): kept nothing of it",
+			  a->cfg->state_dir, old, a->id->droplet_id);
+	nodekey_fingerprint(a->key->pk, fpr);
+	log_info("node key %s %s in %s", fpr, created ? "created" : "loaded", a->cfg->state_dir);
+	return 0;
+}
+
 static void
 agent_on_identity(struct agent *a, struct meta_identity *id, const char *source)
 {
@@ -456,6 +491,10 @@ agent_on_identity(struct agent *a, struct meta_identity *id, const char *source)
 
 	a->id = id;
 	agent_log_identity(id, source);
+	if (agent_open_state(a) != 0) {
+		agent_stop(a, 1);
+		return;
+	}
 	host = agent_bind_host(a);
 	r = transport_open(&a->loop, host, a->cfg->bind_port, a->kr,
 			   wire_cluster_id(a->cfg->cluster), id->droplet_id, a->incarnation,
@@ -589,6 +628,8 @@ agent_run(const struct cfg *cfg, const struct keyring *kr)
 		a.exit_code = 1;
 	}
 	meta_identity_free(a.id);
+	nodekey_free(a.key);
+	statedir_free(a.sd);
 	log_info("stopped (exit %d)", a.exit_code);
 	return a.exit_code;
 }

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "statedir.h"
 #include "swim.h"
 #include "util.h"
 
@@ -175,6 +176,9 @@ static const struct cfg_key cfg_table[] = {
 	{ { "control_socket", "path", CFG_DEFAULT_CONTROL_SOCKET, "a path; its directory is created 0700",
 	    "Unix socket for `mitosis members` and `mitosis status` (owner-only)." },
 	  cfg_set_string, cfg_check_path, OFF(control_socket), 0, 0, 0 },
+	{ { "state_dir", "path", STATEDIR_DEFAULT, "a directory of the agent's user, mode 0700",
+	    "Durable state: this node's key (made at first boot); wiped when the droplet id changes." },
+	  cfg_set_string, cfg_check_path, OFF(state_dir), 0, 0, 0 },
 	{ { "api_url", "url", CFG_DEFAULT_API_URL, "http:// or https://, <= 512 chars",
 	    "Base URL of the DigitalOcean API (tests point it at tests/cloudsim)." },
 	  cfg_set_string, cfg_check_url, OFF(api_url), 0, 0, 0 },
@@ -309,6 +313,7 @@ cfg_clear(struct cfg *cfg)
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*strs[i]);
+	free(cfg->state_dir);
 	cfg_list_free(cfg->tags, cfg->ntags);
 	cfg_list_free(cfg->seeds, cfg->nseeds);
 	cfg_list_free(cfg->clone_ssh_keys, cfg->nclone_ssh_keys);
@@ -349,9 +354,11 @@ cfg_new(void)
 		return NULL;
 	}
 	cfg->control_socket = strdup(CFG_DEFAULT_CONTROL_SOCKET);
+	cfg->state_dir = strdup(STATEDIR_DEFAULT);
 	cfg->api_url = strdup(CFG_DEFAULT_API_URL);
 	cfg->register_address = strdup("public");
-	if (cfg->control_socket == NULL || cfg->api_url == NULL || cfg->register_address == NULL) {
+	if (cfg->control_socket == NULL || cfg->state_dir == NULL || cfg->api_url == NULL ||
+	    cfg->register_address == NULL) {
 		cfg_free(cfg);
 		return NULL;
 	}

@@ -30,6 +30,7 @@ private_ipv4 = $1.$i
 bind = $1.$i:7950
 seeds = $1.1:7950, $1.2:7950, $1.3:7950
 control_socket = $d/n$i.sock
+state_dir = $d/n$i.state
 ${2:-}
 CONF
 	done

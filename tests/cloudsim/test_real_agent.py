@@ -29,7 +29,8 @@ class TestRealAgent(SimTestCase):
                                                         "mode": "0644"},
                           "/etc/mitosis/cluster.key": {"content_b64": key_b64, "mode": "0600"}},
                 "command": ["{mitosis}", "agent", "-c", "{root}/etc/mitosis/mitosis.conf",
-                            "--key-file", "{root}/etc/mitosis/cluster.key", "--metadata-url", "{metadata_url}"]}
+                            "--key-file", "{root}/etc/mitosis/cluster.key", "--metadata-url", "{metadata_url}",
+                            "--state-dir", "{root}/var/lib/mitosis"]}
         sim = self.start_sim("--boot-delay", "0.2", "--agent", AGENT, "--kill-grace", "3", snapshots=[snap])
         did = sim.create("real-1")
         want = b'identity: droplet_id=%d hostname="real-1"' % did
