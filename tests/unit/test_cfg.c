@@ -932,6 +932,7 @@ TEST(cfg_keys_table)
 		"echo 1",
 		"1s",
 		"/s",
+		"/var/lib/m",
 		"http://a",
 		"20s",
 		"web",
