@@ -172,8 +172,8 @@ agent_on_message(const struct wire_msg *msg, const struct sockaddr *from, void *
 {
 	struct agent *a = arg;
 
-	log_trace(TRACE_WIRE, "wire: accepted type %u from node %" PRIu64 " seq %" PRIu64,
-		  msg->type, msg->node_id, msg->seq);
+	log_trace(TRACE_WIRE, "wire: accepted type %u from node %" PRIu64 " stamp %" PRIu64,
+		  msg->type, msg->node_id, msg->stamp);
 	if (a->gossip != NULL)
 		gossip_on_message(a->gossip, msg, from);
 }
@@ -320,6 +320,7 @@ agent_start_gossip(struct agent *a, const char *host)
 {
 	struct gossip_opts go;
 	struct sampler_opts so;
+	struct sockaddr_storage ss;
 	struct swim_addr *seeds;
 	char adv[80];
 	int r;
@@ -331,6 +332,9 @@ agent_start_gossip(struct agent *a, const char *host)
 			adv);
 		return -EINVAL;
 	}
+	/* Seeds configured with our advertised address seal to it. */
+	gossip_addr_to_sockaddr(&go.self_addr, &ss);
+	(void)transport_add_address(a->tr, (const struct sockaddr *)&ss);
 	agent_swim_config(a->cfg, &go.swim);
 	go.node_id = a->id->droplet_id;
 	go.incarnation = a->incarnation;
@@ -497,8 +501,8 @@ agent_on_identity(struct agent *a, struct meta_identity *id, const char *source)
 	}
 	host = agent_bind_host(a);
 	r = transport_open(&a->loop, host, a->cfg->bind_port, a->kr,
-			   wire_cluster_id(a->cfg->cluster), id->droplet_id, a->incarnation,
-			   agent_on_message, a, &a->tr);
+			   wire_cluster_id(a->cfg->cluster), id->droplet_id, agent_on_message, a,
+			   &a->tr);
 	if (r != 0) {
 		log_error("udp %s:%u: cannot bind: %s", host, a->cfg->bind_port, uv_strerror(r));
 		agent_stop(a, 1);

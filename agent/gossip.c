@@ -114,15 +114,15 @@ gossip_addr_format(const struct swim_addr *a, char *buf, size_t size)
 }
 
 static void
-gossip_on_send(void *arg, const struct swim_addr *to, uint8_t type, const uint8_t *payload,
-	       size_t len)
+gossip_on_send(void *arg, uint64_t to_id, const struct swim_addr *to, uint8_t type,
+	       const uint8_t *payload, size_t len)
 {
 	struct gossip *g = arg;
 	struct sockaddr_storage ss;
 	int r;
 
 	gossip_addr_to_sockaddr(to, &ss);
-	r = transport_send(g->tr, (const struct sockaddr *)&ss, type, payload, len);
+	r = transport_send(g->tr, (const struct sockaddr *)&ss, to_id, type, payload, len);
 	if (r != 0) {
 		char a[64];
 

@@ -78,7 +78,8 @@ struct swim_relay {
 	bool retried;
 	uint64_t target;
 	struct swim_addr target_addr;
-	struct swim_addr to; /* the requester */
+	uint64_t to_id;	     /* the requester */
+	struct swim_addr to; /* ... and its address */
 	uint64_t retry_at;
 	uint64_t nack_at;
 };
@@ -604,9 +605,9 @@ swim_apply_record(struct swim *s, const struct swim_record *r, uint64_t sender, 
 /* ---- sending ---- */
 
 static void
-swim_send(struct swim *s, const struct swim_addr *to, uint8_t type, size_t len)
+swim_send(struct swim *s, uint64_t to_id, const struct swim_addr *to, uint8_t type, size_t len)
 {
-	s->ops.send(s->arg, to, type, s->buf, len);
+	s->ops.send(s->arg, to_id, to, type, s->buf, len);
 	s->st.msgs_out++;
 	s->st.bytes_out += len;
 }
@@ -653,8 +654,8 @@ swim_fill_one(void *ctx, uint64_t id, uint64_t from, bool quiet)
  * Returns the records carried.
  */
 static size_t
-swim_send_msg(struct swim *s, const struct swim_addr *to, const struct swim_msg *hdr,
-	      const uint64_t *first, uint32_t nfirst)
+swim_send_msg(struct swim *s, uint64_t to_id, const struct swim_addr *to,
+	      const struct swim_msg *hdr, const uint64_t *first, uint32_t nfirst)
 {
 	struct swim_writer w;
 	struct swim_record r;
@@ -673,13 +674,13 @@ swim_send_msg(struct swim *s, const struct swim_addr *to, const struct swim_msg 
 	swim_bcast_fill(&s->bq, swim_retransmit_limit(s), UINT8_MAX - w.count, swim_fill_one, &f);
 	n = w.count;
 	if (hdr->type != SWIM_MSG_GOSSIP || n > 0)
-		swim_send(s, to, hdr->type, swim_codec_end(&w));
+		swim_send(s, to_id, to, hdr->type, swim_codec_end(&w));
 	return n;
 }
 
 static void
-swim_send_probe_msg(struct swim *s, uint8_t type, const struct swim_addr *to, uint32_t seq,
-		    uint64_t target, const uint64_t *first, uint32_t nfirst)
+swim_send_probe_msg(struct swim *s, uint8_t type, uint64_t to_id, const struct swim_addr *to,
+		    uint32_t seq, uint64_t target, const uint64_t *first, uint32_t nfirst)
 {
 	struct swim_msg h;
 
@@ -687,12 +688,12 @@ swim_send_probe_msg(struct swim *s, uint8_t type, const struct swim_addr *to, ui
 	h.type = type;
 	h.seq = seq;
 	h.target = target;
-	swim_send_msg(s, to, &h, first, nfirst);
+	swim_send_msg(s, to_id, to, &h, first, nfirst);
 }
 
 /* Our own record alone, as a STATE with `flags`. */
 static void
-swim_send_self(struct swim *s, const struct swim_addr *to, uint8_t flags)
+swim_send_self(struct swim *s, uint64_t to_id, const struct swim_addr *to, uint8_t flags)
 {
 	struct swim_msg h;
 	struct swim_writer w;
@@ -704,12 +705,12 @@ swim_send_self(struct swim *s, const struct swim_addr *to, uint8_t flags)
 	swim_record_of(s, &s->tab.members[0], 0, &r);
 	if (swim_codec_begin(&w, s->buf, s->cfg.max_payload, &h) == 0 &&
 	    swim_codec_add(&w, &r) == 0)
-		swim_send(s, to, SWIM_MSG_STATE, swim_codec_end(&w));
+		swim_send(s, to_id, to, SWIM_MSG_STATE, swim_codec_end(&w));
 }
 
 /* Our whole table to `to` as STATE chunks, self first. */
 static void
-swim_send_state(struct swim *s, const struct swim_addr *to, uint8_t flags)
+swim_send_state(struct swim *s, uint64_t to_id, const struct swim_addr *to, uint8_t flags)
 {
 	struct swim_msg h;
 	struct swim_writer w;
@@ -724,12 +725,12 @@ swim_send_state(struct swim *s, const struct swim_addr *to, uint8_t flags)
 		swim_record_of(s, &s->tab.members[i], 0, &r);
 		if (swim_codec_add(&w, &r) != -EMSGSIZE)
 			continue;
-		swim_send(s, to, SWIM_MSG_STATE, swim_codec_end(&w));
+		swim_send(s, to_id, to, SWIM_MSG_STATE, swim_codec_end(&w));
 		(void)swim_codec_begin(&w, s->buf, s->cfg.max_payload, &h);
 		(void)swim_codec_add(&w, &r);
 	}
 	if (w.count > 0)
-		swim_send(s, to, SWIM_MSG_STATE, swim_codec_end(&w));
+		swim_send(s, to_id, to, SWIM_MSG_STATE, swim_codec_end(&w));
 }
 
 /* Lifeguard's buddy system: a member we doubt hears it from us first, so
@@ -808,7 +809,7 @@ swim_probe_ping(struct swim *s, const struct swim_probe *p)
 	uint64_t buddy;
 	uint32_t nb = swim_buddy(swim_table_cfind(&s->tab, p->target), &buddy);
 
-	swim_send_probe_msg(s, SWIM_MSG_PING, &p->addr, p->seq, p->target, &buddy, nb);
+	swim_send_probe_msg(s, SWIM_MSG_PING, p->target, &p->addr, p->seq, p->target, &buddy, nb);
 }
 
 static void
@@ -895,7 +896,8 @@ swim_probe_indirect(struct swim *s, struct swim_probe *p, uint64_t now)
 	h.target_addr = p->addr;
 	for (uint32_t i = 0; i < p->nhelpers; i++) {
 		p->helpers[i] = s->tab.members[idx[i]].id;
-		swim_send_msg(s, &s->tab.members[idx[i]].addr, &h, NULL, 0);
+		swim_send_msg(s, s->tab.members[idx[i]].id, &s->tab.members[idx[i]].addr, &h, NULL,
+			      0);
 	}
 	if (p->nhelpers > 0)
 		s->st.indirect_probes++;
@@ -959,7 +961,8 @@ swim_relay_ping(struct swim *s, const struct swim_relay *r)
 	uint64_t buddy;
 	uint32_t nb = swim_buddy(swim_table_cfind(&s->tab, r->target), &buddy);
 
-	swim_send_probe_msg(s, SWIM_MSG_PING, &r->target_addr, r->seq, r->target, &buddy, nb);
+	swim_send_probe_msg(s, SWIM_MSG_PING, r->target, &r->target_addr, r->seq, r->target, &buddy,
+			    nb);
 }
 
 static void
@@ -977,7 +980,8 @@ swim_tick_relays(struct swim *s, uint64_t now)
 			i++;
 			continue;
 		}
-		swim_send_probe_msg(s, SWIM_MSG_NACK, &r->to, r->req_seq, r->target, NULL, 0);
+		swim_send_probe_msg(s, SWIM_MSG_NACK, r->to_id, &r->to, r->req_seq, r->target, NULL,
+				    0);
 		s->st.nacks_sent++;
 		s->relays[i] = s->relays[--s->nrelays];
 	}
@@ -1003,11 +1007,11 @@ swim_last_chance(struct swim *s, const struct swim_member *m, uint64_t now)
 	    sp->deferrals >= SWIM_LAST_CHANCE)
 		return false;
 	swim_suspicions_defer(&s->susp, m->id, now + s->cfg.probe_timeout_ms / 2);
-	swim_send_probe_msg(s, SWIM_MSG_PING, &m->addr, ++s->seq, m->id, &buddy, 1);
+	swim_send_probe_msg(s, SWIM_MSG_PING, m->id, &m->addr, ++s->seq, m->id, &buddy, 1);
 	if (swim_pick(s, 1, m->id, true, now, &i) == 1) {
 		memset(&h, 0, sizeof(h));
 		h.type = SWIM_MSG_GOSSIP;
-		swim_send_msg(s, &s->tab.members[i].addr, &h, &buddy, 1);
+		swim_send_msg(s, s->tab.members[i].id, &s->tab.members[i].addr, &h, &buddy, 1);
 	}
 	return true;
 }
@@ -1056,7 +1060,8 @@ swim_gossip(struct swim *s, uint64_t now)
 	h.type = SWIM_MSG_GOSSIP;
 	n = swim_pick(s, s->cfg.gossip_fanout, 0, false, now, idx);
 	for (uint32_t i = 0; i < n && swim_bcast_loud(&s->bq) > 0; i++)
-		swim_send_msg(s, &s->tab.members[idx[i]].addr, &h, NULL, 0);
+		swim_send_msg(s, s->tab.members[idx[i]].id, &s->tab.members[idx[i]].addr, &h, NULL,
+			      0);
 }
 
 /* One random ALIVE member, or now and then a DEAD one (Serf's reconnect:
@@ -1073,13 +1078,14 @@ swim_pushpull(struct swim *s, uint64_t now)
 		while (tries-- > 0 && s->tab.count > 1) {
 			m = &s->tab.members[1 + s->ops.random(s->arg) % (s->tab.count - 1)];
 			if (m->state == SWIM_DEAD) {
-				swim_send_state(s, &m->addr, SWIM_STATE_ANSWER);
+				swim_send_state(s, m->id, &m->addr, SWIM_STATE_ANSWER);
 				return;
 			}
 		}
 	}
 	if (swim_pick(s, 1, 0, true, now, &i) == 1)
-		swim_send_state(s, &s->tab.members[i].addr, SWIM_STATE_ANSWER);
+		swim_send_state(s, s->tab.members[i].id, &s->tab.members[i].addr,
+				SWIM_STATE_ANSWER);
 }
 
 /* True when some ALIVE or SUSPECT member other than us is reachable at `a`. */
@@ -1116,7 +1122,7 @@ swim_pushpull_seed(struct swim *s)
 
 		if (swim_addr_eq(a, &s->tab.members[0].addr) || swim_addr_live(s, a))
 			continue;
-		swim_send_state(s, a, SWIM_STATE_ANSWER);
+		swim_send_state(s, 0, a, SWIM_STATE_ANSWER);
 		return;
 	}
 }
@@ -1125,7 +1131,7 @@ static void
 swim_join_send(struct swim *s)
 {
 	for (size_t i = 0; i < s->nseeds; i++)
-		swim_send_state(s, &s->seeds[i], SWIM_STATE_ANSWER);
+		swim_send_state(s, 0, &s->seeds[i], SWIM_STATE_ANSWER);
 }
 
 static void
@@ -1242,7 +1248,8 @@ swim_on_ack(struct swim *s, uint64_t from_id, const struct swim_msg *msg)
 		if (r->seq != msg->seq || r->target != msg->target || from_id != r->target)
 			continue;
 		/* The requester doubts the target: pass on what we know of it. */
-		swim_send_probe_msg(s, SWIM_MSG_ACK, &r->to, r->req_seq, r->target, &r->target, 1);
+		swim_send_probe_msg(s, SWIM_MSG_ACK, r->to_id, &r->to, r->req_seq, r->target,
+				    &r->target, 1);
 		s->relays[i] = s->relays[--s->nrelays];
 		return;
 	}
@@ -1262,8 +1269,8 @@ swim_on_nack(struct swim *s, uint64_t from_id, const struct swim_msg *msg)
 }
 
 static void
-swim_on_ping_req(struct swim *s, const struct swim_addr *from, const struct swim_msg *msg,
-		 uint64_t now)
+swim_on_ping_req(struct swim *s, uint64_t from_id, const struct swim_addr *from,
+		 const struct swim_msg *msg, uint64_t now)
 {
 	struct swim_relay *r;
 
@@ -1275,6 +1282,7 @@ swim_on_ping_req(struct swim *s, const struct swim_addr *from, const struct swim
 	r->req_seq = msg->seq;
 	r->target = msg->target;
 	r->target_addr = msg->target_addr;
+	r->to_id = from_id;
 	r->to = *from;
 	/* Timeouts are cluster-wide settings, so ours is the requester's: one
 	 * retry, then a nack well before its probe interval ends. */
@@ -1307,7 +1315,7 @@ swim_on_ping(struct swim *s, uint64_t from_id, const struct swim_addr *from,
 
 	if (swim_buddy(swim_table_cfind(&s->tab, from_id), &buddy))
 		swim_fix_add(s, buddy);
-	swim_send_probe_msg(s, SWIM_MSG_ACK, from, msg->seq, msg->target, s->fix, s->nfix);
+	swim_send_probe_msg(s, SWIM_MSG_ACK, from_id, from, msg->seq, msg->target, s->fix, s->nfix);
 	s->nfix = 0;
 }
 
@@ -1323,18 +1331,18 @@ swim_dispatch(struct swim *s, uint64_t from_id, const struct swim_addr *from,
 		swim_on_ack(s, from_id, msg);
 		break;
 	case SWIM_MSG_PING_REQ:
-		swim_on_ping_req(s, from, msg, now);
+		swim_on_ping_req(s, from_id, from, msg, now);
 		break;
 	case SWIM_MSG_NACK:
 		swim_on_nack(s, from_id, msg);
 		break;
 	case SWIM_MSG_STATE:
 		if (msg->flags & SWIM_STATE_WHO)
-			swim_send_self(s, from, 0);
+			swim_send_self(s, from_id, from, 0);
 		/* Once per peer and probe interval: every chunk asks. */
 		if ((msg->flags & SWIM_STATE_ANSWER) &&
 		    swim_recent_ok(&s->answered, from_id, now, s->cfg.probe_interval_ms)) {
-			swim_send_state(s, from, 0);
+			swim_send_state(s, from_id, from, 0);
 			s->nfix = 0; /* the answer carries it all */
 		}
 		break;
@@ -1354,7 +1362,7 @@ swim_send_fixes(struct swim *s, uint64_t from_id, const struct swim_addr *from, 
 		return;
 	memset(&h, 0, sizeof(h));
 	h.type = SWIM_MSG_GOSSIP;
-	swim_send_msg(s, from, &h, s->fix, s->nfix);
+	swim_send_msg(s, from_id, from, &h, s->fix, s->nfix);
 }
 
 void
@@ -1389,7 +1397,7 @@ swim_on_message(struct swim *s, uint64_t from_id, const struct swim_addr *from, 
 	 * us): ask it who it is rather than wait for a push-pull. */
 	if (!s->left && swim_table_cfind(&s->tab, from_id) == NULL &&
 	    swim_recent_ok(&s->asked, from_id, now, s->cfg.probe_interval_ms))
-		swim_send_self(s, from, SWIM_STATE_WHO);
+		swim_send_self(s, from_id, from, SWIM_STATE_WHO);
 }
 
 /* ---- lifecycle and API ---- */

@@ -89,10 +89,12 @@ struct swim_config {
 
 /* Outputs. All are required except event. */
 struct swim_ops {
-	/* Send `len` bytes of message `type` to `to`. Failures are the caller's
-	 * to count; the protocol tolerates loss. */
-	void (*send)(void *arg, const struct swim_addr *to, uint8_t type, const uint8_t *payload,
-		     size_t len);
+	/* Send `len` bytes of message `type` to node `to_id` at `to`; to_id is 0
+	 * when the receiver's id is not known (a seed): the envelope then binds
+	 * the datagram to the address instead. Failures are the caller's to
+	 * count; the protocol tolerates loss. */
+	void (*send)(void *arg, uint64_t to_id, const struct swim_addr *to, uint8_t type,
+		     const uint8_t *payload, size_t len);
 	/* A member appeared, changed state, or its load changed (old_state ==
 	 * m->state then). `m` is borrowed for the call only. */
 	void (*event)(void *arg, const struct swim_member *m, enum swim_state old_state,

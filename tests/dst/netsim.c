@@ -128,8 +128,8 @@ netsim_tick_now(struct netsim_node *n)
 }
 
 static void
-netsim_ops_send(void *arg, const struct swim_addr *to, uint8_t type, const uint8_t *payload,
-		size_t len)
+netsim_ops_send(void *arg, uint64_t to_id, const struct swim_addr *to, uint8_t type,
+		const uint8_t *payload, size_t len)
 {
 	struct netsim_node *n = arg, *dst;
 	struct netsim *sim = n->sim;

@@ -50,7 +50,8 @@ fuzz_random(void *arg)
 }
 
 static void
-fuzz_send(void *arg, const struct swim_addr *to, uint8_t type, const uint8_t *p, size_t len)
+fuzz_send(void *arg, uint64_t to_id, const struct swim_addr *to, uint8_t type, const uint8_t *p,
+	  size_t len)
 {
 	struct fuzz_ctx *c = arg;
 	struct swim_msg m;

@@ -445,8 +445,10 @@ TEST(report_status_text_lines)
 			       "mem 0.5%\n");
 	ASSERT_STR_CONTAINS(s, "datagrams: in 1234 (56789 bytes), out 1200 (55000 bytes), "
 			       "accepted 1100\n");
-	ASSERT_STR_CONTAINS(s, "drops: truncated 10, oversized 20, malformed 30, wrong-cluster 40, "
-			       "unknown-key 50, bad-tag 60, over-budget 70, bad-signature 90\n");
+	ASSERT_STR_CONTAINS(
+		s, "drops: truncated 10, oversized 20, malformed 30, wrong-cluster 40, "
+		   "unknown-key 50, bad-tag 60, over-budget 70, bad-signature 90, stale 100, "
+		   "future 110\n");
 	ASSERT_STR_CONTAINS(s, "swim: probes 1 (15 confirming), acks 2, indirect 3, nacks 4/5 "
 			       "sent/received, suspicions 6, refutations 7, deaths 8, leaves 9, "
 			       "joins 10, decode errors 14, awareness 16\n");

@@ -93,7 +93,8 @@ port_index(const struct swim_addr *a)
 }
 
 static void
-t_send(void *arg, const struct swim_addr *to, uint8_t type, const uint8_t *p, size_t len)
+t_send(void *arg, uint64_t to_id, const struct swim_addr *to, uint8_t type, const uint8_t *p,
+       size_t len)
 {
 	struct tnode *nd = arg;
 	struct tnet *net = nd->net;
