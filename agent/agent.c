@@ -336,8 +336,10 @@ agent_start_gossip(struct agent *a, const char *host)
 	gossip_addr_to_sockaddr(&go.self_addr, &ss);
 	(void)transport_add_address(a->tr, (const struct sockaddr *)&ss);
 	agent_swim_config(a->cfg, &go.swim);
+	go.swim.cluster_id = wire_cluster_id(a->cfg->cluster);
 	go.node_id = a->id->droplet_id;
 	go.incarnation = a->incarnation;
+	go.key = a->key;
 	go.name = a->id->hostname;
 	go.leave_ms = a->cfg->leave_timeout_ms;
 	go.seeds = seeds = agent_seeds(a->cfg, &go.nseeds);

@@ -15,6 +15,7 @@
 #include "swim.h"
 
 struct gossip;
+struct nodekey;
 struct transport;
 struct wire_msg;
 
@@ -22,6 +23,7 @@ struct gossip_opts {
 	struct swim_config swim;
 	uint64_t node_id;
 	uint64_t incarnation;
+	const struct nodekey *key;  /* this node's key (borrowed; outlives the gossip) */
 	struct swim_addr self_addr; /* the advertised address */
 	const char *name;
 	const struct swim_addr *seeds;

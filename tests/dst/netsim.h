@@ -69,6 +69,7 @@ struct netsim_node {
 	struct netsim *sim;
 	struct swim *swim;
 	uint64_t id;
+	uint8_t key[32];      /* its node key (netsim_sign) */
 	uint64_t incarnation; /* of the current instance */
 	struct swim_addr addr;
 	char name[24];
@@ -164,5 +165,13 @@ bool netsim_converged(const struct netsim *sim);
 size_t netsim_check_views(const struct netsim *sim, bool strict_dead, uint32_t *obs,
 			  uint32_t *subj);
 uint64_t netsim_now_ms(const struct netsim *sim);
+
+/* The simulator's signature of msg under `key` (a keyed hash standing in for
+ * Ed25519; netsim.c says why). */
+void netsim_sign(const uint8_t key[32], const uint8_t *msg, size_t len, uint8_t sig[64]);
+/* Node i's own signed MEMBER record, with its key. 0, or -ENOENT when it is
+ * not running. */
+struct swim_record;
+int netsim_claim(const struct netsim *sim, uint32_t i, struct swim_record *out);
 
 #endif

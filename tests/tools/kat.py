@@ -143,6 +143,65 @@ def addr4(a, b, c, dd, port):
     return bytes([4, a, b, c, dd]) + b"\0" * 12 + struct.pack(">H", port)
 
 
+# ---- membership records (common/swim_codec.c, docs/membership.md) ---------
+NODE_SEED = bytes(range(32))  # a node key's seed (state_dir/node.key)
+NODE_PK = secret_to_public(NODE_SEED)
+CLUSTER = cluster_id("test")
+
+
+def ctx(name):
+    return name.encode().ljust(16, b"\0")
+
+
+def addr_canon(fam, ip, port):
+    return bytes([fam]) + ip.ljust(16, b"\0") + struct.pack(">H", port)
+
+
+def member_signed(mid, inc, left, ip, port, name):
+    return (ctx("mitosis member") + CLUSTER + struct.pack(">QQ", mid, inc) + bytes([3 if left else 0])
+            + addr_canon(4, ip, port) + bytes([len(name)]) + name + NODE_PK)
+
+
+def load_fields(version, cpu, load1, mem):
+    return struct.pack(">IHHH", version, cpu, load1, mem)
+
+
+def load_signed(mid, version, cpu, load1, mem, custom):
+    return (ctx("mitosis load") + CLUSTER + struct.pack(">Q", mid) + bytes([1 if custom is not None else 0])
+            + load_fields(version, cpu, load1, mem) + struct.pack(">q", custom or 0))
+
+
+def app_body(kind, subject, version, origin, data):
+    return bytes([kind]) + struct.pack(">QQQ", subject, version, origin) + bytes([len(data)]) + data
+
+
+def swim_vectors():
+    mid, inc, ip, port, name = 7, 0x0102030405060708, bytes([10, 0, 0, 7]), 7946, b"w1"
+    m_msg = member_signed(mid, inc, False, ip, port, name)
+    m_sig = sign(NODE_SEED, m_msg)
+    member = (bytes([1 | 0x10]) + struct.pack(">QQ", mid, inc) + bytes([4]) + ip + struct.pack(">H", port)
+              + bytes([len(name)]) + name + NODE_PK + m_sig)
+    l_msg = load_signed(mid, 1700000000, 300, 100, 50, -5)
+    l_sig = sign(NODE_SEED, l_msg)
+    load = (bytes([3 | 0x08]) + struct.pack(">Q", mid) + load_fields(1700000000, 300, 100, 50)
+            + struct.pack(">q", -5) + l_sig)
+    a_msg = ctx("mitosis app") + CLUSTER + app_body(1, 0, 5, mid, b"leader")
+    a_sig = sign(NODE_SEED, a_msg)
+    app = bytes([4]) + app_body(1, 0, 5, mid, b"leader") + a_sig
+    accuse = bytes([2 | 0x08]) + struct.pack(">QQQ", mid, inc, 0x99)
+    payload = bytes([2, 4]) + member + accuse + load + app  # GOSSIP: version, count
+    print("node key pk", NODE_PK.hex())
+    print("member signed", m_msg.hex())
+    print("member sig", m_sig.hex())
+    print("load signed", l_msg.hex())
+    print("load sig", l_sig.hex())
+    print("app signed", a_msg.hex())
+    print("app sig", a_sig.hex())
+    print("gossip payload (%d bytes: member %d, accuse %d, load %d, app %d)" %
+          (len(payload), len(member), len(accuse), len(load), len(app)))
+    print(payload.hex())
+
+
 def main():
     print("key id", KEY_ID.hex(), "sign pk", SIGN_PK.hex(), "tag key", TAG_KEY.hex())
     stamp = 1700000000000 << 12
@@ -153,6 +212,7 @@ def main():
     print(envelope(3, b"hello", 42, stamp, to, signed=True).hex())
     print("v3 unsigned, bound to 10.0.0.7:7950:")
     print(envelope(3, b"hello", 42, stamp, addr4(10, 0, 0, 7, 7950), bind_addr=True).hex())
+    swim_vectors()
 
 
 if __name__ == "__main__":

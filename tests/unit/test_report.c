@@ -309,7 +309,22 @@ status_init(struct report_status *st, const struct fixture *f)
 		st->verdicts[v] = (uint64_t)v * 10;
 	st->verdicts[WIRE_ACCEPT] = 1100;
 	st->verdicts[WIRE_DROP_REPLAY] = 0;
-	st->swim = (struct swim_stats){ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+	st->swim = (struct swim_stats){ .probes = 1,
+					.probe_acks = 2,
+					.indirect_probes = 3,
+					.nacks_sent = 4,
+					.nacks_received = 5,
+					.suspicions = 6,
+					.refutations = 7,
+					.deaths = 8,
+					.leaves = 9,
+					.joins = 10,
+					.msgs_in = 11,
+					.msgs_out = 12,
+					.bytes_out = 13,
+					.decode_errors = 14,
+					.confirm_probes = 15,
+					.awareness = 16 };
 }
 
 TEST(report_status_tally_counts)
