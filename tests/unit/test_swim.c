@@ -2016,3 +2016,314 @@ TEST(swim_stranger_is_asked_who_it_is)
 	ASSERT_U64_EQ(swim_find(net->n[0].s, 103)->incarnation, 4242);
 	tn_free(net);
 }
+
+/* ================= node keys and bounded claims ================= */
+
+/* Signs r with the key of `signer` (for forgeries). */
+static void
+t_sign_as(struct swim_record *r, uint64_t signer)
+{
+	uint8_t pk[32], sk[64], msg[SWIM_SIGNED_MAX];
+
+	t_keys(signer, pk, sk);
+	crypto_sign_detached(r->sig, NULL, msg, swim_codec_signed(0, r, pk, msg), sk);
+}
+
+TEST(swim_claims_need_their_subject_key)
+{
+	struct tnet *net = solo_new(NULL, 3);
+	struct swim_record r = fake_rec(2, 9, SWIM_ALIVE, 0);
+	uint8_t pk[32], sk[64];
+
+	/* Member 2 at a new incarnation and address, signed by member 3: a
+	 * relay (or member 3) speaking for member 2. Refused. */
+	r.addr.port = 4444;
+	t_sign_as(&r, 3);
+	solo_gossip(net, 3, &r, 1);
+	ASSERT_U64_EQ(swim_find(net->n[0].s, 2)->incarnation, 1);
+	ASSERT_EQ(tn_stats(net, 0).bad_signatures, 1);
+	/* The same claim carrying member 3's key: another key for a pinned id. */
+	r.has_key = true;
+	t_keys(3, pk, sk);
+	memcpy(r.key, pk, sizeof(pk));
+	solo_gossip(net, 3, &r, 1);
+	ASSERT_U64_EQ(swim_find(net->n[0].s, 2)->incarnation, 1);
+	ASSERT_EQ(tn_stats(net, 0).key_mismatches, 1);
+	/* A relay that alters a genuine claim (the address) is refused too. */
+	memset(&r, 0, sizeof(r));
+	r = fake_rec(2, 9, SWIM_ALIVE, 0);
+	t_sign_rec(&r);
+	r.addr.port = 4445;
+	solo_gossip(net, 1, &r, 1);
+	ASSERT_EQ(tn_stats(net, 0).bad_signatures, 2);
+	/* Unchanged, it is taken, whoever relays it; the pin stays. */
+	r.addr.port = (uint16_t)(20000 + 2);
+	memset(r.sig, 0, sizeof(r.sig));
+	solo_gossip(net, 1, &r, 1);
+	ASSERT_U64_EQ(swim_find(net->n[0].s, 2)->incarnation, 9);
+	ASSERT_OK(swim_member_key(net->n[0].s, 2, pk));
+	t_keys(2, r.key, sk);
+	ASSERT_MEM_EQ(pk, r.key, 32);
+	ASSERT_EQ(swim_member_key(net->n[0].s, 99, pk), -ENOENT);
+	ASSERT_OK(swim_member_key(net->n[0].s, SOLO_ID, pk));
+	ASSERT_MEM_EQ(pk, net->n[0].pk, 32);
+	tn_free(net);
+}
+
+TEST(swim_numbers_that_only_go_up_are_bounded)
+{
+	struct tnet *net = solo_new(NULL, 3);
+	struct swim_record r = fake_rec(2, net->now + SWIM_MAX_SKEW_MS + 1, SWIM_ALIVE, 0);
+	struct swim_record l = fake_rec(2, 0, SWIM_ALIVE, 0);
+
+	/* An incarnation (boot time, ms) more than the skew ahead: refused. */
+	solo_gossip(net, 2, &r, 1);
+	ASSERT_U64_EQ(swim_find(net->n[0].s, 2)->incarnation, 1);
+	ASSERT_EQ(tn_stats(net, 0).out_of_bounds, 1);
+	r.incarnation = net->now + SWIM_MAX_SKEW_MS;
+	solo_gossip(net, 2, &r, 1);
+	ASSERT_U64_EQ(swim_find(net->n[0].s, 2)->incarnation, net->now + SWIM_MAX_SKEW_MS);
+	/* A load version (s) more than the skew ahead, 2^32 - 1 included. */
+	l.kind = SWIM_REC_LOAD;
+	l.load.version = UINT32_MAX;
+	l.load.cpu_permille = 1000;
+	solo_gossip(net, 2, &l, 1);
+	l.load.version = (uint32_t)((net->now + SWIM_MAX_SKEW_MS) / 1000 + 1);
+	memset(l.sig, 0, sizeof(l.sig));
+	solo_gossip(net, 2, &l, 1);
+	ASSERT_EQ(swim_find(net->n[0].s, 2)->load.version, 0);
+	ASSERT_EQ(tn_stats(net, 0).out_of_bounds, 3);
+	l.load.version = (uint32_t)((net->now + SWIM_MAX_SKEW_MS) / 1000);
+	memset(l.sig, 0, sizeof(l.sig));
+	solo_gossip(net, 2, &l, 1);
+	ASSERT_EQ(swim_find(net->n[0].s, 2)->load.cpu_permille, 1000);
+	tn_free(net);
+}
+
+TEST(swim_accusations_count_at_the_signed_incarnation)
+{
+	struct tnet *net = solo_new(NULL, 3);
+	struct swim_record d = fake_rec(2, UINT64_MAX, SWIM_DEAD, 3);
+	struct swim_record a = fake_rec(2, 2, SWIM_ALIVE, 0);
+
+	/* "2 is DEAD at 2^64 - 1": it counts at incarnation 1, the one 2 signed... */
+	solo_gossip(net, 3, &d, 1);
+	ASSERT_EQ(tn_state(net, 0, 2), SWIM_DEAD);
+	ASSERT_U64_EQ(swim_find(net->n[0].s, 2)->incarnation, 1);
+	/* ...so 2's refutation at 2 brings it back. */
+	solo_gossip(net, 2, &a, 1);
+	ASSERT_EQ(tn_state(net, 0, 2), SWIM_ALIVE);
+	ASSERT_U64_EQ(swim_find(net->n[0].s, 2)->incarnation, 2);
+	/* An accusation of a member never heard of introduces nobody. */
+	d.id = 77;
+	solo_gossip(net, 3, &d, 1);
+	ASSERT_EQ(tn_state(net, 0, 77), -1);
+	tn_free(net);
+}
+
+/* A stranger enters the table only once it has answered a ping. */
+TEST(swim_stranger_is_pinged_before_it_joins)
+{
+	struct tnet *net = solo_new(NULL, 3);
+	struct swim_record r = fake_rec(50, 1, SWIM_ALIVE, 0);
+	const struct tdgram *ping;
+	struct swim_msg pm, ack = { .type = SWIM_MSG_ACK };
+	struct swim_record got;
+	size_t before = net->nlog;
+
+	solo_gossip(net, 1, &r, 1);
+	ASSERT_EQ(tn_state(net, 0, 50), -1);
+	ping = tn_find_sent(net, 0, -1, SWIM_MSG_PING, 0, 0);
+	ASSERT_NOT_NULL(ping);
+	ASSERT_EQ(ping->port, 20050);
+	(void)dgram_record(ping, 0, &got, &pm);
+	ASSERT_U64_EQ(pm.target, 50);
+	/* Without its key it is not even pinged. */
+	r = fake_rec(51, 1, SWIM_ALIVE, 0);
+	t_sign_rec(&r);
+	r.has_key = false;
+	{
+		struct swim_msg h = { .type = SWIM_MSG_GOSSIP };
+		struct swim_addr from = t_addr(1);
+		struct swim_writer w;
+		uint8_t buf[512];
+
+		from.port = 20001;
+		ASSERT_OK(swim_codec_begin(&w, buf, sizeof(buf), &h));
+		ASSERT_OK(swim_codec_add(&w, &r));
+		swim_on_message(net->n[0].s, 1, &from, SWIM_MSG_GOSSIP, buf, swim_codec_end(&w),
+				net->now);
+	}
+	ASSERT_EQ(tn_stats(net, 0).unsigned_claims, 1);
+	ASSERT_EQ(solo_sent(net, SWIM_MSG_PING, 20051, before), 0);
+	/* An ack from someone else, or with another sequence, does not admit it. */
+	ack.seq = pm.seq;
+	ack.target = 50;
+	solo_deliver(net, 49, &ack, NULL, 0);
+	ack.seq = pm.seq + 1;
+	solo_deliver(net, 50, &ack, NULL, 0);
+	ASSERT_EQ(tn_state(net, 0, 50), -1);
+	ack.seq = pm.seq;
+	solo_deliver(net, 50, &ack, NULL, 0);
+	ASSERT_EQ(tn_state(net, 0, 50), SWIM_ALIVE);
+	ASSERT_TRUE(tn_event(net, 0, 50, SWIM_ALIVE, 0)->is_new);
+	/* One that never answers is forgotten after the probe window, and its
+	 * silence raises no suspicion and no awareness. */
+	r = fake_rec(52, 1, SWIM_ALIVE, 0);
+	solo_gossip(net, 1, &r, 1);
+	solo_run(net, 3 * net->cfg.probe_timeout_ms + 1);
+	ASSERT_EQ(tn_stats(net, 0).joins_failed, 1);
+	ASSERT_EQ(tn_state(net, 0, 52), -1);
+	ASSERT_EQ(tn_stats(net, 0).suspicions, 0);
+	ASSERT_EQ(tn_stats(net, 0).awareness, 0);
+	tn_free(net);
+}
+
+/* 2,000 invented members in 100 messages: at most max_joining are pinged at
+ * once, none enters the table, and the probes of the real members and local
+ * health are untouched (they used to slow probing to one per 8 s). */
+TEST(swim_flood_of_invented_members_is_cheap)
+{
+	struct tnet *net = solo_new(NULL, 5);
+	struct swim_record r[20];
+	uint64_t probes0, id = 1000;
+
+	solo_all_alive(net, 5);
+	solo_run(net, 10);
+	probes0 = tn_stats(net, 0).probes;
+	for (int k = 0; k < 100; k++) {
+		for (int i = 0; i < 20; i++) {
+			r[i] = fake_rec(id++, 1, SWIM_ALIVE, 0);
+			t_sign_rec(&r[i]);
+		}
+		solo_gossip(net, 1, r, 20);
+		solo_run(net, 100);
+	}
+	solo_run(net, 1000); /* the last ones pinged give up */
+	ASSERT_EQ(swim_count(net->n[0].s), 6);
+	ASSERT_GT(tn_stats(net, 0).joining_full, 0);
+	ASSERT_EQ(tn_stats(net, 0).joins_failed + tn_stats(net, 0).joining_full, 2000);
+	ASSERT_EQ(tn_stats(net, 0).awareness, 0);
+	ASSERT_EQ(tn_stats(net, 0).suspicions, 0);
+	/* one probe a second, as before the flood */
+	ASSERT_GE(tn_stats(net, 0).probes - probes0, 9);
+	ASSERT_EQ(tn_stats(net, 0).probe_acks, tn_stats(net, 0).probes);
+	tn_free(net);
+}
+
+/* WHO replies to strangers with rotating ids: the budget of all requests
+ * holds whatever the ids and addresses. */
+TEST(swim_who_replies_hold_against_rotating_ids)
+{
+	struct tnet *net = solo_new(NULL, 3);
+	struct swim_msg h = { .type = SWIM_MSG_STATE, .flags = SWIM_STATE_WHO };
+	size_t before = net->nlog;
+
+	for (uint64_t id = 5000; id < 5500; id++)
+		solo_deliver(net, id, &h, NULL, 0);
+	/* 60 at once, then 20 a second, and nothing else answered (each
+	 * stranger is also asked who it is, from the same budget) */
+	ASSERT_EQ(net->nlog - before, 60);
+	ASSERT_GE(tn_stats(net, 0).replies_refused, 440);
+	net->now += 1000;
+	before = net->nlog;
+	for (uint64_t id = 7100; id < 7200; id++)
+		solo_deliver(net, id, &h, NULL, 0);
+	{
+		size_t n = 0;
+
+		for (uint16_t port = 20100; port < 20200; port++)
+			n += solo_sent(net, SWIM_MSG_STATE, port, before);
+		ASSERT_EQ(n, 20);
+	}
+	tn_free(net);
+}
+
+/* ================= application claims ================= */
+
+static int t_claims_accepted;
+
+static int
+t_claim_ok(void *arg, const struct swim_claim *c)
+{
+	t_claims_accepted++;
+	return c->len > 0 && c->data[0] == 'x' ? -EPERM : 0; /* the application's say */
+}
+
+TEST(swim_application_claims)
+{
+	struct swim_ops ops = t_ops;
+	struct tnet *net = tn_new(0, NULL, 21);
+	struct swim_claim c = { .kind = 7, .subject = 0, .version = 3, .len = 6 };
+	const struct swim_claim *got;
+	struct swim_record r;
+
+	ops.claim = t_claim_ok;
+	memcpy(c.data, "leader", 6);
+	for (int i = 0; i < 3; i++) {
+		tn_boot(net, i, 100 + (uint64_t)i, 5000 + (uint64_t)i);
+		swim_free(net->n[i].s);
+		net->n[i].s =
+			swim_new(&net->cfg, &ops, &net->n[i], 100 + (uint64_t)i, 5000 + (uint64_t)i,
+				 &net->n[i].addr, "n", net->n[i].pk, net->now);
+		ASSERT_NOT_NULL(net->n[i].s);
+		ASSERT_OK(swim_claim_register(net->n[i].s, 7, 4, true));
+	}
+	ASSERT_EQ(swim_claim_register(net->n[0].s, 7, 4, true), -EEXIST);
+	ASSERT_EQ(swim_claim_register(net->n[0].s, 0, 4, true), -EINVAL);
+	tn_join_all(net);
+	/* Node 0 publishes; every node holds it, signed by node 0. */
+	ASSERT_OK(swim_claim_publish(net->n[0].s, &c, net->now));
+	tn_run(net, 2000);
+	for (int i = 0; i < 3; i++) {
+		got = swim_claim_find(net->n[i].s, 7, 0);
+		ASSERT_NOT_NULL(got);
+		ASSERT_U64_EQ(got->version, 3);
+		ASSERT_U64_EQ(got->origin, 100);
+		ASSERT_MEM_EQ(got->data, "leader", 6);
+	}
+	/* An older version is refused at the source; a newer one supersedes. */
+	ASSERT_EQ(swim_claim_publish(net->n[1].s, &c, net->now), -ESTALE);
+	c.version = 4;
+	memcpy(c.data, "second", 6);
+	ASSERT_OK(swim_claim_publish(net->n[1].s, &c, net->now));
+	tn_run(net, 2000);
+	for (int i = 0; i < 3; i++) {
+		ASSERT_U64_EQ(swim_claim_find(net->n[i].s, 7, 0)->version, 4);
+		ASSERT_U64_EQ(swim_claim_find(net->n[i].s, 7, 0)->origin, 101);
+	}
+	/* The application refuses what it will not have: it stays out. */
+	c.version = 5;
+	c.data[0] = 'x';
+	ASSERT_OK(swim_claim_publish(net->n[1].s, &c, net->now));
+	tn_run(net, 2000);
+	ASSERT_U64_EQ(swim_claim_find(net->n[0].s, 7, 0)->version, 4);
+	/* A forged claim (signed by another key than its originator's) is
+	 * refused before the application sees it; an unregistered kind too. */
+	memset(&r, 0, sizeof(r));
+	r.kind = SWIM_REC_APP;
+	r.app = c;
+	r.app.version = 9;
+	r.app.data[0] = 's';
+	r.app.origin = 101;
+	r.id = r.app.subject;
+	t_sign_as(&r, 102);
+	{
+		struct swim_msg h = { .type = SWIM_MSG_GOSSIP };
+		uint8_t buf[512];
+		struct swim_writer w;
+		int before = t_claims_accepted;
+
+		ASSERT_OK(swim_codec_begin(&w, buf, sizeof(buf), &h));
+		ASSERT_OK(swim_codec_add(&w, &r));
+		swim_on_message(net->n[0].s, 102, &net->n[2].addr, SWIM_MSG_GOSSIP, buf,
+				swim_codec_end(&w), net->now);
+		ASSERT_EQ(t_claims_accepted, before);
+		ASSERT_U64_EQ(swim_claim_find(net->n[0].s, 7, 0)->version, 4);
+		ASSERT_GE(tn_stats(net, 0).bad_signatures, 1);
+	}
+	ASSERT_NULL(swim_claim_find(net->n[0].s, 8, 0));
+	c.kind = 8;
+	ASSERT_EQ(swim_claim_publish(net->n[0].s, &c, net->now), -EINVAL);
+	tn_free(net);
+}
