@@ -269,13 +269,28 @@ swim__put_member(struct swim *s, struct swim_writer *w, const struct swim_member
 	memcpy(c.key, m->key, sizeof(c.key));
 	memcpy(c.sig, m->sig, sizeof(c.sig));
 	if (accused) {
+		const uint8_t *sig;
+
 		memset(&a, 0, sizeof(a));
 		a.kind = SWIM_REC_ACCUSE;
 		a.id = m->id;
 		a.incarnation = m->incarnation;
 		a.state = m->state;
+		/* SUSPECT: the quoted accuser's signed accusation (else the first
+		 * one's); DEAD: our own verdict, the only DEAD we hold. */
 		sp = swim_suspicions_find(&s->susp, m->id);
-		a.from = from != 0 ? from : sp != NULL ? sp->accusers[0] : swim__me(s)->id;
+		if (m->state == SWIM_DEAD || sp == NULL) {
+			a.state = SWIM_DEAD;
+			a.from = swim__me(s)->id;
+			sig = m->dead_sig;
+		} else {
+			a.from = from;
+			if ((sig = swim_suspicions_sig(&s->susp, m->id, from)) == NULL) {
+				a.from = sp->accusers[0];
+				sig = sp->sigs[0];
+			}
+		}
+		memcpy(a.sig, sig, sizeof(a.sig));
 		need += SWIM_ACCUSE_LEN;
 	}
 	if (load) {
@@ -307,10 +322,11 @@ swim_trace_state(const struct swim_member *m, enum swim_state old, uint64_t accu
 
 static void swim_confirm_probe(struct swim *s, const struct swim_member *m, uint64_t now);
 
-/* Moves m to `st` with the bookkeeping every state needs. */
+/* Moves m to `st` with the bookkeeping every state needs; a suspicion keeps
+ * its accuser's signature `sig` (to relay it unchanged; NULL otherwise). */
 void
 swim__transition(struct swim *s, struct swim_member *m, enum swim_state st, uint64_t accuser,
-		 uint64_t now)
+		 const uint8_t *sig, uint64_t now)
 {
 	enum swim_state old = m->state;
 	uint64_t n = s->tab.count, min_ms;
@@ -323,7 +339,9 @@ swim__transition(struct swim *s, struct swim_member *m, enum swim_state st, uint
 		if (swim_suspicions_start(&s->susp, m->id, accuser, now,
 					  swim_suspicion_k(s->cfg.suspicion_confirmations, n),
 					  min_ms, min_ms * s->cfg.suspicion_max_mult) != 0)
-			return; /* out of memory: stay as we were rather than hang */
+			return;	 /* out of memory: stay as we were rather than hang */
+		if (sig != NULL) /* before the check below relays it */
+			swim_suspicions_set_sig(&s->susp, m->id, accuser, sig);
 		s->st.suspicions++;
 	} else if (st == SWIM_DEAD) {
 		s->st.deaths++;
@@ -659,19 +677,11 @@ swim_probe_indirect(struct swim *s, struct swim_probe *p, uint64_t now)
 		s->st.indirect_probes++;
 }
 
-/* Applies a synthesized record: our own verdict about member m. */
+/* Our own verdict about member m (swim__verdict signs it). */
 static void
 swim_accuse(struct swim *s, struct swim_member *m, enum swim_state st, uint64_t now)
 {
-	struct swim_record r;
-
-	memset(&r, 0, sizeof(r));
-	r.kind = SWIM_REC_ACCUSE;
-	r.id = m->id;
-	r.incarnation = m->incarnation;
-	r.state = st;
-	r.from = swim__me(s)->id;
-	swim__apply_record(s, &r, r.from, false, now);
+	swim__verdict(s, m, st, now);
 }
 
 static void

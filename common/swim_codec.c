@@ -155,7 +155,7 @@ swim_get_member(struct swim_reader *r, unsigned flags, struct swim_record *rec)
 	swim_get_bytes(r, rec->sig, SWIM_SIG_LEN);
 }
 
-/* ACCUSE: id, incarnation, accuser. */
+/* ACCUSE: id, incarnation, accuser, the accuser's signature. */
 static void
 swim_get_accuse(struct swim_reader *r, unsigned flags, struct swim_record *rec)
 {
@@ -165,6 +165,7 @@ swim_get_accuse(struct swim_reader *r, unsigned flags, struct swim_record *rec)
 	rec->id = swim_get_id(r);
 	rec->incarnation = swim_get(r, 8);
 	rec->from = swim_get_id(r);
+	swim_get_bytes(r, rec->sig, SWIM_SIG_LEN);
 }
 
 /* LOAD: id, version, cpu, load1, mem, [custom], signature. */
@@ -484,6 +485,7 @@ swim_codec_signed(uint64_t cluster_id, const struct swim_record *rec,
 	static const char ctx_member[SWIM_CTX_LEN] = "mitosis member";
 	static const char ctx_load[SWIM_CTX_LEN] = "mitosis load";
 	static const char ctx_app[SWIM_CTX_LEN] = "mitosis app";
+	static const char ctx_accuse[SWIM_CTX_LEN] = "mitosis accuse";
 	uint8_t addr[19];
 	size_t off = 0, nlen;
 
@@ -512,6 +514,14 @@ swim_codec_signed(uint64_t cluster_id, const struct swim_record *rec,
 		swim_put(out, &off, rec->id, 8);
 		out[off++] = rec->load.has_custom ? 1 : 0;
 		swim_put_load(out, &off, &rec->load, true);
+		return off;
+	case SWIM_REC_ACCUSE:
+		swim_put_bytes(out, &off, ctx_accuse, SWIM_CTX_LEN);
+		swim_put(out, &off, cluster_id, 8);
+		swim_put(out, &off, rec->id, 8);
+		swim_put(out, &off, rec->incarnation, 8);
+		out[off++] = (uint8_t)rec->state;
+		swim_put(out, &off, rec->from, 8);
 		return off;
 	case SWIM_REC_APP:
 		swim_put_bytes(out, &off, ctx_app, SWIM_CTX_LEN);
@@ -579,7 +589,7 @@ swim_codec_add(struct swim_writer *w, const struct swim_record *rec)
 		return -EMSGSIZE;
 	w->buf[off++] = swim_kind_byte(rec);
 	swim_put_body(w->buf, &off, rec);
-	if (rec->kind == SWIM_REC_MEMBER || rec->kind == SWIM_REC_LOAD || rec->kind == SWIM_REC_APP)
+	if (rec->kind != SWIM_REC_DIGEST)
 		swim_put_bytes(w->buf, &off, rec->sig, SWIM_SIG_LEN);
 	w->len = off;
 	w->buf[w->count_off] = ++w->count;

@@ -14,7 +14,7 @@
  *   MEMBER  a node's claim about itself (ALIVE, or LEFT), with its address
  *           and name, optionally its public key, signed by its node key
  *   ACCUSE  a claim about another node: SUSPECT or DEAD at an incarnation,
- *           naming the accuser; never signed (its subject would not sign it)
+ *           signed by its accuser (its subject would not sign it)
  *   LOAD    a node's load sample, signed by its node key
  *   APP     an application claim: opaque bytes of a registered kind about a
  *           subject, versioned, signed by its originator's node key
@@ -49,7 +49,7 @@
 
 /* Bytes of each record (name and data lengths aside). */
 #define SWIM_MEMBER_LEN4 89 /* MEMBER, IPv4 address, empty name, no key */
-#define SWIM_ACCUSE_LEN	 25
+#define SWIM_ACCUSE_LEN	 89
 #define SWIM_LOAD_LEN	 83 /* + 8 with the custom metric */
 #define SWIM_DIGEST_LEN	 21
 
@@ -108,7 +108,8 @@ struct swim_record {
 	bool has_key;		  /* MEMBER: key follows */
 	uint8_t key[SWIM_KEY_LEN];
 	struct swim_load load;	   /* LOAD; DIGEST: load.version only */
-	uint8_t sig[SWIM_SIG_LEN]; /* MEMBER, LOAD, APP */
+	uint8_t sig[SWIM_SIG_LEN]; /* MEMBER, LOAD, APP (by the subject or originator), ACCUSE
+				      (by the accuser) */
 	struct swim_claim app;	   /* APP (its subject is `id` too) */
 };
 
@@ -144,10 +145,10 @@ enum swim_codec_err swim_codec_record(const uint8_t *p, size_t len, size_t *off,
 size_t swim_codec_record_len(const struct swim_record *rec);
 
 /*
- * The bytes a MEMBER, LOAD or APP record's signature covers, written to
- * out (SWIM_SIGNED_MAX bytes suffice) for cluster `cluster_id`; a MEMBER's
+ * The bytes a MEMBER, ACCUSE, LOAD or APP record's signature covers, written
+ * to out (SWIM_SIGNED_MAX bytes suffice) for cluster `cluster_id`; a MEMBER's
  * include `key`, the subject's public key. Returns the length, or 0 for a
- * record kind that carries no signature.
+ * record kind that carries no signature (DIGEST).
  */
 size_t swim_codec_signed(uint64_t cluster_id, const struct swim_record *rec,
 			 const uint8_t key[SWIM_KEY_LEN], uint8_t *out);

@@ -200,14 +200,9 @@ swim_digest_self(struct swim *s, uint64_t from_id, const struct swim_record *e, 
 		 uint64_t now)
 {
 	const struct swim_record *me = swim_digest_find(e, n, swim__me(s)->id);
-	struct swim_record r;
 
-	if (me == NULL || (me->state != SWIM_SUSPECT && me->state != SWIM_DEAD))
-		return;
-	r = *me;
-	r.kind = SWIM_REC_ACCUSE;
-	r.from = from_id;
-	swim__apply_record(s, &r, from_id, false, now);
+	if (me != NULL && (me->state == SWIM_SUSPECT || me->state == SWIM_DEAD))
+		swim__refute(s, me->incarnation, from_id, now);
 }
 
 /* Walks our members in [lo, hi] against the chunk's entries. */

@@ -13,8 +13,9 @@
  *   - a newer MEMBER, LOAD or APP record must carry its signer's signature,
  *     checked within verify_per_sec a second;
  *   - an ACCUSE (SUSPECT, DEAD) cannot be signed by its subject, so it is
- *     bounded instead: it counts at most at the incarnation its subject
- *     signed, which the subject can always outbid;
+ *     signed by its accuser and bounded instead: it counts only at an
+ *     incarnation its subject signed, which the subject can always outbid,
+ *     and only as a suspicion (DEAD comes from our own timer alone);
  *   - a member never heard of is admitted only on a valid self-signed MEMBER
  *     record carrying its key, and only once it has answered a ping.
  */
@@ -135,12 +136,6 @@ swim_loadver_ok(struct swim *s, uint32_t version, uint64_t now)
 	return false;
 }
 
-static int
-swim_rank(enum swim_state st)
-{
-	return (int)st; /* ALIVE < SUSPECT < DEAD < LEFT at equal incarnation */
-}
-
 /* ---- claims about ourselves ---- */
 
 /* Outbids an older life of ours (or our own claim at a higher incarnation
@@ -174,17 +169,12 @@ swim_claim_self(struct swim *s, const struct swim_record *r, uint64_t now)
 	swim_outbid(s, r->incarnation, now);
 }
 
-/*
- * An accusation of us. Whatever incarnation it names, the subject is us: a
- * refutation at our incarnation + 1 beats it everywhere (receivers count it
- * at most at the incarnation we signed), so "DEAD at 2^64-1" is refuted too.
- */
-static void
-swim_accused_self(struct swim *s, const struct swim_record *r, uint64_t now)
+void
+swim__refute(struct swim *s, uint64_t inc, uint64_t from, uint64_t now)
 {
 	struct swim_member *me = swim__me(s);
 
-	if (r->incarnation < me->incarnation) {
+	if (inc < me->incarnation) {
 		swim__fix_add(s, me->id);
 		return;
 	}
@@ -195,8 +185,9 @@ swim_accused_self(struct swim *s, const struct swim_record *r, uint64_t now)
 	s->st.refutations++;
 	if (s->awareness + 1 < s->cfg.awareness_max)
 		s->awareness++; /* Lifeguard: being accused hints that we are slow */
-	log_trace(TRACE_GOSSIP, "swim: refuting %s from %" PRIu64 " at incarnation %" PRIu64,
-		  swim_state_name(r->state), r->from, me->incarnation + 1);
+	log_trace(TRACE_GOSSIP,
+		  "swim: refuting an accusation from %" PRIu64 " at incarnation %" PRIu64, from,
+		  me->incarnation + 1);
 	swim_outbid(s, me->incarnation, now);
 }
 
@@ -255,7 +246,7 @@ swim_claim_known(struct swim *s, struct swim_member *m, const struct swim_record
 	memcpy(m->sig, r->sig, SWIM_SIG_LEN);
 	m->updated = now;
 	if (r->state != m->state || m->state == SWIM_SUSPECT)
-		swim__transition(s, m, r->state, 0, now);
+		swim__transition(s, m, r->state, 0, NULL, now);
 	if (!via_state || r->id == sender)
 		swim__queue(s, m->id, 0);
 	swim__event(s, m, old, false);
@@ -289,46 +280,92 @@ swim_apply_claim(struct swim *s, const struct swim_record *r, uint64_t sender, b
 		(void)swim__admit(s, r, NULL, !via_state || r->id == sender, now);
 }
 
-/* An accusation (SUSPECT or DEAD) of a known member, bounded to the
- * incarnation its subject signed. */
+/*
+ * An accusation (SUSPECT or DEAD) by another member, signed by it. It counts
+ * only at an incarnation its subject signed (a relay sends the subject's
+ * claim first, so a receiver that lags learns it), and only as a suspicion:
+ * a member is declared DEAD here by our own timer alone (Lifeguard's, shorter
+ * the more distinct accusers confirm it), so one liar, who can sign as
+ * itself only, cannot kill anybody: its lone suspicion runs the longest
+ * timeout and the last-chance pings, and the live subject refutes it.
+ */
 static void
-swim_apply_accuse(struct swim *s, const struct swim_record *r, uint64_t sender, bool via_state,
-		  uint64_t now)
+swim_apply_accuse(struct swim *s, const struct swim_record *r, uint64_t now)
 {
-	enum swim_state st = r->state, old;
-	uint64_t from = r->from;
+	const struct swim_member *a = swim_table_cfind(&s->tab, r->from);
 	struct swim_member *m;
+	enum swim_state old;
 	bool gossip = false;
 
+	if (a == NULL || a == swim__me(s)) /* unknown accuser, or our own verdict */
+		return;
 	if (r->id == swim__me(s)->id) {
-		swim_accused_self(s, r, now);
+		if (r->incarnation >= swim__me(s)->incarnation && swim_verify(s, a->key, r, now))
+			swim__refute(s, r->incarnation, r->from, now);
+		else if (r->incarnation < swim__me(s)->incarnation)
+			swim__fix_add(s, r->id);
 		return;
 	}
-	if ((m = swim_table_find(&s->tab, r->id)) == NULL)
-		return; /* nothing to accuse: a stranger is introduced by itself only */
+	if ((m = swim_table_find(&s->tab, r->id)) == NULL || r->incarnation > m->incarnation)
+		return; /* a stranger, or an incarnation its subject has not shown us */
 	if (r->incarnation < m->incarnation) {
 		swim__fix_add(s, m->id); /* the sender missed a newer claim */
 		return;
 	}
-	/* From here it counts at m->incarnation, never above what the subject
-	 * signed, whatever r names: the subject outbids it with inc + 1. */
-	if (via_state && st == SWIM_DEAD) {
-		/* memberlist's mergeState: a peer's old verdict is only a suspicion
-		 * here, so a live member gets its chance to refute. */
-		st = SWIM_SUSPECT;
-		from = sender;
-	}
 	old = m->state;
-	if (st == SWIM_SUSPECT && m->state == SWIM_SUSPECT) {
+	if (m->state == SWIM_SUSPECT) {
 		/* Another accuser: confirmed, never restarted (memberlist). */
-		gossip = swim_suspicions_confirm(&s->susp, m->id, from);
-	} else if (swim_rank(st) > swim_rank(m->state)) {
-		swim__transition(s, m, st, from, now);
+		if (swim_suspicions_sig(&s->susp, m->id, r->from) != NULL ||
+		    !swim_verify(s, a->key, r, now))
+			return;
+		gossip = swim_suspicions_confirm(&s->susp, m->id, r->from);
+	} else if (m->state == SWIM_ALIVE) {
+		if (!swim_verify(s, a->key, r, now))
+			return;
+		swim__transition(s, m, SWIM_SUSPECT, r->from, r->sig, now);
 		m->updated = now;
-		gossip = true;
+		gossip = m->state == SWIM_SUSPECT;
 	}
+	if (!gossip)
+		return;
+	swim_suspicions_set_sig(&s->susp, m->id, r->from, r->sig);
+	swim__queue(s, m->id, r->from);
+	if (m->state != old)
+		swim__event(s, m, old, false);
+}
+
+void
+swim__verdict(struct swim *s, struct swim_member *m, enum swim_state st, uint64_t now)
+{
+	uint8_t msg[SWIM_SIGNED_MAX], sig[SWIM_SIG_LEN];
+	uint64_t me = swim__me(s)->id;
+	enum swim_state old = m->state;
+	struct swim_record r;
+	bool gossip = true;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = SWIM_REC_ACCUSE;
+	r.id = m->id;
+	r.incarnation = m->incarnation;
+	r.state = st;
+	r.from = me;
+	s->ops.sign(s->arg, msg, swim_codec_signed(s->cfg.cluster_id, &r, swim__me(s)->key, msg),
+		    sig);
+	if (st == SWIM_SUSPECT && m->state == SWIM_SUSPECT) {
+		/* Our own failed check confirms somebody else's suspicion. */
+		gossip = swim_suspicions_confirm(&s->susp, m->id, me);
+	} else if ((int)st > (int)m->state) {
+		swim__transition(s, m, st, me, sig, now);
+		m->updated = now;
+	} else {
+		return;
+	}
+	if (st == SWIM_DEAD)
+		memcpy(m->dead_sig, sig, sizeof(sig));
+	else
+		swim_suspicions_set_sig(&s->susp, m->id, me, sig);
 	if (gossip)
-		swim__queue(s, m->id, from);
+		swim__queue(s, m->id, me);
 	if (m->state != old)
 		swim__event(s, m, old, false);
 }
@@ -402,7 +439,7 @@ swim__apply_record(struct swim *s, const struct swim_record *r, uint64_t sender,
 		swim_apply_claim(s, r, sender, via_state, now);
 		break;
 	case SWIM_REC_ACCUSE:
-		swim_apply_accuse(s, r, sender, via_state, now);
+		swim_apply_accuse(s, r, now);
 		break;
 	case SWIM_REC_LOAD:
 		swim_apply_load(s, r, sender, via_state, now);

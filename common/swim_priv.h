@@ -154,7 +154,7 @@ void swim__event(struct swim *s, const struct swim_member *m, enum swim_state ol
 void swim__queue(struct swim *s, uint64_t id, uint64_t from);
 void swim__queue_load(struct swim *s, uint64_t id);
 void swim__transition(struct swim *s, struct swim_member *m, enum swim_state st, uint64_t accuser,
-		      uint64_t now);
+		      const uint8_t *sig, uint64_t now);
 void swim__fix_add(struct swim *s, uint64_t id);
 void swim__send(struct swim *s, uint64_t to_id, const struct swim_addr *to, uint8_t type,
 		size_t len);
@@ -179,6 +179,11 @@ int swim__put_member(struct swim *s, struct swim_writer *w, const struct swim_me
 void swim__apply_record(struct swim *s, const struct swim_record *r, uint64_t sender,
 			bool via_state, uint64_t now);
 void swim__sign_self(struct swim *s);
+/* Our own verdict (SUSPECT after a failed probe, DEAD when a suspicion ran
+ * out), signed and applied. */
+void swim__verdict(struct swim *s, struct swim_member *m, enum swim_state st, uint64_t now);
+/* An accusation of us at `inc` (by `from`): refuted at our incarnation + 1. */
+void swim__refute(struct swim *s, uint64_t inc, uint64_t from, uint64_t now);
 void swim__sign_load(struct swim *s);
 bool swim__joining_ack(struct swim *s, uint64_t from_id, uint32_t seq, uint64_t now);
 void swim__tick_joining(struct swim *s, uint64_t now);

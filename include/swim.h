@@ -93,6 +93,7 @@ struct swim_member {
 	uint8_t key[32];       /* its node key, pinned when it was admitted */
 	uint8_t sig[64];       /* its signature of its claim (ALIVE or LEFT) at incarnation */
 	uint8_t load_sig[64];  /* its signature of `load` */
+	uint8_t dead_sig[64];  /* our signature of our verdict, when DEAD */
 	uint64_t state_since;  /* local time of the last state change */
 	uint64_t updated;      /* local time anything about it last changed */
 	uint64_t load_updated; /* local time its load last changed */

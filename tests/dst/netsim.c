@@ -187,6 +187,14 @@ netsim_ops_send(void *arg, uint64_t to_id, const struct swim_addr *to, uint8_t t
 	}
 }
 
+void
+netsim_send_from(struct netsim *sim, uint32_t src, uint32_t dst, uint8_t type,
+		 const uint8_t *payload, size_t len)
+{
+	netsim_ops_send(&sim->nodes[src], sim->nodes[dst].id, &sim->nodes[dst].addr, type, payload,
+			len);
+}
+
 static void
 netsim_log_fp(struct netsim *sim, const struct netsim_node *obs, const struct netsim_node *subj,
 	      enum swim_state st)

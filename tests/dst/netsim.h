@@ -147,6 +147,11 @@ void netsim_set_loss(struct netsim *sim, uint32_t loss_ppm);
 /* Hands node `dst` a datagram from `src` now, off the network (bootstrap). */
 void netsim_inject(struct netsim *sim, uint32_t dst, uint32_t src, uint8_t type,
 		   const uint8_t *payload, size_t len);
+/* Sends a datagram from node src to node dst over the simulated network
+ * (latency, loss, partitions), as src's core would: the liars' way of
+ * speaking (scen_liar.c). */
+void netsim_send_from(struct netsim *sim, uint32_t src, uint32_t dst, uint8_t type,
+		      const uint8_t *payload, size_t len);
 /* swim_set_load() on node i; returns the version the core assigned. */
 uint32_t netsim_set_load(struct netsim *sim, uint32_t i, const struct swim_load *load);
 

@@ -188,7 +188,9 @@ def swim_vectors():
     a_msg = ctx("mitosis app") + CLUSTER + app_body(1, 0, 5, mid, b"leader")
     a_sig = sign(NODE_SEED, a_msg)
     app = bytes([4]) + app_body(1, 0, 5, mid, b"leader") + a_sig
-    accuse = bytes([2 | 0x08]) + struct.pack(">QQQ", mid, inc, 0x99)
+    c_msg = ctx("mitosis accuse") + CLUSTER + struct.pack(">QQ", mid, inc) + bytes([2]) + struct.pack(">Q", 0x99)
+    c_sig = sign(NODE_SEED, c_msg)  # the accuser's key (node 0x99's, here the same seed)
+    accuse = bytes([2 | 0x08]) + struct.pack(">QQQ", mid, inc, 0x99) + c_sig
     payload = bytes([2, 4]) + member + accuse + load + app  # GOSSIP: version, count
     print("node key pk", NODE_PK.hex())
     print("member signed", m_msg.hex())
@@ -197,6 +199,8 @@ def swim_vectors():
     print("load sig", l_sig.hex())
     print("app signed", a_msg.hex())
     print("app sig", a_sig.hex())
+    print("accuse signed", c_msg.hex())
+    print("accuse sig", c_sig.hex())
     print("gossip payload (%d bytes: member %d, accuse %d, load %d, app %d)" %
           (len(payload), len(member), len(accuse), len(load), len(app)))
     print(payload.hex())

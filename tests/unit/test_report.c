@@ -324,7 +324,16 @@ status_init(struct report_status *st, const struct fixture *f)
 					.bytes_out = 13,
 					.decode_errors = 14,
 					.confirm_probes = 15,
-					.awareness = 16 };
+					.awareness = 16,
+					.bad_signatures = 17,
+					.key_mismatches = 18,
+					.out_of_bounds = 19,
+					.unsigned_claims = 20,
+					.joining_full = 21,
+					.joins_failed = 22,
+					.verify_dropped = 23,
+					.replies_refused = 24,
+					.claims = 25 };
 }
 
 TEST(report_status_tally_counts)
@@ -390,7 +399,7 @@ TEST(report_status_json_fields)
 		ASSERT_NUM(o, wire_verdict_name((enum wire_verdict)v),
 			   v == WIRE_DROP_REPLAY ? 0 : v * 10);
 	o = cJSON_GetObjectItemCaseSensitive(doc, "swim");
-	ASSERT_EQ(cJSON_GetArraySize(o), 16);
+	ASSERT_EQ(cJSON_GetArraySize(o), 25);
 	ASSERT_NUM(o, "probes", 1);
 	ASSERT_NUM(o, "probe_acks", 2);
 	ASSERT_NUM(o, "indirect_probes", 3);
@@ -407,6 +416,15 @@ TEST(report_status_json_fields)
 	ASSERT_NUM(o, "decode_errors", 14);
 	ASSERT_NUM(o, "confirm_probes", 15);
 	ASSERT_NUM(o, "awareness", 16);
+	ASSERT_NUM(o, "bad_signatures", 17);
+	ASSERT_NUM(o, "key_mismatches", 18);
+	ASSERT_NUM(o, "out_of_bounds", 19);
+	ASSERT_NUM(o, "unsigned_claims", 20);
+	ASSERT_NUM(o, "joining_full", 21);
+	ASSERT_NUM(o, "joins_failed", 22);
+	ASSERT_NUM(o, "verify_dropped", 23);
+	ASSERT_NUM(o, "replies_refused", 24);
+	ASSERT_NUM(o, "claims", 25);
 	cJSON_Delete(doc);
 	free(s);
 }

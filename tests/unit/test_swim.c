@@ -161,8 +161,8 @@ static const struct swim_ops t_ops = {
 	.send = t_send, .event = t_event, .random = t_random, .sign = t_sign
 };
 
-/* Signs r (MEMBER, LOAD or APP) with its signer's key, unless it carries a
- * signature already; a MEMBER gets its key too. */
+/* Signs r (MEMBER, LOAD, APP, or ACCUSE: by its accuser) with its signer's
+ * key, unless it carries a signature already; a MEMBER gets its key too. */
 static void
 t_sign_rec(struct swim_record *r)
 {
@@ -170,7 +170,10 @@ t_sign_rec(struct swim_record *r)
 	uint8_t pk[32], sk[64], msg[SWIM_SIGNED_MAX];
 	size_t len;
 
-	t_keys(r->kind == SWIM_REC_APP ? r->app.origin : r->id, pk, sk);
+	t_keys(r->kind == SWIM_REC_APP	    ? r->app.origin
+	       : r->kind == SWIM_REC_ACCUSE ? r->from
+					    : r->id,
+	       pk, sk);
 	if (r->kind == SWIM_REC_MEMBER && !r->has_key) {
 		r->has_key = true;
 		memcpy(r->key, pk, sizeof(pk));
@@ -548,6 +551,8 @@ solo_load(struct tnet *net, uint64_t from_id, uint64_t id, uint64_t inc, uint32_
 	r[1].load.cpu_permille = cpu;
 	solo_gossip(net, from_id, r, 2);
 }
+
+static void t_sign_as(struct swim_record *r, uint64_t signer);
 
 /* ================= configuration and API edges ================= */
 
@@ -1029,8 +1034,7 @@ TEST(swim_refutation_everywhere)
 	tn_join_all(net);
 	/* node 1 says node 2 is suspect, to node 3 */
 	r = fake_rec(102, inc, SWIM_SUSPECT, 101);
-	r.addr = net->n[2].addr;
-	strcpy(r.name, "node-2");
+	t_sign_rec(&r);
 	ASSERT_OK(swim_codec_begin(&w, buf, sizeof(buf), &h));
 	ASSERT_OK(swim_codec_add(&w, &r));
 	swim_on_message(net->n[3].s, 101, &net->n[1].addr, SWIM_MSG_GOSSIP, buf, swim_codec_end(&w),
@@ -1100,7 +1104,7 @@ TEST(swim_left_about_self_from_others_is_refused)
 
 TEST(swim_buddy_ping_carries_suspicion)
 {
-	struct tnet *net = tn_new(2, NULL, 8);
+	struct tnet *net = tn_new(3, NULL, 8);
 	uint64_t inc = swim_self(net->n[1].s)->incarnation, t0;
 	struct swim_record r, got;
 	struct swim_msg h = { .type = SWIM_MSG_GOSSIP };
@@ -1111,12 +1115,12 @@ TEST(swim_buddy_ping_carries_suspicion)
 	tn_join_all(net);
 	/* node 0 hears that 101 is suspect, but 101 hears nothing yet */
 	net->cut[0][1] = CUT_ALL & ~(1U << SWIM_MSG_PING);
-	r = fake_rec(101, inc, SWIM_SUSPECT, 77);
-	r.addr = net->n[1].addr;
-	strcpy(r.name, "node-1");
+	net->cut[2][1] = CUT_ALL; /* and 102, the accuser, tells 101 nothing */
+	r = fake_rec(101, inc, SWIM_SUSPECT, 102);
+	t_sign_rec(&r);
 	ASSERT_OK(swim_codec_begin(&w, buf, sizeof(buf), &h));
 	ASSERT_OK(swim_codec_add(&w, &r));
-	swim_on_message(net->n[0].s, 77, &net->n[1].addr, SWIM_MSG_GOSSIP, buf, swim_codec_end(&w),
+	swim_on_message(net->n[0].s, 102, &net->n[2].addr, SWIM_MSG_GOSSIP, buf, swim_codec_end(&w),
 			net->now);
 	t0 = net->now;
 	tn_run(net, 2000);
@@ -1125,7 +1129,7 @@ TEST(swim_buddy_ping_carries_suspicion)
 	/* the ping carries the suspicion, accuser and all */
 	ASSERT_TRUE(dgram_record(ping, 101, &got, NULL));
 	ASSERT_EQ(got.state, SWIM_SUSPECT);
-	ASSERT_U64_EQ(got.from, 77);
+	ASSERT_U64_EQ(got.from, 102);
 	/* the target refuted on receipt, and the ack carried it */
 	ack = tn_find_sent(net, 1, 0, SWIM_MSG_ACK, ping->at, 0);
 	ASSERT_NOT_NULL(ack);
@@ -1150,8 +1154,7 @@ TEST(swim_last_chance_saves_member_that_missed_refutation)
 
 	tn_join_all(net);
 	r = fake_rec(101, inc, SWIM_SUSPECT, 102);
-	r.addr = net->n[1].addr;
-	strcpy(r.name, "node-1");
+	t_sign_rec(&r);
 	ASSERT_OK(swim_codec_begin(&w, buf, sizeof(buf), &h));
 	ASSERT_OK(swim_codec_add(&w, &r));
 	for (int i = 0; i < 3; i++)
@@ -1234,24 +1237,25 @@ TEST(swim_stale_updates_ignored)
 	ASSERT_U64_EQ(m->incarnation, 7);
 	ASSERT_NE(m->addr.port, 999);
 	ASSERT_EQ(net->n[0].nev, nev);
-	/* at the same incarnation ALIVE < SUSPECT < DEAD < LEFT */
+	/* at the same incarnation ALIVE < SUSPECT < LEFT; another's DEAD is
+	 * only a suspicion here (DEAD comes from our own timer alone) */
 	r = fake_rec(3, 7, SWIM_ALIVE, 0);
 	r.addr.port = 999;
 	solo_gossip(net, 1, &r, 1);
 	ASSERT_NE(swim_find(net->n[0].s, 3)->addr.port, 999);
 	r = fake_rec(3, 7, SWIM_DEAD, 2);
 	solo_gossip(net, 1, &r, 1);
-	ASSERT_EQ(tn_state(net, 0, 3), SWIM_DEAD);
+	ASSERT_EQ(tn_state(net, 0, 3), SWIM_SUSPECT);
 	r = fake_rec(3, 7, SWIM_SUSPECT, 2);
 	solo_gossip(net, 1, &r, 1);
-	ASSERT_EQ(tn_state(net, 0, 3), SWIM_DEAD);
+	ASSERT_EQ(tn_state(net, 0, 3), SWIM_SUSPECT);
 	r = fake_rec(3, 7, SWIM_LEFT, 0);
 	solo_gossip(net, 1, &r, 1);
 	ASSERT_EQ(tn_state(net, 0, 3), SWIM_LEFT);
 	r = fake_rec(3, 7, SWIM_DEAD, 2);
 	solo_gossip(net, 1, &r, 1);
 	ASSERT_EQ(tn_state(net, 0, 3), SWIM_LEFT);
-	ASSERT_EQ(tn_stats(net, 0).deaths, 1);
+	ASSERT_EQ(tn_stats(net, 0).deaths, 0);
 	ASSERT_EQ(tn_stats(net, 0).leaves, 1);
 	tn_free(net);
 }
@@ -1270,20 +1274,35 @@ TEST(swim_unknown_dead_or_left_not_added)
 	tn_free(net);
 }
 
-TEST(swim_pushpull_dead_is_only_suspect)
+/* Another member's DEAD, by push-pull or gossip, is a suspicion here, with
+ * its signer as accuser: one member (a liar) cannot kill anybody; our own
+ * timer declares the death when the suspicion runs out unrefuted. */
+TEST(swim_dead_from_others_is_only_suspect)
 {
 	struct tnet *net = solo_new(NULL, 5);
 	struct swim_msg h = { .type = SWIM_MSG_STATE };
 	struct swim_record r = fake_rec(3, 1, SWIM_DEAD, 2);
-	const struct swim_suspicion *unused = NULL;
+	const struct tevent *d;
 
-	(void)unused;
 	solo_deliver(net, 4, &h, &r, 1);
 	ASSERT_EQ(tn_state(net, 0, 3), SWIM_SUSPECT);
-	ASSERT_EQ(tn_stats(net, 0).deaths, 0);
-	/* the same record by gossip is a death */
+	r.from = 4; /* a second accuser, by gossip: a confirmation */
 	solo_gossip(net, 4, &r, 1);
-	ASSERT_EQ(tn_state(net, 0, 3), SWIM_DEAD);
+	ASSERT_EQ(tn_state(net, 0, 3), SWIM_SUSPECT);
+	ASSERT_EQ(tn_stats(net, 0).deaths, 0);
+	/* an accuser we do not know, or a forged signature, counts for nothing */
+	r.from = 77;
+	solo_gossip(net, 4, &r, 1);
+	r.from = 5;
+	t_sign_as(&r, 2);
+	solo_gossip(net, 4, &r, 1);
+	ASSERT_GE(tn_stats(net, 0).bad_signatures, 1);
+	solo_all_alive(net, 5);
+	net->alive_ids[2] = 1; /* 3 does not answer our own check either */
+	solo_run(net, 10000);
+	d = tn_event(net, 0, 3, SWIM_DEAD, 0);
+	ASSERT_NOT_NULL(d);
+	ASSERT_EQ(tn_stats(net, 0).deaths, 1);
 	tn_free(net);
 }
 
@@ -2106,11 +2125,16 @@ TEST(swim_accusations_count_at_the_signed_incarnation)
 	struct swim_record d = fake_rec(2, UINT64_MAX, SWIM_DEAD, 3);
 	struct swim_record a = fake_rec(2, 2, SWIM_ALIVE, 0);
 
-	/* "2 is DEAD at 2^64 - 1": it counts at incarnation 1, the one 2 signed... */
+	/* "2 is DEAD at 2^64 - 1": 2 never signed that incarnation: ignored... */
 	solo_gossip(net, 3, &d, 1);
-	ASSERT_EQ(tn_state(net, 0, 2), SWIM_DEAD);
+	ASSERT_EQ(tn_state(net, 0, 2), SWIM_ALIVE);
 	ASSERT_U64_EQ(swim_find(net->n[0].s, 2)->incarnation, 1);
-	/* ...so 2's refutation at 2 brings it back. */
+	/* ...at the incarnation 2 signed, it is a suspicion (another's DEAD)... */
+	d.incarnation = 1;
+	memset(d.sig, 0, sizeof(d.sig));
+	solo_gossip(net, 3, &d, 1);
+	ASSERT_EQ(tn_state(net, 0, 2), SWIM_SUSPECT);
+	/* ...which 2's refutation at 2 ends. */
 	solo_gossip(net, 2, &a, 1);
 	ASSERT_EQ(tn_state(net, 0, 2), SWIM_ALIVE);
 	ASSERT_U64_EQ(swim_find(net->n[0].s, 2)->incarnation, 2);

@@ -47,6 +47,7 @@ accuse(uint64_t id, enum swim_state st, uint64_t from)
 	r.incarnation = 0x0102030405060708ULL;
 	r.state = st;
 	r.from = from;
+	memset(r.sig, 0x3c, sizeof(r.sig));
 	return r;
 }
 
@@ -144,13 +145,14 @@ unhex(const char *hex, uint8_t *out, size_t want)
  * Known answers from tests/tools/kat.py: node key seed 00 01 .. 1f, cluster
  * "test", member 7 at incarnation 0x0102030405060708, 10.0.0.7:7946, "w1";
  * its load (version 1700000000, cpu 300, load1 100, mem 50, custom -0.005);
- * its claim "leader" (kind 1, subject 0, version 5); and an accusation by
- * node 0x99. The bytes each signature covers, the signatures (pure Ed25519
- * is deterministic), and the GOSSIP payload carrying all four.
+ * its claim "leader" (kind 1, subject 0, version 5); and its DEAD accusation
+ * by node 0x99 (signed with the same key here). The bytes each signature
+ * covers, the signatures (pure Ed25519 is deterministic), and the GOSSIP
+ * payload carrying all four.
  */
 TEST(swim_codec_known_answer_signed_records)
 {
-	static const char signed_hex[3][300] = {
+	static const char signed_hex[4][300] = {
 		"6d69746f736973206d656d62657200003f71fa3219b9ff990000000000000007010203040506"
 		"070800040a0000070000000000000000000000001f0a02773103a107bff3ce10be1d70dd18e7"
 		"4bc09967e4d6309ba50d5f1ddc8664125531b8",
@@ -158,28 +160,34 @@ TEST(swim_codec_known_answer_signed_records)
 		"2c00640032fffffffffffffffb",
 		"6d69746f7369732061707000000000003f71fa3219b9ff990100000000000000000000000000"
 		"0000050000000000000007066c6561646572",
+		"6d69746f7369732061636375736500003f71fa3219b9ff990000000000000007010203040506"
+		"0708020000000000000099",
 	};
-	static const char sig_hex[3][129] = {
+	static const char sig_hex[4][129] = {
 		"6dc0c109b98f3eb57e76d625644dd6efc835e977f086b306af2f504063cb700f4ce2c5fa2421"
 		"1a634c3122f9d02b609c3d825205cce8b7921ecfdec64fd0a00c",
 		"3d4167ae7a857ad255b70ccdff24d54c87979669d438e1fede454184ad51a369996ba9232fce"
 		"81f612598e2f63b54d063c4e5947092ee47152d663dd932bbe08",
 		"068e6ff9f08ec7a7deaac12e68a9f4765635fd736e6df62e80ecd45f18d5a044b0888fa819a7"
 		"ee9610e52775bd77736cd211c58dc1b5ca4c31fc181ac75a1f0f",
+		"7116e80049415aa18cb934cfad6584b3ed3f23bbded3bd14c850cc24ffe03eebf065cd4e4cab"
+		"5ec5a39b24692e0a3def439661ce8b9b026ef7da501d78266a0d",
 	};
-	static const size_t signed_len[3] = { 95, 51, 56 };
+	static const size_t signed_len[4] = { 95, 51, 56, 49 };
 	static const char payload_hex[] =
 		"02041100000000000000070102030405060708040a0000071f0a02773103a107bff3ce10be1d"
 		"70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b86dc0c109b98f3eb57e76d625644dd6"
 		"efc835e977f086b306af2f504063cb700f4ce2c5fa24211a634c3122f9d02b609c3d825205cc"
-		"e8b7921ecfdec64fd0a00c0a0000000000000007010203040506070800000000000000990b00"
-		"000000000000076553f100012c00640032fffffffffffffffb3d4167ae7a857ad255b70ccdff"
-		"24d54c87979669d438e1fede454184ad51a369996ba9232fce81f612598e2f63b54d063c4e59"
-		"47092ee47152d663dd932bbe080401000000000000000000000000000000050000000000000007"
-		"066c6561646572068e6ff9f08ec7a7deaac12e68a9f4765635fd736e6df62e80ecd45f18d5a0"
-		"44b0888fa819a7ee9610e52775bd77736cd211c58dc1b5ca4c31fc181ac75a1f0f";
+		"e8b7921ecfdec64fd0a00c0a0000000000000007010203040506070800000000000000997116"
+		"e80049415aa18cb934cfad6584b3ed3f23bbded3bd14c850cc24ffe03eebf065cd4e4cab5ec5"
+		"a39b24692e0a3def439661ce8b9b026ef7da501d78266a0d0b00000000000000076553f10001"
+		"2c00640032fffffffffffffffb3d4167ae7a857ad255b70ccdff24d54c87979669d438e1fede"
+		"454184ad51a369996ba9232fce81f612598e2f63b54d063c4e5947092ee47152d663dd932bbe"
+		"080401000000000000000000000000000000050000000000000007066c6561646572068e6ff9"
+		"f08ec7a7deaac12e68a9f4765635fd736e6df62e80ecd45f18d5a044b0888fa819a7ee9610e5"
+		"2775bd77736cd211c58dc1b5ca4c31fc181ac75a1f0f";
 	uint8_t seed[32], pk[32], sk[64], want[SWIM_SIGNED_MAX], got[SWIM_SIGNED_MAX], sig[64];
-	uint8_t expect_sig[64], payload[400], buf[400];
+	uint8_t expect_sig[64], payload[402], buf[512];
 	struct swim_record r[4];
 	struct swim_msg h = { .type = SWIM_MSG_GOSSIP };
 
@@ -193,8 +201,10 @@ TEST(swim_codec_known_answer_signed_records)
 	r[1] = accuse(7, SWIM_DEAD, 0x99);
 	r[2] = load(7, (struct swim_load){ 1700000000, 300, 100, 50, true, -5 });
 	r[3] = app(1, 0, 5, 7, "leader");
-	for (int i = 0; i < 3; i++) {
-		struct swim_record *s = &r[i == 0 ? 0 : i + 1];
+	static const int rec_of[4] = { 0, 2, 3, 1 }; /* member, load, app, accuse */
+
+	for (int i = 0; i < 4; i++) {
+		struct swim_record *s = &r[rec_of[i]];
 
 		unhex(signed_hex[i], want, signed_len[i]);
 		ASSERT_EQ(swim_codec_signed(CLUSTER_TEST, s, pk, got), signed_len[i]);
@@ -204,10 +214,9 @@ TEST(swim_codec_known_answer_signed_records)
 		ASSERT_MEM_EQ(sig, expect_sig, sizeof(sig));
 		memcpy(s->sig, sig, sizeof(sig));
 	}
-	ASSERT_EQ(swim_codec_signed(CLUSTER_TEST, &r[1], pk, got), 0); /* never signed */
-	unhex(payload_hex, payload, 338);
-	ASSERT_EQ(build(buf, sizeof(buf), &h, r, 4), 338);
-	ASSERT_MEM_EQ(buf, payload, 338);
+	unhex(payload_hex, payload, 402);
+	ASSERT_EQ(build(buf, sizeof(buf), &h, r, 4), 402);
+	ASSERT_MEM_EQ(buf, payload, 402);
 	ASSERT_EQ(swim_codec_record_len(&r[0]), 123);
 	ASSERT_EQ(swim_codec_record_len(&r[1]), SWIM_ACCUSE_LEN);
 	ASSERT_EQ(swim_codec_record_len(&r[2]), SWIM_LOAD_LEN + 8);
@@ -224,16 +233,18 @@ TEST(swim_codec_golden_ping)
 		0x0a,				       /* ACCUSE | DEAD */
 		0,    0,    0,	  0,	0, 0, 0, 7,    /* id 7 */
 		1,    2,    3,	  4,	5, 6, 7, 8,    /* incarnation */
-		0,    0,    0,	  0,	0, 0, 0, 0x99, /* accuser */
+		0,    0,    0,	  0,	0, 0, 0, 0x99, /* accuser, then its signature */
 	};
 	struct swim_msg h = { .type = SWIM_MSG_PING, .seq = 258, .target = 42 };
 	struct swim_record r = accuse(7, SWIM_DEAD, 0x99);
-	uint8_t buf[256];
+	uint8_t buf[256], sig[64];
 	size_t len = build(buf, sizeof(buf), &h, &r, 1);
 
-	ASSERT_EQ(len, sizeof(want));
+	memset(sig, 0x3c, sizeof(sig));
+	ASSERT_EQ(len, sizeof(want) + 64);
 	ASSERT_MEM_EQ(buf, want, sizeof(want));
-	ASSERT_EQ(swim_codec_record_len(&r), sizeof(want) - 14);
+	ASSERT_MEM_EQ(buf + sizeof(want), sig, 64);
+	ASSERT_EQ(swim_codec_record_len(&r), sizeof(want) + 64 - 14);
 }
 
 TEST(swim_codec_golden_digest_and_v6)
@@ -534,11 +545,18 @@ TEST(swim_codec_writer_limits)
 	ASSERT_EQ(swim_codec_add(&w, &r), -EINVAL);
 	r = app(0, 1, 1, 1, "");
 	ASSERT_EQ(swim_codec_add(&w, &r), -EINVAL);
-	r = accuse(1, SWIM_DEAD, 2);
+	/* the count is one byte: 255 digests fit the buffer, not 256 */
+	h.type = SWIM_MSG_DIGEST;
+	h.lo = 1;
+	h.hi = UINT64_MAX;
+	ASSERT_OK(swim_codec_begin(&w, buf, sizeof(buf), &h));
+	memset(&r, 0, sizeof(r));
+	r.kind = SWIM_REC_DIGEST;
+	r.id = 1;
 	for (int i = 0; i < 255; i++)
 		ASSERT_OK(swim_codec_add(&w, &r));
-	ASSERT_EQ(swim_codec_add(&w, &r), -EMSGSIZE); /* the count is one byte */
-	ASSERT_EQ(buf[1], 255);
+	ASSERT_EQ(swim_codec_add(&w, &r), -EMSGSIZE);
+	ASSERT_EQ(buf[18], 255);
 }
 
 TEST(swim_codec_max_record_len)
