@@ -78,6 +78,12 @@ scen_refute(struct netsim *sim, uint32_t r)
 	rec.incarnation = inc;
 	rec.state = SWIM_SUSPECT;
 	rec.from = sim->nodes[accuser].id;
+	{
+		uint8_t msg[SWIM_SIGNED_MAX];
+
+		netsim_sign(sim->nodes[accuser].key, msg,
+			    swim_codec_signed(sim->p.cfg.cluster_id, &rec, NULL, msg), rec.sig);
+	}
 	if (swim_codec_begin(&w, buf, sizeof(buf), &hdr) < 0 || swim_codec_add(&w, &rec) < 0)
 		return 0;
 	netsim_inject(sim, r, accuser, SWIM_MSG_GOSSIP, buf, swim_codec_end(&w));
