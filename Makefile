@@ -125,7 +125,7 @@ $(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libmitosis-common.a
 $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libmitosis-common.a
 	$(call say,CC,$<)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(BASE_CFLAGS) $(PC_CFLAGS_COMMON) $(CFLAGS) -o $@ $^ $(LDFLAGS_ALL) $(PC_LIBS_COMMON) -lm
+	$(Q)$(CC) $(BASE_CFLAGS) -Icommon $(PC_CFLAGS_COMMON) $(CFLAGS) -o $@ $^ $(LDFLAGS_ALL) $(PC_LIBS_COMMON) -lm
 
 # Test tools (tests/tools/*.c): small programs the integration tests drive.
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libmitosis-common.a

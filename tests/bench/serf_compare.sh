@@ -253,7 +253,7 @@ serf_converged() {
 # through a tag. Bounded: SECONDS x 2 rounds of 0.5 s.
 churn_loop() {
 	local kind=$1 secs=$2 k i now v
-	local -a next
+	local -a next pids=()
 	for i in "${ALIVE[@]}"; do next[i]=0; done
 	for ((k = 0; k < secs * 2; k++)); do
 		now=$(date +%s)
@@ -265,12 +265,14 @@ churn_loop() {
 					mv "$W/mitosis/n$i.metric.tmp" "$W/mitosis/n$i.metric"
 			else
 				serf tags -rpc-addr="127.0.21.$i:7373" -set "load=$v" >/dev/null 2>&1 &
+				pids+=($!)
 			fi
 			next[i]=$((now + 2 + RANDOM % 4))
 		done
 		sleep 0.5
 	done
-	wait
+	# Only the tag commands: a bare wait would wait for the agents too.
+	((${#pids[@]} == 0)) || wait "${pids[@]}" 2>/dev/null || true
 }
 
 # --- both --------------------------------------------------------------

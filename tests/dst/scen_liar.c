@@ -16,7 +16,6 @@
 #include "scen_priv.h"
 #include "swim_codec.h"
 #include "wire.h"
-#include "wire.h"
 
 #define LIAR_NODES    30U
 #define LIAR_COUNT    3U		   /* the last three nodes */
