@@ -77,7 +77,8 @@ swim_config_default(struct swim_config *c)
 	c->max_payload = WIRE_MAX_PAYLOAD;
 	c->max_joining = 32;
 	c->load_min_interval_ms = 5000;
-	c->load_budget_bytes = 3 * (SWIM_LOAD_LEN + 8);
+	c->load_budget_bytes = SWIM_LOAD_LEN + 8;
+	c->load_bytes_per_sec = SWIM_LOAD_LEN + 8;
 	c->verify_per_sec = 2000;
 }
 
@@ -105,7 +106,8 @@ swim_config_ok(const struct swim_config *c)
 	    c->join_retry_ms > SWIM_MS_MAX || c->load_min_interval_ms > SWIM_MS_MAX)
 		return false;
 	if (c->max_joining == 0 || c->max_joining > SWIM_JOINING_MAX || c->verify_per_sec == 0 ||
-	    c->verify_per_sec > 1000000 || c->load_budget_bytes < SWIM_LOAD_LEN + 8)
+	    c->verify_per_sec > 1000000 || c->load_budget_bytes < SWIM_LOAD_LEN + 8 ||
+	    2 * c->load_bytes_per_sec < SWIM_LOAD_LEN + 8 || c->load_bytes_per_sec > 1000000)
 		return false;
 	return c->max_payload >= SWIM_MIN_PAYLOAD && c->max_payload <= UINT16_MAX;
 }
@@ -145,6 +147,18 @@ uint64_t
 swim__wall_ms(struct swim *s, uint64_t now)
 {
 	return s->ops.wall != NULL ? s->ops.wall(s->arg) : now;
+}
+
+void
+swim__bucket_refill(struct swim_bucket *b, uint64_t per_sec, uint64_t now)
+{
+	uint64_t cap = 2000ULL * per_sec, add;
+
+	if (now <= b->last)
+		return;
+	add = (now - b->last) * per_sec;
+	b->milli = add > cap || b->milli + add > cap ? cap : b->milli + add;
+	b->last = now;
 }
 
 static void
@@ -394,8 +408,9 @@ struct swim_fill {
  * claim, with its key (a stranger needs it to be introduced), its accusation
  * when it is SUSPECT or DEAD, and its load; a quiet entry (a load sample that
  * changed nothing else) carries the LOAD record alone, within the message's
- * load_budget_bytes: signed samples are 83 bytes, and a datagram full of them
- * would turn a busy cluster's load news into most of its bytes.
+ * load_budget_bytes and, over all datagrams, load_bytes_per_sec: signed
+ * samples are 83 bytes, and every node relays every sample, so without a
+ * budget a cluster whose loads move turns most of its bytes into load news.
  */
 static enum swim_bcast_take
 swim_fill_one(void *ctx, uint64_t id, uint64_t from, bool quiet)
@@ -413,12 +428,16 @@ swim_fill_one(void *ctx, uint64_t id, uint64_t from, bool quiet)
 	if ((m = swim_table_find(&f->s->tab, id)) == NULL)
 		return SWIM_BCAST_DROP;
 	load_len = SWIM_LOAD_LEN + (m->load.has_custom ? 8 : 0);
-	load = m->load.version != 0 && f->load_bytes + load_len <= f->s->cfg.load_budget_bytes;
+	load = m->load.version != 0 && f->load_bytes + load_len <= f->s->cfg.load_budget_bytes &&
+	       f->s->load_out.milli >= 1000ULL * load_len;
 	if (quiet && !load)
 		return m->load.version != 0 ? SWIM_BCAST_SKIP : SWIM_BCAST_DROP;
 	switch (swim__put_member(f->s, f->w, m, from, !quiet, true, load)) {
 	case 0:
-		f->load_bytes += load ? load_len : 0;
+		if (load) {
+			f->load_bytes += load_len;
+			f->s->load_out.milli -= 1000ULL * load_len;
+		}
 		return SWIM_BCAST_TAKEN;
 	case -EMSGSIZE:
 		return f->w->count == UINT8_MAX ? SWIM_BCAST_STOP : SWIM_BCAST_SKIP;
@@ -1021,6 +1040,7 @@ swim_tick_settle(struct swim *s, uint64_t now)
 uint64_t
 swim_tick(struct swim *s, uint64_t now)
 {
+	swim__bucket_refill(&s->load_out, s->cfg.load_bytes_per_sec, now);
 	swim_tick_reap(s, now);
 	swim_tick_suspicions(s, now);
 	swim_tick_relays(s, now);
@@ -1233,6 +1253,7 @@ swim_on_message(struct swim *s, uint64_t from_id, const struct swim_addr *from, 
 	size_t off = 0;
 
 	s->st.msgs_in++;
+	swim__bucket_refill(&s->load_out, s->cfg.load_bytes_per_sec, now);
 	if (from_id == 0 || from_id == swim__me(s)->id || !swim_addr_valid(from))
 		return;
 	if ((e = swim_codec_decode(type, payload, len, &msg)) != SWIM_CODEC_OK) {
@@ -1326,6 +1347,8 @@ swim_new(const struct swim_config *cfg, const struct swim_ops *ops, void *arg, u
 	s->join_backoff = cfg->join_retry_ms;
 	s->verify.milli = 2000ULL * cfg->verify_per_sec;
 	s->verify.last = now;
+	s->load_out.milli = 2000ULL * cfg->load_bytes_per_sec;
+	s->load_out.last = now;
 	swim_claims_init(&s->claims);
 	if ((s->buf = malloc(cfg->max_payload)) == NULL ||
 	    (s->joining = calloc(cfg->max_joining, sizeof(*s->joining))) == NULL ||

@@ -34,14 +34,8 @@ static bool
 swim_verify_budget(struct swim *s, uint64_t now)
 {
 	struct swim_bucket *b = &s->verify;
-	uint64_t cap = 2000ULL * s->cfg.verify_per_sec; /* a burst of 2 s, in thousandths */
 
-	if (now > b->last) {
-		uint64_t add = (now - b->last) * s->cfg.verify_per_sec;
-
-		b->milli = add > cap || b->milli + add > cap ? cap : b->milli + add;
-		b->last = now;
-	}
+	swim__bucket_refill(b, s->cfg.verify_per_sec, now);
 	if (b->milli < 1000) {
 		s->st.verify_dropped++;
 		return false;

@@ -129,7 +129,8 @@ struct swim {
 	struct budget *replies[SWIM_REPLY_KINDS];     /* per source address and claimed id */
 	struct budget *replies_all[SWIM_REPLY_KINDS]; /* all requests together */
 	struct swim_bucket verify;
-	uint64_t fix[SWIM_FIX_MAX]; /* members to correct the current sender about */
+	struct swim_bucket load_out; /* load_bytes_per_sec, in thousandths of a byte */
+	uint64_t fix[SWIM_FIX_MAX];  /* members to correct the current sender about */
 	uint32_t nfix;
 	uint64_t next_probe;
 	uint64_t next_gossip;
@@ -150,6 +151,9 @@ struct swim_member *swim__me(struct swim *s);
 uint64_t swim__min(uint64_t a, uint64_t b);
 bool swim__addr_eq(const struct swim_addr *a, const struct swim_addr *b);
 uint64_t swim__wall_ms(struct swim *s, uint64_t now);
+/* Adds what `per_sec` tokens a second earned since the last refill, up to a
+ * burst of two seconds' worth (all in thousandths of a token). */
+void swim__bucket_refill(struct swim_bucket *b, uint64_t per_sec, uint64_t now);
 void swim__event(struct swim *s, const struct swim_member *m, enum swim_state old, bool is_new);
 void swim__queue(struct swim *s, uint64_t id, uint64_t from);
 void swim__queue_load(struct swim *s, uint64_t id);

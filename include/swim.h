@@ -121,6 +121,7 @@ struct swim_config {
 	uint32_t max_joining;	       /* strangers being checked (pinged) at once */
 	uint64_t load_min_interval_ms; /* our samples go out at most this often */
 	uint32_t load_budget_bytes;    /* load records per datagram, in bytes */
+	uint32_t load_bytes_per_sec;   /* load records a second, all datagrams (token bucket) */
 	uint32_t verify_per_sec;       /* signature checks a second (token bucket) */
 };
 

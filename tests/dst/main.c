@@ -125,6 +125,7 @@ main_set(struct swim_config *c, const char *kv)
 		MAIN_KEY(max_joining),
 		MAIN_KEY(load_min_interval_ms),
 		MAIN_KEY(load_budget_bytes),
+		MAIN_KEY(load_bytes_per_sec),
 		MAIN_KEY(verify_per_sec),
 #undef MAIN_KEY
 	};

@@ -619,6 +619,7 @@ TEST(swim_new_rejects_bad_arguments)
 	REJECT(max_joining, 0);
 	REJECT(verify_per_sec, 0);
 	REJECT(load_budget_bytes, SWIM_LOAD_LEN);
+	REJECT(load_bytes_per_sec, (SWIM_LOAD_LEN + 8) / 2);
 #undef REJECT
 	ASSERT_NULL(swim_new(&c, &ops, nd, 0, 1, &a, "n", nd->pk, 0));
 	ASSERT_NULL(swim_new(&c, &ops, nd, 1, 1, NULL, "n", nd->pk, 0));
