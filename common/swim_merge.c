@@ -246,6 +246,34 @@ swim_claim_known(struct swim *s, struct swim_member *m, const struct swim_record
 	swim__event(s, m, old, false);
 }
 
+/*
+ * False when a stranger's claim needs no signature check: the same or a newer
+ * claim with its key is being pinged already, or max_joining strangers are.
+ * Every relay passes a new member's claim on, so without this a node checks
+ * each copy: when a hundred nodes start at once, that is thousands of Ed25519
+ * checks a second on every node, and acks come late enough to suspect.
+ */
+static bool
+swim_stranger_news(struct swim *s, const struct swim_record *r, bool gossip)
+{
+	for (uint32_t i = 0; i < s->njoining; i++) {
+		struct swim_joining *j = &s->joining[i];
+
+		if (j->claim.id != r->id)
+			continue;
+		if (r->incarnation > j->claim.incarnation ||
+		    memcmp(r->key, j->claim.key, SWIM_KEY_LEN) != 0)
+			return true;
+		j->gossip |= gossip;
+		return false;
+	}
+	if (s->njoining < s->cfg.max_joining)
+		return true;
+	s->st.joining_full++;
+	s->joining_overflow = true;
+	return false;
+}
+
 static void
 swim_apply_claim(struct swim *s, const struct swim_record *r, uint64_t sender, bool via_state,
 		 uint64_t now)
@@ -270,7 +298,8 @@ swim_apply_claim(struct swim *s, const struct swim_record *r, uint64_t sender, b
 		s->st.unsigned_claims++;
 		return;
 	}
-	if (swim_verify(s, r->key, r, now))
+	if (swim_stranger_news(s, r, !via_state || r->id == sender) &&
+	    swim_verify(s, r->key, r, now))
 		(void)swim__admit(s, r, NULL, !via_state || r->id == sender, now);
 }
 
