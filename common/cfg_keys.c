@@ -17,6 +17,7 @@
 
 #include "cfg.h"
 #include "cfg_priv.h"
+#include "statedir.h"
 #include "swim.h"
 #include "util.h"
 
@@ -139,6 +140,9 @@ const struct cfg_key cfg__table[] = {
 	{ { "control_socket", "path", CFG_DEFAULT_CONTROL_SOCKET, "a path; its directory is created 0700",
 	    "Unix socket for `mitosis members` and `mitosis status` (owner-only)." },
 	  cfg_set_string, cfg_check_path, OFF(control_socket), 0, 0, 0 },
+	{ { "state_dir", "path", STATEDIR_DEFAULT, "a directory of the agent's user, mode 0700",
+	    "Durable state: this node's key (made at first boot); wiped when the droplet id changes." },
+	  cfg_set_string, cfg_check_path, OFF(state_dir), 0, 0, 0 },
 	{ { "api_url", "url", CFG_DEFAULT_API_URL, "http:// or https://, <= 512 chars",
 	    "Base URL of the DigitalOcean API (tests point it at tests/cloudsim)." },
 	  cfg_set_string, cfg_check_url, OFF(api_url), 0, 0, 0 },
@@ -245,6 +249,7 @@ cfg__clear(struct cfg *cfg)
 		&cfg->custom_metric_file,
 		&cfg->custom_metric_command,
 		&cfg->control_socket,
+		&cfg->state_dir,
 		&cfg->api_url,
 		&cfg->cluster_tag,
 		&cfg->clone_size,
@@ -301,9 +306,11 @@ cfg_new(void)
 		return NULL;
 	}
 	cfg->control_socket = strdup(CFG_DEFAULT_CONTROL_SOCKET);
+	cfg->state_dir = strdup(STATEDIR_DEFAULT);
 	cfg->api_url = strdup(CFG_DEFAULT_API_URL);
 	cfg->register_address = strdup("public");
-	if (cfg->control_socket == NULL || cfg->api_url == NULL || cfg->register_address == NULL) {
+	if (cfg->control_socket == NULL || cfg->state_dir == NULL || cfg->api_url == NULL ||
+	    cfg->register_address == NULL) {
 		cfg_free(cfg);
 		return NULL;
 	}

@@ -82,6 +82,7 @@ struct cfg {
 	uint64_t custom_metric_timeout_ms;
 
 	char *control_socket; /* default CFG_DEFAULT_CONTROL_SOCKET */
+	char *state_dir;      /* default STATEDIR_DEFAULT (include/statedir.h) */
 
 	/* The DigitalOcean API and cloning (docs/cloud.md). */
 	char *api_url;		 /* default CFG_DEFAULT_API_URL */
