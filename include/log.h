@@ -29,6 +29,9 @@ enum log_level {
 #define TRACE_CLOUD   (1U << 4)
 #define TRACE_CONTROL (1U << 5)
 #define TRACE_ALL     ((1U << 6) - 1)
+/* Emitted by the election core (common/elect*.c), which the agent does not run
+ * yet: outside TRACE_ALL and not selectable with -T until it does. */
+#define TRACE_ELECT (1U << 6)
 
 /* Sets the program name shown in each line (borrowed; must outlive logging). */
 void log_init(const char *progname, enum log_level level, unsigned traces);
