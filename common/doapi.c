@@ -64,6 +64,22 @@ doapi_get_str(const cJSON *obj, const char *key, char *dst, size_t size, bool re
 	return true;
 }
 
+/* An optional boolean field: absent or null is false. */
+static bool
+doapi_get_bool(const cJSON *obj, const char *key, bool *dst, const char *field, char *err,
+	       size_t errsize)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	*dst = false;
+	if (v == NULL || cJSON_IsNull(v))
+		return true;
+	if (!cJSON_IsBool(v))
+		return doapi_fail(err, errsize, field, "not a boolean");
+	*dst = cJSON_IsTrue(v);
+	return true;
+}
+
 static bool
 doapi_ipv4_valid(const char *s)
 {
@@ -191,6 +207,8 @@ doapi_droplet_parse(const cJSON *obj, struct doapi_droplet *d, char *err, size_t
 			   "droplet.size_slug", err, errsize) ||
 	    !doapi_get_str(obj, "created_at", d->created_at, sizeof(d->created_at), false,
 			   "droplet.created_at", err, errsize))
+		return false;
+	if (!doapi_get_bool(obj, "locked", &d->locked, "droplet.locked", err, errsize))
 		return false;
 	return doapi_parse_networks(obj, d, err, errsize) &&
 	       doapi_parse_tags(obj, d, err, errsize) && doapi_parse_nested(obj, d, err, errsize);
@@ -659,4 +677,85 @@ doapi_next_path(const char *next)
 	else
 		snprintf(out, n, "%s%cper_page=200", p, strchr(p, '?') != NULL ? '&' : '?');
 	return out;
+}
+
+enum doapi_refusal
+doapi_refusal_kind(const cJSON *root)
+{
+	static const struct {
+		const char *words;
+		enum doapi_refusal kind;
+	} known[] = {
+		{ "pending event", DOAPI_REFUSAL_PENDING },
+		{ "already powered off", DOAPI_REFUSAL_ALREADY_OFF },
+		{ "already powered on", DOAPI_REFUSAL_ALREADY_ON },
+		{ "is currently on", DOAPI_REFUSAL_STATE },
+		{ "is currently off", DOAPI_REFUSAL_STATE },
+	};
+	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(root, "message");
+
+	if (!cJSON_IsString(msg) || msg->valuestring == NULL)
+		return DOAPI_REFUSAL_PERMANENT;
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcasestr(msg->valuestring, known[i].words) != NULL)
+			return known[i].kind;
+	return DOAPI_REFUSAL_PERMANENT;
+}
+
+/* An optional whole number in [lo, hi]; absent or null leaves *dst alone. */
+static bool
+doapi_get_uint(const cJSON *obj, const char *key, unsigned *dst, unsigned lo, unsigned hi,
+	       char *err, size_t errsize)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	char field[64];
+
+	if (v == NULL || cJSON_IsNull(v))
+		return true;
+	snprintf(field, sizeof(field), "health_check.%s", key);
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi) ||
+	    v->valuedouble != (double)(unsigned)v->valuedouble)
+		return doapi_fail(err, errsize, field, "not a whole number in range");
+	*dst = (unsigned)v->valuedouble;
+	return true;
+}
+
+bool
+doapi_health_check_parse(const cJSON *lb, struct doapi_health_check *hc, char *err, size_t errsize)
+{
+	const cJSON *h = cJSON_GetObjectItemCaseSensitive(lb, "health_check");
+
+	*hc = (struct doapi_health_check){ .protocol = "http",
+					   .port = 80,
+					   .path = "/",
+					   .interval_s = 10,
+					   .timeout_s = 5,
+					   .healthy_after = 3,
+					   .unhealthy_after = 5 };
+	if (h == NULL || cJSON_IsNull(h))
+		return true;
+	if (!cJSON_IsObject(h))
+		return doapi_fail(err, errsize, "health_check", "not an object");
+	if (!doapi_get_str(h, "protocol", hc->protocol, sizeof(hc->protocol), false,
+			   "health_check.protocol", err, errsize) ||
+	    !doapi_get_str(h, "path", hc->path, sizeof(hc->path), false, "health_check.path", err,
+			   errsize))
+		return false;
+	if (hc->protocol[0] == '\0')
+		snprintf(hc->protocol, sizeof(hc->protocol), "http");
+	if (hc->path[0] == '\0')
+		snprintf(hc->path, sizeof(hc->path), "/");
+	if (strcmp(hc->protocol, "http") != 0 && strcmp(hc->protocol, "https") != 0 &&
+	    strcmp(hc->protocol, "tcp") != 0)
+		return doapi_fail(err, errsize, "health_check.protocol", "not http, https or tcp");
+	if (hc->path[0] != '/' || strpbrk(hc->path, " \r\n\t") != NULL)
+		return doapi_fail(err, errsize, "health_check.path", "not an absolute path");
+	return doapi_get_uint(h, "port", &hc->port, 1, 65535, err, errsize) &&
+	       doapi_get_uint(h, "check_interval_seconds", &hc->interval_s, 1, 3600, err,
+			      errsize) &&
+	       doapi_get_uint(h, "response_timeout_seconds", &hc->timeout_s, 1, 3600, err,
+			      errsize) &&
+	       doapi_get_uint(h, "healthy_threshold", &hc->healthy_after, 1, 3600, err, errsize) &&
+	       doapi_get_uint(h, "unhealthy_threshold", &hc->unhealthy_after, 1, 3600, err,
+			      errsize);
 }

@@ -35,6 +35,7 @@ struct doapi_droplet {
 	char size_slug[64];
 	uint64_t image_id; /* 0 when absent */
 	char created_at[32];
+	bool locked; /* an action runs on it: another would be refused (422) */
 };
 
 /* One list page: `items` borrows from the parsed root. */
@@ -74,6 +75,52 @@ struct doapi_create {
 	size_t ntags;
 	const char *user_data; /* NULL = omitted; at most 64 KiB */
 };
+
+/*
+ * What a 422 refusing a droplet action means (the answer's "message"), so
+ * that only what can pass is waited out:
+ *   PENDING     "Droplet already has a pending event.": wait and look again;
+ *   ALREADY_OFF "Droplet is already powered off.": done, if off was the goal;
+ *   ALREADY_ON  "Droplet is already powered on.": done, if on was the goal;
+ *   STATE       "Droplet is currently on. Please power it off to run this
+ *               event." (or off): the droplet is not in the state its status
+ *               said; look again;
+ *   PERMANENT   anything else ("You specified an invalid size for the
+ *               resize.", "Size can not be smaller than the Droplet's
+ *               original size.", a body without a message): it will never
+ *               pass as sent.
+ * Matched case-insensitively on DO's wording, the only thing that tells them
+ * apart (every one has id "unprocessable_entity").
+ */
+enum doapi_refusal {
+	DOAPI_REFUSAL_PERMANENT,
+	DOAPI_REFUSAL_PENDING,
+	DOAPI_REFUSAL_ALREADY_OFF,
+	DOAPI_REFUSAL_ALREADY_ON,
+	DOAPI_REFUSAL_STATE,
+};
+enum doapi_refusal doapi_refusal_kind(const cJSON *root);
+
+/* A load balancer's health check, as DigitalOcean runs it on each member. */
+struct doapi_health_check {
+	char protocol[8]; /* "http", "https" or "tcp" */
+	unsigned port;
+	char path[256];		  /* http(s) only */
+	unsigned interval_s;	  /* check_interval_seconds */
+	unsigned timeout_s;	  /* response_timeout_seconds */
+	unsigned healthy_after;	  /* healthy_threshold: passes in a row */
+	unsigned unhealthy_after; /* unhealthy_threshold: failures in a row */
+};
+
+/*
+ * The "health_check" of a load balancer object (the value under
+ * "load_balancer"), with DigitalOcean's defaults for what is absent (http,
+ * port 80, "/", every 10 s, 5 s timeout, healthy after 3, unhealthy after 5).
+ * false with err naming the field when a present field is malformed or out
+ * of range (port 1..65535, seconds and thresholds 1..3600).
+ */
+bool doapi_health_check_parse(const cJSON *lb, struct doapi_health_check *hc, char *err,
+			      size_t errsize);
 
 /* Parses one droplet object (the value under "droplet" or an item of
  * "droplets"). false with err naming the field when it is malformed. */
