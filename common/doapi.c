@@ -492,6 +492,56 @@ doapi_ratelimit_header(struct doapi_ratelimit *rl, const char *name, const char 
 	return true;
 }
 
+/* Milliseconds from Unix time now until `reset`, within 1 s..DOAPI_RESET_CAP_S. */
+static uint64_t
+doapi_until_reset_ms(int64_t reset, int64_t now)
+{
+	int64_t d = reset - now;
+
+	if (d < 1)
+		d = 1;
+	if (d > DOAPI_RESET_CAP_S)
+		d = DOAPI_RESET_CAP_S;
+	return (uint64_t)d * 1000;
+}
+
+void
+doapi_limit_decide(long status, const struct doapi_ratelimit *rl, int64_t seen_left,
+		   uint64_t seen_ago_ms, int64_t now, struct doapi_limit *out)
+{
+	uint64_t mins = seen_ago_ms / 60000 + 1;
+
+	memset(out, 0, sizeof(*out));
+	if (status != 429) {
+		if (!rl->has_remaining || rl->remaining > 0 || !rl->has_reset)
+			return;
+		snprintf(out->why, sizeof(out->why),
+			 "hourly quota is spent (ratelimit-remaining: 0 on an HTTP %ld)", status);
+	} else if (rl->has_retry_after) {
+		int64_t s = rl->retry_after < 0				? 0
+			    : rl->retry_after > DOAPI_RETRY_AFTER_CAP_S ? DOAPI_RETRY_AFTER_CAP_S
+									: rl->retry_after;
+
+		snprintf(out->why, sizeof(out->why), "burst limit: 429 with retry-after: %lld s",
+			 (long long)s);
+		out->hold_ms = (uint64_t)s * 1000;
+		return;
+	} else if (seen_left >= 0 && (uint64_t)seen_left > DOAPI_BURST_PER_MIN * mins) {
+		snprintf(out->why, sizeof(out->why),
+			 "429 without retry-after, but %lld requests were left %llu s ago: a burst",
+			 (long long)seen_left, (unsigned long long)(seen_ago_ms / 1000));
+		return;
+	} else if (!rl->has_reset) {
+		snprintf(out->why, sizeof(out->why), "429 without retry-after or ratelimit-reset");
+		return;
+	} else {
+		snprintf(out->why, sizeof(out->why),
+			 "hourly quota is spent (429 without retry-after)");
+	}
+	out->hourly = true;
+	out->hold_ms = doapi_until_reset_ms(rl->reset, now);
+}
+
 bool
 doapi_name_valid(const char *name)
 {
@@ -758,4 +808,18 @@ doapi_health_check_parse(const cJSON *lb, struct doapi_health_check *hc, char *e
 	       doapi_get_uint(h, "healthy_threshold", &hc->healthy_after, 1, 3600, err, errsize) &&
 	       doapi_get_uint(h, "unhealthy_threshold", &hc->unhealthy_after, 1, 3600, err,
 			      errsize);
+}
+
+bool
+doapi_health_reply_ok(const char *head, size_t len)
+{
+	/* "HTTP/1.1 200": the version's digits, one space, three digits. */
+	if (len < 12 || memcmp(head, "HTTP/", 5) != 0 || !isdigit((unsigned char)head[5]) ||
+	    head[6] != '.' || !isdigit((unsigned char)head[7]) || head[8] != ' ')
+		return false;
+	for (int i = 9; i < 12; i++)
+		if (!isdigit((unsigned char)head[i]))
+			return false;
+	return (head[9] == '2' || head[9] == '3') &&
+	       (len == 12 || head[12] == ' ' || head[12] == '\r' || head[12] == '\n');
 }

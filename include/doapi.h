@@ -122,6 +122,13 @@ struct doapi_health_check {
 bool doapi_health_check_parse(const cJSON *lb, struct doapi_health_check *hc, char *err,
 			      size_t errsize);
 
+/*
+ * Whether the start of an HTTP reply to a health check passes, as a load
+ * balancer counts it: a status line "HTTP/1.x NNN" with NNN 2xx or 3xx.
+ * `head` is the first bytes read (need not be NUL-terminated).
+ */
+bool doapi_health_reply_ok(const char *head, size_t len);
+
 /* Parses one droplet object (the value under "droplet" or an item of
  * "droplets"). false with err naming the field when it is malformed. */
 bool doapi_droplet_parse(const cJSON *obj, struct doapi_droplet *d, char *err, size_t errsize);
@@ -198,6 +205,35 @@ void doapi_error_line(long status, const char *body, size_t len, char *out, size
 /* Feeds one response header (name matched case-insensitively) into rl;
  * returns true when it was a rate-limit header with a valid value. */
 bool doapi_ratelimit_header(struct doapi_ratelimit *rl, const char *name, const char *value);
+
+/*
+ * The rate-limit rule (docs/cloud.md, "Rate limits"). DigitalOcean limits a
+ * token to 250 requests a minute (burst) and 5,000 an hour, and its burst 429
+ * says ratelimit-remaining: 0 with the *hourly* reset (openapi PR #816), so
+ * remaining 0 alone does not mean the hour is spent:
+ *   - a 429 with retry-after is the burst: hold retry-after (at most 60 s);
+ *   - an answer that did the work (any status but 429) saying remaining 0
+ *     was the hour's last request: hold until ratelimit-reset;
+ *   - a 429 without retry-after is the spent hour, unless the remaining
+ *     count last seen (seen_left, seen_ago_ms ago; -1 = none) cannot have
+ *     been used up since: all clients of the token together make at most 250
+ *     requests a minute, so more than 250 per started minute left proves a
+ *     burst (no hold: the caller backs off);
+ *   - a hold until ratelimit-reset (`now` is the Unix time) lasts at least
+ *     1 s and at most an hour; without the reset header there is none.
+ * out->hold_ms is 0 for no hold; out->hourly says the hour is spent; out->why
+ * says which case in words, for the log and the CLI.
+ */
+struct doapi_limit {
+	uint64_t hold_ms;
+	bool hourly;
+	char why[160];
+};
+#define DOAPI_BURST_PER_MIN	250
+#define DOAPI_RETRY_AFTER_CAP_S 60
+#define DOAPI_RESET_CAP_S	3600
+void doapi_limit_decide(long status, const struct doapi_ratelimit *rl, int64_t seen_left,
+			uint64_t seen_ago_ms, int64_t now, struct doapi_limit *out);
 
 /* Builds the JSON body of a create. 0, -EINVAL (err says why) or -ENOMEM.
  * The caller frees *out. */

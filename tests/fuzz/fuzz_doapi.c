@@ -3,7 +3,7 @@
  * through the droplet, page and action parsers (as the whole body and as the
  * value under the envelope key), the droplet-array, create-answer and
  * snapshot-listing parsers, the 422 classifier, the health-check parser
- * and the error-line builder; the part before
+ * and the error-line builder; the whole input is also a health check's reply; the part before
  * the first ':' and after it also go through the rate-limit header parser.
  * A short input is also a links.pages.next URL for doapi_next_path().
  * Each must succeed with its invariants or fail with a NUL-terminated
@@ -114,6 +114,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_page_action(root);
 	check_arrays(root);
 	check_refusal_health(root);
+	/* A health check's reply: a pass needs a 2xx or 3xx status line. */
+	if (doapi_health_reply_ok((const char *)data, size) &&
+	    (size < 12 || memcmp(data, "HTTP/", 5) != 0 || (data[9] != '2' && data[9] != '3')))
+		abort();
 	doapi_error_line(500, (const char *)data, size, line, sizeof(line));
 	if (memchr(line, '\0', sizeof(line)) == NULL)
 		abort();

@@ -563,3 +563,82 @@ TEST(doapi_health_checks)
 		cJSON_Delete(o);
 	}
 }
+
+/* The rate-limit rule: only a truly spent hour holds until ratelimit-reset. */
+TEST(doapi_limit_rule)
+{
+	struct doapi_ratelimit burst = { .has_remaining = true,
+					 .has_reset = true,
+					 .has_retry_after = true,
+					 .remaining = 0,
+					 .reset = 1000 + 3500,
+					 .retry_after = 8 };
+	struct doapi_ratelimit ok = {
+		.has_remaining = true, .has_reset = true, .remaining = 4000, .reset = 1000 + 3000
+	};
+	struct doapi_ratelimit last = ok, hourly = ok;
+	struct doapi_limit lim;
+
+	/* DO's burst 429 says remaining 0 with the hourly reset: retry-after wins. */
+	doapi_limit_decide(429, &burst, -1, 0, 1000, &lim);
+	ASSERT_U64_EQ(lim.hold_ms, 8000);
+	ASSERT_FALSE(lim.hourly);
+	ASSERT_STR_EQ(lim.why, "burst limit: 429 with retry-after: 8 s");
+	burst.retry_after = 600; /* capped */
+	doapi_limit_decide(429, &burst, -1, 0, 1000, &lim);
+	ASSERT_U64_EQ(lim.hold_ms, 60000);
+	/* An answer that did the work: no hold while something is left... */
+	doapi_limit_decide(200, &ok, -1, 0, 1000, &lim);
+	ASSERT_U64_EQ(lim.hold_ms, 0);
+	/* ...and until the reset when it was the hour's last request. */
+	last.remaining = 0;
+	doapi_limit_decide(200, &last, -1, 0, 1000, &lim);
+	ASSERT_U64_EQ(lim.hold_ms, 3000 * 1000);
+	ASSERT_TRUE(lim.hourly);
+	ASSERT_STR_EQ(lim.why, "hourly quota is spent (ratelimit-remaining: 0 on an HTTP 200)");
+	/* A 429 without retry-after: spent, unless the count seen cannot have run out. */
+	hourly.remaining = 0;
+	doapi_limit_decide(429, &hourly, -1, 0, 1000, &lim);
+	ASSERT_TRUE(lim.hourly);
+	ASSERT_U64_EQ(lim.hold_ms, 3000 * 1000);
+	doapi_limit_decide(429, &hourly, 4000, 30000, 1000, &lim);
+	ASSERT_FALSE(lim.hourly);
+	ASSERT_U64_EQ(lim.hold_ms, 0);
+	ASSERT_STR_EQ(lim.why,
+		      "429 without retry-after, but 4000 requests were left 30 s ago: a burst");
+	/* 251 left 10 s ago could all be gone, at 250 a minute, within that minute... */
+	doapi_limit_decide(429, &hourly, 250, 10000, 1000, &lim);
+	ASSERT_TRUE(lim.hourly);
+	/* ...and 4000 left 20 minutes ago could be gone too. */
+	doapi_limit_decide(429, &hourly, 4000, 20 * 60000, 1000, &lim);
+	ASSERT_TRUE(lim.hourly);
+	/* The hold is bounded: at least 1 s, at most an hour. */
+	hourly.reset = 900;
+	doapi_limit_decide(429, &hourly, -1, 0, 1000, &lim);
+	ASSERT_U64_EQ(lim.hold_ms, 1000);
+	hourly.reset = 1000 + 86400;
+	doapi_limit_decide(429, &hourly, -1, 0, 1000, &lim);
+	ASSERT_U64_EQ(lim.hold_ms, 3600 * 1000);
+	/* No reset header: nothing to hold until (the caller backs off). */
+	hourly.has_reset = false;
+	doapi_limit_decide(429, &hourly, -1, 0, 1000, &lim);
+	ASSERT_U64_EQ(lim.hold_ms, 0);
+	ASSERT_FALSE(lim.hourly);
+}
+
+TEST(doapi_health_replies)
+{
+	static const struct {
+		const char *head;
+		bool ok;
+	} cases[] = {
+		{ "HTTP/1.1 200 OK\r\n", true },    { "HTTP/1.0 302 Found\r\n", true },
+		{ "HTTP/1.1 204", true },	    { "HTTP/1.1 404 Not Found\r\n", false },
+		{ "HTTP/1.1 500 Oops\r\n", false }, { "HTTP/1.1 20", false },
+		{ "HTTP/1.1 2000 x", false },	    { "SSH-2.0-OpenSSH_9.2\r\n", false },
+		{ "HTTP/x.1 200 OK", false },	    { "", false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ASSERT_EQ(doapi_health_reply_ok(cases[i].head, strlen(cases[i].head)), cases[i].ok);
+}
