@@ -68,7 +68,7 @@ say "load balancer: unhealthy node refused (exit 1), healthy node registered aft
 
 say "d. addresses while still new: clone waits for active"
 sim_post /_sim/config '{"lb_health": false, "public_ip_lag": -5, "private_ip_lag": -5, "boot_delay": 8}'
-sed -i '/^registrars = /d' "$T/m.conf"
+sed -i '/^registrars = /d; s/^active_timeout = .*/active_timeout = 20s/' "$T/m.conf"
 clone_run new
 [ "$RC" = 0 ] || fail "clone exited $RC"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["droplets"][0]; assert d["status"] == "active" and d["private_ipv4"], d' \
