@@ -4,13 +4,15 @@
  * A call is a struct cloud_call with one uv_timer_t: every try starts from
  * that timer (so the callback never runs inside cloud_call(), and waits for
  * backoff or rate limits are plain timer delays). One try is one http_start().
- * Retry rules: 429 is retried for any method (DO refuses it before acting),
- * after retry-after, else ratelimit-reset, else the backoff; 5xx and transport
- * failures are retried only for idempotent calls, after a backoff doubling
- * from backoff_ms (capped at 30 s) with +-25% jitter. A response that says
- * ratelimit-remaining: 0 holds every later try until ratelimit-reset.
- * cloud_classify() is the one place that says what an answer means, and
- * cloud_retry_delay() the one place that decides whether and when to retry.
+ * Retry rules: 429 is retried for any method (DO refuses it before acting);
+ * 5xx and transport failures are retried only for idempotent calls, after a
+ * backoff doubling from backoff_ms (capped at 30 s) with +-25% jitter.
+ * cloud_classify() is the one place that says what an answer means,
+ * cloud_limit_hold() the one place that reads the rate-limit headers into a
+ * hold of the whole client (the rule itself is doapi_limit_decide(), pure and
+ * unit-tested: a burst 429 holds retry-after, only a truly spent hour holds
+ * until ratelimit-reset, with a warning), and cloud_retry_delay() the one
+ * place that decides whether and when to retry.
  *
  * The token lives only in c->auth ("Authorization: Bearer ..."), which goes
  * to curl as a header and is wiped on close; no message built here includes
@@ -34,12 +36,13 @@
 #include "secfile.h"
 #include "xmalloc.h"
 
-#define CLOUD_BACKOFF_CAP_MS 30000
-#define CLOUD_RESET_CAP_S    3600
-#define CLOUD_MAX_PAGES	     1000
-#define CLOUD_TOKEN_MAX	     4096
-#define CLOUD_MAX_TRIES	     5
-#define CLOUD_BACKOFF_MS     500
+#define CLOUD_BACKOFF_CAP_MS	30000
+#define CLOUD_MAX_PAGES		1000
+#define CLOUD_TOKEN_MAX		4096
+#define CLOUD_MAX_TRIES		5
+#define CLOUD_BACKOFF_MS	500
+#define CLOUD_BURST_PER_MIN	250 /* DO's burst limit per token: bounds how fast a quota drains */
+#define CLOUD_RETRY_AFTER_CAP_S 60
 
 struct cloud_call {
 	struct cloud *c;
@@ -67,8 +70,15 @@ struct cloud {
 	uint64_t backoff_ms;
 	bool dry_run;
 	FILE *dry_run_out;
+	void (*on_hold)(uint64_t ms, const char *why, void *arg);
+	void *hold_arg;
 	bool closing;
 	uint64_t hold_until; /* uv_now() before which no try is sent */
+	char hold_why[160];  /* why, said when a call first waits on it */
+	bool hold_hourly;    /* the hour's quota is spent: a warning, not a debug line */
+	bool hold_said;
+	int64_t seen_left; /* ratelimit-remaining of the last answer that did the work, -1 = none */
+	uint64_t seen_left_at; /* uv_now() of that answer */
 	uint64_t sent;
 	uint64_t quiet_since; /* uv_now() of the last HTTP answer, or when silence began */
 	LIST_HEAD(, cloud_call) calls;
@@ -85,6 +95,7 @@ struct cloud_lister {
 };
 
 static void cloud_try(struct cloud_call *k);
+static void cloud_say_hold(struct cloud *c, uint64_t ms);
 
 static bool
 cloud_header_safe(const char *s)
@@ -162,6 +173,11 @@ cloud_open(uv_loop_t *loop, struct http *http, const struct cfg *cfg, const stru
 	c->backoff_ms = CLOUD_BACKOFF_MS;
 	c->dry_run = o != NULL && o->dry_run;
 	c->dry_run_out = o != NULL && o->dry_run_out != NULL ? o->dry_run_out : stdout;
+	c->seen_left = -1;
+	if (o != NULL) {
+		c->on_hold = o->on_hold;
+		c->hold_arg = o->hold_arg;
+	}
 	*out = c;
 	return 0;
 }
@@ -206,8 +222,10 @@ cloud_schedule(struct cloud_call *k, uint64_t delay_ms)
 	struct cloud *c = k->c;
 	uint64_t now = uv_now(c->loop);
 
-	if (c->hold_until > now && c->hold_until - now > delay_ms)
+	if (c->hold_until > now && c->hold_until - now > delay_ms) {
 		delay_ms = c->hold_until - now;
+		cloud_say_hold(c, delay_ms);
+	}
 	uv_timer_start(&k->timer, cloud_on_timer, delay_ms, 0);
 }
 
@@ -223,19 +241,6 @@ cloud_backoff(const struct cloud *c, unsigned tries)
 	/* +-25% so that clients failing together do not retry in lockstep. */
 	jitter = wait / 2 > 0 ? randombytes_uniform((uint32_t)(wait / 2) + 1) : 0;
 	return wait - wait / 4 + jitter;
-}
-
-/* Seconds from now until epoch second `reset`, bounded. */
-static uint64_t
-cloud_until_reset_ms(int64_t reset)
-{
-	int64_t now = (int64_t)time(NULL), d = reset - now;
-
-	if (d < 1)
-		d = 1;
-	if (d > CLOUD_RESET_CAP_S)
-		d = CLOUD_RESET_CAP_S;
-	return (uint64_t)d * 1000;
 }
 
 static struct doapi_ratelimit
@@ -288,23 +293,82 @@ cloud_classify(const struct http_response *resp)
 	return CLOUD_FINAL;
 }
 
-/* The one place that decides a retry: its delay in ms, or -1 when the answer is final. */
+/*
+ * The one place that reads the rate-limit headers: what this answer means
+ * for the whole client (doapi_limit_decide() holds the rule), remembering
+ * the remaining count of answers that did the work.
+ */
+static void
+cloud_limit_hold(struct cloud *c, const struct http_response *resp,
+		 const struct doapi_ratelimit *rl, struct doapi_limit *lim)
+{
+	uint64_t now = uv_now(c->loop);
+
+	memset(lim, 0, sizeof(*lim));
+	if (resp->err != 0)
+		return;
+	doapi_limit_decide(resp->status, rl, c->seen_left, now - c->seen_left_at,
+			   (int64_t)time(NULL), lim);
+	if (resp->status != 429 && rl->has_remaining) {
+		c->seen_left = rl->remaining;
+		c->seen_left_at = now;
+	}
+	if (lim->hold_ms > 0 && !lim->hourly)
+		lim->hold_ms += randombytes_uniform(250); /* clients held together drift apart */
+}
+
+/* Holds every call of the client for ms (never shortens a hold); it is said
+ * when a call first waits on it (cloud_schedule), not before. */
+static void
+cloud_hold(struct cloud *c, uint64_t ms, const char *why, bool hourly)
+{
+	uint64_t until = uv_now(c->loop) + ms;
+
+	if (until <= c->hold_until)
+		return;
+	c->hold_until = until;
+	c->hold_hourly = hourly;
+	c->hold_said = false;
+	snprintf(c->hold_why, sizeof(c->hold_why), "%s", why);
+}
+
+/* A call waits on the hold: says so once per hold, for how long and why. */
+static void
+cloud_say_hold(struct cloud *c, uint64_t ms)
+{
+	time_t t = time(NULL) + (time_t)((ms + 500) / 1000);
+	uint64_t secs = ms < 1500 ? 1 : (ms + 500) / 1000;
+	char at[32];
+	struct tm tm;
+
+	if (c->hold_said)
+		return;
+	c->hold_said = true;
+	if (c->on_hold != NULL)
+		c->on_hold(ms, c->hold_why, c->hold_arg);
+	if (!c->hold_hourly) {
+		log_debug("cloud: rate limited (%s): holding requests for %llu ms", c->hold_why,
+			  (unsigned long long)ms);
+		return;
+	}
+	strftime(at, sizeof(at), "%H:%M:%S UTC", gmtime_r(&t, &tm));
+	log_warnx("cloud: DigitalOcean's %s: holding every request for %llu s, until "
+		  "ratelimit-reset at %s",
+		  c->hold_why, (unsigned long long)secs, at);
+}
+
+/* The one place that decides a retry: its delay in ms (the client's hold comes
+ * on top, in cloud_schedule), or -1 when the answer is final. */
 static int64_t
-cloud_retry_delay(struct cloud_call *k, enum cloud_class cls, const struct doapi_ratelimit *rl)
+cloud_retry_delay(struct cloud_call *k, enum cloud_class cls)
 {
 	struct cloud *c = k->c;
 
 	if (cls == CLOUD_FINAL || c->closing || k->tries >= c->max_tries ||
 	    (k->flags & CLOUD_NO_RETRY))
 		return -1;
-	if (cls == CLOUD_RATE_LIMITED) {
-		if (rl->has_retry_after)
-			return (rl->retry_after > 60 ? 60 : rl->retry_after) * 1000 +
-			       randombytes_uniform(250);
-		if (rl->has_reset)
-			return (int64_t)cloud_until_reset_ms(rl->reset);
-		return (int64_t)cloud_backoff(c, k->tries);
-	}
+	if (cls == CLOUD_RATE_LIMITED)
+		return c->hold_until > uv_now(c->loop) ? 0 : (int64_t)cloud_backoff(c, k->tries);
 	/* A transient failure may have acted: only what is safe to repeat is repeated. */
 	return cloud_idempotent(k) ? (int64_t)cloud_backoff(c, k->tries) : -1;
 }
@@ -337,6 +401,7 @@ cloud_on_response(struct http_req *req, const struct http_response *resp, void *
 	struct cloud_call *k = arg;
 	struct cloud *c = k->c;
 	struct doapi_ratelimit rl = cloud_ratelimit(resp);
+	struct doapi_limit lim;
 	int64_t delay;
 
 	k->req = NULL;
@@ -346,9 +411,10 @@ cloud_on_response(struct http_req *req, const struct http_response *resp, void *
 		k->silent = false; /* an answer, even a 429 or a 5xx: the API is there */
 		c->quiet_since = uv_now(c->loop);
 	}
-	if (rl.has_remaining && rl.remaining <= 0 && rl.has_reset)
-		c->hold_until = uv_now(c->loop) + cloud_until_reset_ms(rl.reset);
-	delay = cloud_retry_delay(k, cloud_classify(resp), &rl);
+	cloud_limit_hold(c, resp, &rl, &lim);
+	if (lim.hold_ms > 0)
+		cloud_hold(c, lim.hold_ms, lim.why, lim.hourly);
+	delay = cloud_retry_delay(k, cloud_classify(resp));
 	if (delay < 0) {
 		cloud_answer(k, resp);
 		return;

@@ -4,9 +4,10 @@
  *
  * One call is one logical request: cloud_call() retries idempotent requests
  * (GET, PUT, DELETE, and POST marked CLOUD_IDEMPOTENT) with exponential backoff
- * and jitter on 5xx, timeouts and connection errors, and every request on 429
- * after retry-after (or ratelimit-reset); it waits before sending while the
- * last response said ratelimit-remaining is 0. cloud_list() follows
+ * and jitter on 5xx, timeouts and connection errors, and every request on 429:
+ * after retry-after for DO's burst limit, until ratelimit-reset only when the
+ * hourly quota is truly spent (cloud.c says how that is told apart; every call
+ * of the client waits then, and a warning says how long). cloud_list() follows
  * links.pages.next with per_page=200 to the end. A droplet create is never
  * retried blindly: cloud_ops.c lists by the operation's tag first.
  *
@@ -44,6 +45,11 @@ typedef struct cJSON cJSON;
 struct cloud_opts {
 	bool dry_run;
 	FILE *dry_run_out; /* where dry-run lines go; NULL = stdout */
+	/* Called when a call first waits on a rate limit that holds every call of
+	 * the client, once per hold: for how long and why, e.g. "burst limit: 429
+	 * with retry-after: 8 s". May be NULL. */
+	void (*on_hold)(uint64_t ms, const char *why, void *arg);
+	void *hold_arg;
 };
 
 struct cloud_resp {

@@ -6,7 +6,9 @@
  * (cloud_quiet_ms). Past a second it says once what it is waiting for; past
  * api_timeout it gives up, so a black-holed API ends in a few seconds with
  * one sentence instead of five timed-out tries. The client's own retries
- * (5xx, refused connections, 429) still run inside that time.
+ * (5xx, refused connections, 429) still run inside that time. A rate-limit
+ * hold is an answer, not silence: the client's hook says it at once (how
+ * long, why), and it is never given up on.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -102,10 +104,26 @@ cmd_frame_parse(struct cmd_frame *f, const struct cmd_entry *cmd, int argc, char
 	return rc;
 }
 
+/* The API client's rate-limit hook: a hold of a second or more is said at once. */
+static void
+cmd_frame_on_hold(uint64_t ms, const char *why, void *arg)
+{
+	struct cmd_frame *f = arg;
+
+	if (ms < CMD_FRAME_SAY_MS || f->gave_up)
+		return;
+	fprintf(stderr,
+		"mitosis %s: rate limited by the DigitalOcean API: requests held %llu s (%s)\n",
+		f->cmd->name, (unsigned long long)(ms < 1500 ? 1 : (ms + 500) / 1000), why);
+}
+
 int
 cmd_frame_open(struct cmd_frame *f, unsigned flags)
 {
-	struct cloud_opts co = { .dry_run = f->dry_run, .dry_run_out = f->json ? stderr : stdout };
+	struct cloud_opts co = { .dry_run = f->dry_run,
+				 .dry_run_out = f->json ? stderr : stdout,
+				 .on_hold = cmd_frame_on_hold,
+				 .hold_arg = f };
 	char err[512];
 
 	f->cfg = cmd_load_config(f->config, f->flags, f->nflags, true);

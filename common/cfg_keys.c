@@ -169,6 +169,10 @@ const struct cfg_key cfg__table[] = {
 	{ { "active_timeout", "duration", "5m", "10s..1h",
 	    "A clone that is not active by then is deleted." },
 	  cfg_set_duration, NULL, OFF(active_timeout_ms), 0, 10 * 1000, 3600 * 1000 },
+	{ { "delete_timeout", "duration", "2m", "1s..1h",
+	    "A deleted droplet must answer 404 by then; else it is deleted again, and after "
+	    "a second wait reported as still billed." },
+	  cfg_set_duration, NULL, OFF(delete_timeout_ms), 0, 1000, 3600 * 1000 },
 	{ { "registrars", "list", "", "do-dns, do-lb, haproxy, exec",
 	    "How nodes are put into rotation; several may be used at once." },
 	  cfg_set_list, cfg_check_registrar, OFF(registrars), OFF(nregistrars), 0, 4 },
@@ -181,6 +185,11 @@ const struct cfg_key cfg__table[] = {
 	  cfg_set_u64, NULL, OFF(dns_ttl), 0, 30, 86400 },
 	{ { "lb_id", "string", "", "a uuid", "do-lb: the DigitalOcean load balancer." },
 	  cfg_set_string, cfg_check_uuid, OFF(lb_id), 0, 0, 0 },
+	{ { "health_timeout", "duration", "2m", "0..1h",
+	    "do-lb: register waits this long for a new member to pass the load balancer's "
+	    "health check (probed as the balancer does); retire for a remaining member to; 0 = "
+	    "no wait." },
+	  cfg_set_duration, NULL, OFF(health_timeout_ms), 0, 0, 3600 * 1000 },
 	{ { "haproxy_runtime", "string", "", "unix:/PATH or IP:PORT",
 	    "haproxy: where HAProxy's runtime API listens." },
 	  cfg_set_string, cfg_check_haproxy_runtime, OFF(haproxy_runtime), 0, 0, 0 },
@@ -310,6 +319,8 @@ cfg_new(void)
 	cfg->custom_metric_timeout_ms = 1000;
 	cfg->api_timeout_ms = 15000;
 	cfg->active_timeout_ms = 300000;
+	cfg->delete_timeout_ms = 120000;
+	cfg->health_timeout_ms = 120000;
 	cfg->dns_ttl = 60;
 	cfg->haproxy_server_port = 80;
 	cfg->drain_timeout_ms = 30000;

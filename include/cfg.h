@@ -97,6 +97,7 @@ struct cfg {
 	char **clone_tags; /* extra tags on clones (the cluster tag is always added) */
 	size_t nclone_tags;
 	uint64_t active_timeout_ms; /* a clone not active by then is deleted; default 5 m */
+	uint64_t delete_timeout_ms; /* a delete must reach 404 by then, twice; default 2 m */
 
 	/* Registration in rotation (docs/registrars.md). */
 	char **registrars; /* "do-dns", "do-lb", "haproxy", "exec" */
@@ -105,6 +106,7 @@ struct cfg {
 	char *dns_name;		      /* record name relative to the zone, "www" or "@" */
 	uint64_t dns_ttl;	      /* seconds; default 60 */
 	char *lb_id;		      /* load balancer uuid */
+	uint64_t health_timeout_ms;   /* do-lb: wait for a member's health check; 0 = none */
 	char *haproxy_runtime;	      /* "unix:/run/haproxy/admin.sock" or "127.0.0.1:9999" */
 	char *haproxy_backend;	      /* backend name */
 	uint64_t haproxy_server_port; /* port of the app on each node; default 80 */
