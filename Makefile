@@ -114,7 +114,7 @@ $(BUILD)/agent/%.o: agent/%.c
 $(BUILD)/tests/unit/%.o: tests/unit/%.c
 	$(call say,CC,$<)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(BASE_CFLAGS) -Itests/unit $(PC_CFLAGS_COMMON) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(BASE_CFLAGS) -Itests/unit -Icommon $(PC_CFLAGS_COMMON) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libmitosis-common.a: $(COMMON_OBJ)
 	$(call say,AR,$@)
@@ -143,13 +143,13 @@ $(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libmitosis-common.a
 $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libmitosis-common.a
 	$(call say,CC,$<)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(BASE_CFLAGS) $(PC_CFLAGS_COMMON) $(CFLAGS) -o $@ $^ $(LDFLAGS_ALL) $(PC_LIBS_COMMON) -lm
+	$(Q)$(CC) $(BASE_CFLAGS) -Icommon $(PC_CFLAGS_COMMON) $(CFLAGS) -o $@ $^ $(LDFLAGS_ALL) $(PC_LIBS_COMMON) -lm
 
 # Test tools (tests/tools/*.c): small programs the integration tests drive.
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libmitosis-common.a
 	$(call say,CC,$<)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(BASE_CFLAGS) $(PC_CFLAGS_COMMON) $(CFLAGS) -o $@ $^ $(LDFLAGS_ALL) $(PC_LIBS_COMMON) -lm
+	$(Q)$(CC) $(BASE_CFLAGS) -Icommon $(PC_CFLAGS_COMMON) $(CFLAGS) -o $@ $^ $(LDFLAGS_ALL) $(PC_LIBS_COMMON) -lm
 
 tools: $(TOOL_BIN)
 
@@ -157,7 +157,7 @@ tools: $(TOOL_BIN)
 # one process, virtual time, a simulated network (tests/dst/).
 $(BUILD)/dst: $(DST_SRC) $(BUILD)/libmitosis-common.a
 	$(call say,LD,$@)
-	$(Q)$(CC) $(BASE_CFLAGS) -Itests/dst $(PC_CFLAGS_COMMON) $(CFLAGS) -o $@ $^ $(LDFLAGS_ALL) $(PC_LIBS_COMMON) -lm
+	$(Q)$(CC) $(BASE_CFLAGS) -Itests/dst -Icommon $(PC_CFLAGS_COMMON) $(CFLAGS) -o $@ $^ $(LDFLAGS_ALL) $(PC_LIBS_COMMON) -lm
 
 dst-build: $(BUILD)/dst
 
@@ -179,7 +179,7 @@ unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
 # libFuzzer harnesses: clang, ASan+UBSan, each links the common sources directly.
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude -fsanitize=fuzzer,address,undefined \
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude -Icommon -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all $(PC_CFLAGS_COMMON)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC)
 	$(call say,FUZZ,$<)

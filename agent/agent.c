@@ -39,12 +39,14 @@
 #include "meta.h"
 #include "metadata.h"
 #include "metrics.h"
+#include "nodekey.h"
 #include "notify.h"
 #include "prom.h"
 #include "registrar.h"
 #include "report.h"
 #include "rotation.h"
 #include "sampler.h"
+#include "statedir.h"
 #include "transport.h"
 #include "wire.h"
 #include "xmalloc.h"
@@ -70,6 +72,8 @@ struct agent {
 	struct http *http;
 	struct metadata_fetch *mf;
 	struct meta_identity *id;
+	struct statedir *sd; /* state_dir, opened once the droplet id is known */
+	struct nodekey *key; /* this node's own key, from state_dir */
 	struct transport *tr;
 	struct gossip *gossip;
 	struct sampler *sampler;
@@ -292,8 +296,8 @@ agent_on_message(const struct wire_msg *msg, const struct sockaddr *from, void *
 {
 	struct agent *a = arg;
 
-	log_trace(TRACE_WIRE, "wire: accepted type %u from node %" PRIu64 " seq %" PRIu64,
-		  msg->type, msg->node_id, msg->seq);
+	log_trace(TRACE_WIRE, "wire: accepted type %u from node %" PRIu64 " stamp %" PRIu64,
+		  msg->type, msg->node_id, msg->stamp);
 	if (a->gossip != NULL)
 		gossip_on_message(a->gossip, msg, from);
 }
@@ -556,6 +560,7 @@ agent_start_gossip(struct agent *a, const char *host)
 {
 	struct gossip_opts go;
 	struct sampler_opts so;
+	struct sockaddr_storage ss;
 	struct swim_addr *seeds;
 	char adv[80];
 	int r;
@@ -567,9 +572,14 @@ agent_start_gossip(struct agent *a, const char *host)
 			adv);
 		return -EINVAL;
 	}
+	/* Seeds configured with our advertised address seal to it. */
+	gossip_addr_to_sockaddr(&go.self_addr, &ss);
+	(void)transport_add_address(a->tr, (const struct sockaddr *)&ss);
 	agent_swim_config(a->cfg, &go.swim);
+	go.swim.cluster_id = wire_cluster_id(a->cfg->cluster);
 	go.node_id = a->id->droplet_id;
 	go.incarnation = a->incarnation;
+	go.key = a->key;
 	go.name = a->id->hostname;
 	go.leave_ms = a->cfg->leave_timeout_ms;
 	go.seeds = seeds = agent_seeds(a->cfg, &go.nseeds);
@@ -699,6 +709,37 @@ agent_start_rotation(struct agent *a)
 	return 0;
 }
 
+/*
+ * Opens state_dir for this droplet and loads this node's key, making one at
+ * first boot. A directory that belonged to another droplet (this is a clone
+ * booted from a snapshot of a running node) has been emptied by
+ * statedir_open: the clone keeps nothing of its parent, not even its key.
+ */
+static int
+agent_open_state(struct agent *a)
+{
+	char err[600], fpr[NODEKEY_FPR_LEN + 1];
+	uint64_t old = 0;
+	bool reset = false, created = false;
+	int r;
+
+	r = statedir_open(a->cfg->state_dir, a->id->droplet_id, &a->sd, &reset, &old, err,
+			  sizeof(err));
+	if (r == 0)
+		r = nodekey_load_or_create(a->sd, &a->key, &created, err, sizeof(err));
+	if (r != 0) {
+		log_error("state_dir %s", err);
+		return r;
+	}
+	if (reset && old != 0)
+		log_warnx("state_dir %s belonged to droplet %" PRIu64 ", this is droplet %" PRIu64
+			  " (a clone of its snapshot): kept nothing of it",
+			  a->cfg->state_dir, old, a->id->droplet_id);
+	nodekey_fingerprint(a->key->pk, fpr);
+	log_info("node key %s %s in %s", fpr, created ? "created" : "loaded", a->cfg->state_dir);
+	return 0;
+}
+
 static void
 agent_on_identity(struct agent *a, struct meta_identity *id, const char *source)
 {
@@ -707,10 +748,14 @@ agent_on_identity(struct agent *a, struct meta_identity *id, const char *source)
 
 	a->id = id;
 	agent_log_identity(id, source);
+	if (agent_open_state(a) != 0) {
+		agent_stop(a, 1);
+		return;
+	}
 	host = agent_bind_host(a);
 	r = transport_open(&a->loop, host, a->cfg->bind_port, a->kr,
-			   wire_cluster_id(a->cfg->cluster), id->droplet_id, a->incarnation,
-			   agent_on_message, a, &a->tr);
+			   wire_cluster_id(a->cfg->cluster), id->droplet_id, agent_on_message, a,
+			   &a->tr);
 	if (r != 0) {
 		log_error("udp %s:%u: cannot bind: %s", host, a->cfg->bind_port, uv_strerror(r));
 		agent_stop(a, 1);
@@ -825,6 +870,8 @@ agent_run(const struct cfg *cfg, const struct keyring *kr, agent_reload_fn *relo
 	}
 	meta_identity_free(a.id);
 	keyring_free(a.kr_reloaded);
+	nodekey_free(a.key);
+	statedir_free(a.sd);
 	log_info("stopped (exit %d)", a.exit_code);
 	return a.exit_code;
 }

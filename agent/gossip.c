@@ -11,12 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include <sodium.h>
 
 #include "container.h"
 #include "gossip.h"
 #include "log.h"
+#include "nodekey.h"
 #include "transport.h"
 #include "util.h"
 #include "wire.h"
@@ -28,6 +30,7 @@ struct gossip {
 	uv_loop_t *loop;
 	struct transport *tr;
 	struct swim *swim;
+	const struct nodekey *key;
 	uint64_t leave_ms;
 	void (*leave_done)(void *);
 	void *leave_arg;
@@ -59,7 +62,7 @@ gossip_addr_from_sockaddr(const struct sockaddr *sa, struct swim_addr *out)
 	return -EAFNOSUPPORT;
 }
 
-static void
+void
 gossip_addr_to_sockaddr(const struct swim_addr *a, struct sockaddr_storage *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -116,15 +119,15 @@ gossip_addr_format(const struct swim_addr *a, char *buf, size_t size)
 }
 
 static void
-gossip_on_send(void *arg, const struct swim_addr *to, uint8_t type, const uint8_t *payload,
-	       size_t len)
+gossip_on_send(void *arg, uint64_t to_id, const struct swim_addr *to, uint8_t type,
+	       const uint8_t *payload, size_t len)
 {
 	struct gossip *g = arg;
 	struct sockaddr_storage ss;
 	int r;
 
 	gossip_addr_to_sockaddr(to, &ss);
-	r = transport_send(g->tr, (const struct sockaddr *)&ss, type, payload, len);
+	r = transport_send(g->tr, (const struct sockaddr *)&ss, to_id, type, payload, len);
 	if (r != 0) {
 		char a[64];
 
@@ -160,6 +163,25 @@ gossip_on_random(void *arg)
 	return randombytes_random();
 }
 
+/* Member records, load samples and claims are signed with this node's key. */
+static void
+gossip_on_sign(void *arg, const uint8_t *msg, size_t len, uint8_t sig[64])
+{
+	struct gossip *g = arg;
+
+	nodekey_sign(g->key, msg, len, sig);
+}
+
+/* The core bounds incarnations and load versions by the wall clock. */
+static uint64_t
+gossip_on_wall(void *arg)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
 static void gossip_on_timer(uv_timer_t *t);
 
 /* Runs due timers and re-arms for the next deadline. */
@@ -182,14 +204,19 @@ int
 gossip_start(uv_loop_t *loop, struct transport *tr, const struct gossip_opts *o,
 	     struct gossip **out)
 {
-	struct swim_ops ops = { gossip_on_send, gossip_on_event, gossip_on_random };
+	struct swim_ops ops = { .send = gossip_on_send,
+				.event = gossip_on_event,
+				.random = gossip_on_random,
+				.sign = gossip_on_sign,
+				.wall = gossip_on_wall };
 	struct gossip *g = xcalloc(1, sizeof(*g));
 
 	g->loop = loop;
 	g->tr = tr;
+	g->key = o->key;
 	g->leave_ms = o->leave_ms;
 	g->swim = swim_new(&o->swim, &ops, g, o->node_id, o->incarnation, &o->self_addr, o->name,
-			   uv_now(loop));
+			   o->key->pk, uv_now(loop));
 	if (g->swim == NULL) {
 		free(g);
 		return -EINVAL;

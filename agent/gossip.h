@@ -15,6 +15,7 @@
 #include "swim.h"
 
 struct gossip;
+struct nodekey;
 struct transport;
 struct wire_msg;
 
@@ -22,6 +23,7 @@ struct gossip_opts {
 	struct swim_config swim;
 	uint64_t node_id;
 	uint64_t incarnation;
+	const struct nodekey *key;  /* this node's key (borrowed; outlives the gossip) */
 	struct swim_addr self_addr; /* the advertised address */
 	const char *name;
 	const struct swim_addr *seeds;
@@ -49,6 +51,9 @@ const struct swim *gossip_swim(const struct gossip *g);
 
 /* Closes the timer; the gossip state is freed in its close callback. Accepts NULL. */
 void gossip_close(struct gossip *g);
+
+/* swim_addr -> sockaddr (AF_INET or AF_INET6), for the transport. */
+void gossip_addr_to_sockaddr(const struct swim_addr *a, struct sockaddr_storage *out);
 
 /* "HOST[:PORT]" literal -> swim_addr. 0 or -EINVAL. */
 int gossip_addr_parse(const char *s, uint16_t default_port, struct swim_addr *out);

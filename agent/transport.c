@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include "container.h"
 #include "log.h"
@@ -33,6 +34,40 @@ transport_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	struct transport *t = container_of((uv_udp_t *)(void *)h, struct transport, sock);
 
 	*buf = uv_buf_init(t->buf, sizeof(t->buf));
+}
+
+/* Wall-clock milliseconds: envelope stamps are bound to it (include/wire.h). */
+static uint64_t
+transport_wall_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+/* sockaddr -> the envelope's address binding. -EAFNOSUPPORT for other families. */
+static int
+transport_wire_addr(const struct sockaddr *sa, struct wire_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+
+		out->family = 4;
+		memcpy(out->ip, &in->sin_addr, 4);
+		out->port = ntohs(in->sin_port);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+
+		out->family = 6;
+		memcpy(out->ip, &in6->sin6_addr, 16);
+		out->port = ntohs(in6->sin6_port);
+		return 0;
+	}
+	return -EAFNOSUPPORT;
 }
 
 /* The address bytes a budget is keyed by: IP and port, without padding. */
@@ -77,20 +112,20 @@ transport_on_recv(uv_udp_t *sock, ssize_t nread, const uv_buf_t *buf, const stru
 	if (flags & UV_UDP_PARTIAL) {
 		/* Cut by the kernel: longer than our buffer, so longer than any datagram. */
 		(void)wire_receive(t->rx, (const uint8_t *)buf->base, WIRE_MAX_DATAGRAM + 1, NULL,
-				   0, uv_now(sock->loop), &msg);
+				   0, uv_now(sock->loop), transport_wall_ms(), &msg);
 		return;
 	}
 	klen = transport_src_key(from, key);
 	v = wire_receive(t->rx, (const uint8_t *)buf->base, (size_t)nread, key, klen,
-			 uv_now(sock->loop), &msg);
+			 uv_now(sock->loop), transport_wall_ms(), &msg);
 	if (v == WIRE_ACCEPT && t->on_msg != NULL)
 		t->on_msg(&msg, from, t->arg);
 }
 
 int
 transport_open(uv_loop_t *loop, const char *host, uint16_t port, const struct keyring *kr,
-	       uint64_t cluster_id, uint64_t node_id, uint64_t incarnation,
-	       transport_msg_fn *on_msg, void *arg, struct transport **out)
+	       uint64_t cluster_id, uint64_t node_id, transport_msg_fn *on_msg, void *arg,
+	       struct transport **out)
 {
 	struct sockaddr_storage ss;
 	struct transport *t;
@@ -100,10 +135,12 @@ transport_open(uv_loop_t *loop, const char *host, uint16_t port, const struct ke
 	    uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0)
 		return -EINVAL;
 	t = xcalloc(1, sizeof(*t));
-	t->rx = wire_receiver_new(cluster_id, kr, NULL);
+	t->rx = wire_receiver_new(cluster_id, node_id, kr, NULL);
 	if (t->rx == NULL)
 		fatalx("wire_receiver_new: out of memory");
-	wire_sender_init(&t->sender, kr, cluster_id, node_id, incarnation);
+	/* A first contact is bound to the address it was sent to: ours. */
+	(void)transport_add_address(t, (const struct sockaddr *)&ss);
+	wire_sender_init(&t->sender, kr, cluster_id, node_id);
 	t->on_msg = on_msg;
 	t->arg = arg;
 	uv_udp_init(loop, &t->sock);
@@ -116,6 +153,21 @@ transport_open(uv_loop_t *loop, const char *host, uint16_t port, const struct ke
 	}
 	*out = t;
 	return 0;
+}
+
+int
+transport_add_address(struct transport *t, const struct sockaddr *sa)
+{
+	static const uint8_t any[16];
+	struct wire_addr a;
+	int r;
+
+	if ((r = transport_wire_addr(sa, &a)) != 0)
+		return r;
+	if (memcmp(a.ip, any, a.family == 4 ? 4 : 16) == 0)
+		return -EINVAL; /* nobody sends to 0.0.0.0 */
+	r = wire_receiver_add_address(t->rx, &a);
+	return r == -EEXIST ? 0 : r;
 }
 
 void
@@ -133,15 +185,19 @@ transport_set_signing(struct transport *t, bool on)
 }
 
 int
-transport_send(struct transport *t, const struct sockaddr *to, uint8_t type, const void *payload,
-	       size_t len)
+transport_send(struct transport *t, const struct sockaddr *to, uint64_t to_id, uint8_t type,
+	       const void *payload, size_t len)
 {
 	uint8_t dgram[WIRE_MAX_DATAGRAM];
+	struct wire_addr bind;
 	size_t n;
 	uv_buf_t b;
 	int r;
 
-	r = wire_encode(&t->sender, type, payload, len, dgram, sizeof(dgram), &n);
+	if (to_id == 0 && (r = transport_wire_addr(to, &bind)) != 0)
+		return r;
+	r = wire_encode(&t->sender, type, payload, len, to_id, &bind, transport_wall_ms(), dgram,
+			sizeof(dgram), &n);
 	if (r != 0)
 		return r;
 	b = uv_buf_init((char *)dgram, (unsigned)n);

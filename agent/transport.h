@@ -17,12 +17,17 @@ struct transport;
 
 typedef void transport_msg_fn(const struct wire_msg *msg, const struct sockaddr *from, void *arg);
 
-/* Binds host:port (IPv4 or IPv6 literal). Returns 0 and a new transport, or a
- * negative errno (a libuv error translated) with nothing left open. `kr` is
- * borrowed. */
+/* Binds host:port (IPv4 or IPv6 literal) for node `node_id`. Returns 0 and a
+ * new transport, or a negative errno (a libuv error translated) with nothing
+ * left open. `kr` is borrowed. */
 int transport_open(uv_loop_t *loop, const char *host, uint16_t port, const struct keyring *kr,
-		   uint64_t cluster_id, uint64_t node_id, uint64_t incarnation,
-		   transport_msg_fn *on_msg, void *arg, struct transport **out);
+		   uint64_t cluster_id, uint64_t node_id, transport_msg_fn *on_msg, void *arg,
+		   struct transport **out);
+
+/* Another address peers reach us at (the advertised one): a first contact
+ * sealed for it is taken. The bound address is added by transport_open.
+ * 0, -EINVAL for a wildcard address, or -ENOSPC past WIRE_SELF_ADDRS. */
+int transport_add_address(struct transport *t, const struct sockaddr *sa);
 
 /*
  * Swaps the keyring (a reload on SIGHUP): datagrams are checked against `kr`
@@ -34,8 +39,9 @@ void transport_set_keyring(struct transport *t, const struct keyring *kr);
 /* Signs every datagram from now on (Ed25519, the sign_datagrams key), or not. */
 void transport_set_signing(struct transport *t, bool on);
 
-/* Seals and sends one message to `to`. 0 or a negative errno. */
-int transport_send(struct transport *t, const struct sockaddr *to, uint8_t type,
+/* Seals and sends one message to node `to_id` at `to`; to_id 0 binds it to
+ * the address instead (a seed whose id we do not know). 0 or a negative errno. */
+int transport_send(struct transport *t, const struct sockaddr *to, uint64_t to_id, uint8_t type,
 		   const void *payload, size_t len);
 
 /* Counters: per verdict, and datagrams/bytes in and out. */

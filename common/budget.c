@@ -1,12 +1,9 @@
 /*
- * budget: per-source token buckets (include/budget.h).
- *
- * The layout follows common/replay.c: entries in one array allocated up
- * front, a power-of-two bucket array of chain heads indexed by the keyed hash,
- * and a use-ordered doubly-linked list for finding the stalest entry in O(1).
- * Only the 64-bit hash of an address is stored, never the address. Tokens are
- * kept in thousandths so a refill of per_sec tokens a second is exact per
- * millisecond.
+ * budget: per-source token buckets (include/budget.h). The source index is
+ * the LRU shared with the replay filters (common/lru.c), keyed by the 64-bit
+ * SipHash of the address; only that hash is stored, never the address.
+ * Tokens are kept in thousandths so a refill of per_sec tokens a second is
+ * exact per millisecond.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,60 +11,43 @@
 #include <sodium.h>
 
 #include "budget.h"
+#include "lru.h"
 
-#define BUDGET_NONE	   UINT32_MAX
-#define BUDGET_MAX_SOURCES (1U << 24)
+#define BUDGET_MAX_SOURCES LRU_MAX_CAP
 #define BUDGET_MILLI	   1000
+#define BUDGET_CHAIN	   1U /* one source per hash bucket, on average, when full */
 
-struct budget_entry {
-	uint64_t hash;
+struct budget_bucket {
 	uint64_t milli_tokens;
 	uint64_t last_ms;
-	uint32_t chain;
-	uint32_t newer;
-	uint32_t older;
 };
 
 struct budget {
 	uint8_t key[crypto_shorthash_KEYBYTES];
 	uint64_t per_sec;
 	uint64_t cap; /* burst, in thousandths */
-	uint32_t max;
-	uint32_t count;
-	uint32_t mask;
-	uint32_t *buckets;
-	struct budget_entry *entries;
-	uint32_t newest;
-	uint32_t oldest;
-	uint64_t reuses;
+	struct lru *index;
+	struct budget_bucket *b; /* by slot */
 };
 
 struct budget *
 budget_new(uint32_t sources, uint32_t per_sec, uint32_t burst)
 {
 	struct budget *b;
-	uint32_t nb = 1;
 
 	if (sources == 0 || sources > BUDGET_MAX_SOURCES)
 		return NULL;
-	while (nb < sources)
-		nb <<= 1;
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return NULL;
-	b->buckets = malloc((size_t)nb * sizeof(*b->buckets));
-	b->entries = calloc(sources, sizeof(*b->entries));
-	if (b->buckets == NULL || b->entries == NULL) {
+	b->index = lru_new(sources, BUDGET_CHAIN);
+	b->b = calloc(sources, sizeof(*b->b));
+	if (b->index == NULL || b->b == NULL) {
 		budget_free(b);
 		return NULL;
 	}
-	for (uint32_t i = 0; i < nb; i++)
-		b->buckets[i] = BUDGET_NONE;
 	randombytes_buf(b->key, sizeof(b->key));
 	b->per_sec = per_sec;
 	b->cap = (uint64_t)burst * BUDGET_MILLI;
-	b->max = sources;
-	b->mask = nb - 1;
-	b->newest = b->oldest = BUDGET_NONE;
 	return b;
 }
 
@@ -76,8 +56,8 @@ budget_free(struct budget *b)
 {
 	if (b == NULL)
 		return;
-	free(b->buckets);
-	free(b->entries);
+	lru_free(b->index);
+	free(b->b);
 	free(b);
 }
 
@@ -94,78 +74,25 @@ budget_hash(const struct budget *b, const void *src, size_t srclen)
 	return h;
 }
 
-static void
-budget_unlink(struct budget *b, uint32_t i)
+/* The bucket of `hash`, made full when it is new (or took a stale one's slot). */
+static struct budget_bucket *
+budget_bucket_get(struct budget *b, uint64_t hash, uint64_t now_ms)
 {
-	struct budget_entry *e = &b->entries[i];
+	uint32_t i = lru_find(b->index, hash);
 
-	if (e->newer != BUDGET_NONE)
-		b->entries[e->newer].older = e->older;
-	else
-		b->newest = e->older;
-	if (e->older != BUDGET_NONE)
-		b->entries[e->older].newer = e->newer;
-	else
-		b->oldest = e->newer;
-}
-
-static void
-budget_push(struct budget *b, uint32_t i)
-{
-	struct budget_entry *e = &b->entries[i];
-
-	e->newer = BUDGET_NONE;
-	e->older = b->newest;
-	if (b->newest != BUDGET_NONE)
-		b->entries[b->newest].newer = i;
-	b->newest = i;
-	if (b->oldest == BUDGET_NONE)
-		b->oldest = i;
-}
-
-/* Entry i leaves its hash chain (to be reused for another source). */
-static void
-budget_chain_unlink(struct budget *b, uint32_t i)
-{
-	uint32_t *link = &b->buckets[b->entries[i].hash & b->mask];
-
-	while (*link != i)
-		link = &b->entries[*link].chain;
-	*link = b->entries[i].chain;
-}
-
-/* The entry of `hash`, created with a full bucket when missing. */
-static uint32_t
-budget_entry_get(struct budget *b, uint64_t hash, uint64_t now_ms)
-{
-	uint32_t *head = &b->buckets[hash & b->mask], i = *head;
-	struct budget_entry *e;
-
-	while (i != BUDGET_NONE && b->entries[i].hash != hash)
-		i = b->entries[i].chain;
-	if (i != BUDGET_NONE)
-		return i;
-	if (b->count < b->max) {
-		i = b->count++;
-	} else {
-		i = b->oldest;
-		budget_chain_unlink(b, i);
-		budget_unlink(b, i);
-		b->reuses++;
+	if (i != LRU_NONE) {
+		lru_touch(b->index, i);
+		return &b->b[i];
 	}
-	e = &b->entries[i];
-	e->hash = hash;
-	e->milli_tokens = b->cap;
-	e->last_ms = now_ms;
-	e->chain = *head;
-	*head = i;
-	budget_push(b, i);
-	return i;
+	i = lru_insert(b->index, hash, NULL);
+	b->b[i].milli_tokens = b->cap;
+	b->b[i].last_ms = now_ms;
+	return &b->b[i];
 }
 
-/* Adds the tokens earned since the entry was last used. */
+/* Adds the tokens earned since the bucket was last used. */
 static void
-budget_refill(const struct budget *b, struct budget_entry *e, uint64_t now_ms)
+budget_refill(const struct budget *b, struct budget_bucket *e, uint64_t now_ms)
 {
 	uint64_t elapsed;
 
@@ -189,14 +116,9 @@ budget_refill(const struct budget *b, struct budget_entry *e, uint64_t now_ms)
 int
 budget_take(struct budget *b, const void *src, size_t srclen, uint64_t now_ms)
 {
-	uint32_t i = budget_entry_get(b, budget_hash(b, src, srclen), now_ms);
-	struct budget_entry *e = &b->entries[i];
+	struct budget_bucket *e = budget_bucket_get(b, budget_hash(b, src, srclen), now_ms);
 
 	budget_refill(b, e, now_ms);
-	if (b->newest != i) {
-		budget_unlink(b, i);
-		budget_push(b, i);
-	}
 	if (e->milli_tokens < BUDGET_MILLI)
 		return -EAGAIN;
 	e->milli_tokens -= BUDGET_MILLI;
@@ -206,11 +128,11 @@ budget_take(struct budget *b, const void *src, size_t srclen, uint64_t now_ms)
 uint32_t
 budget_count(const struct budget *b)
 {
-	return b->count;
+	return lru_count(b->index);
 }
 
 uint64_t
 budget_reuses(const struct budget *b)
 {
-	return b->reuses;
+	return lru_evictions(b->index);
 }

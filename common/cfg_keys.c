@@ -17,6 +17,7 @@
 
 #include "cfg.h"
 #include "cfg_priv.h"
+#include "statedir.h"
 #include "swim.h"
 #include "util.h"
 
@@ -139,6 +140,9 @@ const struct cfg_key cfg__table[] = {
 	{ { "control_socket", "path", CFG_DEFAULT_CONTROL_SOCKET, "a path; its directory is created 0700",
 	    "Unix socket for `mitosis members` and `mitosis status` (owner-only)." },
 	  cfg_set_string, cfg_check_path, OFF(control_socket), 0, 0, 0 },
+	{ { "state_dir", "path", STATEDIR_DEFAULT, "a directory of the agent's user, mode 0700",
+	    "Durable state: this node's key (made at first boot); wiped when the droplet id changes." },
+	  cfg_set_string, cfg_check_path, OFF(state_dir), 0, 0, 0 },
 	{ { "metrics_listen", "hostport", "", "IPV4[:PORT] or [IPV6][:PORT]; the port defaults to 9950",
 	    "Serve GET /metrics (Prometheus) and GET /health on this TCP address; off when unset." },
 	  cfg_set_hostport, NULL, OFF(metrics_host), OFF(metrics_port), CFG_DEFAULT_METRICS_PORT, 0 },
@@ -235,15 +239,33 @@ void
 cfg__clear(struct cfg *cfg)
 {
 	char **strs[] = {
-		&cfg->cluster,	      &cfg->key_file,		&cfg->token_file,
-		&cfg->metadata_url,   &cfg->hostname,		&cfg->region,
-		&cfg->public_ipv4,    &cfg->private_ipv4,	&cfg->bind_host,
-		&cfg->advertise_host, &cfg->custom_metric_file, &cfg->custom_metric_command,
-		&cfg->control_socket, &cfg->metrics_host,	&cfg->api_url,
-		&cfg->cluster_tag,    &cfg->clone_size,		&cfg->clone_region,
-		&cfg->clone_vpc_uuid, &cfg->dns_domain,		&cfg->dns_name,
-		&cfg->lb_id,	      &cfg->haproxy_runtime,	&cfg->haproxy_backend,
-		&cfg->exec_command,   &cfg->register_address,
+		&cfg->cluster,
+		&cfg->key_file,
+		&cfg->token_file,
+		&cfg->metadata_url,
+		&cfg->hostname,
+		&cfg->region,
+		&cfg->public_ipv4,
+		&cfg->private_ipv4,
+		&cfg->bind_host,
+		&cfg->advertise_host,
+		&cfg->custom_metric_file,
+		&cfg->custom_metric_command,
+		&cfg->control_socket,
+		&cfg->state_dir,
+		&cfg->metrics_host,
+		&cfg->api_url,
+		&cfg->cluster_tag,
+		&cfg->clone_size,
+		&cfg->clone_region,
+		&cfg->clone_vpc_uuid,
+		&cfg->dns_domain,
+		&cfg->dns_name,
+		&cfg->lb_id,
+		&cfg->haproxy_runtime,
+		&cfg->haproxy_backend,
+		&cfg->exec_command,
+		&cfg->register_address,
 	};
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
@@ -288,9 +310,11 @@ cfg_new(void)
 		return NULL;
 	}
 	cfg->control_socket = strdup(CFG_DEFAULT_CONTROL_SOCKET);
+	cfg->state_dir = strdup(STATEDIR_DEFAULT);
 	cfg->api_url = strdup(CFG_DEFAULT_API_URL);
 	cfg->register_address = strdup("public");
-	if (cfg->control_socket == NULL || cfg->api_url == NULL || cfg->register_address == NULL) {
+	if (cfg->control_socket == NULL || cfg->state_dir == NULL || cfg->api_url == NULL ||
+	    cfg->register_address == NULL) {
 		cfg_free(cfg);
 		return NULL;
 	}

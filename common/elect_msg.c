@@ -11,11 +11,13 @@
 
 #include "elect_codec.h"
 #include "elect_msg.h"
+#include "wire.h"
 
 #define ELECT_DOMAIN_LEN 16
 #define ELECT_INDEX_MAX	 (UINT64_MAX - ELECT_TAIL_MAX - 1) /* prev_index + n must not wrap */
 
 _Static_assert(sizeof(ELECT_MSG_DOMAIN) - 1 == ELECT_DOMAIN_LEN, "the domain is 16 bytes");
+_Static_assert(ELECT_MSG_MAX <= WIRE_MAX_PAYLOAD, "an election message fits one envelope");
 _Static_assert(ELECT_MSG_HEADER + 33 + ELECT_TAIL_MAX * (9 + 1 + 16 * ELECT_VOTERS_MAX) +
 			       ELECT_SIG_LEN <=
 		       ELECT_MSG_MAX,

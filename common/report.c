@@ -520,6 +520,15 @@ report_status_swim_json(cJSON *doc, const struct swim_stats *s)
 		{ "decode_errors", s->decode_errors },
 		{ "confirm_probes", s->confirm_probes },
 		{ "awareness", s->awareness },
+		{ "bad_signatures", s->bad_signatures },
+		{ "key_mismatches", s->key_mismatches },
+		{ "out_of_bounds", s->out_of_bounds },
+		{ "unsigned_claims", s->unsigned_claims },
+		{ "joining_full", s->joining_full },
+		{ "joins_failed", s->joins_failed },
+		{ "verify_dropped", s->verify_dropped },
+		{ "replies_refused", s->replies_refused },
+		{ "claims", s->claims },
 	};
 	cJSON *obj = cJSON_AddObjectToObject(doc, "swim");
 	bool ok = obj != NULL;

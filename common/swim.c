@@ -2,18 +2,22 @@
  * swim: SWIM membership with Lifeguard, as a pure state machine
  * (include/swim.h, docs/membership.md).
  *
- * This file owns the protocol: merge rules, the probe cycle, indirect probes
- * and the relays we run for others, the gossip round, push-pull and joins,
- * leave and reap. Its parts live in their own modules: the payload codec
- * (swim_codec), the member table and probe order (swim_table), the update
- * queue (swim_bcast) and the suspicion side table with Lifeguard's timeout
- * formula (swim_suspicion).
+ * This file owns the protocol's moving parts: the probe cycle, indirect
+ * probes and the relays we run for others, the gossip round, joins, leave and
+ * reap, the reply budgets, and the dispatch of messages. Its other files:
+ * swim_merge.c (what a record does to our view: signatures, bounds,
+ * strangers), swim_digest.c (push-pull by digests); its modules: the payload
+ * codec (swim_codec), the member table and probe order (swim_table), the
+ * update queue (swim_bcast), the suspicion side table with Lifeguard's
+ * timeout formula (swim_suspicion) and the application claims (swim_claims).
+ * What they share is in swim_priv.h, beside them.
  *
  * Every record, whatever message carries it, goes through one merge path
- * (swim_apply_record); decisions taken here (a failed probe, an expired
+ * (swim__apply_record); decisions taken here (a failed probe, an expired
  * suspicion) are expressed as records and go through it too, so the rules
  * are written once. Updates are queued by member id and encoded from the
- * table when sent, so the newest state of a member is what travels.
+ * table when sent, so the newest state of a member is what travels, with
+ * the signatures it was signed with.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -21,104 +25,24 @@
 #include <string.h>
 
 #include "log.h"
-#include "swim.h"
-#include "swim_bcast.h"
-#include "swim_codec.h"
-#include "swim_suspicion.h"
-#include "swim_table.h"
+#include "swim_priv.h"
 #include "wire.h"
 
-#define SWIM_MAX_MEMBERS	      65536U /* the wire receiver's default sender table */
-#define SWIM_INDIRECT_MAX	      16U    /* helpers per indirect probe */
-#define SWIM_FANOUT_MAX		      16U
-#define SWIM_RELAY_MAX		      32U /* indirect probes we run for others at once */
-#define SWIM_RECENT_MAX		      8U  /* peers remembered for rate limits */
-#define SWIM_FIX_MAX		      4U  /* corrections sent back per message */
-#define SWIM_LAST_CHANCE	      3U /* pings to a weakly confirmed suspect before it is dead */
-#define SWIM_SEEDS_MAX		      64U
-#define SWIM_JOIN_BACKOFF_MAX	      30000U
-#define SWIM_MS_MAX		      (30ULL * 24 * 3600 * 1000) /* no interval may exceed 30 days */
-#define SWIM_PUSHPULL_SCALE_THRESHOLD 32 /* memberlist's pushPullScaleThreshold */
-#define SWIM_MIN_PAYLOAD	      (SWIM_HEADER_MAX_LEN + SWIM_RECORD_MAX_LEN)
-/* Probes at once: the round-robin probe (slot 0) and up to this many - 1
- * confirmation probes of members that others suspect. */
-#define SWIM_PROBES 4U
-/* Members that check a suspicion they heard of, on average (their failures
- * are the independent confirmations that shorten the suspicion). */
-#define SWIM_CONFIRMERS 3U
-/* A node that has just joined does one push-pull this long (plus up to as
- * much again at random) after it first knows a peer: when many nodes start
- * together, each got the table of a cluster that was still forming. */
-#define SWIM_SETTLE_PUSHPULL_MS 5000U
-
 _Static_assert(SWIM_MIN_PAYLOAD <= WIRE_MAX_PAYLOAD, "a record fits a datagram");
+_Static_assert(SWIM_MAX_SKEW_MS == WIRE_MAX_SKEW_MS, "one clock bound");
 
-struct swim_probe {
-	bool active;
-	bool confirm; /* checks a suspicion someone else raised */
-	bool acked;
-	bool retried;  /* the direct ping was sent again */
-	bool indirect; /* the probe timeout passed: helpers were asked */
-	uint32_t seq;
-	uint64_t target;
-	struct swim_addr addr;
-	uint64_t retry_at;
-	uint64_t timeout_at;
-	uint64_t end_at;
-	uint32_t nhelpers;
-	uint32_t nacks;
-	uint64_t helpers[SWIM_INDIRECT_MAX];
-	bool nacked[SWIM_INDIRECT_MAX];
-};
-
-/* An indirect probe we run on behalf of `requester`. */
-struct swim_relay {
-	uint32_t seq;	  /* our ping to the target */
-	uint32_t req_seq; /* the requester's probe */
-	bool retried;
-	uint64_t target;
-	struct swim_addr target_addr;
-	struct swim_addr to; /* the requester */
-	uint64_t retry_at;
-	uint64_t nack_at;
-};
-
-/* Peers we did something for lately (a rate limit). */
-struct swim_recent {
-	uint64_t id[SWIM_RECENT_MAX];
-	uint64_t at[SWIM_RECENT_MAX];
-	uint32_t next;
-};
-
-struct swim {
-	struct swim_config cfg;
-	struct swim_ops ops;
-	void *arg;
-	struct swim_table tab;
-	struct swim_bcast bq;
-	struct swim_suspicions susp;
-	struct swim_stats st;
-	uint32_t awareness;
-	uint32_t seq;
-	bool left;
-	bool settled;	      /* the push-pull that follows our join is scheduled */
-	uint64_t next_settle; /* ...for then (UINT64_MAX: none pending) */
-	struct swim_probe probes[SWIM_PROBES]; /* [0]: the round-robin probe */
-	struct swim_relay relays[SWIM_RELAY_MAX];
-	uint32_t nrelays;
-	struct swim_recent answered;  /* push-pull answers */
-	struct swim_recent corrected; /* corrections of stale records */
-	struct swim_recent asked;     /* strangers asked who they are */
-	uint64_t fix[SWIM_FIX_MAX];   /* members to correct the current sender about */
-	uint32_t nfix;
-	uint64_t next_probe;
-	uint64_t next_gossip;
-	uint64_t next_pushpull;
-	uint64_t next_join; /* UINT64_MAX: no join pending */
-	uint64_t join_backoff;
-	struct swim_addr *seeds;
-	size_t nseeds;
-	uint8_t *buf; /* cfg.max_payload bytes: the message being built */
+/* Reply budgets (docs/membership.md, "Reply budgets"): per requester (its
+ * id and its address, each) and for all requests together, per second and
+ * burst. An honest peer asks for an answer once per push-pull and for a
+ * correction once per stale message; rotating ids or addresses meet the
+ * budget of all requests. */
+#define SWIM_REPLY_SOURCES 256U
+static const struct {
+	uint32_t per_sec, burst, all_per_sec, all_burst;
+} swim_reply_limits[SWIM_REPLY_KINDS] = {
+	[SWIM_REPLY_ANSWER] = { 1, 3, 10, 30 },
+	[SWIM_REPLY_FIX] = { 5, 1, 50, 100 },
+	[SWIM_REPLY_WHO] = { 1, 3, 20, 60 },
 };
 
 static const char *const swim_state_names[] = { "alive", "suspect", "dead", "left" };
@@ -151,6 +75,11 @@ swim_config_default(struct swim_config *c)
 	c->reap_after_ms = 60000;
 	c->join_retry_ms = 1000;
 	c->max_payload = WIRE_MAX_PAYLOAD;
+	c->max_joining = 32;
+	c->load_min_interval_ms = 5000;
+	c->load_budget_bytes = SWIM_LOAD_LEN + 8;
+	c->load_bytes_per_sec = SWIM_LOAD_LEN + 8;
+	c->verify_per_sec = 2000;
 }
 
 static bool
@@ -174,7 +103,11 @@ swim_config_ok(const struct swim_config *c)
 		return false;
 	if (c->pushpull_interval_ms > SWIM_MS_MAX || c->reap_after_ms == 0 ||
 	    c->reap_after_ms > SWIM_MS_MAX || c->join_retry_ms == 0 ||
-	    c->join_retry_ms > SWIM_MS_MAX)
+	    c->join_retry_ms > SWIM_MS_MAX || c->load_min_interval_ms > SWIM_MS_MAX)
+		return false;
+	if (c->max_joining == 0 || c->max_joining > SWIM_JOINING_MAX || c->verify_per_sec == 0 ||
+	    c->verify_per_sec > 1000000 || c->load_budget_bytes < SWIM_LOAD_LEN + 8 ||
+	    2 * c->load_bytes_per_sec < SWIM_LOAD_LEN + 8 || c->load_bytes_per_sec > 1000000)
 		return false;
 	return c->max_payload >= SWIM_MIN_PAYLOAD && c->max_payload <= UINT16_MAX;
 }
@@ -185,15 +118,15 @@ swim_addr_valid(const struct swim_addr *a)
 	return a != NULL && (a->family == 4 || a->family == 6) && a->port != 0;
 }
 
-static bool
-swim_addr_eq(const struct swim_addr *a, const struct swim_addr *b)
+bool
+swim__addr_eq(const struct swim_addr *a, const struct swim_addr *b)
 {
 	return a->family == b->family && a->port == b->port &&
 	       memcmp(a->ip, b->ip, a->family == 4 ? 4 : 16) == 0;
 }
 
-static struct swim_member *
-swim_me(struct swim *s)
+struct swim_member *
+swim__me(struct swim *s)
 {
 	return &s->tab.members[0];
 }
@@ -204,10 +137,28 @@ swim_random64(struct swim *s)
 	return (uint64_t)s->ops.random(s->arg) << 32 | s->ops.random(s->arg);
 }
 
-static uint64_t
-swim_min(uint64_t a, uint64_t b)
+uint64_t
+swim__min(uint64_t a, uint64_t b)
 {
 	return a < b ? a : b;
+}
+
+uint64_t
+swim__wall_ms(struct swim *s, uint64_t now)
+{
+	return s->ops.wall != NULL ? s->ops.wall(s->arg) : now;
+}
+
+void
+swim__bucket_refill(struct swim_bucket *b, uint64_t per_sec, uint64_t now)
+{
+	uint64_t cap = 2000ULL * per_sec, add;
+
+	if (now <= b->last)
+		return;
+	add = (now - b->last) * per_sec;
+	b->milli = add > cap || b->milli + add > cap ? cap : b->milli + add;
+	b->last = now;
 }
 
 static void
@@ -270,15 +221,15 @@ swim_gossip_to_dead_ms(const struct swim *s)
 	return s->cfg.reap_after_ms / 2;
 }
 
-static void
-swim_event(struct swim *s, const struct swim_member *m, enum swim_state old, bool is_new)
+void
+swim__event(struct swim *s, const struct swim_member *m, enum swim_state old, bool is_new)
 {
 	if (s->ops.event != NULL)
 		s->ops.event(s->arg, m, old, is_new);
 }
 
-static void
-swim_queue(struct swim *s, uint64_t id, uint64_t from)
+void
+swim__queue(struct swim *s, uint64_t id, uint64_t from)
 {
 	if (swim_bcast_put(&s->bq, id, from) != 0)
 		log_trace(TRACE_GOSSIP, "swim: update queue: out of memory");
@@ -294,8 +245,8 @@ swim_queue(struct swim *s, uint64_t id, uint64_t from)
  * every update sent 12 times in dedicated gossip rounds, load alone was
  * ~25 kB/s per node (docs/benchmarks-serf.md).
  */
-static void
-swim_queue_load(struct swim *s, uint64_t id)
+void
+swim__queue_load(struct swim *s, uint64_t id)
 {
 	uint32_t limit = swim_retransmit_limit(s);
 	uint32_t sends = s->cfg.load_retransmit_mult * swim_log10_members(s);
@@ -311,42 +262,66 @@ swim_queue_load(struct swim *s, uint64_t id)
 
 /* ---- records ---- */
 
-static void
-swim_record_of(const struct swim *s, const struct swim_member *m, uint64_t from,
-	       struct swim_record *r)
+int
+swim__put_member(struct swim *s, struct swim_writer *w, const struct swim_member *m, uint64_t from,
+		 bool claim, bool key, bool load)
 {
 	const struct swim_suspicion *sp;
+	struct swim_record c, a, l;
+	bool accused = claim && (m->state == SWIM_SUSPECT || m->state == SWIM_DEAD);
+	size_t need = 0;
 
-	r->id = m->id;
-	r->incarnation = m->incarnation;
-	r->state = m->state;
-	r->addr = m->addr;
-	memcpy(r->name, m->name, sizeof(r->name));
-	r->load = m->load;
-	r->load_only = false;
-	r->from = 0;
-	if (m->state == SWIM_SUSPECT || m->state == SWIM_DEAD) {
-		r->from = from;
+	load = load && m->load.version != 0;
+	memset(&c, 0, sizeof(c));
+	c.kind = SWIM_REC_MEMBER;
+	c.id = m->id;
+	c.incarnation = m->incarnation;
+	c.state = m->state == SWIM_LEFT ? SWIM_LEFT : SWIM_ALIVE;
+	c.addr = m->addr;
+	memcpy(c.name, m->name, sizeof(c.name));
+	c.has_key = key;
+	memcpy(c.key, m->key, sizeof(c.key));
+	memcpy(c.sig, m->sig, sizeof(c.sig));
+	if (accused) {
+		const uint8_t *sig;
+
+		memset(&a, 0, sizeof(a));
+		a.kind = SWIM_REC_ACCUSE;
+		a.id = m->id;
+		a.incarnation = m->incarnation;
+		a.state = m->state;
+		/* SUSPECT: the quoted accuser's signed accusation (else the first
+		 * one's); DEAD: our own verdict, the only DEAD we hold. */
 		sp = swim_suspicions_find(&s->susp, m->id);
-		if (r->from == 0 && sp != NULL)
-			r->from = sp->accusers[0];
-		if (r->from == 0)
-			r->from = s->tab.members[0].id;
+		if (m->state == SWIM_DEAD || sp == NULL) {
+			a.state = SWIM_DEAD;
+			a.from = swim__me(s)->id;
+			sig = m->dead_sig;
+		} else {
+			a.from = from;
+			if ((sig = swim_suspicions_sig(&s->susp, m->id, from)) == NULL) {
+				a.from = sp->accusers[0];
+				sig = sp->sigs[0];
+			}
+		}
+		memcpy(a.sig, sig, sizeof(a.sig));
+		need += SWIM_ACCUSE_LEN;
 	}
-}
-
-static int
-swim_rank(enum swim_state st)
-{
-	return (int)st; /* ALIVE < SUSPECT < DEAD < LEFT at equal incarnation */
-}
-
-static bool
-swim_load_eq(const struct swim_load *a, const struct swim_load *b)
-{
-	return a->version == b->version && a->cpu_permille == b->cpu_permille &&
-	       a->load1_permille == b->load1_permille && a->mem_permille == b->mem_permille &&
-	       a->has_custom == b->has_custom && a->custom_milli == b->custom_milli;
+	if (load) {
+		memset(&l, 0, sizeof(l));
+		l.kind = SWIM_REC_LOAD;
+		l.id = m->id;
+		l.load = m->load;
+		memcpy(l.sig, m->load_sig, sizeof(l.sig));
+		need += swim_codec_record_len(&l);
+	}
+	need += claim ? swim_codec_record_len(&c) : 0;
+	if (w->cap - w->len < need || (size_t)w->count + claim + accused + load > UINT8_MAX)
+		return -EMSGSIZE;
+	if ((claim && swim_codec_add(w, &c) != 0) || (accused && swim_codec_add(w, &a) != 0) ||
+	    (load && swim_codec_add(w, &l) != 0))
+		return -EINVAL; /* cannot happen for a member of our table */
+	return 0;
 }
 
 static void
@@ -361,10 +336,11 @@ swim_trace_state(const struct swim_member *m, enum swim_state old, uint64_t accu
 
 static void swim_confirm_probe(struct swim *s, const struct swim_member *m, uint64_t now);
 
-/* Moves m to `st` with the bookkeeping every state needs. */
-static void
-swim_transition(struct swim *s, struct swim_member *m, enum swim_state st, uint64_t accuser,
-		uint64_t now)
+/* Moves m to `st` with the bookkeeping every state needs; a suspicion keeps
+ * its accuser's signature `sig` (to relay it unchanged; NULL otherwise). */
+void
+swim__transition(struct swim *s, struct swim_member *m, enum swim_state st, uint64_t accuser,
+		 const uint8_t *sig, uint64_t now)
 {
 	enum swim_state old = m->state;
 	uint64_t n = s->tab.count, min_ms;
@@ -377,7 +353,9 @@ swim_transition(struct swim *s, struct swim_member *m, enum swim_state st, uint6
 		if (swim_suspicions_start(&s->susp, m->id, accuser, now,
 					  swim_suspicion_k(s->cfg.suspicion_confirmations, n),
 					  min_ms, min_ms * s->cfg.suspicion_max_mult) != 0)
-			return; /* out of memory: stay as we were rather than hang */
+			return;	 /* out of memory: stay as we were rather than hang */
+		if (sig != NULL) /* before the check below relays it */
+			swim_suspicions_set_sig(&s->susp, m->id, accuser, sig);
 		s->st.suspicions++;
 	} else if (st == SWIM_DEAD) {
 		s->st.deaths++;
@@ -390,15 +368,15 @@ swim_transition(struct swim *s, struct swim_member *m, enum swim_state st, uint6
 		(void)swim_table_set_state(&s->tab, m, st, now);
 	m->updated = now;
 	swim_trace_state(m, old, accuser);
-	if (st == SWIM_SUSPECT && old != SWIM_SUSPECT && accuser != swim_me(s)->id)
+	if (st == SWIM_SUSPECT && old != SWIM_SUSPECT && accuser != swim__me(s)->id)
 		swim_confirm_probe(s, m, now);
 }
 
 /* The current sender holds an older verdict about `id` than we do: tell it
  * (a member that missed a refutation would otherwise keep a stale suspicion
  * until it runs out and declares a live member dead). */
-static void
-swim_fix_add(struct swim *s, uint64_t id)
+void
+swim__fix_add(struct swim *s, uint64_t id)
 {
 	for (uint32_t i = 0; i < s->nfix; i++)
 		if (s->fix[i] == id)
@@ -407,206 +385,12 @@ swim_fix_add(struct swim *s, uint64_t id)
 		s->fix[s->nfix++] = id;
 }
 
-/* The owner of a newer load sample wins, whatever the state record says. */
-static bool
-swim_apply_load(struct swim_member *m, const struct swim_record *r, uint64_t now)
-{
-	if (r->load.version <= m->load.version)
-		return false;
-	m->load = r->load;
-	m->load_updated = now;
-	m->updated = now;
-	return true;
-}
-
-/* A load sample of ours we did not take: an earlier life's. Go past it so
- * that our samples win again. True when our version moved. */
-static bool
-swim_self_load(struct swim_member *me, const struct swim_record *r, uint64_t now)
-{
-	if (r->load.version == 0 || r->load.version == UINT32_MAX ||
-	    r->load.version < me->load.version ||
-	    (r->load.version == me->load.version && swim_load_eq(&r->load, &me->load)))
-		return false;
-	me->load.version = r->load.version + 1;
-	me->load_updated = now;
-	return true;
-}
-
-/* A record about ourselves: refute what is wrong, outbid an older life. */
-static void
-swim_apply_self(struct swim *s, const struct swim_record *r, uint64_t now)
-{
-	struct swim_member *me = swim_me(s);
-	bool requeue = swim_self_load(me, r, now);
-
-	if (r->incarnation < me->incarnation || r->incarnation == UINT64_MAX) {
-		if (r->state != SWIM_ALIVE)
-			swim_fix_add(s, me->id);
-	} else if (s->left) {
-		/* Our leave stands: outbid a newer record, repeat it over an
-		 * equal one (LEFT outranks every state at equal incarnation). */
-		if (r->incarnation > me->incarnation) {
-			me->incarnation = r->incarnation + 1;
-			requeue = true;
-		} else if (r->state != SWIM_LEFT) {
-			requeue = true;
-		}
-	} else {
-		if (r->state != SWIM_ALIVE) {
-			me->incarnation = r->incarnation + 1;
-			s->st.refutations++;
-			if (r->state != SWIM_LEFT)
-				swim_awareness(s, 1);
-			requeue = true;
-			log_trace(TRACE_GOSSIP,
-				  "swim: refuting %s from %" PRIu64 " at incarnation %" PRIu64,
-				  swim_state_name(r->state), r->from, me->incarnation);
-		} else if (r->incarnation > me->incarnation || !swim_addr_eq(&r->addr, &me->addr) ||
-			   strcmp(r->name, me->name) != 0) {
-			/* Our earlier life, or an impostor: outbid it. */
-			me->incarnation = r->incarnation + 1;
-			requeue = true;
-		}
-	}
-	if (requeue) {
-		me->updated = now;
-		swim_queue(s, me->id, 0);
-	}
-}
-
-static void
-swim_apply_new(struct swim *s, const struct swim_record *r, uint64_t sender, bool via_state,
-	       uint64_t now)
-{
-	struct swim_member m, *p;
-
-	if (r->state != SWIM_ALIVE && r->state != SWIM_SUSPECT)
-		return; /* never resurrect a tombstone we have forgotten */
-	memset(&m, 0, sizeof(m));
-	m.id = r->id;
-	m.incarnation = r->incarnation;
-	m.state = SWIM_ALIVE;
-	m.addr = r->addr;
-	memcpy(m.name, r->name, sizeof(m.name));
-	m.load = r->load;
-	m.state_since = m.updated = now;
-	m.load_updated = r->load.version != 0 ? now : 0;
-	if ((p = swim_table_add(&s->tab, &m, s->ops.random, s->arg)) == NULL)
-		return;
-	s->st.joins++;
-	if (r->state == SWIM_SUSPECT)
-		swim_transition(s, p, SWIM_SUSPECT, r->from, now);
-	log_trace(TRACE_GOSSIP, "swim: member %" PRIu64 " joined as %s", p->id,
-		  swim_state_name(p->state));
-	/* Members learnt from a push-pull are old news to the cluster; only
-	 * the sender's own record is worth gossiping on. */
-	if (!via_state || r->id == sender)
-		swim_queue(s, r->id, p->state == SWIM_SUSPECT ? r->from : 0);
-	swim_event(s, p, p->state, true);
-}
-
-/*
- * The state part of a record about a known member. Returns true when our
- * view changed; *gossip tells whether to pass the record on (a new
- * confirmation of a suspicion changes no state but must travel).
- */
-static bool
-swim_apply_state(struct swim *s, struct swim_member *m, const struct swim_record *r,
-		 enum swim_state st, uint64_t from, bool *gossip, uint64_t now)
-{
-	if (r->incarnation < m->incarnation)
-		return false;
-	if (r->incarnation == m->incarnation) {
-		if (st == SWIM_SUSPECT && m->state == SWIM_SUSPECT) {
-			/* Another accuser: confirmed, never restarted (memberlist). */
-			*gossip = swim_suspicions_confirm(&s->susp, m->id, from);
-			return false;
-		}
-		if (swim_rank(st) <= swim_rank(m->state))
-			return false;
-	} else {
-		m->incarnation = r->incarnation;
-		m->addr = r->addr; /* a restart or a move: the owner says so */
-		memcpy(m->name, r->name, sizeof(m->name));
-	}
-	/* A suspicion at a newer incarnation is a new one: its timer restarts. */
-	if (st != m->state || st == SWIM_SUSPECT)
-		swim_transition(s, m, st, from, now);
-	m->updated = now;
-	*gossip = true;
-	return true;
-}
-
-/* A load sample alone: news only about a member we know (a stranger's
- * record, with its address, arrives by its own announcement or push-pull). */
-static void
-swim_apply_load_only(struct swim *s, const struct swim_record *r, uint64_t sender, bool via_state,
-		     uint64_t now)
-{
-	struct swim_member *m;
-
-	if (r->id == swim_me(s)->id) {
-		if (swim_self_load(swim_me(s), r, now)) {
-			swim_me(s)->updated = now;
-			swim_queue(s, r->id, 0);
-		}
-		return;
-	}
-	if ((m = swim_table_find(&s->tab, r->id)) == NULL || !swim_apply_load(m, r, now))
-		return;
-	if (!via_state || r->id == sender)
-		swim_queue_load(s, m->id);
-	swim_event(s, m, m->state, false);
-}
-
-/* Merges one record received from `sender` (via_state: in a push-pull). */
-static void
-swim_apply_record(struct swim *s, const struct swim_record *r, uint64_t sender, bool via_state,
-		  uint64_t now)
-{
-	struct swim_member *m;
-	enum swim_state old, st = r->state;
-	uint64_t from = r->from;
-	bool changed, load, gossip = false;
-
-	if (r->load_only) {
-		swim_apply_load_only(s, r, sender, via_state, now);
-		return;
-	}
-	if (r->id == swim_me(s)->id) {
-		swim_apply_self(s, r, now);
-		return;
-	}
-	if ((m = swim_table_find(&s->tab, r->id)) == NULL) {
-		swim_apply_new(s, r, sender, via_state, now);
-		return;
-	}
-	if (via_state && st == SWIM_DEAD) {
-		/* memberlist's mergeState: a peer's old verdict is only a suspicion
-		 * here, so a live member gets its chance to refute. */
-		st = SWIM_SUSPECT;
-		from = sender;
-	}
-	old = m->state;
-	if (r->incarnation < m->incarnation && r->state != SWIM_ALIVE)
-		swim_fix_add(s, m->id);
-	changed = swim_apply_state(s, m, r, st, from, &gossip, now);
-	load = swim_apply_load(m, r, now);
-	if (gossip)
-		swim_queue(s, m->id, m->state == SWIM_SUSPECT || m->state == SWIM_DEAD ? from : 0);
-	else if (load && (!via_state || r->id == sender))
-		swim_queue_load(s, m->id);
-	if (changed || load)
-		swim_event(s, m, old, false);
-}
-
 /* ---- sending ---- */
 
-static void
-swim_send(struct swim *s, const struct swim_addr *to, uint8_t type, size_t len)
+void
+swim__send(struct swim *s, uint64_t to_id, const struct swim_addr *to, uint8_t type, size_t len)
 {
-	s->ops.send(s->arg, to, type, s->buf, len);
+	s->ops.send(s->arg, to_id, to, type, s->buf, len);
 	s->st.msgs_out++;
 	s->st.bytes_out += len;
 }
@@ -616,14 +400,25 @@ struct swim_fill {
 	struct swim_writer *w;
 	const uint64_t *skip; /* already in the message */
 	uint32_t nskip;
+	uint32_t load_bytes; /* LOAD records in this message so far */
 };
 
+/*
+ * One queued update. A loud entry (a state change) carries the member's
+ * claim, with its key (a stranger needs it to be introduced), its accusation
+ * when it is SUSPECT or DEAD, and its load; a quiet entry (a load sample that
+ * changed nothing else) carries the LOAD record alone, within the message's
+ * load_budget_bytes and, over all datagrams, load_bytes_per_sec: signed
+ * samples are 83 bytes, and every node relays every sample, so without a
+ * budget a cluster whose loads move turns most of its bytes into load news.
+ */
 static enum swim_bcast_take
 swim_fill_one(void *ctx, uint64_t id, uint64_t from, bool quiet)
 {
 	struct swim_fill *f = ctx;
 	const struct swim_member *m;
-	struct swim_record r;
+	uint32_t load_len;
+	bool load;
 
 	if (f->w->cap - f->w->len < SWIM_RECORD_MIN_LEN)
 		return SWIM_BCAST_STOP;
@@ -632,10 +427,40 @@ swim_fill_one(void *ctx, uint64_t id, uint64_t from, bool quiet)
 			return SWIM_BCAST_SKIP;
 	if ((m = swim_table_find(&f->s->tab, id)) == NULL)
 		return SWIM_BCAST_DROP;
-	swim_record_of(f->s, m, from, &r);
-	/* A load sample alone travels without address and name (27 bytes
-	 * instead of ~45): the member is known wherever it is news. */
-	r.load_only = quiet && m->state == SWIM_ALIVE && m->load.version != 0;
+	load_len = SWIM_LOAD_LEN + (m->load.has_custom ? 8 : 0);
+	load = m->load.version != 0 && f->load_bytes + load_len <= f->s->cfg.load_budget_bytes &&
+	       f->s->load_out.milli >= 1000ULL * load_len;
+	if (quiet && !load)
+		return m->load.version != 0 ? SWIM_BCAST_SKIP : SWIM_BCAST_DROP;
+	switch (swim__put_member(f->s, f->w, m, from, !quiet, true, load)) {
+	case 0:
+		if (load) {
+			f->load_bytes += load_len;
+			f->s->load_out.milli -= 1000ULL * load_len;
+		}
+		return SWIM_BCAST_TAKEN;
+	case -EMSGSIZE:
+		return f->w->count == UINT8_MAX ? SWIM_BCAST_STOP : SWIM_BCAST_SKIP;
+	default:
+		return SWIM_BCAST_DROP;
+	}
+}
+
+/* One queued application claim (its slot + 1 in the queue). */
+static enum swim_bcast_take
+swim_fill_claim(void *ctx, uint64_t id, uint64_t from, bool quiet)
+{
+	struct swim_fill *f = ctx;
+	const struct swim_claim_entry *e = swim_claims_at(&f->s->claims, (uint32_t)(id - 1));
+	struct swim_record r;
+
+	if (e == NULL)
+		return SWIM_BCAST_DROP;
+	memset(&r, 0, sizeof(r));
+	r.kind = SWIM_REC_APP;
+	r.id = e->c.subject;
+	r.app = e->c;
+	memcpy(r.sig, e->sig, sizeof(r.sig));
 	switch (swim_codec_add(f->w, &r)) {
 	case 0:
 		return SWIM_BCAST_TAKEN;
@@ -649,37 +474,34 @@ swim_fill_one(void *ctx, uint64_t id, uint64_t from, bool quiet)
 /*
  * Builds and sends one message: header, then the records of the `nfirst`
  * members in first[] (the buddy system, corrections), then as many queued
- * updates as fit. A GOSSIP message with nothing to carry is not sent.
- * Returns the records carried.
+ * updates and application claims as fit. A GOSSIP message with nothing to
+ * carry is not sent. Returns the records carried.
  */
 static size_t
-swim_send_msg(struct swim *s, const struct swim_addr *to, const struct swim_msg *hdr,
-	      const uint64_t *first, uint32_t nfirst)
+swim_send_msg(struct swim *s, uint64_t to_id, const struct swim_addr *to,
+	      const struct swim_msg *hdr, const uint64_t *first, uint32_t nfirst)
 {
 	struct swim_writer w;
-	struct swim_record r;
-	struct swim_fill f = { s, &w, first, nfirst };
+	struct swim_fill f = { s, &w, first, nfirst, 0 };
 	const struct swim_member *m;
 	size_t n;
 
 	if (swim_codec_begin(&w, s->buf, s->cfg.max_payload, hdr) != 0)
 		return 0;
-	for (uint32_t i = 0; i < nfirst; i++) {
-		if ((m = swim_table_cfind(&s->tab, first[i])) == NULL)
-			continue;
-		swim_record_of(s, m, 0, &r);
-		(void)swim_codec_add(&w, &r);
-	}
+	for (uint32_t i = 0; i < nfirst; i++)
+		if ((m = swim_table_cfind(&s->tab, first[i])) != NULL)
+			(void)swim__put_member(s, &w, m, 0, true, false, false);
 	swim_bcast_fill(&s->bq, swim_retransmit_limit(s), UINT8_MAX - w.count, swim_fill_one, &f);
+	swim_bcast_fill(&s->cq, swim_retransmit_limit(s), UINT8_MAX - w.count, swim_fill_claim, &f);
 	n = w.count;
 	if (hdr->type != SWIM_MSG_GOSSIP || n > 0)
-		swim_send(s, to, hdr->type, swim_codec_end(&w));
+		swim__send(s, to_id, to, hdr->type, swim_codec_end(&w));
 	return n;
 }
 
-static void
-swim_send_probe_msg(struct swim *s, uint8_t type, const struct swim_addr *to, uint32_t seq,
-		    uint64_t target, const uint64_t *first, uint32_t nfirst)
+void
+swim__send_probe_msg(struct swim *s, uint8_t type, uint64_t to_id, const struct swim_addr *to,
+		     uint32_t seq, uint64_t target, const uint64_t *first, uint32_t nfirst)
 {
 	struct swim_msg h;
 
@@ -687,49 +509,21 @@ swim_send_probe_msg(struct swim *s, uint8_t type, const struct swim_addr *to, ui
 	h.type = type;
 	h.seq = seq;
 	h.target = target;
-	swim_send_msg(s, to, &h, first, nfirst);
+	swim_send_msg(s, to_id, to, &h, first, nfirst);
 }
 
-/* Our own record alone, as a STATE with `flags`. */
-static void
-swim_send_self(struct swim *s, const struct swim_addr *to, uint8_t flags)
+void
+swim__send_self(struct swim *s, uint64_t to_id, const struct swim_addr *to, uint8_t flags)
 {
 	struct swim_msg h;
 	struct swim_writer w;
-	struct swim_record r;
 
 	memset(&h, 0, sizeof(h));
 	h.type = SWIM_MSG_STATE;
 	h.flags = flags;
-	swim_record_of(s, &s->tab.members[0], 0, &r);
 	if (swim_codec_begin(&w, s->buf, s->cfg.max_payload, &h) == 0 &&
-	    swim_codec_add(&w, &r) == 0)
-		swim_send(s, to, SWIM_MSG_STATE, swim_codec_end(&w));
-}
-
-/* Our whole table to `to` as STATE chunks, self first. */
-static void
-swim_send_state(struct swim *s, const struct swim_addr *to, uint8_t flags)
-{
-	struct swim_msg h;
-	struct swim_writer w;
-	struct swim_record r;
-
-	memset(&h, 0, sizeof(h));
-	h.type = SWIM_MSG_STATE;
-	h.flags = flags;
-	if (swim_codec_begin(&w, s->buf, s->cfg.max_payload, &h) != 0)
-		return;
-	for (uint32_t i = 0; i < s->tab.count; i++) {
-		swim_record_of(s, &s->tab.members[i], 0, &r);
-		if (swim_codec_add(&w, &r) != -EMSGSIZE)
-			continue;
-		swim_send(s, to, SWIM_MSG_STATE, swim_codec_end(&w));
-		(void)swim_codec_begin(&w, s->buf, s->cfg.max_payload, &h);
-		(void)swim_codec_add(&w, &r);
-	}
-	if (w.count > 0)
-		swim_send(s, to, SWIM_MSG_STATE, swim_codec_end(&w));
+	    swim__put_member(s, &w, swim__me(s), 0, true, true, true) == 0)
+		swim__send(s, to_id, to, SWIM_MSG_STATE, swim_codec_end(&w));
 }
 
 /* Lifeguard's buddy system: a member we doubt hears it from us first, so
@@ -758,9 +552,9 @@ swim_gossip_ok(const struct swim *s, const struct swim_member *m, uint64_t now)
  * and `exclude`, in state ALIVE (alive_only) or fit for gossip. Tries 3N
  * times like memberlist's kRandomNodes.
  */
-static uint32_t
-swim_pick(struct swim *s, uint32_t k, uint64_t exclude, bool alive_only, uint64_t now,
-	  uint32_t *out)
+uint32_t
+swim__pick(struct swim *s, uint32_t k, uint64_t exclude, bool alive_only, uint64_t now,
+	   uint32_t *out)
 {
 	uint32_t n = 0, i, j;
 	uint64_t tries = 3 * (uint64_t)s->tab.count;
@@ -789,7 +583,7 @@ swim_pick(struct swim *s, uint32_t k, uint64_t exclude, bool alive_only, uint64_
 static uint64_t
 swim_probe_window(const struct swim *s)
 {
-	return swim_min(3 * s->cfg.probe_timeout_ms * (s->awareness + 1), swim_probe_interval(s));
+	return swim__min(3 * s->cfg.probe_timeout_ms * (s->awareness + 1), swim_probe_interval(s));
 }
 
 static struct swim_probe *
@@ -808,7 +602,7 @@ swim_probe_ping(struct swim *s, const struct swim_probe *p)
 	uint64_t buddy;
 	uint32_t nb = swim_buddy(swim_table_cfind(&s->tab, p->target), &buddy);
 
-	swim_send_probe_msg(s, SWIM_MSG_PING, &p->addr, p->seq, p->target, &buddy, nb);
+	swim__send_probe_msg(s, SWIM_MSG_PING, p->target, &p->addr, p->seq, p->target, &buddy, nb);
 }
 
 static void
@@ -824,7 +618,7 @@ swim_probe_begin(struct swim *s, struct swim_probe *p, const struct swim_member 
 	p->timeout_at = now + s->cfg.probe_timeout_ms;
 	/* A confirmation is one of k: it may take less time than a verdict of
 	 * its own (the indirect round still gets a full probe timeout). */
-	p->end_at = now + (confirm ? swim_min(2 * s->cfg.probe_timeout_ms, swim_probe_window(s))
+	p->end_at = now + (confirm ? swim__min(2 * s->cfg.probe_timeout_ms, swim_probe_window(s))
 				   : swim_probe_window(s));
 	p->confirm = confirm;
 	s->st.probes++;
@@ -887,7 +681,7 @@ swim_probe_indirect(struct swim *s, struct swim_probe *p, uint64_t now)
 	if (swim_table_cfind(&s->tab, p->target) == NULL)
 		return;
 	swim_probe_ping(s, p);
-	p->nhelpers = swim_pick(s, s->cfg.indirect_checks, p->target, true, now, idx);
+	p->nhelpers = swim__pick(s, s->cfg.indirect_checks, p->target, true, now, idx);
 	memset(&h, 0, sizeof(h));
 	h.type = SWIM_MSG_PING_REQ;
 	h.seq = p->seq;
@@ -895,22 +689,18 @@ swim_probe_indirect(struct swim *s, struct swim_probe *p, uint64_t now)
 	h.target_addr = p->addr;
 	for (uint32_t i = 0; i < p->nhelpers; i++) {
 		p->helpers[i] = s->tab.members[idx[i]].id;
-		swim_send_msg(s, &s->tab.members[idx[i]].addr, &h, NULL, 0);
+		swim_send_msg(s, s->tab.members[idx[i]].id, &s->tab.members[idx[i]].addr, &h, NULL,
+			      0);
 	}
 	if (p->nhelpers > 0)
 		s->st.indirect_probes++;
 }
 
-/* Applies a synthesized record: our own verdict about member m. */
+/* Our own verdict about member m (swim__verdict signs it). */
 static void
 swim_accuse(struct swim *s, struct swim_member *m, enum swim_state st, uint64_t now)
 {
-	struct swim_record r;
-
-	swim_record_of(s, m, swim_me(s)->id, &r);
-	r.state = st;
-	r.from = swim_me(s)->id;
-	swim_apply_record(s, &r, r.from, false, now);
+	swim__verdict(s, m, st, now);
 }
 
 static void
@@ -959,7 +749,8 @@ swim_relay_ping(struct swim *s, const struct swim_relay *r)
 	uint64_t buddy;
 	uint32_t nb = swim_buddy(swim_table_cfind(&s->tab, r->target), &buddy);
 
-	swim_send_probe_msg(s, SWIM_MSG_PING, &r->target_addr, r->seq, r->target, &buddy, nb);
+	swim__send_probe_msg(s, SWIM_MSG_PING, r->target, &r->target_addr, r->seq, r->target,
+			     &buddy, nb);
 }
 
 static void
@@ -977,7 +768,8 @@ swim_tick_relays(struct swim *s, uint64_t now)
 			i++;
 			continue;
 		}
-		swim_send_probe_msg(s, SWIM_MSG_NACK, &r->to, r->req_seq, r->target, NULL, 0);
+		swim__send_probe_msg(s, SWIM_MSG_NACK, r->to_id, &r->to, r->req_seq, r->target,
+				     NULL, 0);
 		s->st.nacks_sent++;
 		s->relays[i] = s->relays[--s->nrelays];
 	}
@@ -1003,11 +795,11 @@ swim_last_chance(struct swim *s, const struct swim_member *m, uint64_t now)
 	    sp->deferrals >= SWIM_LAST_CHANCE)
 		return false;
 	swim_suspicions_defer(&s->susp, m->id, now + s->cfg.probe_timeout_ms / 2);
-	swim_send_probe_msg(s, SWIM_MSG_PING, &m->addr, ++s->seq, m->id, &buddy, 1);
-	if (swim_pick(s, 1, m->id, true, now, &i) == 1) {
+	swim__send_probe_msg(s, SWIM_MSG_PING, m->id, &m->addr, ++s->seq, m->id, &buddy, 1);
+	if (swim__pick(s, 1, m->id, true, now, &i) == 1) {
 		memset(&h, 0, sizeof(h));
 		h.type = SWIM_MSG_GOSSIP;
-		swim_send_msg(s, &s->tab.members[i].addr, &h, &buddy, 1);
+		swim_send_msg(s, s->tab.members[i].id, &s->tab.members[i].addr, &h, &buddy, 1);
 	}
 	return true;
 }
@@ -1054,9 +846,10 @@ swim_gossip(struct swim *s, uint64_t now)
 		return;
 	memset(&h, 0, sizeof(h));
 	h.type = SWIM_MSG_GOSSIP;
-	n = swim_pick(s, s->cfg.gossip_fanout, 0, false, now, idx);
+	n = swim__pick(s, s->cfg.gossip_fanout, 0, false, now, idx);
 	for (uint32_t i = 0; i < n && swim_bcast_loud(&s->bq) > 0; i++)
-		swim_send_msg(s, &s->tab.members[idx[i]].addr, &h, NULL, 0);
+		swim_send_msg(s, s->tab.members[idx[i]].id, &s->tab.members[idx[i]].addr, &h, NULL,
+			      0);
 }
 
 /* One random ALIVE member, or now and then a DEAD one (Serf's reconnect:
@@ -1073,13 +866,14 @@ swim_pushpull(struct swim *s, uint64_t now)
 		while (tries-- > 0 && s->tab.count > 1) {
 			m = &s->tab.members[1 + s->ops.random(s->arg) % (s->tab.count - 1)];
 			if (m->state == SWIM_DEAD) {
-				swim_send_state(s, &m->addr, SWIM_STATE_ANSWER);
+				swim__pushpull_to(s, m->id, &m->addr, SWIM_DIGEST_ANSWER);
 				return;
 			}
 		}
 	}
-	if (swim_pick(s, 1, 0, true, now, &i) == 1)
-		swim_send_state(s, &s->tab.members[i].addr, SWIM_STATE_ANSWER);
+	if (swim__pick(s, 1, 0, true, now, &i) == 1)
+		swim__pushpull_to(s, s->tab.members[i].id, &s->tab.members[i].addr,
+				  SWIM_DIGEST_ANSWER);
 }
 
 /* True when some ALIVE or SUSPECT member other than us is reachable at `a`. */
@@ -1090,7 +884,7 @@ swim_addr_live(const struct swim *s, const struct swim_addr *a)
 		const struct swim_member *m = &s->tab.members[i];
 
 		if ((m->state == SWIM_ALIVE || m->state == SWIM_SUSPECT) &&
-		    swim_addr_eq(&m->addr, a))
+		    swim__addr_eq(&m->addr, a))
 			return true;
 	}
 	return false;
@@ -1114,18 +908,21 @@ swim_pushpull_seed(struct swim *s)
 	for (size_t k = 0; k < s->nseeds; k++) {
 		const struct swim_addr *a = &s->seeds[(start + k) % s->nseeds];
 
-		if (swim_addr_eq(a, &s->tab.members[0].addr) || swim_addr_live(s, a))
+		if (swim__addr_eq(a, &s->tab.members[0].addr) || swim_addr_live(s, a))
 			continue;
-		swim_send_state(s, a, SWIM_STATE_ANSWER);
+		swim__pushpull_to(s, 0, a, SWIM_DIGEST_ANSWER);
 		return;
 	}
 }
 
+/* A join: our own record to every seed, asking for theirs. The seed pings us
+ * before it takes us in; we ping it likewise; the push-pull that follows our
+ * first member (swim_tick) brings the rest of the table. */
 static void
 swim_join_send(struct swim *s)
 {
 	for (size_t i = 0; i < s->nseeds; i++)
-		swim_send_state(s, &s->seeds[i], SWIM_STATE_ANSWER);
+		swim__send_self(s, 0, &s->seeds[i], SWIM_STATE_WHO);
 }
 
 static void
@@ -1143,7 +940,7 @@ swim_tick_join(struct swim *s, uint64_t now)
 	if (now < s->next_join)
 		return;
 	swim_join_send(s);
-	s->join_backoff = swim_min(s->join_backoff * 2, SWIM_JOIN_BACKOFF_MAX);
+	s->join_backoff = swim__min(s->join_backoff * 2, SWIM_JOIN_BACKOFF_MAX);
 	s->next_join = now + s->join_backoff;
 }
 
@@ -1156,53 +953,108 @@ swim_next_deadline(struct swim *s, uint64_t now)
 		const struct swim_probe *p = &s->probes[i];
 
 		if (p->active && !p->acked && !p->retried)
-			d = swim_min(d, p->retry_at);
+			d = swim__min(d, p->retry_at);
 		else if (p->active && !p->acked && !p->indirect)
-			d = swim_min(d, p->timeout_at);
+			d = swim__min(d, p->timeout_at);
 		else if (p->active)
-			d = swim_min(d, p->end_at);
+			d = swim__min(d, p->end_at);
 	}
 	if (!s->probes[0].active && !s->left)
-		d = swim_min(d, s->next_probe);
-	if (s->cfg.pushpull_interval_ms > 0 && !s->left) {
-		d = swim_min(d, s->next_pushpull);
-		d = swim_min(d, s->next_settle);
-	}
-	d = swim_min(d, swim_suspicions_next(&s->susp));
-	d = swim_min(d, swim_table_next_reap(&s->tab, s->cfg.reap_after_ms));
+		d = swim__min(d, s->next_probe);
+	if (s->cfg.pushpull_interval_ms > 0 && !s->left)
+		d = swim__min(d, s->next_pushpull);
+	if (!s->left)
+		d = swim__min(d, swim__min(s->next_settle, s->next_soon));
+	d = swim__min(d, swim_suspicions_next(&s->susp));
+	d = swim__min(d, swim_table_next_reap(&s->tab, s->cfg.reap_after_ms));
 	for (uint32_t i = 0; i < s->nrelays; i++)
-		d = swim_min(d,
-			     s->relays[i].retried ? s->relays[i].nack_at : s->relays[i].retry_at);
+		d = swim__min(d,
+			      s->relays[i].retried ? s->relays[i].nack_at : s->relays[i].retry_at);
 	if (s->nseeds > 0 && !s->left)
-		d = swim_min(d, s->next_join);
+		d = swim__min(d, s->next_join);
+	d = swim__min(d, swim__joining_next(s));
+	d = swim__min(d, s->next_load);
 	return d > now ? d : now + 1;
+}
+
+/* Our sample that waited for load_min_interval_ms goes out now. */
+static void
+swim_load_publish(struct swim *s, uint64_t now)
+{
+	struct swim_member *me = swim__me(s);
+	uint32_t wall_s = (uint32_t)(swim__wall_ms(s, now) / 1000);
+	uint32_t version = me->load.version;
+
+	s->next_load = UINT64_MAX;
+	if (!s->load_waiting || version == UINT32_MAX)
+		return;
+	s->load_waiting = false;
+	me->load = s->load_pending;
+	/* Seconds of the wall clock, growing: a restart continues above the
+	 * last life's versions, and nobody can sign one far ahead of the
+	 * receivers' clocks (they refuse it). */
+	me->load.version = version + 1 > wall_s ? version + 1 : wall_s;
+	me->load_updated = me->updated = now;
+	s->load_sent_at = now;
+	swim__sign_load(s);
+	swim__queue_load(s, me->id);
+}
+
+/* A push-pull with a random member a few probe timeouts from now (it has
+ * answered a ping of ours by then, and pinged us). */
+static void
+swim_pushpull_soon(struct swim *s, uint64_t now)
+{
+	s->next_soon = swim__min(s->next_soon, now + 3 * s->cfg.probe_timeout_ms);
+}
+
+/* The push-pulls of a node that has just found its first member: soon after
+ * (the member has pinged us by then), then once more a few seconds later,
+ * and again whenever strangers were turned away for room. */
+static void
+swim_tick_settle(struct swim *s, uint64_t now)
+{
+	if (!s->settled && swim_joined(s)) {
+		s->settled = true;
+		swim_pushpull_soon(s, now);
+		if (s->cfg.pushpull_interval_ms > 0)
+			s->next_settle = now + SWIM_SETTLE_PUSHPULL_MS +
+					 s->ops.random(s->arg) % SWIM_SETTLE_PUSHPULL_MS;
+	}
+	if (s->joining_overflow && s->njoining == 0 && swim_joined(s)) {
+		s->joining_overflow = false;
+		swim_pushpull_soon(s, now);
+	}
+	/* Extra exchanges, off the regular schedule, whose random phase is
+	 * what spreads push-pulls over the interval. */
+	if (now >= s->next_soon && !s->left) {
+		s->next_soon = UINT64_MAX;
+		swim_pushpull(s, now);
+	}
+	if (now >= s->next_settle && !s->left) {
+		s->next_settle = UINT64_MAX;
+		swim_pushpull(s, now);
+	}
 }
 
 uint64_t
 swim_tick(struct swim *s, uint64_t now)
 {
+	swim__bucket_refill(&s->load_out, s->cfg.load_bytes_per_sec, now);
 	swim_tick_reap(s, now);
 	swim_tick_suspicions(s, now);
 	swim_tick_relays(s, now);
+	swim__tick_joining(s, now);
 	swim_tick_probe(s, now);
+	if (now >= s->next_load)
+		swim_load_publish(s, now);
 	if (now >= s->next_gossip) {
 		swim_gossip(s, now);
 		s->next_gossip += s->cfg.gossip_interval_ms;
 		if (s->next_gossip <= now)
 			s->next_gossip = now + s->cfg.gossip_interval_ms;
 	}
-	if (!s->settled && swim_joined(s)) {
-		s->settled = true;
-		if (s->cfg.pushpull_interval_ms > 0)
-			s->next_settle = now + SWIM_SETTLE_PUSHPULL_MS +
-					 s->ops.random(s->arg) % SWIM_SETTLE_PUSHPULL_MS;
-	}
-	/* One extra exchange, off the regular schedule, whose random phase is
-	 * what spreads push-pulls over the interval. */
-	if (now >= s->next_settle && !s->left) {
-		s->next_settle = UINT64_MAX;
-		swim_pushpull(s, now);
-	}
+	swim_tick_settle(s, now);
 	if (s->cfg.pushpull_interval_ms > 0 && !s->left && now >= s->next_pushpull) {
 		swim_pushpull(s, now);
 		swim_pushpull_seed(s);
@@ -1224,11 +1076,14 @@ swim_helper_index(const struct swim_probe *p, uint64_t id)
 }
 
 static void
-swim_on_ack(struct swim *s, uint64_t from_id, const struct swim_msg *msg)
+swim_on_ack(struct swim *s, uint64_t from_id, const struct swim_msg *msg, uint64_t now)
 {
 	struct swim_probe *p = swim_probe_of(s, msg->target);
 	struct swim_relay *r;
 
+	/* A stranger we pinged answers: it is in. */
+	if (msg->target == from_id && swim__joining_ack(s, from_id, msg->seq, now))
+		return;
 	if (p != NULL && !p->acked && msg->seq == p->seq &&
 	    (from_id == p->target || swim_helper_index(p, from_id) >= 0)) {
 		p->acked = true;
@@ -1242,7 +1097,8 @@ swim_on_ack(struct swim *s, uint64_t from_id, const struct swim_msg *msg)
 		if (r->seq != msg->seq || r->target != msg->target || from_id != r->target)
 			continue;
 		/* The requester doubts the target: pass on what we know of it. */
-		swim_send_probe_msg(s, SWIM_MSG_ACK, &r->to, r->req_seq, r->target, &r->target, 1);
+		swim__send_probe_msg(s, SWIM_MSG_ACK, r->to_id, &r->to, r->req_seq, r->target,
+				     &r->target, 1);
 		s->relays[i] = s->relays[--s->nrelays];
 		return;
 	}
@@ -1262,12 +1118,12 @@ swim_on_nack(struct swim *s, uint64_t from_id, const struct swim_msg *msg)
 }
 
 static void
-swim_on_ping_req(struct swim *s, const struct swim_addr *from, const struct swim_msg *msg,
-		 uint64_t now)
+swim_on_ping_req(struct swim *s, uint64_t from_id, const struct swim_addr *from,
+		 const struct swim_msg *msg, uint64_t now)
 {
 	struct swim_relay *r;
 
-	if (msg->target == swim_me(s)->id || s->nrelays == SWIM_RELAY_MAX)
+	if (msg->target == swim__me(s)->id || s->nrelays == SWIM_RELAY_MAX)
 		return;
 	r = &s->relays[s->nrelays++];
 	memset(r, 0, sizeof(*r));
@@ -1275,6 +1131,7 @@ swim_on_ping_req(struct swim *s, const struct swim_addr *from, const struct swim
 	r->req_seq = msg->seq;
 	r->target = msg->target;
 	r->target_addr = msg->target_addr;
+	r->to_id = from_id;
 	r->to = *from;
 	/* Timeouts are cluster-wide settings, so ours is the requester's: one
 	 * retry, then a nack well before its probe interval ends. */
@@ -1283,17 +1140,37 @@ swim_on_ping_req(struct swim *s, const struct swim_addr *from, const struct swim
 	swim_relay_ping(s, r);
 }
 
-/* True (and remembered) unless we did it for `id` less than `window` ms ago. */
-static bool
-swim_recent_ok(struct swim_recent *rc, uint64_t id, uint64_t now, uint64_t window)
+bool
+swim__reply_ok(struct swim *s, enum swim_reply kind, uint64_t id, const struct swim_addr *addr,
+	       uint64_t now)
 {
-	for (uint32_t i = 0; i < SWIM_RECENT_MAX; i++)
-		if (rc->id[i] == id && now >= rc->at[i] && now - rc->at[i] < window)
-			return false;
-	rc->id[rc->next] = id;
-	rc->at[rc->next] = now;
-	rc->next = (rc->next + 1) % SWIM_RECENT_MAX;
+	uint8_t key[1 + 1 + 1 + 16 + 2];
+	size_t klen;
+
+	key[0] = (uint8_t)kind;
+	if (budget_take(s->replies_all[kind], key, 1, now) != 0)
+		goto refused;
+	if (id != 0) {
+		key[1] = 'i';
+		for (int i = 0; i < 8; i++)
+			key[2 + i] = (uint8_t)(id >> (56 - 8 * i));
+		if (budget_take(s->replies[kind], key, 10, now) != 0)
+			goto refused;
+	}
+	if (addr != NULL) {
+		key[1] = 'a';
+		key[2] = addr->family;
+		klen = addr->family == 4 ? 4 : 16;
+		memcpy(key + 3, addr->ip, klen);
+		key[3 + klen] = (uint8_t)(addr->port >> 8);
+		key[4 + klen] = (uint8_t)addr->port;
+		if (budget_take(s->replies[kind], key, 5 + klen, now) != 0)
+			goto refused;
+	}
 	return true;
+refused:
+	s->st.replies_refused++;
+	return false;
 }
 
 static void
@@ -1302,12 +1179,13 @@ swim_on_ping(struct swim *s, uint64_t from_id, const struct swim_addr *from,
 {
 	uint64_t buddy;
 
-	if (msg->target != swim_me(s)->id)
+	if (msg->target != swim__me(s)->id)
 		return; /* meant for an earlier owner of our address */
 
 	if (swim_buddy(swim_table_cfind(&s->tab, from_id), &buddy))
-		swim_fix_add(s, buddy);
-	swim_send_probe_msg(s, SWIM_MSG_ACK, from, msg->seq, msg->target, s->fix, s->nfix);
+		swim__fix_add(s, buddy);
+	swim__send_probe_msg(s, SWIM_MSG_ACK, from_id, from, msg->seq, msg->target, s->fix,
+			     s->nfix);
 	s->nfix = 0;
 }
 
@@ -1320,23 +1198,21 @@ swim_dispatch(struct swim *s, uint64_t from_id, const struct swim_addr *from,
 		swim_on_ping(s, from_id, from, msg);
 		break;
 	case SWIM_MSG_ACK:
-		swim_on_ack(s, from_id, msg);
+		swim_on_ack(s, from_id, msg, now);
 		break;
 	case SWIM_MSG_PING_REQ:
-		swim_on_ping_req(s, from, msg, now);
+		swim_on_ping_req(s, from_id, from, msg, now);
 		break;
 	case SWIM_MSG_NACK:
 		swim_on_nack(s, from_id, msg);
 		break;
 	case SWIM_MSG_STATE:
-		if (msg->flags & SWIM_STATE_WHO)
-			swim_send_self(s, from, 0);
-		/* Once per peer and probe interval: every chunk asks. */
-		if ((msg->flags & SWIM_STATE_ANSWER) &&
-		    swim_recent_ok(&s->answered, from_id, now, s->cfg.probe_interval_ms)) {
-			swim_send_state(s, from, 0);
-			s->nfix = 0; /* the answer carries it all */
-		}
+		if ((msg->flags & SWIM_STATE_WHO) &&
+		    swim__reply_ok(s, SWIM_REPLY_WHO, from_id, from, now))
+			swim__send_self(s, from_id, from, 0);
+		break;
+	case SWIM_MSG_DIGEST:
+		swim__on_digest(s, from_id, from, msg, now);
 		break;
 	default:
 		break;
@@ -1344,17 +1220,27 @@ swim_dispatch(struct swim *s, uint64_t from_id, const struct swim_addr *from,
 }
 
 /* Sends the corrections the last message called for, unless a reply
- * carried them already; at most one such message per peer and round. */
+ * carried them already, within the correction budget. */
 static void
 swim_send_fixes(struct swim *s, uint64_t from_id, const struct swim_addr *from, uint64_t now)
 {
 	struct swim_msg h;
 
-	if (s->nfix == 0 || !swim_recent_ok(&s->corrected, from_id, now, s->cfg.gossip_interval_ms))
+	if (s->nfix == 0 || !swim__reply_ok(s, SWIM_REPLY_FIX, from_id, from, now))
 		return;
 	memset(&h, 0, sizeof(h));
 	h.type = SWIM_MSG_GOSSIP;
-	swim_send_msg(s, from, &h, s->fix, s->nfix);
+	swim_send_msg(s, from_id, from, &h, s->fix, s->nfix);
+}
+
+/* True when `id` is a stranger being pinged already. */
+static bool
+swim_joining_has(const struct swim *s, uint64_t id)
+{
+	for (uint32_t i = 0; i < s->njoining; i++)
+		if (s->joining[i].claim.id == id)
+			return true;
+	return false;
 }
 
 void
@@ -1367,7 +1253,8 @@ swim_on_message(struct swim *s, uint64_t from_id, const struct swim_addr *from, 
 	size_t off = 0;
 
 	s->st.msgs_in++;
-	if (from_id == 0 || from_id == swim_me(s)->id || !swim_addr_valid(from))
+	swim__bucket_refill(&s->load_out, s->cfg.load_bytes_per_sec, now);
+	if (from_id == 0 || from_id == swim__me(s)->id || !swim_addr_valid(from))
 		return;
 	if ((e = swim_codec_decode(type, payload, len, &msg)) != SWIM_CODEC_OK) {
 		s->st.decode_errors++;
@@ -1380,7 +1267,7 @@ swim_on_message(struct swim *s, uint64_t from_id, const struct swim_addr *from, 
 	s->nfix = 0;
 	for (unsigned i = 0; i < msg.count; i++) {
 		(void)swim_codec_record(msg.rec, msg.rec_len, &off, &r);
-		swim_apply_record(s, &r, from_id, type == SWIM_MSG_STATE, now);
+		swim__apply_record(s, &r, from_id, type == SWIM_MSG_STATE, now);
 	}
 	swim_dispatch(s, from_id, from, &msg, now);
 	swim_send_fixes(s, from_id, from, now);
@@ -1388,15 +1275,16 @@ swim_on_message(struct swim *s, uint64_t from_id, const struct swim_addr *from, 
 	/* A member we never heard of talks to us (its announcement missed
 	 * us): ask it who it is rather than wait for a push-pull. */
 	if (!s->left && swim_table_cfind(&s->tab, from_id) == NULL &&
-	    swim_recent_ok(&s->asked, from_id, now, s->cfg.probe_interval_ms))
-		swim_send_self(s, from, SWIM_STATE_WHO);
+	    !swim_joining_has(s, from_id) && swim__reply_ok(s, SWIM_REPLY_WHO, from_id, from, now))
+		swim__send_self(s, from_id, from, SWIM_STATE_WHO);
 }
 
 /* ---- lifecycle and API ---- */
 
 static int
 swim_init_self(struct swim *s, uint64_t self_id, uint64_t incarnation,
-	       const struct swim_addr *self_addr, const char *name, uint64_t now)
+	       const struct swim_addr *self_addr, const char *name, const uint8_t key[32],
+	       uint64_t now)
 {
 	struct swim_member me;
 
@@ -1408,21 +1296,40 @@ swim_init_self(struct swim *s, uint64_t self_id, uint64_t incarnation,
 	me.addr.port = self_addr->port;
 	memcpy(me.addr.ip, self_addr->ip, self_addr->family == 4 ? 4 : 16);
 	strcpy(me.name, name);
+	memcpy(me.key, key, sizeof(me.key));
 	me.state_since = me.updated = now;
 	if (swim_table_add(&s->tab, &me, s->ops.random, s->arg) == NULL)
 		return -ENOMEM;
+	swim__sign_self(s);
 	/* A fresh node announces itself. */
 	return swim_bcast_put(&s->bq, self_id, 0);
 }
 
+/* The reply budgets of each kind: per requester, and for all requests. */
+static int
+swim_init_budgets(struct swim *s)
+{
+	for (int k = 0; k < SWIM_REPLY_KINDS; k++) {
+		s->replies[k] = budget_new(SWIM_REPLY_SOURCES, swim_reply_limits[k].per_sec,
+					   swim_reply_limits[k].burst);
+		s->replies_all[k] = budget_new(1, swim_reply_limits[k].all_per_sec,
+					       swim_reply_limits[k].all_burst);
+		if (s->replies[k] == NULL || s->replies_all[k] == NULL)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 struct swim *
 swim_new(const struct swim_config *cfg, const struct swim_ops *ops, void *arg, uint64_t self_id,
-	 uint64_t incarnation, const struct swim_addr *self_addr, const char *name, uint64_t now)
+	 uint64_t incarnation, const struct swim_addr *self_addr, const char *name,
+	 const uint8_t key[32], uint64_t now)
 {
 	struct swim *s;
 
 	if (cfg == NULL || ops == NULL || ops->send == NULL || ops->random == NULL ||
-	    !swim_config_ok(cfg) || self_id == 0 || !swim_addr_valid(self_addr))
+	    ops->sign == NULL || key == NULL || !swim_config_ok(cfg) || self_id == 0 ||
+	    !swim_addr_valid(self_addr))
 		return NULL;
 	if (name == NULL)
 		name = "";
@@ -1435,12 +1342,22 @@ swim_new(const struct swim_config *cfg, const struct swim_ops *ops, void *arg, u
 	s->arg = arg;
 	s->next_join = UINT64_MAX;
 	s->next_settle = UINT64_MAX;
+	s->next_soon = UINT64_MAX;
+	s->next_load = UINT64_MAX;
 	s->join_backoff = cfg->join_retry_ms;
+	s->verify.milli = 2000ULL * cfg->verify_per_sec;
+	s->verify.last = now;
+	s->load_out.milli = 2000ULL * cfg->load_bytes_per_sec;
+	s->load_out.last = now;
+	swim_claims_init(&s->claims);
 	if ((s->buf = malloc(cfg->max_payload)) == NULL ||
+	    (s->joining = calloc(cfg->max_joining, sizeof(*s->joining))) == NULL ||
+	    swim_init_budgets(s) != 0 ||
 	    swim_table_init(&s->tab, SWIM_MAX_MEMBERS, swim_random64(s)) != 0 ||
 	    swim_bcast_init(&s->bq, swim_random64(s)) != 0 ||
+	    swim_bcast_init(&s->cq, swim_random64(s)) != 0 ||
 	    swim_suspicions_init(&s->susp, swim_random64(s)) != 0 ||
-	    swim_init_self(s, self_id, incarnation, self_addr, name, now) != 0) {
+	    swim_init_self(s, self_id, incarnation, self_addr, name, key, now) != 0) {
 		swim_free(s);
 		return NULL;
 	}
@@ -1460,7 +1377,14 @@ swim_free(struct swim *s)
 		return;
 	swim_table_fini(&s->tab);
 	swim_bcast_fini(&s->bq);
+	swim_bcast_fini(&s->cq);
 	swim_suspicions_fini(&s->susp);
+	swim_claims_fini(&s->claims);
+	for (int k = 0; k < SWIM_REPLY_KINDS; k++) {
+		budget_free(s->replies[k]);
+		budget_free(s->replies_all[k]);
+	}
+	free(s->joining);
 	free(s->seeds);
 	free(s->buf);
 	free(s);
@@ -1501,7 +1425,7 @@ swim_joined(const struct swim *s)
 void
 swim_leave(struct swim *s, uint64_t now)
 {
-	struct swim_member *me = swim_me(s);
+	struct swim_member *me = swim__me(s);
 
 	if (s->left)
 		return;
@@ -1510,7 +1434,8 @@ swim_leave(struct swim *s, uint64_t now)
 		s->probes[i].active = false;
 	me->incarnation++;
 	(void)swim_table_set_state(&s->tab, me, SWIM_LEFT, now);
-	swim_queue(s, me->id, 0);
+	swim__sign_self(s);
+	swim__queue(s, me->id, 0);
 	log_trace(TRACE_GOSSIP, "swim: leaving at incarnation %" PRIu64, me->incarnation);
 	/* Do not wait for the next round: leaving is what the caller waits on. */
 	swim_gossip(s, now);
@@ -1519,21 +1444,20 @@ swim_leave(struct swim *s, uint64_t now)
 void
 swim_set_load(struct swim *s, const struct swim_load *load, uint64_t now)
 {
-	struct swim_member *me = swim_me(s);
-	uint32_t version = me->load.version;
-
-	if (version == UINT32_MAX)
-		return; /* 136 years at one sample a second */
-	me->load = *load;
-	me->load.version = version + 1;
-	if (me->load.cpu_permille > 1000)
-		me->load.cpu_permille = 1000;
-	if (me->load.mem_permille > 1000)
-		me->load.mem_permille = 1000;
-	if (!me->load.has_custom)
-		me->load.custom_milli = 0;
-	me->load_updated = me->updated = now;
-	swim_queue_load(s, me->id);
+	s->load_pending = *load;
+	if (s->load_pending.cpu_permille > 1000)
+		s->load_pending.cpu_permille = 1000;
+	if (s->load_pending.mem_permille > 1000)
+		s->load_pending.mem_permille = 1000;
+	if (!s->load_pending.has_custom)
+		s->load_pending.custom_milli = 0;
+	s->load_waiting = true;
+	/* At most one sample per load_min_interval_ms: a busy node's news
+	 * waits, and the newest sample then goes out. */
+	if (swim__me(s)->load.version == 0 || now - s->load_sent_at >= s->cfg.load_min_interval_ms)
+		swim_load_publish(s, now);
+	else
+		s->next_load = s->load_sent_at + s->cfg.load_min_interval_ms;
 }
 
 size_t
@@ -1560,9 +1484,62 @@ swim_self(const struct swim *s)
 	return &s->tab.members[0];
 }
 
+int
+swim_member_key(const struct swim *s, uint64_t id, uint8_t key[32])
+{
+	const struct swim_member *m = swim_table_cfind(&s->tab, id);
+
+	if (m == NULL)
+		return -ENOENT;
+	memcpy(key, m->key, sizeof(m->key));
+	return 0;
+}
+
 void
 swim_stats(const struct swim *s, struct swim_stats *out)
 {
 	*out = s->st;
 	out->awareness = s->awareness;
+}
+
+int
+swim_claim_register(struct swim *s, uint8_t kind, uint32_t max_entries, bool pushpull)
+{
+	return swim_claims_register(&s->claims, kind, max_entries, pushpull);
+}
+
+int
+swim_claim_publish(struct swim *s, const struct swim_claim *c, uint64_t now)
+{
+	const struct swim_claim_entry *e;
+	uint8_t msg[SWIM_SIGNED_MAX], sig[SWIM_SIG_LEN];
+	struct swim_record r;
+	uint32_t slot;
+
+	if (c == NULL || c->len > SWIM_APP_MAX || c->version == 0 ||
+	    swim_claims_kind(&s->claims, c->kind) == NULL)
+		return -EINVAL;
+	e = swim_claims_at(&s->claims, swim_claims_find(&s->claims, c->kind, c->subject));
+	if (e != NULL && c->version <= e->c.version)
+		return -ESTALE;
+	memset(&r, 0, sizeof(r));
+	r.kind = SWIM_REC_APP;
+	r.id = c->subject;
+	r.app = *c;
+	r.app.origin = swim__me(s)->id;
+	s->ops.sign(s->arg, msg, swim_codec_signed(s->cfg.cluster_id, &r, swim__me(s)->key, msg),
+		    sig);
+	if ((slot = swim_claims_put(&s->claims, &r.app, sig, now)) == SWIM_CLAIM_NONE ||
+	    swim_bcast_put(&s->cq, (uint64_t)slot + 1, 0) != 0)
+		return -ENOMEM;
+	return 0;
+}
+
+const struct swim_claim *
+swim_claim_find(const struct swim *s, uint8_t kind, uint64_t subject)
+{
+	const struct swim_claim_entry *e =
+		swim_claims_at(&s->claims, swim_claims_find(&s->claims, kind, subject));
+
+	return e != NULL ? &e->c : NULL;
 }

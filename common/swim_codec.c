@@ -9,9 +9,19 @@
 
 #include "swim_codec.h"
 
-#define SWIM_PERMILLE_MAX   1000
-#define SWIM_REC_STATE_MASK 3U
-#define SWIM_REC_KNOWN	    (SWIM_REC_STATE_MASK | SWIM_REC_LOAD | SWIM_REC_CUSTOM | SWIM_REC_LOADONLY)
+#define SWIM_PERMILLE_MAX 1000
+#define SWIM_KIND_MASK	  7U
+#define SWIM_F3		  (1U << 3)
+#define SWIM_F4		  (1U << 4)
+/* MEMBER: bit 3 LEFT (else ALIVE), bit 4 a key follows. */
+#define SWIM_MEMBER_LEFT SWIM_F3
+#define SWIM_MEMBER_KEY	 SWIM_F4
+/* ACCUSE: bit 3 DEAD (else SUSPECT). LOAD: bit 3 the custom metric follows. */
+#define SWIM_ACCUSE_DEAD SWIM_F3
+#define SWIM_LOAD_CUSTOM SWIM_F3
+/* DIGEST: bits 3-4 the state. */
+#define SWIM_DIGEST_STATE_SHIFT 3
+#define SWIM_CTX_LEN		16
 
 static const char *const swim_codec_err_names[SWIM_CODEC_ERR_COUNT] = {
 	[SWIM_CODEC_OK] = "ok",
@@ -25,6 +35,8 @@ static const char *const swim_codec_err_names[SWIM_CODEC_ERR_COUNT] = {
 	[SWIM_CODEC_BAD_PORT] = "bad-port",
 	[SWIM_CODEC_BAD_NAME] = "bad-name",
 	[SWIM_CODEC_BAD_LOAD] = "bad-load",
+	[SWIM_CODEC_BAD_KIND] = "bad-kind",
+	[SWIM_CODEC_BAD_APP] = "bad-app",
 };
 
 struct swim_reader {
@@ -126,52 +138,121 @@ swim_get_name(struct swim_reader *r, char *name)
 		swim_fail(r, SWIM_CODEC_BAD_NAME);
 }
 
+/* MEMBER: id, incarnation, address, name, [key], signature. */
 static void
-swim_get_load(struct swim_reader *r, struct swim_load *l, unsigned flags)
+swim_get_member(struct swim_reader *r, unsigned flags, struct swim_record *rec)
 {
-	memset(l, 0, sizeof(*l));
-	if ((flags & SWIM_REC_LOAD) == 0)
-		return;
+	if (flags & ~(SWIM_MEMBER_LEFT | SWIM_MEMBER_KEY))
+		swim_fail(r, SWIM_CODEC_BAD_FLAGS);
+	rec->state = (flags & SWIM_MEMBER_LEFT) ? SWIM_LEFT : SWIM_ALIVE;
+	rec->has_key = (flags & SWIM_MEMBER_KEY) != 0;
+	rec->id = swim_get_id(r);
+	rec->incarnation = swim_get(r, 8);
+	swim_get_addr(r, &rec->addr);
+	swim_get_name(r, rec->name);
+	if (rec->has_key)
+		swim_get_bytes(r, rec->key, SWIM_KEY_LEN);
+	swim_get_bytes(r, rec->sig, SWIM_SIG_LEN);
+}
+
+/* ACCUSE: id, incarnation, accuser, the accuser's signature. */
+static void
+swim_get_accuse(struct swim_reader *r, unsigned flags, struct swim_record *rec)
+{
+	if (flags & ~SWIM_ACCUSE_DEAD)
+		swim_fail(r, SWIM_CODEC_BAD_FLAGS);
+	rec->state = (flags & SWIM_ACCUSE_DEAD) ? SWIM_DEAD : SWIM_SUSPECT;
+	rec->id = swim_get_id(r);
+	rec->incarnation = swim_get(r, 8);
+	rec->from = swim_get_id(r);
+	swim_get_bytes(r, rec->sig, SWIM_SIG_LEN);
+}
+
+/* LOAD: id, version, cpu, load1, mem, [custom], signature. */
+static void
+swim_get_load(struct swim_reader *r, unsigned flags, struct swim_record *rec)
+{
+	struct swim_load *l = &rec->load;
+
+	if (flags & ~SWIM_LOAD_CUSTOM)
+		swim_fail(r, SWIM_CODEC_BAD_FLAGS);
+	rec->id = swim_get_id(r);
 	l->version = (uint32_t)swim_get(r, 4);
 	l->cpu_permille = (uint16_t)swim_get(r, 2);
 	l->load1_permille = (uint16_t)swim_get(r, 2);
 	l->mem_permille = (uint16_t)swim_get(r, 2);
-	if (flags & SWIM_REC_CUSTOM) {
+	if (flags & SWIM_LOAD_CUSTOM) {
 		l->has_custom = true;
 		l->custom_milli = (int64_t)swim_get(r, 8);
 	}
+	swim_get_bytes(r, rec->sig, SWIM_SIG_LEN);
 	if (r->err == SWIM_CODEC_OK && (l->version == 0 || l->cpu_permille > SWIM_PERMILLE_MAX ||
 					l->mem_permille > SWIM_PERMILLE_MAX))
 		swim_fail(r, SWIM_CODEC_BAD_LOAD);
+}
+
+/* APP: kind, subject, version, originator, length, data, signature. */
+static void
+swim_get_app(struct swim_reader *r, unsigned flags, struct swim_record *rec)
+{
+	struct swim_claim *c = &rec->app;
+
+	if (flags != 0)
+		swim_fail(r, SWIM_CODEC_BAD_FLAGS);
+	c->kind = (uint8_t)swim_get(r, 1);
+	c->subject = rec->id = swim_get(r, 8);
+	c->version = swim_get(r, 8);
+	c->origin = swim_get_id(r);
+	c->len = (uint8_t)swim_get(r, 1);
+	if (r->err == SWIM_CODEC_OK && (c->kind == 0 || c->version == 0 || c->len > SWIM_APP_MAX))
+		swim_fail(r, SWIM_CODEC_BAD_APP);
+	swim_get_bytes(r, c->data, r->err == SWIM_CODEC_OK ? c->len : 0);
+	swim_get_bytes(r, rec->sig, SWIM_SIG_LEN);
+}
+
+/* DIGEST: id, incarnation, load version; the state in the flags. */
+static void
+swim_get_digest(struct swim_reader *r, unsigned flags, struct swim_record *rec)
+{
+	if (flags & ~(3U << SWIM_DIGEST_STATE_SHIFT))
+		swim_fail(r, SWIM_CODEC_BAD_FLAGS);
+	rec->state = (enum swim_state)(flags >> SWIM_DIGEST_STATE_SHIFT);
+	rec->id = swim_get_id(r);
+	rec->incarnation = swim_get(r, 8);
+	rec->load.version = (uint32_t)swim_get(r, 4);
 }
 
 enum swim_codec_err
 swim_codec_record(const uint8_t *p, size_t len, size_t *off, struct swim_record *rec)
 {
 	struct swim_reader r = { p, len, *off, SWIM_CODEC_OK };
-	unsigned flags;
+	unsigned k;
 
 	memset(rec, 0, sizeof(*rec));
 	if (*off > len)
 		return SWIM_CODEC_TRUNCATED;
-	rec->id = swim_get_id(&r);
-	rec->incarnation = swim_get(&r, 8);
-	flags = (unsigned)swim_get(&r, 1);
-	if (r.err == SWIM_CODEC_OK &&
-	    ((flags & ~SWIM_REC_KNOWN) != 0 ||
-	     ((flags & SWIM_REC_CUSTOM) && !(flags & SWIM_REC_LOAD)) ||
-	     ((flags & SWIM_REC_LOADONLY) &&
-	      ((flags & SWIM_REC_STATE_MASK) != SWIM_ALIVE || !(flags & SWIM_REC_LOAD)))))
-		swim_fail(&r, SWIM_CODEC_BAD_FLAGS);
-	rec->state = (enum swim_state)(flags & SWIM_REC_STATE_MASK);
-	rec->load_only = (flags & SWIM_REC_LOADONLY) != 0;
-	if (!rec->load_only) {
-		if (rec->state == SWIM_SUSPECT || rec->state == SWIM_DEAD)
-			rec->from = swim_get_id(&r);
-		swim_get_addr(&r, &rec->addr);
-		swim_get_name(&r, rec->name);
+	k = (unsigned)swim_get(&r, 1);
+	rec->kind = (uint8_t)(k & SWIM_KIND_MASK);
+	switch (rec->kind) {
+	case SWIM_REC_MEMBER:
+		swim_get_member(&r, k & ~SWIM_KIND_MASK, rec);
+		break;
+	case SWIM_REC_ACCUSE:
+		swim_get_accuse(&r, k & ~SWIM_KIND_MASK, rec);
+		break;
+	case SWIM_REC_LOAD:
+		swim_get_load(&r, k & ~SWIM_KIND_MASK, rec);
+		break;
+	case SWIM_REC_APP:
+		swim_get_app(&r, k & ~SWIM_KIND_MASK, rec);
+		break;
+	case SWIM_REC_DIGEST:
+		swim_get_digest(&r, k & ~SWIM_KIND_MASK, rec);
+		break;
+	default:
+		swim_fail(&r, SWIM_CODEC_BAD_KIND);
+		break;
 	}
-	swim_get_load(&r, &rec->load, flags);
 	if (r.err == SWIM_CODEC_OK)
 		*off = r.off;
 	return r.err;
@@ -195,6 +276,14 @@ swim_decode_header(struct swim_reader *r, uint8_t type, struct swim_msg *msg)
 		if (r->err == SWIM_CODEC_OK && (msg->flags & ~SWIM_STATE_FLAGS) != 0)
 			swim_fail(r, SWIM_CODEC_BAD_FLAGS);
 		break;
+	case SWIM_MSG_DIGEST:
+		msg->flags = (uint8_t)swim_get(r, 1);
+		msg->lo = swim_get(r, 8);
+		msg->hi = swim_get(r, 8);
+		if (r->err == SWIM_CODEC_OK &&
+		    ((msg->flags & ~SWIM_DIGEST_FLAGS) != 0 || msg->lo > msg->hi))
+			swim_fail(r, SWIM_CODEC_BAD_FLAGS);
+		break;
 	default: /* SWIM_MSG_GOSSIP: no header fields */
 		break;
 	}
@@ -209,7 +298,7 @@ swim_codec_decode(uint8_t type, const uint8_t *p, size_t len, struct swim_msg *m
 
 	memset(msg, 0, sizeof(*msg));
 	msg->type = type;
-	if (type < SWIM_MSG_PING || type > SWIM_MSG_GOSSIP)
+	if (type < SWIM_MSG_PING || type > SWIM_MSG_DIGEST)
 		return SWIM_CODEC_BAD_TYPE;
 	if (swim_get(&r, 1) != SWIM_CODEC_VERSION)
 		swim_fail(&r, SWIM_CODEC_BAD_VERSION);
@@ -225,6 +314,9 @@ swim_codec_decode(uint8_t type, const uint8_t *p, size_t len, struct swim_msg *m
 
 		if (e != SWIM_CODEC_OK)
 			return e;
+		/* Digests ride in DIGEST messages, and nothing else does. */
+		if ((rec.kind == SWIM_REC_DIGEST) != (type == SWIM_MSG_DIGEST))
+			return SWIM_CODEC_BAD_KIND;
 	}
 	return off == msg->rec_len ? SWIM_CODEC_OK : SWIM_CODEC_TRAILING;
 }
@@ -260,36 +352,185 @@ swim_put_addr(uint8_t *p, size_t *off, const struct swim_addr *a)
 	swim_put(p, off, a->port, 2);
 }
 
+static void
+swim_put_bytes(uint8_t *p, size_t *off, const void *src, size_t n)
+{
+	memcpy(p + *off, src, n);
+	*off += n;
+}
+
+static bool
+swim_load_ok(const struct swim_load *l)
+{
+	return l->version != 0 && l->cpu_permille <= SWIM_PERMILLE_MAX &&
+	       l->mem_permille <= SWIM_PERMILLE_MAX;
+}
+
 static bool
 swim_record_ok(const struct swim_record *rec)
 {
-	const struct swim_load *l = &rec->load;
-	bool accused = rec->state == SWIM_SUSPECT || rec->state == SWIM_DEAD;
-
-	if (rec->id == 0 || (unsigned)rec->state > SWIM_LEFT || (accused && rec->from == 0))
+	switch (rec->kind) {
+	case SWIM_REC_MEMBER:
+		return rec->id != 0 && (rec->state == SWIM_ALIVE || rec->state == SWIM_LEFT) &&
+		       swim_addr_ok(&rec->addr) &&
+		       strnlen(rec->name, SWIM_NAME_MAX) < SWIM_NAME_MAX;
+	case SWIM_REC_ACCUSE:
+		return rec->id != 0 && rec->from != 0 &&
+		       (rec->state == SWIM_SUSPECT || rec->state == SWIM_DEAD);
+	case SWIM_REC_LOAD:
+		return rec->id != 0 && swim_load_ok(&rec->load);
+	case SWIM_REC_APP:
+		return rec->app.kind != 0 && rec->app.version != 0 && rec->app.origin != 0 &&
+		       rec->app.len <= SWIM_APP_MAX;
+	case SWIM_REC_DIGEST:
+		return rec->id != 0 && (unsigned)rec->state <= SWIM_LEFT;
+	default:
 		return false;
-	if (rec->load_only && (rec->state != SWIM_ALIVE || l->version == 0))
-		return false;
-	if (!rec->load_only &&
-	    (!swim_addr_ok(&rec->addr) || strnlen(rec->name, SWIM_NAME_MAX) >= SWIM_NAME_MAX))
-		return false;
-	return l->version == 0 ||
-	       (l->cpu_permille <= SWIM_PERMILLE_MAX && l->mem_permille <= SWIM_PERMILLE_MAX);
+	}
 }
 
 size_t
 swim_codec_record_len(const struct swim_record *rec)
 {
-	size_t n;
+	switch (rec->kind) {
+	case SWIM_REC_MEMBER:
+		return SWIM_MEMBER_LEN4 + swim_addr_len(&rec->addr) - 7 +
+		       strnlen(rec->name, SWIM_NAME_MAX) + (rec->has_key ? SWIM_KEY_LEN : 0);
+	case SWIM_REC_ACCUSE:
+		return SWIM_ACCUSE_LEN;
+	case SWIM_REC_LOAD:
+		return SWIM_LOAD_LEN + (rec->load.has_custom ? 8 : 0);
+	case SWIM_REC_APP:
+		return 27 + rec->app.len + SWIM_SIG_LEN;
+	default:
+		return SWIM_DIGEST_LEN;
+	}
+}
 
-	if (rec->load_only)
-		return SWIM_LOADONLY_LEN + (rec->load.has_custom ? 8 : 0);
-	n = 8 + 8 + 1 + swim_addr_len(&rec->addr) + 1 + strnlen(rec->name, SWIM_NAME_MAX);
-	if (rec->state == SWIM_SUSPECT || rec->state == SWIM_DEAD)
-		n += 8;
-	if (rec->load.version != 0)
-		n += 10 + (rec->load.has_custom ? 8 : 0);
-	return n;
+/* The record's kind byte: its kind and flags. */
+static uint8_t
+swim_kind_byte(const struct swim_record *rec)
+{
+	unsigned k = rec->kind;
+
+	if (rec->kind == SWIM_REC_MEMBER)
+		k |= (rec->state == SWIM_LEFT ? SWIM_MEMBER_LEFT : 0) |
+		     (rec->has_key ? SWIM_MEMBER_KEY : 0);
+	else if (rec->kind == SWIM_REC_ACCUSE)
+		k |= rec->state == SWIM_DEAD ? SWIM_ACCUSE_DEAD : 0;
+	else if (rec->kind == SWIM_REC_LOAD)
+		k |= rec->load.has_custom ? SWIM_LOAD_CUSTOM : 0;
+	else if (rec->kind == SWIM_REC_DIGEST)
+		k |= (unsigned)rec->state << SWIM_DIGEST_STATE_SHIFT;
+	return (uint8_t)k;
+}
+
+/* The load fields, in the order of the LOAD record (also what is signed). */
+static void
+swim_put_load(uint8_t *p, size_t *off, const struct swim_load *l, bool custom_always)
+{
+	swim_put(p, off, l->version, 4);
+	swim_put(p, off, l->cpu_permille, 2);
+	swim_put(p, off, l->load1_permille, 2);
+	swim_put(p, off, l->mem_permille, 2);
+	if (l->has_custom || custom_always)
+		swim_put(p, off, l->has_custom ? (uint64_t)l->custom_milli : 0, 8);
+}
+
+/* Everything after the kind byte and before the signature. */
+static void
+swim_put_body(uint8_t *p, size_t *off, const struct swim_record *rec)
+{
+	size_t nlen;
+
+	switch (rec->kind) {
+	case SWIM_REC_MEMBER:
+		swim_put(p, off, rec->id, 8);
+		swim_put(p, off, rec->incarnation, 8);
+		swim_put_addr(p, off, &rec->addr);
+		nlen = strnlen(rec->name, SWIM_NAME_MAX);
+		p[(*off)++] = (uint8_t)nlen;
+		swim_put_bytes(p, off, rec->name, nlen);
+		if (rec->has_key)
+			swim_put_bytes(p, off, rec->key, SWIM_KEY_LEN);
+		break;
+	case SWIM_REC_ACCUSE:
+	case SWIM_REC_DIGEST:
+		swim_put(p, off, rec->id, 8);
+		swim_put(p, off, rec->incarnation, 8);
+		if (rec->kind == SWIM_REC_ACCUSE)
+			swim_put(p, off, rec->from, 8);
+		else
+			swim_put(p, off, rec->load.version, 4);
+		break;
+	case SWIM_REC_LOAD:
+		swim_put(p, off, rec->id, 8);
+		swim_put_load(p, off, &rec->load, false);
+		break;
+	default: /* SWIM_REC_APP */
+		p[(*off)++] = rec->app.kind;
+		swim_put(p, off, rec->app.subject, 8);
+		swim_put(p, off, rec->app.version, 8);
+		swim_put(p, off, rec->app.origin, 8);
+		p[(*off)++] = rec->app.len;
+		swim_put_bytes(p, off, rec->app.data, rec->app.len);
+		break;
+	}
+}
+
+size_t
+swim_codec_signed(uint64_t cluster_id, const struct swim_record *rec,
+		  const uint8_t key[SWIM_KEY_LEN], uint8_t *out)
+{
+	static const char ctx_member[SWIM_CTX_LEN] = "mitosis member";
+	static const char ctx_load[SWIM_CTX_LEN] = "mitosis load";
+	static const char ctx_app[SWIM_CTX_LEN] = "mitosis app";
+	static const char ctx_accuse[SWIM_CTX_LEN] = "mitosis accuse";
+	uint8_t addr[19];
+	size_t off = 0, nlen;
+
+	switch (rec->kind) {
+	case SWIM_REC_MEMBER:
+		swim_put_bytes(out, &off, ctx_member, SWIM_CTX_LEN);
+		swim_put(out, &off, cluster_id, 8);
+		swim_put(out, &off, rec->id, 8);
+		swim_put(out, &off, rec->incarnation, 8);
+		out[off++] = (uint8_t)rec->state;
+		/* The address in one width, so both families sign alike. */
+		memset(addr, 0, sizeof(addr));
+		addr[0] = rec->addr.family;
+		memcpy(addr + 1, rec->addr.ip, rec->addr.family == 4 ? 4 : 16);
+		addr[17] = (uint8_t)(rec->addr.port >> 8);
+		addr[18] = (uint8_t)rec->addr.port;
+		swim_put_bytes(out, &off, addr, sizeof(addr));
+		nlen = strnlen(rec->name, SWIM_NAME_MAX);
+		out[off++] = (uint8_t)nlen;
+		swim_put_bytes(out, &off, rec->name, nlen);
+		swim_put_bytes(out, &off, key, SWIM_KEY_LEN);
+		return off;
+	case SWIM_REC_LOAD:
+		swim_put_bytes(out, &off, ctx_load, SWIM_CTX_LEN);
+		swim_put(out, &off, cluster_id, 8);
+		swim_put(out, &off, rec->id, 8);
+		out[off++] = rec->load.has_custom ? 1 : 0;
+		swim_put_load(out, &off, &rec->load, true);
+		return off;
+	case SWIM_REC_ACCUSE:
+		swim_put_bytes(out, &off, ctx_accuse, SWIM_CTX_LEN);
+		swim_put(out, &off, cluster_id, 8);
+		swim_put(out, &off, rec->id, 8);
+		swim_put(out, &off, rec->incarnation, 8);
+		out[off++] = (uint8_t)rec->state;
+		swim_put(out, &off, rec->from, 8);
+		return off;
+	case SWIM_REC_APP:
+		swim_put_bytes(out, &off, ctx_app, SWIM_CTX_LEN);
+		swim_put(out, &off, cluster_id, 8);
+		swim_put_body(out, &off, rec);
+		return off;
+	default:
+		return 0;
+	}
 }
 
 int
@@ -298,24 +539,31 @@ swim_codec_begin(struct swim_writer *w, uint8_t *buf, size_t cap, const struct s
 	size_t need = 2, off = 0;
 	uint8_t t = hdr->type;
 
-	if (t < SWIM_MSG_PING || t > SWIM_MSG_GOSSIP)
+	if (t < SWIM_MSG_PING || t > SWIM_MSG_DIGEST)
 		return -EINVAL;
 	if (t == SWIM_MSG_STATE && (hdr->flags & ~SWIM_STATE_FLAGS) != 0)
 		return -EINVAL;
-	if (t != SWIM_MSG_STATE && t != SWIM_MSG_GOSSIP && hdr->target == 0)
+	if (t == SWIM_MSG_DIGEST && ((hdr->flags & ~SWIM_DIGEST_FLAGS) != 0 || hdr->lo > hdr->hi))
+		return -EINVAL;
+	if (t <= SWIM_MSG_NACK && hdr->target == 0)
 		return -EINVAL;
 	if (t == SWIM_MSG_PING_REQ && !swim_addr_ok(&hdr->target_addr))
 		return -EINVAL;
 	if (t == SWIM_MSG_STATE)
 		need += 1;
+	else if (t == SWIM_MSG_DIGEST)
+		need += 17;
 	else if (t != SWIM_MSG_GOSSIP)
 		need += 12 + (t == SWIM_MSG_PING_REQ ? swim_addr_len(&hdr->target_addr) : 0);
 	if (cap < need)
 		return -EMSGSIZE;
 	buf[off++] = SWIM_CODEC_VERSION;
-	if (t == SWIM_MSG_STATE) {
+	if (t == SWIM_MSG_STATE || t == SWIM_MSG_DIGEST)
 		buf[off++] = hdr->flags;
-	} else if (t != SWIM_MSG_GOSSIP) {
+	if (t == SWIM_MSG_DIGEST) {
+		swim_put(buf, &off, hdr->lo, 8);
+		swim_put(buf, &off, hdr->hi, 8);
+	} else if (t != SWIM_MSG_STATE && t != SWIM_MSG_GOSSIP) {
 		swim_put(buf, &off, hdr->seq, 4);
 		swim_put(buf, &off, hdr->target, 8);
 		if (t == SWIM_MSG_PING_REQ)
@@ -333,36 +581,16 @@ swim_codec_begin(struct swim_writer *w, uint8_t *buf, size_t cap, const struct s
 int
 swim_codec_add(struct swim_writer *w, const struct swim_record *rec)
 {
-	size_t off = w->len, nlen;
-	unsigned flags;
+	size_t off = w->len;
 
 	if (!swim_record_ok(rec))
 		return -EINVAL;
 	if (w->count == UINT8_MAX || w->cap - w->len < swim_codec_record_len(rec))
 		return -EMSGSIZE;
-	flags = (unsigned)rec->state | (rec->load_only ? SWIM_REC_LOADONLY : 0);
-	if (rec->load.version != 0)
-		flags |= SWIM_REC_LOAD | (rec->load.has_custom ? SWIM_REC_CUSTOM : 0);
-	swim_put(w->buf, &off, rec->id, 8);
-	swim_put(w->buf, &off, rec->incarnation, 8);
-	w->buf[off++] = (uint8_t)flags;
-	if (!rec->load_only) {
-		if (rec->state == SWIM_SUSPECT || rec->state == SWIM_DEAD)
-			swim_put(w->buf, &off, rec->from, 8);
-		swim_put_addr(w->buf, &off, &rec->addr);
-		nlen = strnlen(rec->name, SWIM_NAME_MAX);
-		w->buf[off++] = (uint8_t)nlen;
-		memcpy(w->buf + off, rec->name, nlen);
-		off += nlen;
-	}
-	if (rec->load.version != 0) {
-		swim_put(w->buf, &off, rec->load.version, 4);
-		swim_put(w->buf, &off, rec->load.cpu_permille, 2);
-		swim_put(w->buf, &off, rec->load.load1_permille, 2);
-		swim_put(w->buf, &off, rec->load.mem_permille, 2);
-		if (rec->load.has_custom)
-			swim_put(w->buf, &off, (uint64_t)rec->load.custom_milli, 8);
-	}
+	w->buf[off++] = swim_kind_byte(rec);
+	swim_put_body(w->buf, &off, rec);
+	if (rec->kind != SWIM_REC_DIGEST)
+		swim_put_bytes(w->buf, &off, rec->sig, SWIM_SIG_LEN);
 	w->len = off;
 	w->buf[w->count_off] = ++w->count;
 	return 0;

@@ -131,6 +131,28 @@ swim_suspicions_confirm(struct swim_suspicions *t, uint64_t id, uint64_t from)
 }
 
 void
+swim_suspicions_set_sig(struct swim_suspicions *t, uint64_t id, uint64_t from,
+			const uint8_t sig[64])
+{
+	struct swim_suspicion *s = swim_suspicions_get(t, id);
+
+	for (uint32_t i = 0; s != NULL && i <= s->confirmations; i++)
+		if (s->accusers[i] == from)
+			memcpy(s->sigs[i], sig, 64);
+}
+
+const uint8_t *
+swim_suspicions_sig(const struct swim_suspicions *t, uint64_t id, uint64_t from)
+{
+	const struct swim_suspicion *s = swim_suspicions_find(t, id);
+
+	for (uint32_t i = 0; s != NULL && i <= s->confirmations; i++)
+		if (s->accusers[i] == from)
+			return s->sigs[i];
+	return NULL;
+}
+
+void
 swim_suspicions_defer(struct swim_suspicions *t, uint64_t id, uint64_t until)
 {
 	struct swim_suspicion *s = swim_suspicions_get(t, id);

@@ -83,6 +83,7 @@ struct cfg {
 	uint64_t custom_metric_timeout_ms;
 
 	char *control_socket;  /* default CFG_DEFAULT_CONTROL_SOCKET */
+	char *state_dir;       /* default STATEDIR_DEFAULT (include/statedir.h) */
 	char *metrics_host;    /* metrics_listen: NULL = no metrics server */
 	uint16_t metrics_port; /* default CFG_DEFAULT_METRICS_PORT */
 

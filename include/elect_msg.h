@@ -36,7 +36,7 @@
 #define ELECT_PK_LEN	  32
 #define ELECT_SK_LEN	  64
 #define ELECT_MSG_DOMAIN  "mitosis-elect-v1" /* 16 bytes, signed before the message */
-#define ELECT_MSG_MAX	  1284		     /* = WIRE_MAX_PAYLOAD: one message fits one datagram */
+#define ELECT_MSG_MAX	  1284 /* <= WIRE_MAX_PAYLOAD: one message fits one datagram */
 /* A TIMEOUT_NOW carried as the proof of a sanctioned campaign. */
 #define ELECT_PROOF_LEN (ELECT_MSG_HEADER + ELECT_SIG_LEN)
 /* The envelope message type the shell should carry election messages in. */

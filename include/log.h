@@ -28,7 +28,10 @@ enum log_level {
 #define TRACE_GOSSIP  (1U << 3)
 #define TRACE_CLOUD   (1U << 4)
 #define TRACE_CONTROL (1U << 5)
-#define TRACE_ALL     ((1U << 6) - 1)
+/* The election core's traces; the agent names them `-T elect` once it runs the
+ * election (until then the name is refused: nothing in the agent emits them). */
+#define TRACE_ELECT (1U << 6)
+#define TRACE_ALL   ((1U << 7) - 1)
 
 /* Sets the program name shown in each line (borrowed; must outlive logging). */
 void log_init(const char *progname, enum log_level level, unsigned traces);

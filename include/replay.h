@@ -1,32 +1,25 @@
 /*
- * replay: per-sender replay windows for the wire envelope (IPsec's and
- * WireGuard's sliding window, RFC 6479 section 1, plus an incarnation).
+ * replay: per-sender replay filters for the wire envelope (version 3).
  *
- * For each sender node id the table keeps its incarnation, the highest
- * sequence accepted in that incarnation and a 64-bit bitmap of the
- * REPLAY_WINDOW sequences just below it (bit i set: highest - 1 - i was
- * accepted). A datagram (node, incarnation, seq) is fresh when:
- *   - the node is unknown, or its incarnation is higher than the stored one
- *     (the sender restarted): a new window, any seq >= 1;
- *   - same incarnation and seq > highest;
- *   - same incarnation, highest - REPLAY_WINDOW <= seq < highest, bit clear.
- * Everything else (lower incarnation, seq 0, seq == highest, a set bit, or
- * further behind than the window) is a replay.
+ * Every datagram carries its sender's stamp: a 64-bit number that grows with
+ * every datagram the sender seals, whoever it goes to (wall-clock
+ * milliseconds << 12 plus a counter, include/wire.h). For each sender node id
+ * the table keeps the REPLAY_RECENT highest stamps accepted from it. A stamp
+ * is fresh when it is not 0, not among them, and (once REPLAY_RECENT are
+ * held) above the lowest of them: up to REPLAY_RECENT - 1 datagrams of one
+ * sender may arrive out of order and still be taken, each once. Everything
+ * else is a replay. Unlike the 64-sequence bitmap of version 2, this counts
+ * only the datagrams that reached this receiver, so a sender's traffic to
+ * others does not push its datagrams to us out of the window.
  *
- * Checking and committing are separate so that the caller commits only after
- * the signature holds: a forged datagram never moves a window nor creates or
- * evicts an entry.
+ * Stamps far from the receiver's clock never get here (wire_receive refuses
+ * them as stale or future first), so an entry that has been silent for
+ * longer than that bound can be forgotten without reopening a replay.
  *
- * The table holds at most max_senders nodes. When it is full, committing a new
- * node evicts the least recently updated one. Consequence: the evicted node's
- * window is forgotten, so datagrams it sent before can be replayed once more
- * (the first replay recreates the window). Because only datagrams that passed
- * the signature are committed, only a holder of the cluster key can fill the
- * table, and max_senders should stay well above the cluster size (the
- * default, 65536, is); the membership layer also ignores stale incarnations.
- *
- * Lookups are O(1) expected (chained hash keyed with a random salt); eviction
- * is O(1) (an LRU list). All memory is allocated by replay_new().
+ * Checking and committing are separate so that the caller commits only
+ * after every other check holds: a forged datagram never moves a filter nor
+ * creates or evicts an entry. The table holds at most max_senders nodes; a
+ * new one evicts the least recently updated (common/lru.c).
  */
 #ifndef REPLAY_H
 #define REPLAY_H
@@ -34,7 +27,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define REPLAY_WINDOW 64
+#define REPLAY_RECENT 8
 
 struct replay;
 
@@ -42,20 +35,19 @@ struct replay;
 struct replay *replay_new(uint32_t max_senders);
 void replay_free(struct replay *rp);
 
-/* True when (node_id, incarnation, seq) would be accepted. Changes nothing. */
-bool replay_check(const struct replay *rp, uint64_t node_id, uint64_t incarnation, uint64_t seq);
+/* True when (node_id, stamp) would be accepted. Changes nothing. */
+bool replay_check(const struct replay *rp, uint64_t node_id, uint64_t stamp);
 
 /*
- * Records (node_id, incarnation, seq) as accepted, creating the node's entry
- * (evicting the least recently updated one when the table is full) and making
- * it the most recently updated. Returns 0, or -EALREADY (nothing changed) when
+ * Records (node_id, stamp) as accepted, creating the node's entry (evicting
+ * the least recently updated one when the table is full) and making it the
+ * most recently updated. Returns 0, or -EALREADY (nothing changed) when
  * replay_check() would have said false.
  */
-int replay_commit(struct replay *rp, uint64_t node_id, uint64_t incarnation, uint64_t seq);
+int replay_commit(struct replay *rp, uint64_t node_id, uint64_t stamp);
 
-/* The stored incarnation and highest sequence of node_id: true when known. */
-bool replay_lookup(const struct replay *rp, uint64_t node_id, uint64_t *incarnation,
-		   uint64_t *highest);
+/* The highest stamp accepted from node_id: true when known. */
+bool replay_lookup(const struct replay *rp, uint64_t node_id, uint64_t *highest);
 
 /* Nodes currently held, and entries evicted so far. */
 uint32_t replay_count(const struct replay *rp);

@@ -3,12 +3,20 @@
  * extensions, as a pure state machine (docs/membership.md).
  *
  * Events in: swim_on_message() for a verified datagram (the wire envelope has
- * already checked signature, cluster and replay, and names the sender's node
- * id), swim_tick() when the deadline it returned has come, swim_join(),
- * swim_leave(), swim_set_load(). Time is always passed in as `now` (ms, any
- * monotonic origin). Actions out go through struct swim_ops: datagrams to send
- * (payload only; the caller seals them in the envelope) and member events.
- * Randomness comes from ops->random so the simulator is deterministic.
+ * already checked its tag, cluster, destination and replay, and names the
+ * sender's node id), swim_tick() when the deadline it returned has come,
+ * swim_join(), swim_leave(), swim_set_load(), swim_claim_publish(). Time is
+ * always passed in as `now` (ms, any monotonic origin). Actions out go through
+ * struct swim_ops: datagrams to send (payload only; the caller seals them in
+ * the envelope), member events, signatures, application claims. Randomness
+ * comes from ops->random so the simulator is deterministic.
+ *
+ * Node keys (docs/protocol.md, "Node keys"): every claim a node makes about
+ * itself (ALIVE, LEFT, its address and name, its load samples) is signed with
+ * its own key and relayed unchanged; the key travels in its member record and
+ * is pinned per node id. Claims about others (SUSPECT, DEAD) are bounded to
+ * the incarnation their subject signed. A node never heard of is admitted only
+ * with a valid self-signed claim, and only once it has answered a ping.
  *
  * Nothing here allocates per message; the member table grows with the
  * cluster. Nothing here does I/O.
@@ -20,7 +28,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SWIM_NAME_MAX 64 /* bytes of a member name, including the NUL */
+#define SWIM_NAME_MAX 64  /* bytes of a member name, including the NUL */
+#define SWIM_APP_MAX  192 /* bytes of an application claim's data */
+/* How far ahead of our clock an incarnation (ms) or a load version (s) may
+ * be; the envelope's bound (WIRE_MAX_SKEW_MS) is the same. */
+#define SWIM_MAX_SKEW_MS 30000
 
 /* Message types carried in the wire envelope's type byte (docs/protocol.md). */
 enum swim_msg_type {
@@ -30,6 +42,7 @@ enum swim_msg_type {
 	SWIM_MSG_NACK = 4,     /* Lifeguard: the helper did not hear the target */
 	SWIM_MSG_STATE = 5,    /* push-pull chunk: a batch of member records */
 	SWIM_MSG_GOSSIP = 6,   /* updates only, sent each gossip interval */
+	SWIM_MSG_DIGEST = 7,   /* push-pull: what the sender holds, member by member */
 };
 
 enum swim_state {
@@ -55,6 +68,21 @@ struct swim_load {
 	int64_t custom_milli; /* custom metric x 1000 (e.g. requests/s) */
 };
 
+/*
+ * An application claim (docs/membership.md, "Application claims"): opaque
+ * bytes of a registered kind about a subject, signed by its originator's node
+ * key, gossiped and relayed unchanged; a higher version for the same (kind,
+ * subject) supersedes it. The core never interprets `data`.
+ */
+struct swim_claim {
+	uint8_t kind;	  /* registered with swim_claim_register, 1..255 */
+	uint64_t subject; /* what it is about: a node id, 0 for the cluster, ... */
+	uint64_t version; /* not 0; a higher one supersedes */
+	uint64_t origin;  /* the node that signed it */
+	uint8_t len;
+	uint8_t data[SWIM_APP_MAX];
+};
+
 struct swim_member {
 	uint64_t id; /* node id (droplet id) */
 	uint64_t incarnation;
@@ -62,6 +90,10 @@ struct swim_member {
 	struct swim_addr addr;
 	char name[SWIM_NAME_MAX];
 	struct swim_load load;
+	uint8_t key[32];       /* its node key, pinned when it was admitted */
+	uint8_t sig[64];       /* its signature of its claim (ALIVE or LEFT) at incarnation */
+	uint8_t load_sig[64];  /* its signature of `load` */
+	uint8_t dead_sig[64];  /* our signature of our verdict, when DEAD */
 	uint64_t state_since;  /* local time of the last state change */
 	uint64_t updated;      /* local time anything about it last changed */
 	uint64_t load_updated; /* local time its load last changed */
@@ -85,20 +117,43 @@ struct swim_config {
 	uint64_t reap_after_ms;	       /* dead/left members are forgotten after this */
 	uint64_t join_retry_ms;	       /* first retry of an unanswered join; doubles, capped 30 s */
 	size_t max_payload;	       /* largest payload to emit (WIRE_MAX_PAYLOAD) */
+	uint64_t cluster_id;	       /* signatures are bound to it (wire_cluster_id) */
+	uint32_t max_joining;	       /* strangers being checked (pinged) at once */
+	uint64_t load_min_interval_ms; /* our samples go out at most this often */
+	uint32_t load_budget_bytes;    /* load records per datagram, in bytes */
+	uint32_t load_bytes_per_sec;   /* load records a second, all datagrams (token bucket) */
+	uint32_t verify_per_sec;       /* signature checks a second (token bucket) */
 };
 
 /* Outputs. All are required except event. */
 struct swim_ops {
-	/* Send `len` bytes of message `type` to `to`. Failures are the caller's
-	 * to count; the protocol tolerates loss. */
-	void (*send)(void *arg, const struct swim_addr *to, uint8_t type, const uint8_t *payload,
-		     size_t len);
+	/* Send `len` bytes of message `type` to node `to_id` at `to`; to_id is 0
+	 * when the receiver's id is not known (a seed): the envelope then binds
+	 * the datagram to the address instead. Failures are the caller's to
+	 * count; the protocol tolerates loss. */
+	void (*send)(void *arg, uint64_t to_id, const struct swim_addr *to, uint8_t type,
+		     const uint8_t *payload, size_t len);
 	/* A member appeared, changed state, or its load changed (old_state ==
 	 * m->state then). `m` is borrowed for the call only. */
 	void (*event)(void *arg, const struct swim_member *m, enum swim_state old_state,
 		      bool is_new);
 	/* Uniform 32-bit random numbers. */
 	uint32_t (*random)(void *arg);
+	/* Signs msg[0, len) with this node's key (Ed25519). Required. */
+	void (*sign)(void *arg, const uint8_t *msg, size_t len, uint8_t sig[64]);
+	/* 0 when sig is key's signature of msg[0, len). Optional: NULL is
+	 * Ed25519 (nodekey_verify); simulators may plug a cheaper scheme. */
+	int (*verify)(void *arg, const uint8_t key[32], const uint8_t *msg, size_t len,
+		      const uint8_t sig[64]);
+	/* Wall-clock ms, for the bounds on incarnations and load versions.
+	 * Optional: NULL means `now` is wall-clock time (the simulator). */
+	uint64_t (*wall)(void *arg);
+	/* An application claim arrived whose signature holds and that is newer
+	 * than what we hold for its (kind, subject); `c` is borrowed for the
+	 * call. Return 0 to accept it (it is stored, relayed, and superseded
+	 * later), or a negative errno to refuse it. Optional: NULL refuses
+	 * every claim. Never called for our own swim_claim_publish(). */
+	int (*claim)(void *arg, const struct swim_claim *c);
 };
 
 struct swim_stats {
@@ -107,6 +162,16 @@ struct swim_stats {
 	uint64_t msgs_in, msgs_out, bytes_out, decode_errors;
 	uint64_t confirm_probes; /* probes of members others suspect (in probes too) */
 	uint32_t awareness;	 /* current local health multiplier, 0 = healthy */
+	/* Refused records, by reason (docs/membership.md, "Refused records"). */
+	uint64_t bad_signatures;  /* a signed record whose signature does not hold */
+	uint64_t key_mismatches;  /* a key other than the one pinned for that id */
+	uint64_t out_of_bounds;	  /* incarnation or load version too far ahead */
+	uint64_t unsigned_claims; /* a stranger without key, or LEFT about another */
+	uint64_t joining_full;	  /* a stranger refused: max_joining being checked */
+	uint64_t joins_failed;	  /* strangers that never answered their ping */
+	uint64_t verify_dropped;  /* records not checked: verify_per_sec spent */
+	uint64_t replies_refused; /* answers, corrections, WHO replies over budget */
+	uint64_t claims;	  /* application claims accepted */
 };
 
 struct swim;
@@ -117,12 +182,13 @@ void swim_config_default(struct swim_config *c);
 /*
  * New membership state for node `self_id` at `self_addr`, with the starting
  * incarnation (the agent's boot time in ms, so a restart always rejoins with
- * a higher one). `cfg` and `ops` are copied; `arg` is passed to every op.
+ * a higher one) and its public node key `key` (ops->sign signs with the
+ * matching secret). `cfg` and `ops` are copied; `arg` is passed to every op.
  * NULL on ENOMEM or an invalid config.
  */
 struct swim *swim_new(const struct swim_config *cfg, const struct swim_ops *ops, void *arg,
 		      uint64_t self_id, uint64_t incarnation, const struct swim_addr *self_addr,
-		      const char *name, uint64_t now);
+		      const char *name, const uint8_t key[32], uint64_t now);
 /* Frees it. Accepts NULL. */
 void swim_free(struct swim *s);
 
@@ -145,8 +211,36 @@ uint64_t swim_tick(struct swim *s, uint64_t now);
  * short while (a few gossip intervals) so it spreads, then stops. */
 void swim_leave(struct swim *s, uint64_t now);
 
-/* Our newest load sample; version is assigned here. */
+/* Our newest load sample; version (wall-clock seconds, growing) and signature
+ * are assigned here. It goes out at once unless the last one went out less
+ * than load_min_interval_ms ago; then the newest waits until then. */
 void swim_set_load(struct swim *s, const struct swim_load *load, uint64_t now);
+
+/*
+ * Admits a member known by other means, without the ping a stranger gets: a
+ * simulator priming its tables, a test. `claim` must be a MEMBER record with
+ * its key (swim_codec.h) and a valid signature. 0, -EINVAL, -EEXIST, -ENOMEM.
+ */
+struct swim_record;
+int swim_prime(struct swim *s, const struct swim_record *claim, uint64_t now);
+
+/* The pinned public key of member `id` (or ours) into key: 0 or -ENOENT.
+ * For the election's signed votes and grants (docs/membership.md). */
+int swim_member_key(const struct swim *s, uint64_t id, uint8_t key[32]);
+
+/*
+ * Application claims (docs/membership.md): accept claims of `kind` (1..255),
+ * keeping at most max_entries of them (the least recently updated goes);
+ * with `pushpull`, every push-pull carries them too (for a few long-lived
+ * claims, such as who leads). 0, -EINVAL, -EEXIST or -ENOMEM.
+ */
+int swim_claim_register(struct swim *s, uint8_t kind, uint32_t max_entries, bool pushpull);
+/* Signs and gossips a claim originated here (c->origin is set to us). Its
+ * version must be above the one held for (kind, subject). 0, -EINVAL (kind
+ * not registered, bad length), -ESTALE or -ENOMEM. */
+int swim_claim_publish(struct swim *s, const struct swim_claim *c, uint64_t now);
+/* The claim held for (kind, subject), or NULL. Borrowed until the next call. */
+const struct swim_claim *swim_claim_find(const struct swim *s, uint8_t kind, uint64_t subject);
 
 /* Members, self included, in no particular order; index < swim_count(). */
 size_t swim_count(const struct swim *s);

@@ -15,12 +15,17 @@ wait_cond() {
 
 # mitosis_write_confs NET [LINES]: a keyring and $W/mitosis/nI.conf for
 # I = 1..N: static identity, node I at NET.I:7950, seeded by the first three,
-# then LINES (more configuration, may be empty).
+# a state directory and a custom metric file of its own (nI.metric, 0 to
+# start), then LINES (more configuration, may be empty). MITOSIS_RUN (default
+# MITOSIS) is the agent they are for: an older one without state_dir gets none.
 mitosis_write_confs() {
-	local i d=$W/mitosis
+	local i d=$W/mitosis state=
+	local run=${MITOSIS_RUN:-$MITOSIS}
 	mkdir -p "$d"
-	"$MITOSIS" keygen -o "$d/cluster.key" >/dev/null
+	"$run" keygen -o "$d/cluster.key" >/dev/null
+	"$run" agent --help 2>&1 | grep -q -- --state-dir && state=yes
 	for i in $(seq 1 "$N"); do
+		echo 0 >"$d/n$i.metric"
 		cat >"$d/n$i.conf" <<CONF
 cluster = bench
 key_file = $d/cluster.key
@@ -30,6 +35,8 @@ private_ipv4 = $1.$i
 bind = $1.$i:7950
 seeds = $1.1:7950, $1.2:7950, $1.3:7950
 control_socket = $d/n$i.sock
+custom_metric_file = $d/n$i.metric
+${state:+state_dir = $d/n$i.state}
 ${2:-}
 CONF
 	done

@@ -20,12 +20,21 @@
 #      stamped to the microsecond as it is written, and also from a
 #      member-failed event handler (`date +%s%N`), which runs after the agent's
 #      event coalescing (1 s quiescence), the delay a Serf user's script sees.
+#   4. (before the crashes) CHURN_SECONDS with every agent's load moving on its
+#      own: mitosis agents read a custom metric from a file of their own
+#      (custom_metric_file) and Serf agents carry it as a tag (`serf tags -set
+#      load=V`, Serf's only way to gossip a value); every 2-5 s (at random, per
+#      agent) the value changes at random; bytes and packets on the wire over
+#      the window, against the idle window just before.
+# With MITOSIS_BEFORE=PATH and "before" in BENCH_SYSTEMS, an older mitosis
+# build runs too, as system "before", so before and after meet Serf in one run.
 # Figures are "serf_compare ..." lines; ratio lines are mitosis/serf (below 1:
 # mitosis is faster or smaller). Needs root (nftables). Every loop is bounded;
 # traffic goes only to 127.0.20.0/24 and 127.0.21.0/24; agents, handler
 # processes and the nftables table are removed on exit, pass or fail.
 #
 # Environment: BENCH_N (100), IDLE_SECONDS (60), TRIALS (5), SETTLE_SECONDS (120),
+# CHURN_SECONDS (60; 0: no churn window), MITOSIS_BEFORE (an older agent),
 # BENCH_SYSTEMS ("mitosis serf"), MITOSIS (path; default $BUILD/mitosis),
 # MITOSIS_EXTRA_CONF (configuration lines added to every mitosis agent, e.g.
 # "load_interval = 10m" to isolate a cost), BENCH_KEEP=1 keeps the work
@@ -40,6 +49,7 @@ IDLE=${IDLE_SECONDS:-60}
 TRIALS=${TRIALS:-5}
 SETTLE=${SETTLE_SECONDS:-120}
 SYSTEMS=${BENCH_SYSTEMS:-"mitosis serf"}
+CHURN=${CHURN_SECONDS:-60}
 TAG="serf_compare n=$N"
 NFT_TABLE=serfbench$$
 
@@ -161,10 +171,11 @@ ALIVE=() # node numbers still running
 # --- mitosis -----------------------------------------------------------
 mitosis_start() {
 	local i
+	rm -rf "$W/mitosis"
 	mitosis_write_confs 127.0.20 "log_level = info
 ${MITOSIS_EXTRA_CONF:-}"
 	for i in $(seq 1 "$N"); do
-		"$MITOSIS" agent -c "$W/mitosis/n$i.conf" >/dev/null 2>"$W/mitosis/n$i.log" &
+		"$MITOSIS_RUN" agent -c "$W/mitosis/n$i.conf" >/dev/null 2>"$W/mitosis/n$i.log" &
 		PID_OF[i]=$!
 		PIDS+=("$!")
 	done
@@ -234,6 +245,34 @@ serf_converged() {
 	for i in $nodes; do
 		[ "$(serf_alive "$i")" = "$N" ] || return 1
 	done
+}
+
+# --- load churn --------------------------------------------------------
+# churn_loop KIND SECONDS: every agent's load changes at random every 2-5 s
+# (its own schedule), for SECONDS; mitosis through its metric file, Serf
+# through a tag. Bounded: SECONDS x 2 rounds of 0.5 s.
+churn_loop() {
+	local kind=$1 secs=$2 k i now v
+	local -a next pids=()
+	for i in "${ALIVE[@]}"; do next[i]=0; done
+	for ((k = 0; k < secs * 2; k++)); do
+		now=$(date +%s)
+		for i in "${ALIVE[@]}"; do
+			((now >= next[i])) || continue
+			v=$((RANDOM % 1000))
+			if [ "$kind" = mitosis ]; then
+				printf '%s\n' "$v" >"$W/mitosis/n$i.metric.tmp" &&
+					mv "$W/mitosis/n$i.metric.tmp" "$W/mitosis/n$i.metric"
+			else
+				serf tags -rpc-addr="127.0.21.$i:7373" -set "load=$v" >/dev/null 2>&1 &
+				pids+=($!)
+			fi
+			next[i]=$((now + 2 + RANDOM % 4))
+		done
+		sleep 0.5
+	done
+	# Only the tag commands: a bare wait would wait for the agents too.
+	((${#pids[@]} == 0)) || wait "${pids[@]}" 2>/dev/null || true
 }
 
 # --- both --------------------------------------------------------------
@@ -323,13 +362,18 @@ count_events() {
 }
 
 run_system() {
-	local sys=$1 t_last t_conv c0 c1 m0 m1 w0 w1 tk i v a0 a1 trial
+	local sys=$1 kind=$1 t_last t_conv c0 c1 m0 m1 w0 w1 tk i v a0 a1 trial
 	local -a victims
+	MITOSIS_RUN=$MITOSIS
+	if [ "$sys" = before ]; then
+		kind=mitosis
+		MITOSIS_RUN=$(realpath "${MITOSIS_BEFORE:?set MITOSIS_BEFORE to run system before}")
+	fi
 	mapfile -t ALIVE < <(seq 1 "$N")
 	say "$sys: starting $N agents"
-	"${sys}_start"
+	"${kind}_start"
 	t_last=$(date +%s%N)
-	if [ "$sys" = mitosis ]; then
+	if [ "$kind" = mitosis ]; then
 		wait_cond 120 mitosis_converged || die "mitosis: the $N agents did not converge in 120 s (n1 sees $(mitosis_alive 1))"
 	else
 		wait_cond 180 serf_converged || die "serf: the $N agents did not converge in 180 s (s1 sees $(serf_alive 1))"
@@ -346,15 +390,15 @@ run_system() {
 	tk=$(getconf CLK_TCK)
 	local pids=()
 	for i in "${ALIVE[@]}"; do pids+=("${PID_OF[i]}"); done
-	[ "$sys" = mitosis ] && a0=$(mitosis_counters)
-	w0=$(wire_read "$sys")
+	[ "$kind" = mitosis ] && a0=$(mitosis_counters)
+	w0=$(wire_read "$kind")
 	m0=$(cpu_total)
 	c0=$(cpu_ticks "${pids[@]}")
 	sleep "$IDLE"
 	c1=$(cpu_ticks "${pids[@]}")
 	m1=$(cpu_total)
-	w1=$(wire_read "$sys")
-	[ "$sys" = mitosis ] && a1=$(mitosis_counters)
+	w1=$(wire_read "$kind")
+	[ "$kind" = mitosis ] && a1=$(mitosis_counters)
 	mem_report "$sys" "${pids[@]}" | tee -a "$W/figures"
 	awk -v a="$c0" -v b="$c1" -v tk="$tk" -v n="$N" -v s="$IDLE" -v t="$TAG system=$sys" \
 		'BEGIN { printf "%s cpu_ms_per_node_per_sec %.3f\n", t, (b - a) * 1000 / tk / n / s }' | tee -a "$W/figures"
@@ -362,7 +406,7 @@ run_system() {
 		'{ printf "%s wire_bytes_per_node_per_sec %.0f\n", t, ($4 - $2) / n / s
 		   printf "%s wire_packets_per_node_per_sec %.2f\n", t, ($3 - $1) / n / s
 		   if ($3 > $1) printf "%s wire_bytes_per_packet %.1f\n", t, ($4 - $2) / ($3 - $1) }' | tee -a "$W/figures"
-	if [ "$sys" = mitosis ]; then
+	if [ "$kind" = mitosis ]; then
 		# The agents' own counters: datagram payload sizes (UDP payload, no IP/UDP headers).
 		echo "$a0 $a1" | awk -v n="$N" -v s="$IDLE" -v t="$TAG system=$sys" \
 			'{ printf "%s agent_datagrams_out_per_node_per_sec %.2f\n", t, ($5 - $1) / n / s
@@ -372,7 +416,17 @@ run_system() {
 	echo "$m0 $m1" | awk -v t="$TAG system=$sys" -v l="$(cut -d' ' -f1-3 /proc/loadavg)" \
 		'{ printf "%s machine_busy_pct %.1f (every process, all CPUs, idle window; load average %s)\n", t, 100 * ($3 - $1) / ($3 - $1 + $4 - $2), l }' |
 		tee -a "$W/figures"
-	emit "$TAG system=$sys idle_suspicions $(count_events "$sys" suspect) idle_false_deaths $(count_events "$sys" dead)"
+	emit "$TAG system=$sys idle_suspicions $(count_events "$kind" suspect) idle_false_deaths $(count_events "$kind" dead)"
+	if [ "$CHURN" -gt 0 ]; then
+		say "$sys: every agent's load moving at random for $CHURN s"
+		w0=$(wire_read "$kind")
+		churn_loop "$kind" "$CHURN"
+		w1=$(wire_read "$kind")
+		echo "$w0 $w1" | awk -v n="$N" -v s="$CHURN" -v t="$TAG system=$sys" \
+			'{ printf "%s churn_wire_bytes_per_node_per_sec %.0f\n", t, ($4 - $2) / n / s
+			   printf "%s churn_wire_packets_per_node_per_sec %.2f\n", t, ($3 - $1) / n / s }' |
+			tee -a "$W/figures"
+	fi
 
 	mapfile -t victims < <(shuf -i 4-"$N" -n "$TRIALS")
 	: >"$W/$sys.delays"
@@ -387,14 +441,14 @@ run_system() {
 		t0=$(date +%s%N)
 		kill -9 "${PID_OF[v]}"
 		wait "${PID_OF[v]}" 2>/dev/null || true
-		wait_cond 90 all_detected "$sys" "$v" ||
-			say "$sys trial $trial: only $(detected_count "$sys" "$v") of ${#ALIVE[@]} observers detected the crash in 90 s"
+		wait_cond 90 all_detected "$kind" "$v" ||
+			say "$sys trial $trial: only $(detected_count "$kind" "$v") of ${#ALIVE[@]} observers detected the crash in 90 s"
 		# shellcheck disable=SC2046
-		detect_delays "$sys" "$v" "$t0" log $(observer_files "$sys" log) >"$W/t.delays"
+		detect_delays "$kind" "$v" "$t0" log $(observer_files "$kind" log) >"$W/t.delays"
 		cat "$W/t.delays" >>"$W/$sys.delays"
 		read -r cnt med p99 max < <(stats <"$W/t.delays")
 		emit "$TAG system=$sys trial=$trial victim=$v observers=${#ALIVE[@]} detected=$cnt crash_detect_ms median $med p99 $p99 max $max"
-		if [ "$sys" = serf ]; then
+		if [ "$kind" = serf ]; then
 			# shellcheck disable=SC2046
 			detect_delays serf "$v" "$t0" handler $(observer_files serf handler) >"$W/t.delays"
 			cat "$W/t.delays" >>"$W/$sys.hdelays"
@@ -405,7 +459,7 @@ run_system() {
 	done
 	read -r cnt med p99 max < <(stats <"$W/$sys.delays")
 	emit "$TAG system=$sys crash_detect_ms median $med p99 $p99 (observations $cnt, trials $TRIALS)"
-	if [ "$sys" = serf ]; then
+	if [ "$kind" = serf ]; then
 		read -r cnt med p99 max < <(stats <"$W/$sys.hdelays")
 		emit "$TAG system=$sys handler_detect_ms median $med p99 $p99 (observations $cnt, trials $TRIALS)"
 	fi
@@ -420,7 +474,7 @@ echo "# serf_compare: $("$MITOSIS" version 2>&1 | head -1); serf $(serf version 
 say "N=$N IDLE_SECONDS=$IDLE TRIALS=$TRIALS; mitosis runs first, then Serf, never both at once"
 [ -n "${MITOSIS_EXTRA_CONF:-}" ] && say "mitosis configuration added: $(echo "$MITOSIS_EXTRA_CONF" | tr '\n' ';')"
 for sys in $SYSTEMS; do
-	case $sys in mitosis | serf) run_system "$sys" ;; *) die "unknown system $sys" ;; esac
+	case $sys in mitosis | before | serf) run_system "$sys" ;; *) die "unknown system $sys" ;; esac
 done
 
 # Ratios mitosis/serf of the figures both systems printed.
@@ -438,18 +492,21 @@ for line in open(sys.argv[1]):
         fig[(sysname, "crash_detect_p99")] = w[7]
     elif k in ("rss_kb", "private_kb", "pss_kb"):
         fig[(sysname, k + "_avg")] = w[5]
-    elif k in ("cpu_ms_per_node_per_sec", "wire_bytes_per_node_per_sec", "wire_packets_per_node_per_sec"):
+    elif k in ("cpu_ms_per_node_per_sec", "wire_bytes_per_node_per_sec", "wire_packets_per_node_per_sec",
+               "churn_wire_bytes_per_node_per_sec"):
         fig[(sysname, k)] = w[4]
     elif k == "handler_detect_ms":
         fig[(sysname, "handler_detect_median")] = w[5]
 for k in ("crash_detect_median", "crash_detect_p99", "rss_kb_avg", "private_kb_avg", "pss_kb_avg",
-          "cpu_ms_per_node_per_sec", "wire_bytes_per_node_per_sec", "wire_packets_per_node_per_sec"):
-    a, b = fig.get(("mitosis", k)), fig.get(("serf", k))
-    try:
-        r = float(a) / float(b)
-    except (TypeError, ValueError, ZeroDivisionError):
-        continue
-    print("serf_compare ratio %s mitosis/serf %.3g" % (k, r))
+          "cpu_ms_per_node_per_sec", "wire_bytes_per_node_per_sec", "wire_packets_per_node_per_sec",
+          "churn_wire_bytes_per_node_per_sec"):
+    for who in ("mitosis", "before"):
+        a, b = fig.get((who, k)), fig.get(("serf", k))
+        try:
+            r = float(a) / float(b)
+        except (TypeError, ValueError, ZeroDivisionError):
+            continue
+        print("serf_compare ratio %s %s/serf %.3g" % (k, who, r))
 a, b = fig.get(("mitosis", "crash_detect_median")), fig.get(("serf", "handler_detect_median"))
 try:
     print("serf_compare ratio crash_detect_median mitosis/serf_handler %.3g" % (float(a) / float(b)))

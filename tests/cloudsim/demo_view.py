@@ -34,7 +34,8 @@ def cmd_snapshot(a):
     else:
         command = ["{mitosis}", "agent", "-c", "{root}/etc/mitosis/mitosis.conf",
                    "--key-file", "{root}/etc/mitosis/cluster.key", "--metadata-url", "{metadata_url}",
-                   "--control-socket", "{root}/run/mitosis/mitosis.sock"]
+                   "--control-socket", "{root}/run/mitosis/mitosis.sock",
+                "--state-dir", "{root}/var/lib/mitosis"]
     snap = {"name": "mitosis-demo", "description": "demo image: mitosis agent + cluster key",
             "files": {"/etc/mitosis/mitosis.conf": {"content": conf, "mode": "0644"},
                       "/etc/mitosis/cluster.key": {"content_b64": base64.b64encode(key).decode(), "mode": "0600"}},

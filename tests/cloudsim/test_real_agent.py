@@ -30,7 +30,8 @@ class TestRealAgent(SimTestCase):
                 "command": ["{mitosis}", "agent", "-c", "{root}/etc/mitosis/mitosis.conf",
                             "--key-file", "{root}/etc/mitosis/cluster.key", "--metadata-url", "{metadata_url}",
                             # Never the host's /run/mitosis: a test touches no system path.
-                            "--control-socket", "{root}/run/mitosis/mitosis.sock"]}
+                            "--control-socket", "{root}/run/mitosis/mitosis.sock",
+                            "--state-dir", "{root}/var/lib/mitosis"]}
         sim = self.start_sim("--boot-delay", "0.2", "--agent", AGENT, "--kill-grace", "3", snapshots=[snap])
         did = sim.create("real-1")
         want = b'identity: droplet_id=%d hostname="real-1"' % did

@@ -108,14 +108,27 @@ main_set(struct swim_config *c, const char *kv)
 		size_t off, size;
 	} keys[] = {
 #define MAIN_KEY(f) { #f, offsetof(struct swim_config, f), sizeof(((struct swim_config *)0)->f) }
-		MAIN_KEY(probe_interval_ms),	   MAIN_KEY(probe_timeout_ms),
-		MAIN_KEY(gossip_interval_ms),	   MAIN_KEY(gossip_fanout),
-		MAIN_KEY(indirect_checks),	   MAIN_KEY(suspicion_unit_ms),
-		MAIN_KEY(suspicion_min_mult),	   MAIN_KEY(suspicion_max_mult),
-		MAIN_KEY(suspicion_confirmations), MAIN_KEY(retransmit_mult),
-		MAIN_KEY(load_retransmit_mult),	   MAIN_KEY(awareness_max),
-		MAIN_KEY(pushpull_interval_ms),	   MAIN_KEY(reap_after_ms),
-		MAIN_KEY(join_retry_ms),	   MAIN_KEY(max_payload),
+		MAIN_KEY(probe_interval_ms),
+		MAIN_KEY(probe_timeout_ms),
+		MAIN_KEY(gossip_interval_ms),
+		MAIN_KEY(gossip_fanout),
+		MAIN_KEY(indirect_checks),
+		MAIN_KEY(suspicion_unit_ms),
+		MAIN_KEY(suspicion_min_mult),
+		MAIN_KEY(suspicion_max_mult),
+		MAIN_KEY(suspicion_confirmations),
+		MAIN_KEY(retransmit_mult),
+		MAIN_KEY(load_retransmit_mult),
+		MAIN_KEY(awareness_max),
+		MAIN_KEY(pushpull_interval_ms),
+		MAIN_KEY(reap_after_ms),
+		MAIN_KEY(join_retry_ms),
+		MAIN_KEY(max_payload),
+		MAIN_KEY(max_joining),
+		MAIN_KEY(load_min_interval_ms),
+		MAIN_KEY(load_budget_bytes),
+		MAIN_KEY(load_bytes_per_sec),
+		MAIN_KEY(verify_per_sec),
 #undef MAIN_KEY
 	};
 	const char *eq = strchr(kv, '=');

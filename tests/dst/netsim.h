@@ -69,6 +69,7 @@ struct netsim_node {
 	struct netsim *sim;
 	struct swim *swim;
 	uint64_t id;
+	uint8_t key[32];      /* its node key (netsim_sign) */
 	uint64_t incarnation; /* of the current instance */
 	struct swim_addr addr;
 	char name[24];
@@ -151,6 +152,11 @@ void netsim_set_loss(struct netsim *sim, uint32_t loss_ppm);
 /* Hands node `dst` a datagram from `src` now, off the network (bootstrap). */
 void netsim_inject(struct netsim *sim, uint32_t dst, uint32_t src, uint8_t type,
 		   const uint8_t *payload, size_t len);
+/* Sends a datagram from node src to node dst over the simulated network
+ * (latency, loss, partitions), as src's core would: the liars' way of
+ * speaking (scen_liar.c). */
+void netsim_send_from(struct netsim *sim, uint32_t src, uint32_t dst, uint8_t type,
+		      const uint8_t *payload, size_t len);
 /* swim_set_load() on node i; returns the version the core assigned. */
 uint32_t netsim_set_load(struct netsim *sim, uint32_t i, const struct swim_load *load);
 
@@ -169,5 +175,13 @@ bool netsim_converged(const struct netsim *sim);
 size_t netsim_check_views(const struct netsim *sim, bool strict_dead, uint32_t *obs,
 			  uint32_t *subj);
 uint64_t netsim_now_ms(const struct netsim *sim);
+
+/* The simulator's signature of msg under `key` (a keyed hash standing in for
+ * Ed25519; netsim.c says why). */
+void netsim_sign(const uint8_t key[32], const uint8_t *msg, size_t len, uint8_t sig[64]);
+/* Node i's own signed MEMBER record, with its key. 0, or -ENOENT when it is
+ * not running. */
+struct swim_record;
+int netsim_claim(const struct netsim *sim, uint32_t i, struct swim_record *out);
 
 #endif

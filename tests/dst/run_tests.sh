@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 SEED=${NETSIM_SEED:-1}
 BIN=$BUILD/dst
-TESTS="join crash loss partition partition-long pause pause-long restart leave determinism"
+TESTS="join crash loss partition partition-long pause pause-long restart leave determinism liars"
 passed=0
 failed=0
 

@@ -127,43 +127,25 @@ scen__partial(const struct scen_opts *o)
 	return o->view != 0 && o->view < o->p.nodes - 1;
 }
 
-/* Hands node i a STATE payload naming members `pick`, as from node `from`
- * (not among them: the core gossips on the sender's own record, and 10,000
- * such updates would spread every name to every table). */
+/* Hands node i the signed records of members `pick`, as if it had checked
+ * each (swim_prime: no pings, no gossip of them). */
 static int
 scen_prime_node(struct netsim *sim, uint32_t i, uint32_t from, const uint32_t *pick, uint32_t npick,
 		uint8_t *buf)
 {
-	struct swim_msg hdr = { .type = SWIM_MSG_STATE };
-	struct swim_writer w;
 	struct swim_record r;
 	uint32_t k;
 	int err;
 
-	if ((err = swim_codec_begin(&w, buf, sim->p.cfg.max_payload, &hdr)) < 0)
-		return err;
+	(void)from;
+	(void)buf;
 	for (k = 0; k < npick; k++) {
-		const struct netsim_node *m = &sim->nodes[pick[k]];
-
-		if (pick[k] == i)
+		if (pick[k] == i || netsim_claim(sim, pick[k], &r) != 0)
 			continue;
-		memset(&r, 0, sizeof(r));
-		r.id = m->id;
-		r.incarnation = m->incarnation;
-		r.state = SWIM_ALIVE;
-		r.addr = m->addr;
-		snprintf(r.name, sizeof(r.name), "%s", m->name);
-		err = swim_codec_add(&w, &r);
-		if (err == -EMSGSIZE) {
-			netsim_inject(sim, i, from, SWIM_MSG_STATE, buf, swim_codec_end(&w));
-			if ((err = swim_codec_begin(&w, buf, sim->p.cfg.max_payload, &hdr)) < 0)
-				return err;
-			err = swim_codec_add(&w, &r);
-		}
-		if (err < 0)
+		err = swim_prime(sim->nodes[i].swim, &r, netsim_now_ms(sim));
+		if (err < 0 && err != -EEXIST)
 			return err;
 	}
-	netsim_inject(sim, i, from, SWIM_MSG_STATE, buf, swim_codec_end(&w));
 	return sim->error;
 }
 

@@ -73,12 +73,17 @@ scen_refute(struct netsim *sim, uint32_t r)
 	uint64_t inc = swim_self(n->swim)->incarnation;
 
 	memset(&rec, 0, sizeof(rec));
+	rec.kind = SWIM_REC_ACCUSE;
 	rec.id = n->id;
 	rec.incarnation = inc;
 	rec.state = SWIM_SUSPECT;
 	rec.from = sim->nodes[accuser].id;
-	rec.addr = n->addr;
-	snprintf(rec.name, sizeof(rec.name), "%s", n->name);
+	{
+		uint8_t msg[SWIM_SIGNED_MAX];
+
+		netsim_sign(sim->nodes[accuser].key, msg,
+			    swim_codec_signed(sim->p.cfg.cluster_id, &rec, NULL, msg), rec.sig);
+	}
 	if (swim_codec_begin(&w, buf, sizeof(buf), &hdr) < 0 || swim_codec_add(&w, &rec) < 0)
 		return 0;
 	netsim_inject(sim, r, accuser, SWIM_MSG_GOSSIP, buf, swim_codec_end(&w));
@@ -261,15 +266,21 @@ out:
 	free(last);
 }
 
-/* How far behind the owners' load versions the tables are, over (observer,
- * subject) pairs of UP nodes; at most 200 observers. */
+/* How far behind the owners' load samples the tables are, over (observer,
+ * subject) pairs of UP nodes; at most 200 observers. Load versions are the
+ * owner's wall-clock seconds, so (owner's newest - held) is how many seconds
+ * of the owner's news the observer has missed; within_5s counts pairs at most
+ * 5 s behind. */
 static void
 scen_load_staleness(const struct netsim *sim, uint32_t n)
 {
-	uint64_t pairs = 0, current = 0, within1 = 0, behind = 0;
+	uint64_t pairs = 0, current = 0, within1 = 0, behind = 0, *lag;
 	uint32_t i, step = n > 200 ? n / 200 : 1;
 	size_t k;
 
+	lag = calloc((size_t)(n / step + 1) * n, sizeof(*lag));
+	if (lag == NULL)
+		return;
 	for (i = 0; i < n; i += step) {
 		const struct swim *o = sim->nodes[i].swim;
 
@@ -288,18 +299,19 @@ scen_load_staleness(const struct netsim *sim, uint32_t n)
 				continue;
 			want = swim_self(subj->swim)->load.version;
 			have = m->load.version;
-			pairs++;
+			lag[pairs++] = have < want ? want - have : 0;
 			current += have >= want;
-			within1 += have + 1 >= want;
+			within1 += have + 5 >= want;
 			behind += have < want ? want - have : 0;
 		}
 	}
-	printf("dst n=%u load_views current %.1f%% within_one_version %.1f%% "
-	       "mean_versions_behind "
-	       "%.2f pairs %" PRIu64 "\n",
+	qsort(lag, pairs, sizeof(*lag), scen__cmp_u64);
+	printf("dst n=%u load_views current %.1f%% within_5s %.1f%% "
+	       "seconds_behind mean %.1f p90 %" PRIu64 " pairs %" PRIu64 "\n",
 	       n, pairs ? 100.0 * (double)current / (double)pairs : 0.0,
 	       pairs ? 100.0 * (double)within1 / (double)pairs : 0.0,
-	       pairs ? (double)behind / (double)pairs : 0.0, pairs);
+	       pairs ? (double)behind / (double)pairs : 0.0, scen__pct(lag, pairs, 0.9), pairs);
+	free(lag);
 }
 
 static void
@@ -309,14 +321,15 @@ scen_bytes_line(const struct netsim *sim, uint32_t n, const char *name, uint64_t
 	const uint64_t *tb = sim->c.bytes_by_type;
 
 	printf("dst n=%u %s %.0f msgs_per_node_per_sec %.1f (ping %.0f ack %.0f ping_req %.0f "
-	       "nack %.0f state %.0f gossip %.0f B/s)",
+	       "nack %.0f state %.0f gossip %.0f digest %.0f B/s)",
 	       n, name, (double)(sim->c.bytes - b0) / per, (double)(sim->c.sent - m0) / per,
 	       (double)(tb[SWIM_MSG_PING] - tb0[1]) / per,
 	       (double)(tb[SWIM_MSG_ACK] - tb0[2]) / per,
 	       (double)(tb[SWIM_MSG_PING_REQ] - tb0[3]) / per,
 	       (double)(tb[SWIM_MSG_NACK] - tb0[4]) / per,
 	       (double)(tb[SWIM_MSG_STATE] - tb0[5]) / per,
-	       (double)(tb[SWIM_MSG_GOSSIP] - tb0[6]) / per);
+	       (double)(tb[SWIM_MSG_GOSSIP] - tb0[6]) / per,
+	       (double)(tb[SWIM_MSG_DIGEST] - tb0[7]) / per);
 }
 
 /* Bytes on the wire (payload + WIRE_OVERHEAD) per live node and second:

@@ -53,6 +53,9 @@ uint32_t scen__pick_up(const struct netsim *sim, uint64_t *rng, uint32_t lowest)
 /* Runs dur_us with every UP node setting a new load once per period_ms,
  * evenly staggered. */
 void scen__run_with_load(struct netsim *sim, uint64_t period_ms, uint64_t dur_us, uint64_t *rng);
+/* The liars scenario (scen_liar.c), in the test table of scen_test.c. */
+bool scen__t_liars(const struct scen_opts *o, char *msg, size_t size);
+
 /* One line of the cores' swim_stats, summed over the running nodes. */
 void scen__print_stats(const struct netsim *sim, uint32_t n);
 

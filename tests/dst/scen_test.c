@@ -510,6 +510,7 @@ static const struct scen_test scen_tests[] = {
 	{ "restart", scen_t_restart },
 	{ "leave", scen_t_leave },
 	{ "determinism", scen_t_determinism },
+	{ "liars", scen__t_liars },
 };
 
 void

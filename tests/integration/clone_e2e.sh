@@ -33,7 +33,8 @@ print(json.dumps({"name": "mitosis-e2e", "files": {
     "/etc/mitosis/token": {"content_b64": b64(t + "/token"), "mode": "0600"}},
     "command": ["{mitosis}", "agent", "-c", "{root}/etc/mitosis/mitosis.conf",
                 "--key-file", "{root}/etc/mitosis/cluster.key", "--token-file", "{root}/etc/mitosis/token",
-                "--metadata-url", "{metadata_url}", "--control-socket", "{root}/run/mitosis/mitosis.sock"]}))
+                "--metadata-url", "{metadata_url}", "--control-socket", "{root}/run/mitosis/mitosis.sock",
+                "--state-dir", "{root}/var/lib/mitosis"]}))
 PY
 IMAGE=$(curl -sf -m 5 -X POST -H 'Content-Type: application/json' --data @"$T/snapshot.json" "$SIM_URL/_sim/snapshots" |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["image"]["id"])')

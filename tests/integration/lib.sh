@@ -95,8 +95,9 @@ make_keyring() {
 }
 
 # Writes a minimal agent config at $1 with the keyring $2; extra lines on stdin.
-# Unless stdin sets control_socket, the socket goes beside the config, so that
-# agents of concurrent tests never share /run/mitosis/mitosis.sock.
+# Unless stdin sets control_socket or state_dir, the socket and the state
+# directory go beside the config, so that agents of concurrent tests never
+# share /run/mitosis/mitosis.sock or /var/lib/mitosis.
 make_config() {
 	local extra
 	extra=$(cat)
@@ -107,6 +108,10 @@ make_config() {
 		case "$extra" in
 		*control_socket*) ;;
 		*) echo "control_socket = ${1%.conf}.sock" ;;
+		esac
+		case "$extra" in
+		*state_dir*) ;;
+		*) echo "state_dir = ${1%.conf}.state" ;;
 		esac
 	} >"$1"
 }

@@ -29,7 +29,7 @@ read -r acc1 drops1 < <(verdict 1)
 [ "$acc2" -gt 0 ] && [ "$drops2" -eq 0 ] || fail "n2: accepted $acc2, dropped $drops2"
 [ "$acc1" -gt 0 ] && [ "$drops1" -eq 0 ] || fail "n1: accepted $acc1, dropped $drops1"
 
-"$WIRE_SEND" -k "$T/cluster.key" -c itest -t 127.0.12.2:7950 -n 4242 -i 1 badsig=3 plain=2 >/dev/null
+"$WIRE_SEND" -k "$T/cluster.key" -c itest -t 127.0.12.2:7950 -n 4242 badsig=3 plain=2 >/dev/null
 sleep 0.5
 bad=$("$MITOSIS" status --json -s "$T/n2.sock" | python3 -c 'import json,sys; print(json.load(sys.stdin)["datagrams"]["drops"]["bad-signature"])')
 [ "$bad" = 3 ] || fail "n2 counted $bad bad signatures, expected 3"

@@ -4,7 +4,7 @@
 # tests/unit links only common/ (the Makefile enforces that by linking).
 set -eu
 cd "$(dirname "$0")/../.."
-bad=$(grep -nE '#[[:space:]]*include[[:space:]]*[<"](uv\.h|uv/|curl/)' common/*.c include/*.h || true)
+bad=$(grep -nE '#[[:space:]]*include[[:space:]]*[<"](uv\.h|uv/|curl/)' common/*.c common/*.h include/*.h || true)
 if [ -n "$bad" ]; then
 	echo "common/ or include/ includes libuv or libcurl:"
 	echo "$bad"

@@ -3,7 +3,11 @@
  * and every kind of bad one, so the integration tests can check that the
  * agent rejects and counts each by reason. Not installed; loopback only.
  *
- *   wire_send -k KEYRING -c CLUSTER -t 127.0.0.1:PORT -n NODE [-i INC] ACTION=COUNT...
+ *   wire_send -k KEYRING -c CLUSTER -t 127.0.0.1:PORT -n NODE [-r ID] [-o MS] ACTION=COUNT...
+ *
+ * Datagrams are sealed for the target's address (a first contact), or for
+ * node ID with -r; -o shifts the sender's clock by MS milliseconds (negative:
+ * behind), so that stamps can be made stale or from the future.
  *
  * ACTION is valid, replay (resend the last valid datagram), tamper (flip a
  * payload byte: the tag fails), badsig (flip a byte and re-tag it: only the
@@ -17,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -29,6 +34,28 @@
 
 static int sock = -1;
 static struct sockaddr_in dest;
+static struct wire_addr dest_addr;
+static uint64_t dest_id;
+static int64_t clock_offset_ms;
+
+static uint64_t
+wall_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (uint64_t)((int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000 + clock_offset_ms);
+}
+
+/* Seals one datagram for the target (its id with -r, else its address). */
+static void
+seal(struct wire_sender *s, const char *payload, size_t len, uint8_t *out, size_t *n)
+{
+	if (wire_encode(s, 1, payload, len, dest_id, &dest_addr, wall_ms(), out, 2048, n) != 0) {
+		fprintf(stderr, "wire_send: cannot seal\n");
+		exit(1);
+	}
+}
 
 static void
 send_dgram(const uint8_t *buf, size_t len)
@@ -41,12 +68,31 @@ send_dgram(const uint8_t *buf, size_t len)
 	usleep(200);
 }
 
-/* Recomputes the trailing tag the way the receiver checks it (docs/protocol.md). */
+/* Recomputes the trailing tag the way the receiver checks it (docs/protocol.md):
+ * over the binding (the target's id, or its address) and the datagram. */
 static void
 retag(uint8_t *buf, size_t len, const struct keyring_key *k)
 {
-	crypto_generichash(buf + len - WIRE_TAG_LEN, WIRE_TAG_LEN, buf, len - WIRE_TAG_LEN,
-			   k->tag_key, sizeof(k->tag_key));
+	crypto_generichash_state st;
+	uint8_t bind[19];
+	size_t blen;
+
+	memset(bind, 0, sizeof(bind));
+	if (dest_id != 0) {
+		for (int i = 0; i < 8; i++)
+			bind[i] = (uint8_t)(dest_id >> (56 - 8 * i));
+		blen = 8;
+	} else {
+		bind[0] = 4;
+		memcpy(bind + 1, dest_addr.ip, 4);
+		bind[17] = (uint8_t)(dest_addr.port >> 8);
+		bind[18] = (uint8_t)dest_addr.port;
+		blen = 19;
+	}
+	crypto_generichash_init(&st, k->tag_key, sizeof(k->tag_key), WIRE_TAG_LEN);
+	crypto_generichash_update(&st, bind, blen);
+	crypto_generichash_update(&st, buf, len - WIRE_TAG_LEN);
+	crypto_generichash_final(&st, buf + len - WIRE_TAG_LEN, WIRE_TAG_LEN);
 }
 
 static struct keyring *
@@ -81,7 +127,7 @@ int
 main(int argc, char **argv)
 {
 	const char *keyfile = NULL, *cluster = NULL, *target = NULL;
-	uint64_t node = 0, inc = 1;
+	uint64_t node = 0;
 	struct keyring *kr, *other;
 	struct wire_sender s, s_other_cluster, s_other_key;
 	uint8_t dgram[2048], last[WIRE_MAX_DATAGRAM];
@@ -91,7 +137,7 @@ main(int argc, char **argv)
 	uint16_t port;
 	int c;
 
-	while ((c = getopt(argc, argv, "k:c:t:n:i:")) != -1) {
+	while ((c = getopt(argc, argv, "k:c:t:n:r:o:")) != -1) {
 		if (c == 'k')
 			keyfile = optarg;
 		else if (c == 'c')
@@ -100,8 +146,10 @@ main(int argc, char **argv)
 			target = optarg;
 		else if (c == 'n')
 			node = strtoull(optarg, NULL, 10);
-		else if (c == 'i')
-			inc = strtoull(optarg, NULL, 10);
+		else if (c == 'r')
+			dest_id = strtoull(optarg, NULL, 10);
+		else if (c == 'o')
+			clock_offset_ms = strtoll(optarg, NULL, 10);
 		else
 			return 2;
 	}
@@ -116,12 +164,15 @@ main(int argc, char **argv)
 	dest.sin_family = AF_INET;
 	dest.sin_port = htons(port);
 	inet_pton(AF_INET, host, &dest.sin_addr);
+	dest_addr.family = 4;
+	memcpy(dest_addr.ip, &dest.sin_addr, 4);
+	dest_addr.port = port;
 	sock = socket(AF_INET, SOCK_DGRAM, 0);
 	kr = load_ring(keyfile);
 	other = fresh_ring();
-	wire_sender_init(&s, kr, wire_cluster_id(cluster), node, inc);
-	wire_sender_init(&s_other_cluster, kr, wire_cluster_id("another-cluster"), node, inc);
-	wire_sender_init(&s_other_key, other, wire_cluster_id(cluster), node, inc);
+	wire_sender_init(&s, kr, wire_cluster_id(cluster), node);
+	wire_sender_init(&s_other_cluster, kr, wire_cluster_id("another-cluster"), node);
+	wire_sender_init(&s_other_key, other, wire_cluster_id(cluster), node);
 	/* Signed, so that "badsig" has a signature to break; "plain" sends
 	 * valid datagrams without one (the agents' default). */
 	s.sign = s_other_cluster.sign = s_other_key.sign = true;
@@ -143,15 +194,12 @@ main(int argc, char **argv)
 				continue;
 			}
 			if (strcmp(action, "wrong-cluster") == 0)
-				wire_encode(&s_other_cluster, 1, payload, sizeof(payload), dgram,
-					    sizeof(dgram), &n);
+				seal(&s_other_cluster, payload, sizeof(payload), dgram, &n);
 			else if (strcmp(action, "unknown-key") == 0)
-				wire_encode(&s_other_key, 1, payload, sizeof(payload), dgram,
-					    sizeof(dgram), &n);
+				seal(&s_other_key, payload, sizeof(payload), dgram, &n);
 			else {
 				s.sign = strcmp(action, "plain") != 0;
-				wire_encode(&s, 1, payload, sizeof(payload), dgram, sizeof(dgram),
-					    &n);
+				seal(&s, payload, sizeof(payload), dgram, &n);
 				s.sign = true;
 			}
 			if (strcmp(action, "valid") == 0 || strcmp(action, "plain") == 0) {

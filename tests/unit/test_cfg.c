@@ -875,6 +875,7 @@ TEST(cfg_keys_table)
 		"custom_metric_command",
 		"custom_metric_timeout",
 		"control_socket",
+		"state_dir",
 		"metrics_listen",
 		"api_url",
 		"api_timeout",
@@ -936,6 +937,8 @@ TEST(cfg_keys_table)
 		"echo 1",
 		"1s",
 		"/s",
+		"/var/lib/m",
+		"127.0.0.1:9950",
 		"http://a",
 		"20s",
 		"web",
@@ -1102,6 +1105,7 @@ TEST(cfg_gossip_defaults_are_the_cores)
 	ASSERT_U64_EQ(cfg->pushpull_interval_ms, sc.pushpull_interval_ms);
 	ASSERT_U64_EQ(cfg->reap_after_ms, sc.reap_after_ms);
 	ASSERT_STR_EQ(cfg->control_socket, CFG_DEFAULT_CONTROL_SOCKET);
+	ASSERT_STR_EQ(cfg->state_dir, "/var/lib/mitosis");
 	ASSERT_U64_EQ(cfg->load_interval_ms, 2000);
 	ASSERT_U64_EQ(cfg->load_window_ms, 30000);
 	ASSERT_U64_EQ(cfg->leave_timeout_ms, 1000);

@@ -309,7 +309,31 @@ status_init(struct report_status *st, const struct fixture *f)
 		st->verdicts[v] = (uint64_t)v * 10;
 	st->verdicts[WIRE_ACCEPT] = 1100;
 	st->verdicts[WIRE_DROP_REPLAY] = 0;
-	st->swim = (struct swim_stats){ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+	st->swim = (struct swim_stats){ .probes = 1,
+					.probe_acks = 2,
+					.indirect_probes = 3,
+					.nacks_sent = 4,
+					.nacks_received = 5,
+					.suspicions = 6,
+					.refutations = 7,
+					.deaths = 8,
+					.leaves = 9,
+					.joins = 10,
+					.msgs_in = 11,
+					.msgs_out = 12,
+					.bytes_out = 13,
+					.decode_errors = 14,
+					.confirm_probes = 15,
+					.awareness = 16,
+					.bad_signatures = 17,
+					.key_mismatches = 18,
+					.out_of_bounds = 19,
+					.unsigned_claims = 20,
+					.joining_full = 21,
+					.joins_failed = 22,
+					.verify_dropped = 23,
+					.replies_refused = 24,
+					.claims = 25 };
 }
 
 TEST(report_status_tally_counts)
@@ -375,7 +399,7 @@ TEST(report_status_json_fields)
 		ASSERT_NUM(o, wire_verdict_name((enum wire_verdict)v),
 			   v == WIRE_DROP_REPLAY ? 0 : v * 10);
 	o = cJSON_GetObjectItemCaseSensitive(doc, "swim");
-	ASSERT_EQ(cJSON_GetArraySize(o), 16);
+	ASSERT_EQ(cJSON_GetArraySize(o), 25);
 	ASSERT_NUM(o, "probes", 1);
 	ASSERT_NUM(o, "probe_acks", 2);
 	ASSERT_NUM(o, "indirect_probes", 3);
@@ -392,6 +416,15 @@ TEST(report_status_json_fields)
 	ASSERT_NUM(o, "decode_errors", 14);
 	ASSERT_NUM(o, "confirm_probes", 15);
 	ASSERT_NUM(o, "awareness", 16);
+	ASSERT_NUM(o, "bad_signatures", 17);
+	ASSERT_NUM(o, "key_mismatches", 18);
+	ASSERT_NUM(o, "out_of_bounds", 19);
+	ASSERT_NUM(o, "unsigned_claims", 20);
+	ASSERT_NUM(o, "joining_full", 21);
+	ASSERT_NUM(o, "joins_failed", 22);
+	ASSERT_NUM(o, "verify_dropped", 23);
+	ASSERT_NUM(o, "replies_refused", 24);
+	ASSERT_NUM(o, "claims", 25);
 	cJSON_Delete(doc);
 	free(s);
 }
@@ -445,8 +478,10 @@ TEST(report_status_text_lines)
 			       "mem 0.5%\n");
 	ASSERT_STR_CONTAINS(s, "datagrams: in 1234 (56789 bytes), out 1200 (55000 bytes), "
 			       "accepted 1100\n");
-	ASSERT_STR_CONTAINS(s, "drops: truncated 10, oversized 20, malformed 30, wrong-cluster 40, "
-			       "unknown-key 50, bad-tag 60, over-budget 70, bad-signature 90\n");
+	ASSERT_STR_CONTAINS(
+		s, "drops: truncated 10, oversized 20, malformed 30, wrong-cluster 40, "
+		   "unknown-key 50, bad-tag 60, over-budget 70, bad-signature 90, stale 100, "
+		   "future 110\n");
 	ASSERT_STR_CONTAINS(s, "swim: probes 1 (15 confirming), acks 2, indirect 3, nacks 4/5 "
 			       "sent/received, suspicions 6, refutations 7, deaths 8, leaves 9, "
 			       "joins 10, decode errors 14, awareness 16\n");

@@ -34,6 +34,7 @@ struct swim_suspicion {
 	uint32_t confirmations;			     /* c, at most k */
 	uint32_t deferrals;			     /* last-chance pings sent */
 	uint64_t accusers[SWIM_SUSPICION_K_MAX + 1]; /* [0] is the first */
+	uint8_t sigs[SWIM_SUSPICION_K_MAX + 1][64];  /* each accuser's signed accusation */
 };
 
 struct swim_suspicions {
@@ -60,6 +61,12 @@ int swim_suspicions_start(struct swim_suspicions *t, uint64_t id, uint64_t from,
 /* Counts `from` as an independent confirmation. True when it was new (not an
  * accuser already, and fewer than k so far): the deadline moved earlier. */
 bool swim_suspicions_confirm(struct swim_suspicions *t, uint64_t id, uint64_t from);
+/* Keeps accuser `from`'s signature of its accusation of `id`, to relay it
+ * unchanged. No effect when `from` is not one of its accusers. */
+void swim_suspicions_set_sig(struct swim_suspicions *t, uint64_t id, uint64_t from,
+			     const uint8_t sig[64]);
+/* The signature of `from`'s accusation of `id` (NULL: not an accuser). */
+const uint8_t *swim_suspicions_sig(const struct swim_suspicions *t, uint64_t id, uint64_t from);
 /* Moves the deadline of `id` to `until` and counts one deferral (swim.c
  * pings the suspect once more before declaring it dead). */
 void swim_suspicions_defer(struct swim_suspicions *t, uint64_t id, uint64_t until);
