@@ -170,8 +170,10 @@ if has_layer integration; then
 		[ "$t" = tests/integration/lib.sh ] && continue
 		name=$(basename "$t" .sh)
 		t0=$(date +%s)
+		# A test may ask for more than 180 s on a "# timeout: N" line of its header.
+		limit=$(sed -n '2,12s/^# timeout: \([0-9]*\).*/\1/p' "$t" | head -n1)
 		MITOSIS=$ROOT/$ASAN_BUILD/mitosis BUILD_DIR=$ROOT/$ASAN_BUILD \
-			timeout -k 5 180 bash "$t" >"$MITOSIS_LOGDIR/it-$name.log" 2>&1
+			timeout -k 5 "${limit:-180}" bash "$t" >"$MITOSIS_LOGDIR/it-$name.log" 2>&1
 		rc=$?
 		if [ $rc -eq 77 ]; then
 			why=$(grep -m1 '^SKIP' "$MITOSIS_LOGDIR/it-$name.log")
