@@ -122,9 +122,10 @@ scrape_configs:
       - targets: ['127.0.66.1:9950', '127.0.66.2:9950', '127.0.66.3:9950']
 EOF
 promtool check config "$T/prometheus.yml" >"$LOG/promtool-config.txt" 2>&1 || fail "prometheus.yml: $(cat "$LOG/promtool-config.txt")"
+PROM_PORT=$(free_tcp_port)
 spawn prometheus prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/tsdb" \
-	--web.listen-address=127.0.66.9:9090 --log.level=warn
-query() { curl -sf -m 2 --data-urlencode "query=$1" http://127.0.66.9:9090/api/v1/query; }
+	--web.listen-address=127.0.66.9:$PROM_PORT --log.level=warn
+query() { curl -sf -m 2 --data-urlencode "query=$1" http://127.0.66.9:$PROM_PORT/api/v1/query; }
 three() {
 	query 'mitosis_members{state="alive"}' 2>/dev/null | python3 -c '
 import json, sys
