@@ -39,7 +39,10 @@
 #include "log.h"
 #include "meta.h"
 #include "metadata.h"
+#include "metrics.h"
 #include "nodekey.h"
+#include "notify.h"
+#include "prom.h"
 #include "registrar.h"
 #include "report.h"
 #include "rotation.h"
@@ -51,6 +54,10 @@
 
 /* Allocations from this size up are mapped, not taken from the heap (agent_run). */
 #define AGENT_MMAP_THRESHOLD (8 * 1024)
+/* The agent tells systemd it is ready once joined, or after this at the latest:
+ * a node whose seeds are all down must not be killed by TimeoutStartSec. */
+#define AGENT_READY_MAX_MS 30000
+#define AGENT_STATUS_MS	   1000 /* how often readiness and STATUS= are looked at */
 
 struct agent {
 	uv_loop_t loop;
@@ -83,6 +90,15 @@ struct agent {
 	struct swim_load published; /* the last sample gossiped */
 	uint64_t published_at;
 	bool have_published;
+	struct notify *notify;	 /* systemd's notification socket (no-op outside systemd) */
+	struct metrics *metrics; /* GET /metrics and /health; NULL without metrics_listen */
+	struct prom_api api;	 /* every HTTP request, by endpoint class and answer */
+	uint64_t reg_ops[PROM_REG_COUNT], reg_errors[PROM_REG_COUNT];
+	uv_timer_t status_timer;
+	uint64_t gossip_started; /* uv_now() when gossip started */
+	bool alone;		 /* alone by design: no seeds, and discovery found no peer */
+	bool ready_sent;
+	char status[160]; /* the last STATUS= sent */
 	int exit_code;
 	bool leaving;
 	bool stopping;
@@ -95,6 +111,12 @@ agent_stop(struct agent *a, int code)
 		return;
 	a->stopping = true;
 	a->exit_code = code;
+	notify_send(a->notify, "STOPPING=1");
+	notify_close(a->notify);
+	a->notify = NULL;
+	uv_close((uv_handle_t *)&a->status_timer, NULL);
+	metrics_close(a->metrics);
+	a->metrics = NULL;
 	uv_close((uv_handle_t *)&a->sigint, NULL);
 	uv_close((uv_handle_t *)&a->sigterm, NULL);
 	uv_close((uv_handle_t *)&a->sighup, NULL);
@@ -131,6 +153,9 @@ agent_on_deregistered(int err, const char *why, void *arg)
 {
 	struct agent *a = arg;
 
+	a->reg_ops[PROM_REG_DEREGISTER]++;
+	if (err != 0 && err != -ECANCELED)
+		a->reg_errors[PROM_REG_DEREGISTER]++;
 	if (err != 0 && err != -ECANCELED)
 		log_warnx("rotation: could not take this node out of rotation: %s", why);
 	else if (err == 0)
@@ -150,6 +175,7 @@ agent_on_signal(uv_signal_t *sig, int signum)
 
 	if (a->gossip != NULL && !a->leaving) {
 		log_info("received %s, shutting down", name);
+		notify_send(a->notify, "STOPPING=1\nSTATUS=leaving the cluster");
 		a->leaving = true;
 		if (a->rot == NULL ||
 		    rotation_deregister(a->rot, &a->self, agent_on_deregistered, a) != 0)
@@ -231,13 +257,16 @@ agent_on_hup(uv_signal_t *sig, int signum)
 	struct cfg *cfg;
 
 	log_info("received SIGHUP, reloading the configuration and the keyring");
+	if (a->ready_sent)
+		notify_send(a->notify, "RELOADING=1");
 	cfg = a->reload != NULL ? a->reload(a->reload_arg) : NULL;
-	if (cfg == NULL) {
+	if (cfg == NULL)
 		log_warnx("reload: nothing changed (the configuration could not be read)");
-		return;
-	}
-	agent_reload_apply(a, cfg);
+	else
+		agent_reload_apply(a, cfg);
 	cfg_free(cfg);
+	if (a->ready_sent)
+		notify_send(a->notify, "READY=1");
 }
 
 /* Logs the identity with every peer- or metadata-supplied string escaped. */
@@ -311,24 +340,32 @@ agent_members(const struct agent *a, size_t *n)
 	return m;
 }
 
+/* This node's view for `status` and the metrics; gossip must be running. */
+static void
+agent_fill_status(struct agent *a, const struct swim_member **m, size_t n, struct report_status *st)
+{
+	const struct swim_member *self = swim_self(gossip_swim(a->gossip));
+
+	memset(st, 0, sizeof(*st));
+	st->node_id = a->id->droplet_id;
+	st->name = a->id->hostname;
+	st->cluster = a->cfg->cluster;
+	st->incarnation = self->incarnation;
+	st->addr = self->addr;
+	st->uptime_ms = uv_now(&a->loop) - a->started;
+	report_status_tally(st, m, n);
+	transport_io(a->tr, &st->dgrams_in, &st->bytes_in, &st->dgrams_out, &st->bytes_out);
+	for (int v = 0; v < WIRE_VERDICT_COUNT; v++)
+		st->verdicts[v] = transport_count(a->tr, (enum wire_verdict)v);
+	swim_stats(gossip_swim(a->gossip), &st->swim);
+}
+
 static char *
 agent_status(struct agent *a, const struct swim_member **m, size_t n, bool json)
 {
-	const struct swim_member *self = swim_self(gossip_swim(a->gossip));
 	struct report_status st;
 
-	memset(&st, 0, sizeof(st));
-	st.node_id = a->id->droplet_id;
-	st.name = a->id->hostname;
-	st.cluster = a->cfg->cluster;
-	st.incarnation = self->incarnation;
-	st.addr = self->addr;
-	st.uptime_ms = uv_now(&a->loop) - a->started;
-	report_status_tally(&st, m, n);
-	transport_io(a->tr, &st.dgrams_in, &st.bytes_in, &st.dgrams_out, &st.bytes_out);
-	for (int v = 0; v < WIRE_VERDICT_COUNT; v++)
-		st.verdicts[v] = transport_count(a->tr, (enum wire_verdict)v);
-	swim_stats(gossip_swim(a->gossip), &st.swim);
+	agent_fill_status(a, m, n, &st);
 	return json ? report_status_json(&st) : report_status_text(&st);
 }
 
@@ -353,6 +390,114 @@ agent_on_control(const char *request, void *arg)
 		reply = agent_status(a, m, n, json);
 	free(m);
 	return reply;
+}
+
+/* Whether this node is part of its cluster: it knows another member, or it
+ * has nothing to join by design (no seeds, and discovery found no peer). */
+static bool
+agent_joined(const struct agent *a)
+{
+	return a->gossip != NULL && (a->alone || swim_joined(gossip_swim(a->gossip)));
+}
+
+/* The STATUS= line: members by state and this node's role. */
+static void
+agent_status_line(struct agent *a, bool joined, char *buf, size_t size)
+{
+	struct report_status st;
+	const struct swim_member **m;
+	size_t n;
+
+	memset(&st, 0, sizeof(st));
+	m = agent_members(a, &n);
+	report_status_tally(&st, m, n);
+	free(m);
+	/* The election integration names the role here (leader or follower, and the term). */
+	snprintf(buf, size, "%s%u alive, %u suspect, %u dead; role: member",
+		 joined ? "" : "joining: ", st.by_state[SWIM_ALIVE], st.by_state[SWIM_SUSPECT],
+		 st.by_state[SWIM_DEAD]);
+}
+
+/*
+ * Every AGENT_STATUS_MS: READY=1 once joined (or AGENT_READY_MAX_MS after
+ * gossip started, so that a node whose seeds are down keeps running and
+ * trying), then STATUS= whenever the line changes.
+ */
+static void
+agent_on_status(uv_timer_t *t)
+{
+	struct agent *a = container_of(t, struct agent, status_timer);
+	char line[sizeof(a->status)], msg[sizeof(a->status) + 32];
+	bool joined;
+
+	if (a->gossip == NULL || a->leaving)
+		return;
+	joined = agent_joined(a);
+	agent_status_line(a, joined, line, sizeof(line));
+	if (!a->ready_sent &&
+	    (joined || uv_now(&a->loop) - a->gossip_started >= AGENT_READY_MAX_MS)) {
+		if (!joined)
+			log_warnx("gossip: no seed answered in %d s; running, and still trying",
+				  AGENT_READY_MAX_MS / 1000);
+		snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%s", line);
+		a->ready_sent = true;
+	} else if (strcmp(line, a->status) != 0) {
+		snprintf(msg, sizeof(msg), "STATUS=%s", line);
+	} else {
+		return;
+	}
+	notify_send(a->notify, msg);
+	snprintf(a->status, sizeof(a->status), "%s", line);
+}
+
+/* GET /metrics and /health: the view of this node, rendered by common/prom.c. */
+static char *
+agent_on_metrics(const char *path, int *status, const char **type, void *arg)
+{
+	struct agent *a = arg;
+	const struct swim_member **m;
+	struct prom_view v;
+	char *body = NULL;
+	size_t n;
+
+	if (strcmp(path, "/metrics") != 0 && strcmp(path, "/health") != 0)
+		return NULL;
+	memset(&v, 0, sizeof(v));
+	v.version = MITOSIS_VERSION;
+	v.revision = MITOSIS_GITREV;
+	v.start_time_ms = a->incarnation; /* the wall-clock time of the start, in ms */
+	v.joined = agent_joined(a) && !a->leaving;
+	v.api = a->cfg->token_file != NULL ? &a->api : NULL;
+	v.registrars = a->rot != NULL;
+	memcpy(v.reg_ops, a->reg_ops, sizeof(v.reg_ops));
+	memcpy(v.reg_errors, a->reg_errors, sizeof(v.reg_errors));
+	m = agent_members(a, &n);
+	agent_fill_status(a, m, n, &v.st);
+	v.self_load = &swim_self(gossip_swim(a->gossip))->load;
+	if (strcmp(path, "/health") == 0) {
+		body = prom_health(&v, status);
+		*type = "application/json";
+	} else {
+		body = prom_render(&v);
+		*type = "text/plain; version=0.0.4; charset=utf-8";
+	}
+	free(m);
+	if (body == NULL)
+		fatalx("out of memory");
+	return body;
+}
+
+/* Every HTTP request of the agent, counted by endpoint class and answer. */
+static void
+agent_on_http(const char *url, const struct http_response *resp, void *arg)
+{
+	struct agent *a = arg;
+	char rem[32], lim[32];
+
+	prom_api_observe(&a->api, a->cfg->token_file != NULL ? a->cfg->api_url : NULL, url,
+			 resp->status, resp->err,
+			 http_response_header(resp, "ratelimit-remaining", rem, sizeof(rem)),
+			 http_response_header(resp, "ratelimit-limit", lim, sizeof(lim)));
 }
 
 /* The gossip address: bind key, else the private (VPC) IPv4, else the public one. */
@@ -448,6 +593,8 @@ agent_start_gossip(struct agent *a, const char *host)
 		return r;
 	}
 	log_info("gossip: advertising %s, %zu seed%s", adv, go.nseeds, go.nseeds == 1 ? "" : "s");
+	a->gossip_started = uv_now(&a->loop);
+	uv_timer_start(&a->status_timer, agent_on_status, 50, AGENT_STATUS_MS);
 	memset(&so, 0, sizeof(so));
 	so.interval_ms = a->cfg->load_interval_ms;
 	so.window_ms = a->cfg->load_window_ms;
@@ -459,8 +606,12 @@ agent_start_gossip(struct agent *a, const char *host)
 		log_error("load sampler: cannot start: %s", strerror(-r));
 		return r;
 	}
-	/* control_open logs its own reason. */
-	return control_open(&a->loop, a->cfg->control_socket, agent_on_control, a, &a->control);
+	/* control_open and metrics_open log their own reasons. */
+	r = control_open(&a->loop, a->cfg->control_socket, agent_on_control, a, &a->control);
+	if (r == 0 && a->cfg->metrics_host != NULL)
+		r = metrics_open(&a->loop, a->cfg->metrics_host, a->cfg->metrics_port,
+				 agent_on_metrics, a, &a->metrics);
+	return r;
 }
 
 /* The cluster's other active droplets, found by tag, become our seeds. */
@@ -488,6 +639,7 @@ agent_on_peers(int err, const char *error, const struct doapi_droplet *d, size_t
 			nseeds++;
 	}
 	log_info("discovery: %zu peer%s carry the cluster tag", nseeds, nseeds == 1 ? "" : "s");
+	a->alone = nseeds == 0; /* the first node of its cluster */
 	if (nseeds > 0 && a->gossip != NULL)
 		gossip_join(a->gossip, seeds, nseeds);
 	free(seeds);
@@ -518,6 +670,8 @@ agent_start_discovery(struct agent *a)
 {
 	int r;
 
+	/* No seeds and no way to find peers: a cluster of one, by design. */
+	a->alone = a->cfg->nseeds == 0 && a->cloud == NULL;
 	if (a->cfg->nseeds > 0 || a->cloud == NULL)
 		return 0;
 	r = cloud_list_tag_start(a->cloud, a->cfg->cluster_tag, agent_on_peers, a);
@@ -531,6 +685,9 @@ agent_on_registered(int err, const char *why, void *arg)
 {
 	struct agent *a = arg;
 
+	a->reg_ops[PROM_REG_REGISTER]++;
+	if (err != 0 && err != -ECANCELED)
+		a->reg_errors[PROM_REG_REGISTER]++;
 	if (err == 0)
 		log_info("rotation: this node is in rotation (%s)", rotation_names(a->rot));
 	else if (err != -ECANCELED)
@@ -662,7 +819,11 @@ agent_start(struct agent *a)
 	uv_signal_start(&a->sigterm, agent_on_signal, SIGTERM);
 	uv_signal_init(&a->loop, &a->sighup);
 	uv_signal_start(&a->sighup, agent_on_hup, SIGHUP);
+	uv_timer_init(&a->loop, &a->status_timer);
+	notify_open(&a->loop, &a->notify); /* logs its own failure; the agent runs on */
 	a->http = http_new(&a->loop);
+	prom_api_init(&a->api);
+	http_set_observer(a->http, agent_on_http, a);
 	if (a->cfg->node_id != 0) {
 		agent_on_identity(a, metadata_identity_from_cfg(a->cfg), "config");
 		return 0;

@@ -684,12 +684,20 @@ doapi_clone_user_data(const char *cluster, const char *const *seeds, size_t nsee
 	buf = malloc(cap);
 	if (buf == NULL)
 		return -ENOMEM;
-	pos = (size_t)snprintf(buf, cap, "#cloud-config\n# mitosis cluster: %s\n", cluster);
+	/*
+	 * A drop-in of its own, written whole (never appended to the baked
+	 * file), and always written: a snapshot of a clone carries its
+	 * parent's drop-in, which this replaces, so clones of clones and re-runs
+	 * never hold a key twice or a stale seed.
+	 */
+	pos = (size_t)snprintf(buf, cap,
+			       "#cloud-config\n# mitosis cluster: %s\n"
+			       "write_files:\n  - path: " DOAPI_USER_DATA_DROPIN "\n"
+			       "    permissions: '0644'\n    content: |\n"
+			       "      # written by cloud-init from the clone's user-data\n",
+			       cluster);
 	if (nseeds > 0) {
-		pos += (size_t)snprintf(buf + pos, cap - pos,
-					"write_files:\n  - path: /etc/mitosis/mitosis.conf\n"
-					"    append: true\n    permissions: '0644'\n"
-					"    content: |\n      seeds = ");
+		pos += (size_t)snprintf(buf + pos, cap - pos, "      seeds = ");
 		for (size_t i = 0; i < nseeds; i++)
 			pos += (size_t)snprintf(buf + pos, cap - pos, "%s%s", i > 0 ? ", " : "",
 						seeds[i]);

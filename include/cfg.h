@@ -26,6 +26,7 @@
 
 #define CFG_DEFAULT_PORT	   7950
 #define CFG_DEFAULT_CONTROL_SOCKET "/run/mitosis/mitosis.sock"
+#define CFG_DEFAULT_METRICS_PORT   9950
 #define CFG_DEFAULT_API_URL	   "https://api.digitalocean.com"
 
 struct cfg {
@@ -81,8 +82,10 @@ struct cfg {
 	char *custom_metric_command;
 	uint64_t custom_metric_timeout_ms;
 
-	char *control_socket; /* default CFG_DEFAULT_CONTROL_SOCKET */
-	char *state_dir;      /* default STATEDIR_DEFAULT (include/statedir.h) */
+	char *control_socket;  /* default CFG_DEFAULT_CONTROL_SOCKET */
+	char *state_dir;       /* default STATEDIR_DEFAULT (include/statedir.h) */
+	char *metrics_host;    /* metrics_listen: NULL = no metrics server */
+	uint16_t metrics_port; /* default CFG_DEFAULT_METRICS_PORT */
 
 	/* The DigitalOcean API and cloning (docs/cloud.md). */
 	char *api_url;		 /* default CFG_DEFAULT_API_URL */
@@ -149,6 +152,15 @@ bool cfg_parse_buffer(struct cfg_parser *p, const char *source, const char *buf,
 /* Reads and parses a file; an unreadable file is recorded as "PATH: ...", and
  * cfg_finish() then does not also report the keys it would have held. */
 bool cfg_parse_file(struct cfg_parser *p, const char *path);
+/*
+ * Reads the drop-ins of the main file at main_path: every NAME.conf of the
+ * directory conf.d beside it (/etc/mitosis/conf.d for /etc/mitosis/mitosis.conf)
+ * in bytewise name order, hidden files and other names skipped, each as
+ * cfg_parse_file() reads one. A key may be set once per file; a later file
+ * overrides an earlier one. A missing conf.d is no error. Returns false when
+ * any error was recorded (named FILE:LINE as in the main file).
+ */
+bool cfg_parse_dropins(struct cfg_parser *p, const char *main_path);
 /* Sets one key from the command line; `where` names the flag in messages
  * ("--metadata-url"). Overrides an earlier value from any source. */
 bool cfg_set(struct cfg_parser *p, const char *where, const char *key, const char *value);
@@ -160,6 +172,15 @@ bool cfg_finish(struct cfg_parser *p);
 size_t cfg_error_count(const struct cfg_parser *p);
 /* The i-th error as "SOURCE:LINE: message" (or "SOURCE: message"). Borrowed. */
 const char *cfg_error(const struct cfg_parser *p, size_t i);
+
+/*
+ * Where the value in force of the key with index i in cfg_keys() came from:
+ * true with *source the file (and *line its line) or the flag (*line 0), and
+ * *value the text as written; false when the key holds its default. All
+ * borrowed from the parser.
+ */
+bool cfg_origin(const struct cfg_parser *p, size_t i, const char **source, unsigned *line,
+		const char **value);
 
 /* The key table, in documentation order. */
 const struct cfg_key_info *cfg_keys(size_t *n);

@@ -246,11 +246,16 @@ bool doapi_name_valid(const char *name);
  * -EINVAL when the cluster name would make an invalid droplet name. */
 int doapi_clone_name(const char *cluster, uint64_t unix_time, uint16_t rnd, char *out, size_t size);
 
+/* The drop-in a clone's user-data writes (cfg_parse_dropins reads it). */
+#define DOAPI_USER_DATA_DROPIN "/etc/mitosis/conf.d/50-user-data.conf"
+
 /*
  * The #cloud-config user-data of a clone (cloud-init/clone.yaml): a comment
- * naming the cluster, `seeds = IP, IP` appended to /etc/mitosis/mitosis.conf
- * when seeds are given (each must be an IPv4 address), and a restart of the
- * service. 0, -EINVAL (a bad seed or cluster name) or -ENOMEM; caller frees.
+ * naming the cluster, the drop-in DOAPI_USER_DATA_DROPIN written whole with
+ * `seeds = IP, IP` when seeds are given (each must be an IPv4 address) and a
+ * comment alone when not (so a parent's seeds never linger in a snapshot),
+ * and a restart of the service. 0, -EINVAL (a bad seed or cluster name) or
+ * -ENOMEM; caller frees.
  */
 int doapi_clone_user_data(const char *cluster, const char *const *seeds, size_t nseeds, char **out);
 

@@ -175,11 +175,13 @@ fi
 # it_run NAME LABEL LOGNAME [VAR=VALUE...]: one integration test against the
 # ASan+UBSan agent, recorded as LABEL (exit 77 = a named skip).
 it_run() {
-	local name=$1 label=$2 log=$MITOSIS_LOGDIR/$3.log t0 rc why
+	local name=$1 label=$2 log=$MITOSIS_LOGDIR/$3.log t0 rc why limit
 	shift 3
 	t0=$(date +%s)
+	# A test may ask for more than 240 s on a "# timeout: N" line of its header.
+	limit=$(sed -n '2,12s/^# timeout: \([0-9]*\).*/\1/p' "tests/integration/$name.sh" | head -n1)
 	env MITOSIS=$ROOT/$ASAN_BUILD/mitosis BUILD_DIR=$ROOT/$ASAN_BUILD "$@" \
-		timeout -k 5 240 bash "tests/integration/$name.sh" >"$log" 2>&1
+		timeout -k 5 "${limit:-240}" bash "tests/integration/$name.sh" >"$log" 2>&1
 	rc=$?
 	if [ $rc -eq 77 ]; then
 		why=$(grep -m1 '^SKIP' "$log")

@@ -58,8 +58,8 @@ def api(url, token, method, path, body=None):
 
 
 def seed_user_data(seed_ip):
-    """cloud-config for a clone: append the seed to the baked config (as cloud-init/clone.yaml does)."""
-    return ("#cloud-config\nwrite_files:\n  - path: /etc/mitosis/mitosis.conf\n    append: true\n"
+    """cloud-config for a clone: the seed in a drop-in of its own (as cloud-init/clone.yaml writes it)."""
+    return ("#cloud-config\nwrite_files:\n  - path: /etc/mitosis/conf.d/50-user-data.conf\n"
             "    content: |\n      seeds = %s\n" % seed_ip)
 
 

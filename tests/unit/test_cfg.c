@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "cfg.h"
 #include "harness.h"
@@ -132,6 +133,7 @@ TEST(cfg_every_key_accepted)
 				    "advertise = 198.51.100.7:9000\n"
 				    "seeds = 10.0.0.8,  10.0.0.9:7951 ,[fd00::10]\n"
 				    "log_level = debug\n"
+				    "metrics_listen = 127.0.0.1\n"
 				    "trace = wire, meta\n");
 	struct cfg *c = f.cfg;
 
@@ -158,6 +160,8 @@ TEST(cfg_every_key_accepted)
 	ASSERT_STR_EQ(c->seeds[2], "[fd00::10]");
 	ASSERT_EQ(c->log_level, LOG_LEVEL_DEBUG);
 	ASSERT_EQ(c->traces, TRACE_WIRE | TRACE_META);
+	ASSERT_STR_EQ(c->metrics_host, "127.0.0.1");
+	ASSERT_EQ(c->metrics_port, CFG_DEFAULT_METRICS_PORT);
 	done(&f);
 }
 
@@ -872,6 +876,7 @@ TEST(cfg_keys_table)
 		"custom_metric_timeout",
 		"control_socket",
 		"state_dir",
+		"metrics_listen",
 		"api_url",
 		"api_timeout",
 		"cluster_tag",
@@ -935,6 +940,7 @@ TEST(cfg_keys_table)
 		"1s",
 		"/s",
 		"/var/lib/m",
+		"127.0.0.1:9950",
 		"http://a",
 		"20s",
 		"web",
@@ -1305,4 +1311,133 @@ TEST(cfg_diff_names_changed_keys)
 	done(&a);
 	done(&b);
 	done(&c);
+}
+
+/* ---- drop-ins (conf.d beside the main file) and origins ---- */
+
+static void
+write_text(const char *dir, const char *name, const char *text)
+{
+	char path[600];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	ASSERT_NOT_NULL(f);
+	fputs(text, f);
+	ASSERT_OK(fclose(f));
+}
+
+/* A main file holding BASE and a conf.d beside it; returns the main file's path. */
+static const char *
+dropin_tree(char *main, size_t size, char *dropins, size_t dsize)
+{
+	snprintf(main, size, "%s/mitosis.conf", harness_tmpdir());
+	snprintf(dropins, dsize, "%s/conf.d", harness_tmpdir());
+	write_text(harness_tmpdir(), "mitosis.conf", BASE "seeds = 10.0.0.1\nlog_level = info\n");
+	ASSERT_OK(mkdir(dropins, 0755));
+	return main;
+}
+
+TEST(cfg_dropins_in_name_order_later_wins)
+{
+	struct cfg *cfg = cfg_new();
+	struct cfg_parser *p = cfg_parser_new(cfg);
+	char main[512], dir[512];
+
+	dropin_tree(main, sizeof(main), dir, sizeof(dir));
+	write_text(dir, "50-user-data.conf", "seeds = 10.0.0.2, 10.0.0.3\nlog_level = warn\n");
+	write_text(dir, "90-local.conf", "log_level = debug\n");
+	/* Not drop-ins: hidden, another suffix, a dpkg leftover, an editor's backup. */
+	write_text(dir, ".hidden.conf", "nonsense\n");
+	write_text(dir, "notes.txt", "nonsense\n");
+	write_text(dir, "50-user-data.conf.dpkg-old", "nonsense\n");
+	write_text(dir, "90-local.conf~", "nonsense\n");
+	ASSERT_TRUE(cfg_parse_file(p, main));
+	ASSERT_TRUE(cfg_parse_dropins(p, main));
+	ASSERT_TRUE(cfg_finish(p));
+	ASSERT_EQ(cfg->nseeds, 2);
+	ASSERT_STR_EQ(cfg->seeds[1], "10.0.0.3");
+	ASSERT_EQ(cfg->log_level, LOG_LEVEL_DEBUG);
+	cfg_parser_free(p);
+	cfg_free(cfg);
+}
+
+TEST(cfg_dropin_errors_name_their_file)
+{
+	struct cfg *cfg = cfg_new();
+	struct cfg_parser *p = cfg_parser_new(cfg);
+	char main[512], dir[512], want[1200];
+
+	dropin_tree(main, sizeof(main), dir, sizeof(dir));
+	write_text(dir, "50-user-data.conf",
+		   "seeds = 10.0.0.2\nseeds = 10.0.0.3\nprobe_interval = 2\n");
+	ASSERT_OK(mkdir(strcat(strcpy(want, dir), "/60-dir.conf"), 0755));
+	ASSERT_TRUE(cfg_parse_file(p, main));
+	ASSERT_FALSE(cfg_parse_dropins(p, main));
+	ASSERT_EQ(cfg_error_count(p), 3);
+	snprintf(want, sizeof(want), "%s/50-user-data.conf:2: key 'seeds' already set at line 1",
+		 dir);
+	ASSERT_STR_EQ(cfg_error(p, 0), want);
+	snprintf(want, sizeof(want),
+		 "%s/50-user-data.conf:3: probe_interval: \"2\" is not a duration "
+		 "(use e.g. 250ms, 2s, 1m)",
+		 dir);
+	ASSERT_STR_EQ(cfg_error(p, 1), want);
+	snprintf(want, sizeof(want), "%s/60-dir.conf: cannot read: Is a directory", dir);
+	ASSERT_STR_EQ(cfg_error(p, 2), want);
+	cfg_parser_free(p);
+	cfg_free(cfg);
+}
+
+TEST(cfg_dropins_absent_is_no_error)
+{
+	struct cfg *cfg = cfg_new();
+	struct cfg_parser *p = cfg_parser_new(cfg);
+	char main[512];
+
+	snprintf(main, sizeof(main), "%s/mitosis.conf", harness_tmpdir());
+	write_text(harness_tmpdir(), "mitosis.conf", BASE);
+	ASSERT_TRUE(cfg_parse_file(p, main));
+	ASSERT_TRUE(cfg_parse_dropins(p, main));
+	ASSERT_TRUE(cfg_finish(p));
+	cfg_parser_free(p);
+	cfg_free(cfg);
+}
+
+/* Where each key came from: the last file line, a flag over it, or the default. */
+TEST(cfg_origin_of_each_key)
+{
+	struct cfg *cfg = cfg_new();
+	struct cfg_parser *p = cfg_parser_new(cfg);
+	char main[512], dir[512], want[600];
+	const char *src, *value;
+	size_t n, seeds = 0, level = 0, probe = 0;
+	const struct cfg_key_info *keys = cfg_keys(&n);
+	unsigned line;
+
+	for (size_t i = 0; i < n; i++) {
+		seeds = strcmp(keys[i].name, "seeds") == 0 ? i : seeds;
+		level = strcmp(keys[i].name, "log_level") == 0 ? i : level;
+		probe = strcmp(keys[i].name, "probe_interval") == 0 ? i : probe;
+	}
+	dropin_tree(main, sizeof(main), dir, sizeof(dir));
+	write_text(dir, "50-user-data.conf", "# seeds of this clone\nseeds = 10.0.0.2\n");
+	ASSERT_TRUE(cfg_parse_file(p, main));
+	ASSERT_TRUE(cfg_parse_dropins(p, main));
+	ASSERT_TRUE(cfg_set(p, "--log-level", "log_level", "warn"));
+	ASSERT_TRUE(cfg_finish(p));
+	ASSERT_TRUE(cfg_origin(p, seeds, &src, &line, &value));
+	snprintf(want, sizeof(want), "%s/50-user-data.conf", dir);
+	ASSERT_STR_EQ(src, want);
+	ASSERT_EQ(line, 2);
+	ASSERT_STR_EQ(value, "10.0.0.2");
+	ASSERT_TRUE(cfg_origin(p, level, &src, &line, &value));
+	ASSERT_STR_EQ(src, "--log-level");
+	ASSERT_EQ(line, 0);
+	ASSERT_STR_EQ(value, "warn");
+	ASSERT_FALSE(cfg_origin(p, probe, &src, &line, &value));
+	ASSERT_FALSE(cfg_origin(p, n, &src, &line, &value));
+	cfg_parser_free(p);
+	cfg_free(cfg);
 }

@@ -330,13 +330,18 @@ TEST(doapi_user_data)
 
 	ASSERT_OK(doapi_clone_user_data("web", seeds, 2, &ud));
 	ASSERT_STR_EQ(ud, "#cloud-config\n# mitosis cluster: web\nwrite_files:\n"
-			  "  - path: /etc/mitosis/mitosis.conf\n    append: true\n"
+			  "  - path: /etc/mitosis/conf.d/50-user-data.conf\n"
 			  "    permissions: '0644'\n    content: |\n"
+			  "      # written by cloud-init from the clone's user-data\n"
 			  "      seeds = 10.124.0.2, 10.124.0.3\n"
 			  "runcmd:\n  - [systemctl, restart, mitosis]\n");
 	free(ud);
+	/* No seeds: the drop-in is still written, so a parent's seeds do not linger. */
 	ASSERT_OK(doapi_clone_user_data("web", NULL, 0, &ud));
-	ASSERT_STR_EQ(ud, "#cloud-config\n# mitosis cluster: web\n"
+	ASSERT_STR_EQ(ud, "#cloud-config\n# mitosis cluster: web\nwrite_files:\n"
+			  "  - path: /etc/mitosis/conf.d/50-user-data.conf\n"
+			  "    permissions: '0644'\n    content: |\n"
+			  "      # written by cloud-init from the clone's user-data\n"
 			  "runcmd:\n  - [systemctl, restart, mitosis]\n");
 	free(ud);
 	ASSERT_EQ(doapi_clone_user_data("web", bad, 1, &ud), -EINVAL);
