@@ -55,7 +55,7 @@ cmd_agent_help(FILE *out)
 		     "  -c FILE     configuration file (default " CMD_DEFAULT_CONFIG ")\n"
 		     "  -n          check the configuration and the secret files, then exit\n"
 		     "  -v          more output (debug level); -T NAME[,NAME] enables traces of\n"
-		     "              wire, meta, http, gossip, cloud, control, or all\n"
+		     "              wire, meta, http, gossip, cloud, control, elect, or all\n"
 		     "\nEvery configuration key is also a flag, which overrides the file:\n");
 	keys = cfg_keys(&n);
 	for (size_t i = 0; i < n; i++) {
