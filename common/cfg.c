@@ -544,9 +544,9 @@ cfg_pair_error(struct cfg_parser *p, const char *a, const char *b, const char *m
 static void
 cfg_check_election(struct cfg_parser *p)
 {
-	static const char *const keys[] = { "voters",	    "heartbeat",    "lease",
-					    "drift_ppm",    "election_min", "election_max",
-					    "announce",	    "bootstrap_expect" };
+	static const char *const keys[] = { "voters",	 "heartbeat",	    "lease",
+					    "drift_ppm", "election_min",    "election_max",
+					    "announce",	 "bootstrap_expect" };
 	struct elect_config ec;
 	const char *last = NULL;
 	char why[256];

@@ -114,11 +114,11 @@ struct cfg {
 
 	/* The election and the leader's work (docs/election.md); defaults from
 	 * elect_config_default(), checked together by elect_config_check(). */
-	uint64_t voters;		 /* voter set size: 1, 3, 5 or 7 */
-	uint64_t heartbeat_ms;		 /* the leader's round period */
-	uint64_t lease_ms;		 /* L */
-	uint64_t drift_ppm;		 /* clock drift bound, parts per million */
-	uint64_t election_min_ms;	 /* a follower's timeout: uniform in [min, max) */
+	uint64_t voters;	  /* voter set size: 1, 3, 5 or 7 */
+	uint64_t heartbeat_ms;	  /* the leader's round period */
+	uint64_t lease_ms;	  /* L */
+	uint64_t drift_ppm;	  /* clock drift bound, parts per million */
+	uint64_t election_min_ms; /* a follower's timeout: uniform in [min, max) */
 	uint64_t election_max_ms;
 	uint64_t voter_replace_after_ms; /* a voter dead this long is replaced */
 	uint64_t voter_stable_ms;	 /* a member alive this long may become a voter */
