@@ -167,7 +167,7 @@ dst-build: $(BUILD)/dst
 ELECT_SRC := $(filter common/elect%.c,$(COMMON_SRC))
 $(BUILD)/dst-break-%: $(DST_SRC) $(ELECT_SRC) $(BUILD)/libmitosis-common.a
 	$(call say,LD,$@)
-	$(Q)$(CC) $(BASE_CFLAGS) -DELECT_BREAK_$(shell echo $* | tr a-z A-Z) -Itests/dst \
+	$(Q)$(CC) $(BASE_CFLAGS) -DELECT_BREAK_$(shell echo $* | tr a-z A-Z) -Itests/dst -Icommon \
 		$(PC_CFLAGS_COMMON) $(CFLAGS) -o $@ $^ $(LDFLAGS_ALL) $(PC_LIBS_COMMON) -lm
 
 # The election campaign: SEEDS random fault schedules (docs/dst.md).

@@ -15,6 +15,7 @@
  * differs is logged as needing a restart, and the running value stays.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -52,6 +53,9 @@
 #include "transport.h"
 #include "wire.h"
 #include "xmalloc.h"
+
+/* Allocations from this size up are mapped, not taken from the heap (agent_run). */
+#define AGENT_MMAP_THRESHOLD (8 * 1024)
 
 struct agent {
 	uv_loop_t loop;
@@ -904,6 +908,15 @@ agent_run(const struct cfg *cfg, const struct keyring *kr, agent_reload_fn *relo
 	struct agent a;
 	int r;
 
+	/*
+	 * The replay filters and request budgets are tables sized for the
+	 * largest cluster and calloc'ed, so that only the slots in use become
+	 * resident. Below glibc's mmap threshold (128 KiB at first) they come
+	 * from the heap, where calloc clears them and makes every page
+	 * resident: ~210 kB at any cluster size. From the mmap threshold up
+	 * they are fresh zero pages, touched only as slots fill.
+	 */
+	mallopt(M_MMAP_THRESHOLD, AGENT_MMAP_THRESHOLD);
 	memset(&a, 0, sizeof(a));
 	a.cfg = cfg;
 	a.kr = kr;

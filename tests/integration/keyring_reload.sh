@@ -74,7 +74,7 @@ done
 say "after the rotation: $N alive everywhere, no unknown-key drop, no death"
 
 # A datagram sealed with the retired key is refused and counted.
-"$WIRE_SEND" -k "$T/a.key" -c itest -t 127.0.63.2:7950 -n 4242 -i 1 valid=5 >/dev/null
+"$WIRE_SEND" -k "$T/a.key" -c itest -t 127.0.63.2:7950 -n 4242 -r 1002 valid=5 >/dev/null
 sleep 0.5
 unknown=$(status_field 2 'd["datagrams"]["drops"]["unknown-key"]')
 [ "$unknown" = 5 ] || fail "n2 counted $unknown unknown-key drops for 5 datagrams under the retired key"
