@@ -231,13 +231,16 @@ enum leader_want {
 	LEADER_WANT_OUT,
 };
 
+/* What node n should be. A suspicion alone moves nothing (it is often
+ * refuted): a single change waits for the verdict, and a reconcile
+ * (`whole`) keeps a suspect member as if alive. */
 static enum leader_want
-leader_want(struct leader *l, struct leader_node *n)
+leader_want(struct leader *l, struct leader_node *n, bool whole)
 {
 	if (!n->member || n->state == SWIM_DEAD || n->state == SWIM_LEFT)
 		return LEADER_WANT_OUT;
-	if (n->state == SWIM_SUSPECT)
-		return LEADER_WANT_NONE; /* suspicion alone moves nothing: it is often refuted */
+	if (n->state == SWIM_SUSPECT && !whole)
+		return LEADER_WANT_NONE;
 	if (l->hooks.out_of_rotation != NULL && l->hooks.out_of_rotation(l->hooks.arg, n->id))
 		return LEADER_WANT_OUT;
 	if (l->cloud != NULL && !n->listed) {
@@ -355,7 +358,7 @@ leader_changes(struct leader *l)
 
 	for (size_t i = 0; i < l->nnodes && leader_may_act(l, NULL, NULL); i++) {
 		struct leader_node *n = &l->nodes[i];
-		enum leader_want w = leader_want(l, n);
+		enum leader_want w = leader_want(l, n, false);
 
 		if (w == LEADER_WANT_NONE || n->busy || now < n->retry_at ||
 		    (w == LEADER_WANT_IN && n->held == LEADER_IN) ||
@@ -438,7 +441,7 @@ leader_reconcile(struct leader *l)
 	for (size_t i = 0; i < l->nnodes; i++) {
 		struct leader_node *n = &l->nodes[i];
 
-		if (leader_want(l, n) != LEADER_WANT_IN)
+		if (leader_want(l, n, true) != LEADER_WANT_IN)
 			continue;
 		rn[c->nids] = leader_registrar_node(n);
 		c->ids[c->nids++] = n->id;
