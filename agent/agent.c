@@ -17,12 +17,14 @@
 #include <errno.h>
 #include <malloc.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
+#include <cjson/cJSON.h>
 #include <sodium.h>
 
 #include "agent.h"
@@ -32,9 +34,12 @@
 #include "cloud_ops.h"
 #include "control.h"
 #include "doapi.h"
+#include "elect_report.h"
+#include "election.h"
 #include "gossip.h"
 #include "http.h"
 #include "keyring.h"
+#include "leader.h"
 #include "load.h"
 #include "log.h"
 #include "meta.h"
@@ -75,16 +80,18 @@ struct agent {
 	struct http *http;
 	struct metadata_fetch *mf;
 	struct meta_identity *id;
-	struct statedir *sd; /* state_dir, opened once the droplet id is known */
-	struct nodekey *key; /* this node's own key, from state_dir */
+	struct statedir *sd;   /* state_dir, opened once the droplet id is known */
+	bool sd_reset;	       /* statedir_open emptied it (first boot, or a clone) */
+	struct nodekey *key;   /* this node's own key, from state_dir */
+	struct election *el;   /* the election's shell */
+	struct leader *leader; /* what only the leader does */
 	struct transport *tr;
 	struct gossip *gossip;
 	struct sampler *sampler;
 	struct control *control;
-	struct rotation *rot;	    /* registrars; NULL when none is configured */
-	struct cloud *cloud;	    /* the API client, lent to discovery and rotation; NULL
-				       without token_file */
-	struct registrar_node self; /* this node as the registrars see it */
+	struct rotation *rot; /* registrars; NULL when none is configured */
+	struct cloud *cloud;  /* the API client, lent to discovery and rotation; NULL
+				 without token_file */
 	uint64_t incarnation;
 	uint64_t started;	    /* uv_now() at start */
 	struct swim_load published; /* the last sample gossiped */
@@ -122,7 +129,10 @@ agent_stop(struct agent *a, int code)
 	uv_close((uv_handle_t *)&a->sighup, NULL);
 	metadata_fetch_cancel(a->mf);
 	a->mf = NULL;
-	/* The rotation before the client it borrows, and both before http_close. */
+	/* The leader before the rotation and the client it drives, the rotation
+	 * before the client it borrows, and all before http_close. */
+	leader_close(a->leader);
+	a->leader = NULL;
 	rotation_close(a->rot);
 	a->rot = NULL;
 	cloud_close(a->cloud);
@@ -133,6 +143,8 @@ agent_stop(struct agent *a, int code)
 	a->sampler = NULL;
 	control_close(a->control);
 	a->control = NULL;
+	election_close(a->el);
+	a->el = NULL;
 	gossip_close(a->gossip);
 	a->gossip = NULL;
 	if (a->tr != NULL) {
@@ -148,8 +160,10 @@ agent_on_left(void *arg)
 	agent_stop(arg, 0);
 }
 
+/* The leader that could not hand over took itself out of rotation: it steps
+ * down and leaves. */
 static void
-agent_on_deregistered(int err, const char *why, void *arg)
+agent_on_self_out(int err, void *arg)
 {
 	struct agent *a = arg;
 
@@ -157,16 +171,50 @@ agent_on_deregistered(int err, const char *why, void *arg)
 	if (err != 0 && err != -ECANCELED)
 		a->reg_errors[PROM_REG_DEREGISTER]++;
 	if (err != 0 && err != -ECANCELED)
-		log_warnx("rotation: could not take this node out of rotation: %s", why);
+		log_warnx("rotation: could not take this node out of rotation: %s", strerror(-err));
 	else if (err == 0)
 		log_info("rotation: this node is out of rotation");
-	if (!a->stopping)
-		gossip_leave(a->gossip, agent_on_left, a);
+	if (a->stopping)
+		return;
+	(void)election_step_down(a->el);
+	gossip_leave(a->gossip, agent_on_left, a);
 }
 
-/* The first SIGINT/SIGTERM takes this node out of rotation, then leaves the
- * cluster gracefully (gossiping LEFT for leave_timeout, which may be 0: the
- * deregistration never depends on it); a second one stops at once. */
+/*
+ * A graceful stop. Only the leader acts at the cloud, so a follower just
+ * leaves: the leader takes it out of rotation when it sees LEFT. The leader
+ * hands leadership to the best caught-up voter first, then leaves, and the
+ * new leader deregisters it; with nobody to hand over to (a one-voter
+ * cluster) it deregisters itself under its lease, steps down, and leaves.
+ */
+static void
+agent_leave(struct agent *a)
+{
+	uint64_t term;
+	int r;
+
+	if (a->el == NULL || !election_leading(a->el, &term, NULL)) {
+		gossip_leave(a->gossip, agent_on_left, a);
+		return;
+	}
+	if ((r = election_transfer(a->el, 0)) == 0) {
+		log_info("election: leadership of term %" PRIu64 " handed over before leaving",
+			 term);
+		gossip_leave(a->gossip, agent_on_left, a);
+		return;
+	}
+	log_warnx("election: cannot hand leadership over (%s): this node takes itself out of "
+		  "rotation",
+		  r == -EAGAIN ? "no voter is caught up and reachable" : strerror(-r));
+	if (a->leader != NULL && leader_deregister_self(a->leader, agent_on_self_out, a) == 0)
+		return;
+	(void)election_step_down(a->el);
+	gossip_leave(a->gossip, agent_on_left, a);
+}
+
+/* The first SIGINT/SIGTERM leaves the cluster gracefully (agent_leave:
+ * gossiping LEFT for leave_timeout, which may be 0); a second one stops at
+ * once. */
 static void
 agent_on_signal(uv_signal_t *sig, int signum)
 {
@@ -177,9 +225,7 @@ agent_on_signal(uv_signal_t *sig, int signum)
 		log_info("received %s, shutting down", name);
 		notify_send(a->notify, "STOPPING=1\nSTATUS=leaving the cluster");
 		a->leaving = true;
-		if (a->rot == NULL ||
-		    rotation_deregister(a->rot, &a->self, agent_on_deregistered, a) != 0)
-			gossip_leave(a->gossip, agent_on_left, a);
+		agent_leave(a);
 		return;
 	}
 	log_info("received %s, %s", name, a->leaving ? "stopping now" : "shutting down");
@@ -301,6 +347,11 @@ agent_on_message(const struct wire_msg *msg, const struct sockaddr *from, void *
 
 	log_trace(TRACE_WIRE, "wire: accepted type %u from node %" PRIu64 " stamp %" PRIu64,
 		  msg->type, msg->node_id, msg->stamp);
+	if (msg->type == ELECT_WIRE_TYPE) {
+		if (a->el != NULL)
+			election_on_wire(a->el, msg->node_id, msg->payload, msg->payload_len);
+		return;
+	}
 	if (a->gossip != NULL)
 		gossip_on_message(a->gossip, msg, from);
 }
@@ -340,6 +391,16 @@ agent_members(const struct agent *a, size_t *n)
 	return m;
 }
 
+/* The election's part of status and the whole of `mitosis leader`. */
+static void
+agent_elect_report(const struct agent *a, struct elect_report *r)
+{
+	election_report(a->el, r);
+	r->admission = a->cloud != NULL ? "inventory" : "cluster-key";
+	if (a->leader != NULL)
+		leader_report(a->leader, &r->work);
+}
+
 /* This node's view for `status` and the metrics; gossip must be running. */
 static void
 agent_fill_status(struct agent *a, const struct swim_member **m, size_t n, struct report_status *st)
@@ -364,12 +425,119 @@ static char *
 agent_status(struct agent *a, const struct swim_member **m, size_t n, bool json)
 {
 	struct report_status st;
+	struct elect_report er;
 
 	agent_fill_status(a, m, n, &st);
+	if (a->el != NULL) {
+		agent_elect_report(a, &er);
+		st.elect = &er;
+	}
 	return json ? report_status_json(&st) : report_status_text(&st);
 }
 
-/* Control socket requests: "members", "members json", "status", "status json". */
+static char *agent_control_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* {"error":"..."}: the reply the CLI prints as the agent's refusal. */
+static char *
+agent_control_error(const char *fmt, ...)
+{
+	cJSON *o = cJSON_CreateObject();
+	char msg[512], *out;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cJSON_AddStringToObject(o, "error", msg);
+	out = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return out;
+}
+
+/* Why a leader command was refused, in the operator's words. */
+static char *
+agent_leader_refused(const struct agent *a, const char *what, int err)
+{
+	uint64_t term, leader = election_leader(a->el, &term);
+
+	switch (err) {
+	case -EPERM:
+		if (leader != 0)
+			return agent_control_error("%s: this node does not lead (node %" PRIu64
+						   " leads term %" PRIu64 "; ask it)",
+						   what, leader, term);
+		return agent_control_error("%s: this node does not lead, and no leader is known",
+					   what);
+	case -ENOENT:
+		return agent_control_error("%s: that node is not a voter", what);
+	case -EAGAIN:
+		return agent_control_error("%s: no voter is caught up and reachable; try again",
+					   what);
+	case -EBUSY:
+		return agent_control_error("%s: refused: node %" PRIu64 " leads term %" PRIu64
+					   " and is alive; force-recover is for a lost quorum only",
+					   what, leader, term);
+	default:
+		return agent_control_error("%s: %s", what, strerror(-err));
+	}
+}
+
+/* "leader [json]", "leader transfer [ID]", "leader step-down", "leader force-recover". */
+static char *
+agent_leader_command(struct agent *a, const char *req)
+{
+	struct elect_report er;
+	uint64_t target = 0, term;
+	char *end = NULL;
+	int r;
+
+	if (a->el == NULL)
+		return agent_control_error("the election is not running yet");
+	if (strcmp(req, "") == 0 || strcmp(req, " json") == 0) {
+		cJSON *o;
+		char *out;
+
+		agent_elect_report(a, &er);
+		if (req[0] == '\0')
+			return elect_report_text(&er);
+		o = elect_report_json(&er);
+		out = o != NULL ? cJSON_PrintUnformatted(o) : NULL;
+		cJSON_Delete(o);
+		return out;
+	}
+	if (strncmp(req, " transfer", 9) == 0 && (req[9] == '\0' || req[9] == ' ')) {
+		if (req[9] == ' ' &&
+		    (target = strtoull(req + 10, &end, 10), *end != '\0' || target == 0))
+			return agent_control_error("leader transfer: \"%.30s\" is not a node id",
+						   req + 10);
+		if (!election_leading(a->el, &term, NULL))
+			return agent_leader_refused(a, "leader transfer", -EPERM);
+		if ((r = election_transfer(a->el, target)) != 0)
+			return agent_leader_refused(a, "leader transfer", r);
+		log_info("election: leadership of term %" PRIu64 " handed over on request", term);
+		return xasprintf(
+			"leadership of term %" PRIu64 " handed over%s; a new term begins\n", term,
+			target != 0 ? " to the node asked for" : " to the best voter");
+	}
+	if (strcmp(req, " step-down") == 0) {
+		if ((r = election_step_down(a->el)) != 0)
+			return agent_leader_refused(a, "leader step-down", r);
+		log_info("election: stepped down on request");
+		return xstrdup(
+			"stepped down: the voters elect a new leader once their promises end\n");
+	}
+	if (strcmp(req, " force-recover") == 0) {
+		if ((r = election_force_recover(a->el)) != 0)
+			return agent_leader_refused(a, "leader force-recover", r);
+		return xstrdup(
+			"force-recover: this node is now the only voter; it elects itself and "
+			"re-admits the others as it sees them\n");
+	}
+	return NULL;
+}
+
+/* Control socket requests: "members", "status", "leader" (each with " json"),
+ * and the leader commands (agent_leader_command). */
 static char *
 agent_on_control(const char *request, void *arg)
 {
@@ -388,6 +556,8 @@ agent_on_control(const char *request, void *arg)
 			     : report_members_text(m, n, a->id->droplet_id, uv_now(&a->loop));
 	else if (strncmp(request, "status", 6) == 0)
 		reply = agent_status(a, m, n, json);
+	else if (strncmp(request, "leader", 6) == 0)
+		reply = agent_leader_command(a, request + 6);
 	free(m);
 	return reply;
 }
@@ -557,6 +727,32 @@ agent_advertise(const struct agent *a, const char *host, struct swim_addr *out, 
 	return 0;
 }
 
+/* SWIM's member events, for the election and the leader (mid-update: they
+ * only record and re-arm). */
+static void
+agent_on_member(void *arg, const struct swim_member *m, enum swim_state old, bool is_new)
+{
+	struct agent *a = arg;
+
+	if (a->el != NULL)
+		election_on_member(a->el, m, old, is_new);
+	if (a->leader != NULL)
+		leader_on_member(a->leader, m, old, is_new);
+}
+
+/* Application claims, by kind (gossip.h lists them). */
+static int
+agent_on_claim(void *arg, const struct swim_claim *c)
+{
+	struct agent *a = arg;
+
+	if (c->kind == GOSSIP_CLAIM_LEADER && a->el != NULL)
+		return election_on_claim(a->el, c);
+	if (c->kind == GOSSIP_CLAIM_NODE && a->leader != NULL)
+		return leader_on_claim(a->leader, c);
+	return -EPERM;
+}
+
 /* Membership, load sampling and the control socket, once the socket is bound. */
 static int
 agent_start_gossip(struct agent *a, const char *host)
@@ -585,6 +781,7 @@ agent_start_gossip(struct agent *a, const char *host)
 	go.key = a->key;
 	go.name = a->id->hostname;
 	go.leave_ms = a->cfg->leave_timeout_ms;
+	go.hooks = (struct gossip_hooks){ agent_on_member, agent_on_claim, a };
 	go.seeds = seeds = agent_seeds(a->cfg, &go.nseeds);
 	r = gossip_start(&a->loop, a->tr, &go, &a->gossip);
 	free(seeds);
@@ -663,7 +860,9 @@ agent_start_cloud(struct agent *a)
 
 /*
  * A node with no seeds finds its peers through the cluster tag, when it has
- * an API token: clones boot knowing nothing but their snapshot.
+ * an API token: clones boot knowing nothing but their snapshot. This one
+ * listing at boot, before any election, is the only API call a node that
+ * does not lead makes; every later inventory read is the leader's.
  */
 static int
 agent_start_discovery(struct agent *a)
@@ -680,36 +879,58 @@ agent_start_discovery(struct agent *a)
 	return 0;
 }
 
-static void
-agent_on_registered(int err, const char *why, void *arg)
-{
-	struct agent *a = arg;
-
-	a->reg_ops[PROM_REG_REGISTER]++;
-	if (err != 0 && err != -ECANCELED)
-		a->reg_errors[PROM_REG_REGISTER]++;
-	if (err == 0)
-		log_info("rotation: this node is in rotation (%s)", rotation_names(a->rot));
-	else if (err != -ECANCELED)
-		log_warnx("rotation: could not put this node into rotation: %s", why);
-}
-
-/* Puts this node into every configured registrar once it runs. */
+/* The registrars: only the leader drives them (leader.c), for every node. */
 static int
 agent_start_rotation(struct agent *a)
 {
-	int r;
-
 	if (a->cfg->nregistrars == 0)
 		return 0;
-	r = rotation_new(&a->loop, a->cfg, a->id, a->cloud, NULL, &a->rot);
-	if (r != 0)
-		return r; /* rotation_new has said why */
-	rotation_self(a->rot, &a->self);
-	r = rotation_register(a->rot, &a->self, agent_on_registered, a);
-	if (r != 0)
-		log_warnx("rotation: cannot start registering: %s", strerror(-r));
-	return 0;
+	/* rotation_new says why when it fails. */
+	return rotation_new(&a->loop, a->cfg, a->id, a->cloud, NULL, &a->rot);
+}
+
+/* The election's events go to the leader's module, which follows the lease. */
+static void
+agent_on_election(void *arg, const struct elect_event *ev)
+{
+	struct agent *a = arg;
+
+	if (a->leader != NULL)
+		leader_on_election(a->leader, ev);
+}
+
+/* With an API token a voter must be a droplet under the cluster tag. */
+static enum elect_admit
+agent_admissible(void *arg, uint64_t id)
+{
+	struct agent *a = arg;
+
+	return a->leader != NULL ? leader_admissible(a->leader, id) : ELECT_ADMIT_UNKNOWN;
+}
+
+/* The election, then the leader's module that acts on its lease. */
+static int
+agent_start_election(struct agent *a)
+{
+	struct election_opts eo = { .cfg = a->cfg,
+				    .node_id = a->id->droplet_id,
+				    .key = a->key,
+				    .sd = a->sd,
+				    .state_reset = a->sd_reset,
+				    .tr = a->tr,
+				    .gossip = a->gossip,
+				    .admissible = a->cloud != NULL ? agent_admissible : NULL,
+				    .event = agent_on_election,
+				    .arg = a };
+	struct leader_opts lo = {
+		.cfg = a->cfg, .self = a->id, .cloud = a->cloud, .rot = a->rot, .gossip = a->gossip
+	};
+	int r;
+
+	if ((r = election_open(&a->loop, &eo, &a->el)) != 0)
+		return r;
+	lo.election = a->el;
+	return leader_open(&a->loop, &lo, &a->leader);
 }
 
 /*
@@ -728,6 +949,7 @@ agent_open_state(struct agent *a)
 
 	r = statedir_open(a->cfg->state_dir, a->id->droplet_id, &a->sd, &reset, &old, err,
 			  sizeof(err));
+	a->sd_reset = reset;
 	if (r == 0)
 		r = nodekey_load_or_create(a->sd, &a->key, &created, err, sizeof(err));
 	if (r != 0) {
@@ -769,7 +991,8 @@ agent_on_identity(struct agent *a, struct meta_identity *id, const char *source)
 		 a->cfg->bind_port, a->cfg->cluster, a->incarnation,
 		 a->sign ? ", datagrams signed" : "");
 	if (agent_start_gossip(a, host) != 0 || agent_start_cloud(a) != 0 ||
-	    agent_start_discovery(a) != 0 || agent_start_rotation(a) != 0)
+	    agent_start_discovery(a) != 0 || agent_start_rotation(a) != 0 ||
+	    agent_start_election(a) != 0)
 		agent_stop(a, 1);
 }
 

@@ -57,6 +57,8 @@ struct cloud_call {
 	struct http_req *req;
 	bool silent; /* tried, and no HTTP answer since: the API may be unreachable */
 	bool done;
+	uint64_t term; /* the leader's term of its first gated try (0: none yet) */
+	uint64_t op;   /* its operation number, for the User-Agent */
 	LIST_ENTRY(cloud_call) entry;
 };
 
@@ -81,6 +83,10 @@ struct cloud {
 	uint64_t seen_left_at; /* uv_now() of that answer */
 	uint64_t sent;
 	uint64_t quiet_since; /* uv_now() of the last HTTP answer, or when silence began */
+	uint64_t node_id;     /* who we are, for the User-Agent (0: not said) */
+	cloud_gate_fn *gate;  /* asked before each mutating try; NULL: none */
+	void *gate_arg;
+	uint64_t ops; /* mutating calls given an op number so far */
 	LIST_HEAD(, cloud_call) calls;
 	LIST_HEAD(, cloud_watch) watches;
 };
@@ -442,12 +448,62 @@ cloud_dry(struct cloud_call *k)
 	cloud_finish(k, &r);
 }
 
+/* Ends a call the gate refused, unsent. */
+static void
+cloud_refused(struct cloud_call *k, int err)
+{
+	struct cloud_resp r;
+
+	memset(&r, 0, sizeof(r));
+	r.err = err;
+	r.body = "";
+	snprintf(r.error, sizeof(r.error), "%.8s %.180s: not sent: %s", k->method, k->path,
+		 err == -ESTALE ? "the term that decided it has ended"
+				: "this node does not hold the leader's lease");
+	log_trace(TRACE_CLOUD, "cloud: %s %s refused by the leader gate (%s)", k->method, k->path,
+		  strerror(-err));
+	cloud_finish(k, &r);
+}
+
+/*
+ * Asks the gate about a mutating try and writes the User-Agent header.
+ * Returns 0 with *timeout_ms lowered to what the lease allows, or the
+ * gate's refusal.
+ */
+static int
+cloud_stamp(struct cloud_call *k, char *ua, size_t size, uint64_t *timeout_ms)
+{
+	struct cloud *c = k->c;
+	uint64_t term = 0, tmo = *timeout_ms;
+	int n, r;
+
+	n = snprintf(ua, size, "User-Agent: mitosis/%s node=%llu", MITOSIS_VERSION,
+		     (unsigned long long)c->node_id);
+	if (c->gate == NULL || strcmp(k->method, "GET") == 0)
+		return 0;
+	if ((r = c->gate(c->gate_arg, &term, &tmo)) != 0)
+		return r;
+	if (k->term != 0 && k->term != term)
+		return -ESTALE;
+	if (k->term == 0) {
+		k->term = term;
+		k->op = ++c->ops;
+	}
+	if (tmo < *timeout_ms)
+		*timeout_ms = tmo;
+	snprintf(ua + n, size - (size_t)n, " term=%llu op=%llu-%llu", (unsigned long long)term,
+		 (unsigned long long)c->node_id, (unsigned long long)k->op);
+	return 0;
+}
+
 static void
 cloud_try(struct cloud_call *k)
 {
 	struct cloud *c = k->c;
+	char ua[160];
 	const char *hdrs[] = { c->auth, "Accept: application/json",
-			       k->body != NULL ? "Content-Type: application/json" : NULL, NULL };
+			       k->body != NULL ? "Content-Type: application/json" : NULL, NULL,
+			       NULL };
 	struct http_request rq = { .method = k->method, .timeout_ms = c->timeout_ms };
 	struct http_response fake;
 	char *url;
@@ -456,6 +512,13 @@ cloud_try(struct cloud_call *k)
 	if (c->dry_run && strcmp(k->method, "GET") != 0) {
 		cloud_dry(k);
 		return;
+	}
+	if (c->node_id != 0) {
+		if ((r = cloud_stamp(k, ua, sizeof(ua), &rq.timeout_ms)) != 0) {
+			cloud_refused(k, r);
+			return;
+		}
+		hdrs[k->body != NULL ? 3 : 2] = ua;
 	}
 	if (cloud_quiet_ms(c, NULL, 0) == 0)
 		c->quiet_since = uv_now(c->loop);
@@ -624,6 +687,14 @@ cloud_quiet_ms(const struct cloud *c, char *what, size_t size)
 		snprintf(what, size, "%s %s", oldest != NULL ? oldest->method : "",
 			 oldest != NULL ? oldest->path : "nothing");
 	return oldest != NULL ? uv_now(c->loop) - c->quiet_since : 0;
+}
+
+void
+cloud_set_gate(struct cloud *c, uint64_t node_id, cloud_gate_fn *fn, void *arg)
+{
+	c->node_id = node_id;
+	c->gate = fn;
+	c->gate_arg = arg;
 }
 
 const char *

@@ -108,6 +108,25 @@ uint64_t cloud_requests_sent(const struct cloud *c);
  */
 uint64_t cloud_quiet_ms(const struct cloud *c, char *what, size_t size);
 
+/*
+ * The agent's leader gate (docs/election.md, "The leader alone at the
+ * cloud"). `fn` is asked right before every try of a mutating request (any
+ * method but GET), retries included. It returns 0 to let the try go, with
+ * *term the leader's term it carries and *timeout_ms the longest the try may
+ * take (the lease left: a try never outlives the lease that allowed it); or
+ * a negative errno, and the call ends unsent with that error. A retry in
+ * another term than its first try is refused (-ESTALE): the decision was the
+ * old term's.
+ *
+ * With a node id set, every request says who sends it, in the User-Agent
+ * header: "mitosis/VERSION node=ID", and a mutating one adds " term=T
+ * op=ID-N", N counting this client's mutating calls (the same over retries).
+ * The DigitalOcean API keeps no header, but the simulator's request log does,
+ * so tests can check who called in which term. fn NULL removes the gate.
+ */
+typedef int cloud_gate_fn(void *arg, uint64_t *term, uint64_t *timeout_ms);
+void cloud_set_gate(struct cloud *c, uint64_t node_id, cloud_gate_fn *fn, void *arg);
+
 /* The base URL requests go to ("https://api.digitalocean.com"), borrowed. */
 const char *cloud_base_url(const struct cloud *c);
 

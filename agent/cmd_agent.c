@@ -62,7 +62,7 @@ cmd_agent_help(FILE *out)
 		     "              with -n: print every key's value and the file:line or\n"
 		     "              flag that set it\n"
 		     "  -v          more output (debug level); -T NAME[,NAME] enables traces of\n"
-		     "              wire, meta, http, gossip, cloud, control, or all\n"
+		     "              wire, meta, http, gossip, cloud, control, elect, or all\n"
 		     "\nEvery configuration key is also a flag, which overrides the file:\n");
 	keys = cfg_keys(&n);
 	for (size_t i = 0; i < n; i++) {

@@ -20,6 +20,7 @@
 
 #include "cfg.h"
 #include "cfg_priv.h"
+#include "elect.h"
 #include "util.h"
 
 #define CFG_LINE_MAX	4096
@@ -644,6 +645,29 @@ cfg_pair_error(struct cfg_parser *p, const char *a, const char *b, const char *m
 	cfg_error_at(p, src, line, "%s", msg);
 }
 
+/* The election's timings hold together (elect_config_check): the error
+ * points at the last election key set, which is the likeliest culprit. */
+static void
+cfg_check_election(struct cfg_parser *p)
+{
+	static const char *const keys[] = { "voters",	 "heartbeat",	    "lease",
+					    "drift_ppm", "election_min",    "election_max",
+					    "announce",	 "bootstrap_expect" };
+	struct elect_config ec;
+	const char *last = NULL;
+	char why[256];
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (cfg_origin_of(p, keys[i])->bad)
+			return; /* already reported */
+		if (cfg_given(cfg_origin_of(p, keys[i])))
+			last = keys[i];
+	}
+	cfg_election(p->cfg, &ec);
+	if (last != NULL && elect_config_check(&ec, why, sizeof(why)) != 0)
+		cfg_pair_error(p, last, last, why);
+}
+
 /* Each registrar named in `registrars` needs its own keys. */
 static void
 cfg_check_registrars(struct cfg_parser *p)
@@ -695,6 +719,7 @@ cfg_check_combinations(struct cfg_parser *p)
 			       "custom_metric_file and custom_metric_command exclude each other; "
 			       "keep one");
 	cfg_check_registrars(p);
+	cfg_check_election(p);
 }
 
 bool

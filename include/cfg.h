@@ -117,9 +117,29 @@ struct cfg {
 	char *register_address;	      /* "public" (default) or "private": the IP put in rotation */
 	uint64_t drain_timeout_ms;    /* retire waits this after deregistering; default 30 s */
 
+	/* The election and the leader's work (docs/election.md); defaults from
+	 * elect_config_default(), checked together by elect_config_check(). */
+	uint64_t voters;	  /* voter set size: 1, 3, 5 or 7 */
+	uint64_t heartbeat_ms;	  /* the leader's round period */
+	uint64_t lease_ms;	  /* L */
+	uint64_t drift_ppm;	  /* clock drift bound, parts per million */
+	uint64_t election_min_ms; /* a follower's timeout: uniform in [min, max) */
+	uint64_t election_max_ms;
+	uint64_t voter_replace_after_ms; /* a voter dead this long is replaced */
+	uint64_t voter_stable_ms;	 /* a member alive this long may become a voter */
+	uint64_t bootstrap_expect;	 /* 0: never bootstrap; N: with N members seen */
+	uint64_t bootstrap_settle_ms;	 /* ... for this long */
+	uint64_t announce_ms;		 /* the leader re-announces itself this often */
+	uint64_t reconcile_interval_ms;	 /* the leader's inventory read and registrars' reconcile */
+
 	enum log_level log_level; /* `log_level`, default info */
 	unsigned traces;	  /* `trace`, e.g. "wire,meta" */
 };
+
+struct elect_config;
+
+/* The election settings of cfg as the core takes them. */
+void cfg_election(const struct cfg *cfg, struct elect_config *out);
 
 /* One row of the key table: name, value type, default, range and help, for
  * --help, the flag parser and docs/config.md. */

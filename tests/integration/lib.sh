@@ -459,3 +459,113 @@ bounded() {
 	SECS=$((($(date +%s%N) - t0) / 1000000000))
 	cat "$LOG/$name.err"
 }
+
+# --- the election (tests/integration/election_*.sh) ---------------------------
+# elect_droplets N: N droplets under the cluster tag mitosis-itest in the
+# simulator (sim_start first); sets IDS[], PUB[] (their public addresses).
+elect_droplets() {
+	local n=$1 i names
+	for ((i = 0; i < n; i += 10)); do
+		names=$(python3 -c 'import json,sys; a,b=int(sys.argv[1]),int(sys.argv[2]); print(json.dumps(["e-%d" % j for j in range(a, min(a + 10, b))]))' "$i" "$n")
+		sim_api POST /v2/droplets "{\"names\":$names,\"region\":\"nyc3\",\"size\":\"s-1vcpu-1gb\",\"image\":\"debian-12-x64\",\"tags\":[\"mitosis-itest\"]}" >/dev/null
+	done
+	elect_all_active() { [ "$(sim_state 'sum(d["status"] == "active" for d in s["droplets"])')" = "$n" ]; }
+	wait_until 20 elect_all_active || fail "droplets did not become active"
+	mapfile -t IDS < <(sim_state '"\n".join(str(d["id"]) for d in sorted(s["droplets"], key=lambda d: d["id"]))')
+	mapfile -t PUB < <(sim_state '"\n".join(d["sim"]["public_ipv4"] for d in sorted(s["droplets"], key=lambda d: d["id"]))')
+}
+
+# elect_start I NET [EXTRA CONFIG LINES...]: agent I as droplet IDS[I], bound to
+# NET.(I+1):7950, seeded with NET.1, with the do-dns and do-lb registrars on $LB.
+elect_start() {
+	local i=$1 net=$2 line
+	shift 2
+	{
+		echo "node_id = ${IDS[$i]}"
+		echo "hostname = e-$i"
+		echo "public_ipv4 = ${PUB[$i]}"
+		echo "private_ipv4 = $net.$((i + 1))"
+		echo "bind = $net.$((i + 1)):7950"
+		echo "seeds = $net.1"
+		echo "control_socket = $T/n$i.sock"
+		for line in "$@"; do echo "$line"; done
+	} | rotation_config "$T/n$i.conf" "$T/cluster.key" "$LB"
+	spawn "n$i" "$MITOSIS" agent -c "$T/n$i.conf"
+	NODE_PID[$i]=$LAST_PID
+}
+
+# leader_json I: node I's `mitosis leader --json` (empty when it does not answer).
+leader_json() { "$MITOSIS" leader --json -s "$T/n$1.sock" 2>/dev/null || true; }
+
+# leader_field I KEY: one field of it ("none" when missing or null).
+leader_field() {
+	leader_json "$1" | python3 -c 'import json,sys
+try: v=json.load(sys.stdin).get(sys.argv[1])
+except Exception: v=None
+print("none" if v is None else str(v).lower())' "$2"
+}
+
+# agreed_leader I...: the leader every node I names, if they all name the same
+# one and it says it leads; else fails.
+agreed_leader() {
+	local i l first=
+	for i in "$@"; do
+		l=$(leader_field "$i" leader)
+		[ "$l" != none ] || return 1
+		[ -z "$first" ] || [ "$l" = "$first" ] || return 1
+		first=$l
+	done
+	AGREED=$first
+	for i in "${!IDS[@]}"; do
+		[ "${IDS[$i]}" = "$first" ] || continue
+		LEADER_I=$i
+		[ "$(leader_field "$i" leading)" = true ] || return 1
+		LEADER_TERM=$(leader_field "$i" term)
+		return 0
+	done
+	return 1
+}
+
+# index_of ID: the index I of droplet ID in IDS.
+index_of() {
+	local i
+	for i in "${!IDS[@]}"; do [ "${IDS[$i]}" = "$1" ] && echo "$i" && return 0; done
+	return 1
+}
+
+# log_time FILE PATTERN: the Unix time (s.ms) of the first line of FILE holding PATTERN.
+log_time() {
+	python3 - "$1" "$2" <<'PY'
+import calendar, datetime, sys
+for line in open(sys.argv[1], errors="replace"):
+    if sys.argv[2] in line:
+        t = datetime.datetime.strptime(line[:23], "%Y-%m-%dT%H:%M:%S.%f")
+        print("%.3f" % (calendar.timegm(t.timetuple()) + t.microsecond / 1e6))
+        break
+PY
+}
+
+# mutating_calls PYCOND: the simulator's mutating requests (method, path, time,
+# agent) for which PYCOND holds over r (a request_log entry), one per line.
+mutating_calls() {
+	sim_state "'\\n'.join('%s %s %.3f %s' % (r['method'], r['path'], r['time'], r.get('agent', '')) for r in s['request_log'] if r['method'] != 'GET' and ($1))"
+}
+
+# elect_cluster N NET [EXTRA CONFIG LINES...]: the simulator, a keyring, a load
+# balancer ($LB), N droplets and their N agents on NET.1..N; sets ALL (0..N-1)
+# and waits until they agree on a leader (LEADER_I, LEADER_TERM, AGREED).
+elect_cluster() {
+	local n=$1 net=$2 i
+	shift 2
+	sim_start --boot-delay 0.2 --quiet
+	make_keyring "$T/cluster.key"
+	LB=$(sim_lb web)
+	elect_droplets "$n"
+	ALL=()
+	for ((i = 0; i < n; i++)); do
+		elect_start "$i" "$net" "bootstrap_settle = 1s" "$@"
+		ALL+=("$i")
+	done
+	wait_until 40 agreed_leader "${ALL[@]}" ||
+		fail "no agreed leader: $(for i in "${ALL[@]}"; do leader_json "$i"; echo; done)"
+}

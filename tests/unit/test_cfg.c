@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "cfg.h"
+#include "elect.h"
 #include "harness.h"
 #include "swim.h"
 
@@ -584,7 +585,7 @@ TEST(cfg_error_level_and_trace)
 					      "level (use error, warn, info or debug)");
 	expect_error("trace = wire, bogus\n",
 		     "agent.conf:1: trace: unknown trace subsystem \"bogus\" (known: wire, meta, "
-		     "http, gossip, cloud, control, all)");
+		     "http, gossip, cloud, control, elect, all)");
 	expect_error("trace = wire,,meta\n", "agent.conf:1: trace: item 2 of \"wire,,meta\" is "
 					     "empty");
 }
@@ -900,6 +901,18 @@ TEST(cfg_keys_table)
 		"exec_command",
 		"register_address",
 		"drain_timeout",
+		"voters",
+		"heartbeat",
+		"lease",
+		"drift_ppm",
+		"election_min",
+		"election_max",
+		"voter_replace_after",
+		"voter_stable",
+		"bootstrap_expect",
+		"bootstrap_settle",
+		"announce",
+		"reconcile_interval",
 		"log_level",
 		"trace",
 	};
@@ -964,6 +977,18 @@ TEST(cfg_keys_table)
 		"/bin/true",
 		"private",
 		"10s",
+		"3",
+		"400ms",
+		"3s",
+		"5000",
+		"3.5s",
+		"5s",
+		"1m",
+		"20s",
+		"3",
+		"2s",
+		"10s",
+		"5m",
 		"debug",
 		"all",
 	};
@@ -1076,7 +1101,7 @@ TEST(cfg_broken_file_lists_each_mistake)
 		"10.0.0.5:7950 or [fd00::1]:7950)",
 		"tests/data/broken.conf:23: trace: unknown trace subsystem \"verbose\" (known: "
 		"wire, "
-		"meta, http, gossip, cloud, control, all)",
+		"meta, http, gossip, cloud, control, elect, all)",
 	};
 	struct cfg *cfg = cfg_new();
 	struct cfg_parser *p = cfg_parser_new(cfg);
@@ -1146,6 +1171,18 @@ TEST(cfg_documented_defaults_match)
 		{ "dns_ttl", offsetof(struct cfg, dns_ttl) },
 		{ "haproxy_server_port", offsetof(struct cfg, haproxy_server_port) },
 		{ "drain_timeout", offsetof(struct cfg, drain_timeout_ms) },
+		{ "voters", offsetof(struct cfg, voters) },
+		{ "heartbeat", offsetof(struct cfg, heartbeat_ms) },
+		{ "lease", offsetof(struct cfg, lease_ms) },
+		{ "drift_ppm", offsetof(struct cfg, drift_ppm) },
+		{ "election_min", offsetof(struct cfg, election_min_ms) },
+		{ "election_max", offsetof(struct cfg, election_max_ms) },
+		{ "voter_replace_after", offsetof(struct cfg, voter_replace_after_ms) },
+		{ "voter_stable", offsetof(struct cfg, voter_stable_ms) },
+		{ "bootstrap_expect", offsetof(struct cfg, bootstrap_expect) },
+		{ "bootstrap_settle", offsetof(struct cfg, bootstrap_settle_ms) },
+		{ "announce", offsetof(struct cfg, announce_ms) },
+		{ "reconcile_interval", offsetof(struct cfg, reconcile_interval_ms) },
 	};
 	size_t n;
 	const struct cfg_key_info *info = cfg_keys(&n);
@@ -1168,6 +1205,33 @@ TEST(cfg_documented_defaults_match)
 		cfg_free(a);
 		cfg_free(b);
 	}
+}
+
+/* The election's timings are checked together, at the line of a key set. */
+TEST(cfg_election_timings_checked)
+{
+	struct fixture f = parse(BASE "lease = 5s\n");
+	struct elect_config ec;
+
+	ASSERT_FALSE(cfg_finish(f.p));
+	ASSERT_EQ(cfg_error_count(f.p), 1);
+	ASSERT_STR_EQ(cfg_error(f.p, 0),
+		      "agent.conf:3: election_min must exceed lease x (1 + drift) / (1 - drift)");
+	done(&f);
+	f = parse(BASE "voters = 4\n");
+	ASSERT_FALSE(cfg_finish(f.p));
+	ASSERT_STR_EQ(cfg_error(f.p, 0), "agent.conf:3: voters must be 1, 3, 5 or 7");
+	done(&f);
+	f = parse_ok("lease = 1s\nheartbeat = 200ms\nelection_min = 1100ms\nelection_max = 2s\n"
+		     "voters = 3\nbootstrap_expect = 3\n");
+	cfg_election(f.cfg, &ec);
+	ASSERT_EQ(ec.voters, 3);
+	ASSERT_EQ(ec.bootstrap_expect, 3);
+	ASSERT_U64_EQ(ec.lease_ms, 1000);
+	ASSERT_U64_EQ(ec.heartbeat_ms, 200);
+	ASSERT_U64_EQ(ec.election_min_ms, 1100);
+	ASSERT_OK(elect_config_check(&ec, NULL, 0));
+	done(&f);
 }
 
 TEST(cfg_probe_timeout_must_be_shorter)
