@@ -128,6 +128,15 @@ $(BUILD)/libmitosis-common.a: $(COMMON_OBJ)
 # Only the helper's own objects see curl's flags.
 $(BUILD)/agent/http_curl.o $(BUILD)/agent/http_helper.o: PC_CFLAGS_AGENT += $(PC_CFLAGS_HELPER)
 
+# The three objects that print the revision are rebuilt when it changes: the
+# stamp is rewritten only when its content differs, so a commit alone does
+# not rebuild the rest.
+$(BUILD)/gitrev.stamp: FORCE
+	$(Q)mkdir -p $(@D) && echo '$(GITREV)' | cmp -s - $@ || echo '$(GITREV)' >$@
+$(BUILD)/agent/agent.o $(BUILD)/agent/main.o $(BUILD)/agent/http_helper.o: $(BUILD)/gitrev.stamp
+.PHONY: FORCE
+FORCE:
+
 # Whatever builds the agent builds its helper too (order-only: relinking one
 # does not relink the other), so tests, demo and bench always get both.
 # No -lm: common/fmath.c has the two functions the cores need, and a library

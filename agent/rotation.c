@@ -35,6 +35,8 @@ struct rotation {
 
 struct rotation_call {
 	struct rotation *rot;
+	uv_timer_t defer; /* the end of a call every registrar finished at once */
+	bool deferred;	  /* defer is open: freed by its close */
 	size_t pending;
 	int err;
 	char why[600];
@@ -108,12 +110,21 @@ out:
 }
 
 static void
+rotation_on_defer_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void
 rotation_call_end(struct rotation_call *c)
 {
 	struct rotation *rot = c->rot;
 
 	c->cb(c->err, c->err != 0 ? c->why : NULL, c->arg);
-	free(c);
+	if (c->deferred)
+		uv_close((uv_handle_t *)&c->defer, rotation_on_defer_closed);
+	else
+		free(c);
 	if (--rot->inflight == 0 && rot->closing)
 		rotation_free(rot);
 }
@@ -131,6 +142,12 @@ rotation_on_done(int err, const char *why, void *arg)
 		log_warnx("rotation: %s", why != NULL ? why : strerror(-err));
 	if (--c->pending == 0)
 		rotation_call_end(c);
+}
+
+static void
+rotation_on_defer(uv_timer_t *t)
+{
+	rotation_on_done(0, NULL, t->data);
 }
 
 static int
@@ -162,7 +179,17 @@ rotation_fan_out(struct rotation *rot, enum registrar_mode mode, const struct re
 			rotation_on_done(err, why, c);
 		}
 	}
-	rotation_on_done(0, NULL, c);
+	if (c->pending > 1) {
+		rotation_on_done(0, NULL, c);
+		return 0;
+	}
+	/* Every registrar ended inside its start (none configured, or each
+	 * refused): the callback still runs later, as the contract says, so a
+	 * caller may start waiting after this returns. */
+	uv_timer_init(rot->env.loop, &c->defer);
+	c->defer.data = c;
+	c->deferred = true;
+	uv_timer_start(&c->defer, rotation_on_defer, 0, 0);
 	return 0;
 }
 

@@ -25,6 +25,10 @@ cleanup() {
 		[ -n "$pid" ] || continue
 		{ kill -9 "$pid" && wait "$pid"; } 2>/dev/null || true
 	done
+	# Whatever still names the test's directory (a process a tracer or a
+	# script started, which the kills above do not reach) goes too: a leaked
+	# agent would hold the shared test lock it inherited, and the port.
+	[ -n "${T:-}" ] && pkill -9 -f -- "$T/" 2>/dev/null || true
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -545,10 +549,12 @@ for line in open(sys.argv[1], errors="replace"):
 PY
 }
 
-# mutating_calls PYCOND: the simulator's mutating requests (method, path, time,
-# agent) for which PYCOND holds over r (a request_log entry), one per line.
+# mutating_calls PYCOND: the agents' mutating requests to the simulator
+# (method, path, time, agent) for which PYCOND holds over r (a request_log
+# entry), one per line. The test's own set-up calls (sim_api, Python's
+# User-Agent) are not the agents' and are left out.
 mutating_calls() {
-	sim_state "'\\n'.join('%s %s %.3f %s' % (r['method'], r['path'], r['time'], r.get('agent', '')) for r in s['request_log'] if r['method'] != 'GET' and ($1))"
+	sim_state "'\\n'.join('%s %s %.3f %s' % (r['method'], r['path'], r['time'], r.get('agent', '')) for r in s['request_log'] if r['method'] != 'GET' and r.get('agent', '').startswith('mitosis') and ($1))"
 }
 
 # elect_cluster N NET [EXTRA CONFIG LINES...]: the simulator, a keyring, a load

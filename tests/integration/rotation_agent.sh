@@ -14,7 +14,7 @@
 
 sim_start
 make_keyring "$T/cluster.key"
-sim_api POST /v2/droplets '{"names":["web-a","web-b"],"region":"nyc3","size":"s-1vcpu-1gb","image":"debian-12-x64"}' >/dev/null
+sim_api POST /v2/droplets '{"names":["web-a","web-b"],"region":"nyc3","size":"s-1vcpu-1gb","image":"debian-12-x64","tags":["mitosis-itest"]}' >/dev/null
 both_active() { [ "$(sim_state 'sum(d["status"] == "active" for d in s["droplets"])')" = 2 ]; }
 wait_until 10 both_active || fail "droplets did not become active"
 mapfile -t IDS < <(sim_state '"\n".join(str(d["id"]) for d in s["droplets"])')

@@ -8,7 +8,8 @@
 #   identity from a fake metadata service at http://localhost:PORT (mitosis-http,
 #   libcurl, the resolver), gossip with a second node, the control socket
 #   (status), /metrics, the custom metric command (/bin/sh, cat), an exec
-#   registrar hook (register at start, deregister at stop), SIGHUP, SIGTERM.
+#   registrar hook, which it runs as the leader it founds alone (bootstrap_expect
+#   = 1; register at start, deregister itself at stop), SIGHUP, SIGTERM.
 #
 # Every system call seen must be in the unit's allow-list as systemd expands
 # it (systemd-analyze syscall-filter: @system-service less @privileged and
@@ -43,6 +44,8 @@ custom_metric_command = cat /proc/loadavg | cut -d' ' -f1
 load_interval = 200ms
 registrars = exec
 exec_command = $T/hook
+bootstrap_expect = 1
+bootstrap_settle = 1s
 EOF
 SEEDS=127.0.67.1 start_node 2 127.0.67.2 "state_dir = $T/state2"
 spawn strace strace -f -qq -o "$T/trace" "$PLAIN" agent -c "$T/s1.conf"
@@ -51,7 +54,7 @@ two_alive() { [ "$("$PLAIN" members --json -s "$T/s1.sock" 2>/dev/null | grep -o
 wait_until 20 two_alive || fail "the traced agent did not join: $(tail -n 5 "$LOG/strace.log")"
 "$PLAIN" status -s "$T/s1.sock" >/dev/null || fail "no status from the traced agent"
 curl -sf -m 2 http://127.0.67.1:9951/metrics >/dev/null || fail "no /metrics from the traced agent"
-wait_until 10 grep -q '^register 4301' "$T/hook.log" || fail "the exec registrar hook did not run"
+wait_until 20 grep -q '^register 4301' "$T/hook.log" 2>/dev/null || fail "the exec registrar hook did not run"
 sleep 1 # a few custom metric runs
 pid=$(pgrep -f "^$PLAIN agent -c $T/s1.conf" | head -n1)
 kill -HUP "$pid"
