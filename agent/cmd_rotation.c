@@ -543,12 +543,12 @@ cr_retire_report(struct cr *x, const struct registrar_node *n, const char *stage
 
 	if (x->f.gave_up)
 		return; /* the frame has said why */
+	/* A failure is said on stderr in both modes: --json adds the object on
+	 * stdout, it does not silence the one line a person reads. */
 	if (stage != NULL)
-		x->f.rc = 1;
+		cmd_frame_fail(&x->f, "%s: %s", stage, x->why);
 	if (!x->f.json) {
-		if (stage != NULL)
-			cmd_frame_fail(&x->f, "%s: %s", stage, x->why);
-		else
+		if (stage == NULL)
 			printf("%sretired node %" PRIu64 " (%s): out of %s, waited %" PRIu64 " ms, "
 			       "droplet %s; %" PRIu64 " API request(s)\n",
 			       x->f.dry_run ? "would have " : "", n->id, n->name,
