@@ -4,6 +4,19 @@
  * the shell and the queue of events for the history, and routes results,
  * member events and time to the state machines of common/actuate_op.c. The
  * inventory sweep and the reconcile are in common/actuate_sweep.c.
+ *
+ * Compile-time switches exist only for the simulator's self-test (they break
+ * the core on purpose, so that `dst cloud`'s checker can be seen to catch it;
+ * docs/dst.md, "Break switches"):
+ * ACTUATE_BREAK_LEASE trusts a lease once given: no expiry, no stop when the
+ * shell says "not leader" (a deposed or partitioned leader keeps calling);
+ * ACTUATE_BREAK_OPTAG forgets the op tag: a create with no answer is sent
+ * again without looking for it, and twins of one op tag are not discarded;
+ * ACTUATE_BREAK_LEAK never deletes a droplet (a retired, failed or dead one)
+ * and believes it gone;
+ * ACTUATE_BREAK_DEREG leaves a dead node in rotation (no deregistration
+ * until it is looked up after replace_after; the simulator's model of the
+ * registrars' reconcile, the agent's backstop, is turned off with it).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -157,6 +170,11 @@ actuate__check_lease(struct actuate *a, uint64_t now)
 void
 actuate_set_lease(struct actuate *a, uint64_t term, uint64_t lease_until, uint64_t now)
 {
+#ifdef ACTUATE_BREAK_LEASE
+	if (term == 0)
+		return;
+	lease_until = UINT64_MAX;
+#endif
 	if (term != a->term) {
 		actuate_drop_all(a, now, term == 0 ? "no longer leader" : "a new term began");
 		log_trace(TRACE_CLOUD, "actuate: term %" PRIu64 " -> %" PRIu64, a->term, term);

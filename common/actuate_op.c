@@ -187,6 +187,10 @@ actuate_op_delete(struct actuate *a, struct actuate_op *op, uint64_t now, const 
 {
 	if (why != NULL)
 		snprintf(op->why, sizeof(op->why), "%s", why);
+#ifdef ACTUATE_BREAK_LEAK
+	actuate_op_gone(a, op, now); /* as if deleted: nothing is */
+	return;
+#endif
 	actuate_op_enter(a, op, ACTUATE_S_DELETE, now);
 }
 
@@ -227,7 +231,11 @@ actuate_on_create(struct actuate *a, struct actuate_op *op, const struct actuate
 		actuate_op_finish(a, op, false, ACTUATE_EV_CLONE_FAILED, now, why);
 	} else {
 		/* It may have happened: look for the op tag before creating again. */
+#ifdef ACTUATE_BREAK_OPTAG
+		actuate_op_enter(a, op, ACTUATE_S_CREATE, now);
+#else
 		actuate_op_enter(a, op, ACTUATE_S_VERIFY, now);
+#endif
 	}
 }
 

@@ -108,7 +108,11 @@ actuate__start_dead(struct actuate *a, uint64_t id, uint64_t since, uint64_t now
 		       "node %" PRIu64 " is dead: out of rotation now, looked up after "
 		       "replace_after",
 		       id);
+#ifdef ACTUATE_BREAK_DEREG
+	actuate_op_enter(a, op, ACTUATE_S_DEAD_WAIT, now);
+#else
 	actuate_op_enter(a, op, ACTUATE_S_DEREGISTER, now);
+#endif
 }
 
 /* An older term's scale-in, found by the gossiped draining flag: finish it
@@ -290,7 +294,11 @@ actuate_sweep_duplicates(struct actuate *a, const struct policy_node *nodes, siz
 	for (i = 0; i < k; i = j) {
 		for (j = i + 1; j < k && d[j].op_id == d[i].op_id; j++)
 			;
+#ifndef ACTUATE_BREAK_OPTAG
 		if (j - i > 1)
+#else
+		if (j - i > 1 && a == NULL) /* never: the twins stay */
+#endif
 			actuate_dup_group(a, d + i, j - i, now);
 	}
 	free(d);

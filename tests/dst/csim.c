@@ -561,6 +561,10 @@ csim_on_regs(struct csim *cs, uint32_t i, const struct csim_call *c)
 		for (uint32_t k = 0; k < sh->ninv; k++)
 			if (sh->inv[k].id == id)
 				n = &sh->inv[k];
+#ifdef ACTUATE_BREAK_DEREG
+		if (c->regs[j])
+			continue; /* the backstop is off too: docs/dst.md */
+#endif
 		if (n == NULL) {
 			if (c->regs[j] && !alive)
 				csim_shell_call(cs, i, CS_SV_REG_DEL, id);

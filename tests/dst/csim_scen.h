@@ -17,6 +17,7 @@ struct csim_opts {
 	uint64_t settle_s;    /* then steady, healed, before the end checks */
 	uint32_t scale_pm;    /* time scale of the cloud and the policy, permille */
 	bool trace, verbose, wall;
+	bool first;	   /* campaign: stop at the first seed that breaks */
 	const char *argv0; /* for the replay line */
 };
 
