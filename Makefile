@@ -6,6 +6,9 @@
 #   make bench      benchmarks that print figures
 #   make fuzz       build the libFuzzer harnesses (clang) into build/fuzz/
 #   make unit       build and run the unit tests only
+#   make man        the man pages mitosis(8) and mitosis.conf(5) into build/man/
+#   make install    PREFIX=/usr/local DESTDIR=: binaries, man pages, unit, sysusers
+#   make deb        the Debian package into build/deb/ (docs/packaging.md)
 #   make check-boundaries   common/ must not include libuv or libcurl
 #   make dst SEEDS=N        the election and cloud campaigns in the simulator (default 10000, 1000)
 #
@@ -66,9 +69,11 @@ PC_CFLAGS_COMMON := $(shell $(PKG_CONFIG) --cflags $(COMMON_PC) 2>/dev/null)
 PC_LIBS_COMMON := $(shell $(PKG_CONFIG) --libs $(COMMON_PC) 2>/dev/null)
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
-GITREV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# A source tree without .git (the copy `make deb` builds from) carries its
+# revision in a file.
+GITREV := $(shell cat GITREV 2>/dev/null || git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) $(WARNINGS) $(SANFLAGS) -MMD -MP -Iinclude \
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(CPPFLAGS) $(OPT) $(WARNINGS) $(SANFLAGS) -MMD -MP -Iinclude \
 	-DMITOSIS_VERSION='"$(VERSION)"' -DMITOSIS_GITREV='"$(GITREV)"'
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 
@@ -98,7 +103,7 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
-.PHONY: all unit tools test demo bench fuzz deps clean check-boundaries install dst-build dst
+.PHONY: all unit tools test demo bench fuzz deps clean check-boundaries install dst-build dst man deb
 all: $(BUILD)/mitosis $(BUILD)/mitosis-http
 
 $(BUILD)/common/%.o: common/%.c
@@ -224,11 +229,56 @@ test: deps
 demo: deps
 	@scripts/demo.sh
 
+# make man: mitosis(8) and mitosis.conf(5), written by the binary from its own
+# verb and key tables (agent/cmd_man.c).
+MAN_PAGES := $(BUILD)/man/mitosis.8 $(BUILD)/man/mitosis.conf.5
+$(BUILD)/man/mitosis.8: $(BUILD)/mitosis
+	$(call say,MAN,$@)
+	@mkdir -p $(@D)
+	$(Q)$(BUILD)/mitosis _man 8 >$@.tmp && mv $@.tmp $@
+$(BUILD)/man/mitosis.conf.5: $(BUILD)/mitosis
+	$(call say,MAN,$@)
+	@mkdir -p $(@D)
+	$(Q)$(BUILD)/mitosis _man 5 >$@.tmp && mv $@.tmp $@
+man: $(MAN_PAGES)
+
+# make install: binaries, man pages, the systemd unit (its paths rewritten to
+# $(BINDIR)), the sysusers.d entry that makes the `mitosis` user, and the
+# commented /etc/mitosis/mitosis.conf unless one is there. PREFIX and DESTDIR
+# are honoured (tests/integration/install.sh checks both).
 PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+SYSCONFDIR ?= /etc
 # The helper must sit beside the agent: mitosis finds it through /proc/self/exe.
-install: $(BUILD)/mitosis $(BUILD)/mitosis-http
-	install -D -m 0755 $(BUILD)/mitosis $(DESTDIR)$(PREFIX)/bin/mitosis
-	install -D -m 0755 $(BUILD)/mitosis-http $(DESTDIR)$(PREFIX)/bin/mitosis-http
+install: $(BUILD)/mitosis $(BUILD)/mitosis-http $(MAN_PAGES)
+	install -D -m 0755 $(BUILD)/mitosis $(DESTDIR)$(BINDIR)/mitosis
+	install -D -m 0755 $(BUILD)/mitosis-http $(DESTDIR)$(BINDIR)/mitosis-http
+	install -D -m 0644 $(BUILD)/man/mitosis.8 $(DESTDIR)$(MANDIR)/man8/mitosis.8
+	install -D -m 0644 $(BUILD)/man/mitosis.conf.5 $(DESTDIR)$(MANDIR)/man5/mitosis.conf.5
+	echo '.so man8/mitosis.8' >$(DESTDIR)$(MANDIR)/man8/mitosis-http.8
+	install -d -m 0755 $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/bin/mitosis|$(BINDIR)/mitosis|g' cloud-init/mitosis.service \
+		>$(DESTDIR)$(UNITDIR)/mitosis.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/mitosis.service
+	install -D -m 0644 packaging/mitosis.sysusers $(DESTDIR)$(SYSUSERSDIR)/mitosis.conf
+	test -e $(DESTDIR)$(SYSCONFDIR)/mitosis/mitosis.conf || \
+		install -D -m 0644 packaging/mitosis.conf $(DESTDIR)$(SYSCONFDIR)/mitosis/mitosis.conf
+
+# make deb: the Debian package, built by dpkg-buildpackage from a copy of the
+# tracked files (build/deb/mitosis-VERSION), so the tree stays clean; the
+# result is build/deb/mitosis_VERSION_ARCH.deb. docs/packaging.md.
+DEB_DIR := build/deb
+deb: deps
+	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/mitosis-$(VERSION)
+	$(Q)git ls-files -z --cached --others --exclude-standard | \
+		xargs -0 -I{} cp -P --parents {} $(DEB_DIR)/mitosis-$(VERSION)/ 2>/dev/null; \
+		echo $(GITREV) >$(DEB_DIR)/mitosis-$(VERSION)/GITREV
+	$(Q)cd $(DEB_DIR)/mitosis-$(VERSION) && DEB_BUILD_OPTIONS="parallel=$(or $(JOBS),2) nocheck" \
+		dpkg-buildpackage -b -us -uc >../build.log 2>&1 || { tail -n 30 ../build.log; exit 1; }
+	$(Q)ls $(DEB_DIR)/*.deb
 
 clean:
 	rm -rf $(BUILD)

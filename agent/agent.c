@@ -15,13 +15,16 @@
  * differs is logged as needing a restart, and the running value stays.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
+#include <cjson/cJSON.h>
 #include <sodium.h>
 
 #include "agent.h"
@@ -31,14 +34,20 @@
 #include "cloud_ops.h"
 #include "control.h"
 #include "doapi.h"
+#include "elect_report.h"
+#include "election.h"
 #include "gossip.h"
 #include "http.h"
 #include "keyring.h"
+#include "leader.h"
 #include "load.h"
 #include "log.h"
 #include "meta.h"
 #include "metadata.h"
+#include "metrics.h"
 #include "nodekey.h"
+#include "notify.h"
+#include "prom.h"
 #include "registrar.h"
 #include "report.h"
 #include "rotation.h"
@@ -47,6 +56,13 @@
 #include "transport.h"
 #include "wire.h"
 #include "xmalloc.h"
+
+/* Allocations from this size up are mapped, not taken from the heap (agent_run). */
+#define AGENT_MMAP_THRESHOLD (8 * 1024)
+/* The agent tells systemd it is ready once joined, or after this at the latest:
+ * a node whose seeds are all down must not be killed by TimeoutStartSec. */
+#define AGENT_READY_MAX_MS 30000
+#define AGENT_STATUS_MS	   1000 /* how often readiness and STATUS= are looked at */
 
 struct agent {
 	uv_loop_t loop;
@@ -64,21 +80,32 @@ struct agent {
 	struct http *http;
 	struct metadata_fetch *mf;
 	struct meta_identity *id;
-	struct statedir *sd; /* state_dir, opened once the droplet id is known */
-	struct nodekey *key; /* this node's own key, from state_dir */
+	struct statedir *sd;   /* state_dir, opened once the droplet id is known */
+	bool sd_reset;	       /* statedir_open emptied it (first boot, or a clone) */
+	struct nodekey *key;   /* this node's own key, from state_dir */
+	struct election *el;   /* the election's shell */
+	struct leader *leader; /* what only the leader does */
 	struct transport *tr;
 	struct gossip *gossip;
 	struct sampler *sampler;
 	struct control *control;
-	struct rotation *rot;	    /* registrars; NULL when none is configured */
-	struct cloud *cloud;	    /* the API client, lent to discovery and rotation; NULL
-				       without token_file */
-	struct registrar_node self; /* this node as the registrars see it */
+	struct rotation *rot; /* registrars; NULL when none is configured */
+	struct cloud *cloud;  /* the API client, lent to discovery and rotation; NULL
+				 without token_file */
 	uint64_t incarnation;
 	uint64_t started;	    /* uv_now() at start */
 	struct swim_load published; /* the last sample gossiped */
 	uint64_t published_at;
 	bool have_published;
+	struct notify *notify;	 /* systemd's notification socket (no-op outside systemd) */
+	struct metrics *metrics; /* GET /metrics and /health; NULL without metrics_listen */
+	struct prom_api api;	 /* every HTTP request, by endpoint class and answer */
+	uint64_t reg_ops[PROM_REG_COUNT], reg_errors[PROM_REG_COUNT];
+	uv_timer_t status_timer;
+	uint64_t gossip_started; /* uv_now() when gossip started */
+	bool alone;		 /* alone by design: no seeds, and discovery found no peer */
+	bool ready_sent;
+	char status[160]; /* the last STATUS= sent */
 	int exit_code;
 	bool leaving;
 	bool stopping;
@@ -91,12 +118,21 @@ agent_stop(struct agent *a, int code)
 		return;
 	a->stopping = true;
 	a->exit_code = code;
+	notify_send(a->notify, "STOPPING=1");
+	notify_close(a->notify);
+	a->notify = NULL;
+	uv_close((uv_handle_t *)&a->status_timer, NULL);
+	metrics_close(a->metrics);
+	a->metrics = NULL;
 	uv_close((uv_handle_t *)&a->sigint, NULL);
 	uv_close((uv_handle_t *)&a->sigterm, NULL);
 	uv_close((uv_handle_t *)&a->sighup, NULL);
 	metadata_fetch_cancel(a->mf);
 	a->mf = NULL;
-	/* The rotation before the client it borrows, and both before http_close. */
+	/* The leader before the rotation and the client it drives, the rotation
+	 * before the client it borrows, and all before http_close. */
+	leader_close(a->leader);
+	a->leader = NULL;
 	rotation_close(a->rot);
 	a->rot = NULL;
 	cloud_close(a->cloud);
@@ -107,6 +143,8 @@ agent_stop(struct agent *a, int code)
 	a->sampler = NULL;
 	control_close(a->control);
 	a->control = NULL;
+	election_close(a->el);
+	a->el = NULL;
 	gossip_close(a->gossip);
 	a->gossip = NULL;
 	if (a->tr != NULL) {
@@ -122,22 +160,61 @@ agent_on_left(void *arg)
 	agent_stop(arg, 0);
 }
 
+/* The leader that could not hand over took itself out of rotation: it steps
+ * down and leaves. */
 static void
-agent_on_deregistered(int err, const char *why, void *arg)
+agent_on_self_out(int err, void *arg)
 {
 	struct agent *a = arg;
 
+	a->reg_ops[PROM_REG_DEREGISTER]++;
 	if (err != 0 && err != -ECANCELED)
-		log_warnx("rotation: could not take this node out of rotation: %s", why);
+		a->reg_errors[PROM_REG_DEREGISTER]++;
+	if (err != 0 && err != -ECANCELED)
+		log_warnx("rotation: could not take this node out of rotation: %s", strerror(-err));
 	else if (err == 0)
 		log_info("rotation: this node is out of rotation");
-	if (!a->stopping)
-		gossip_leave(a->gossip, agent_on_left, a);
+	if (a->stopping)
+		return;
+	(void)election_step_down(a->el);
+	gossip_leave(a->gossip, agent_on_left, a);
 }
 
-/* The first SIGINT/SIGTERM takes this node out of rotation, then leaves the
- * cluster gracefully (gossiping LEFT for leave_timeout, which may be 0: the
- * deregistration never depends on it); a second one stops at once. */
+/*
+ * A graceful stop. Only the leader acts at the cloud, so a follower just
+ * leaves: the leader takes it out of rotation when it sees LEFT. The leader
+ * hands leadership to the best caught-up voter first, then leaves, and the
+ * new leader deregisters it; with nobody to hand over to (a one-voter
+ * cluster) it deregisters itself under its lease, steps down, and leaves.
+ */
+static void
+agent_leave(struct agent *a)
+{
+	uint64_t term;
+	int r;
+
+	if (a->el == NULL || !election_leading(a->el, &term, NULL)) {
+		gossip_leave(a->gossip, agent_on_left, a);
+		return;
+	}
+	if ((r = election_transfer(a->el, 0)) == 0) {
+		log_info("election: leadership of term %" PRIu64 " handed over before leaving",
+			 term);
+		gossip_leave(a->gossip, agent_on_left, a);
+		return;
+	}
+	log_warnx("election: cannot hand leadership over (%s): this node takes itself out of "
+		  "rotation",
+		  r == -EAGAIN ? "no voter is caught up and reachable" : strerror(-r));
+	if (a->leader != NULL && leader_deregister_self(a->leader, agent_on_self_out, a) == 0)
+		return;
+	(void)election_step_down(a->el);
+	gossip_leave(a->gossip, agent_on_left, a);
+}
+
+/* The first SIGINT/SIGTERM leaves the cluster gracefully (agent_leave:
+ * gossiping LEFT for leave_timeout, which may be 0); a second one stops at
+ * once. */
 static void
 agent_on_signal(uv_signal_t *sig, int signum)
 {
@@ -146,10 +223,9 @@ agent_on_signal(uv_signal_t *sig, int signum)
 
 	if (a->gossip != NULL && !a->leaving) {
 		log_info("received %s, shutting down", name);
+		notify_send(a->notify, "STOPPING=1\nSTATUS=leaving the cluster");
 		a->leaving = true;
-		if (a->rot == NULL ||
-		    rotation_deregister(a->rot, &a->self, agent_on_deregistered, a) != 0)
-			gossip_leave(a->gossip, agent_on_left, a);
+		agent_leave(a);
 		return;
 	}
 	log_info("received %s, %s", name, a->leaving ? "stopping now" : "shutting down");
@@ -227,13 +303,16 @@ agent_on_hup(uv_signal_t *sig, int signum)
 	struct cfg *cfg;
 
 	log_info("received SIGHUP, reloading the configuration and the keyring");
+	if (a->ready_sent)
+		notify_send(a->notify, "RELOADING=1");
 	cfg = a->reload != NULL ? a->reload(a->reload_arg) : NULL;
-	if (cfg == NULL) {
+	if (cfg == NULL)
 		log_warnx("reload: nothing changed (the configuration could not be read)");
-		return;
-	}
-	agent_reload_apply(a, cfg);
+	else
+		agent_reload_apply(a, cfg);
 	cfg_free(cfg);
+	if (a->ready_sent)
+		notify_send(a->notify, "READY=1");
 }
 
 /* Logs the identity with every peer- or metadata-supplied string escaped. */
@@ -268,6 +347,11 @@ agent_on_message(const struct wire_msg *msg, const struct sockaddr *from, void *
 
 	log_trace(TRACE_WIRE, "wire: accepted type %u from node %" PRIu64 " stamp %" PRIu64,
 		  msg->type, msg->node_id, msg->stamp);
+	if (msg->type == ELECT_WIRE_TYPE) {
+		if (a->el != NULL)
+			election_on_wire(a->el, msg->node_id, msg->payload, msg->payload_len);
+		return;
+	}
 	if (a->gossip != NULL)
 		gossip_on_message(a->gossip, msg, from);
 }
@@ -307,28 +391,153 @@ agent_members(const struct agent *a, size_t *n)
 	return m;
 }
 
+/* The election's part of status and the whole of `mitosis leader`. */
+static void
+agent_elect_report(const struct agent *a, struct elect_report *r)
+{
+	election_report(a->el, r);
+	r->admission = a->cloud != NULL ? "inventory" : "cluster-key";
+	if (a->leader != NULL)
+		leader_report(a->leader, &r->work);
+}
+
+/* This node's view for `status` and the metrics; gossip must be running. */
+static void
+agent_fill_status(struct agent *a, const struct swim_member **m, size_t n, struct report_status *st)
+{
+	const struct swim_member *self = swim_self(gossip_swim(a->gossip));
+
+	memset(st, 0, sizeof(*st));
+	st->node_id = a->id->droplet_id;
+	st->name = a->id->hostname;
+	st->cluster = a->cfg->cluster;
+	st->incarnation = self->incarnation;
+	st->addr = self->addr;
+	st->uptime_ms = uv_now(&a->loop) - a->started;
+	report_status_tally(st, m, n);
+	transport_io(a->tr, &st->dgrams_in, &st->bytes_in, &st->dgrams_out, &st->bytes_out);
+	for (int v = 0; v < WIRE_VERDICT_COUNT; v++)
+		st->verdicts[v] = transport_count(a->tr, (enum wire_verdict)v);
+	swim_stats(gossip_swim(a->gossip), &st->swim);
+}
+
 static char *
 agent_status(struct agent *a, const struct swim_member **m, size_t n, bool json)
 {
-	const struct swim_member *self = swim_self(gossip_swim(a->gossip));
 	struct report_status st;
+	struct elect_report er;
 
-	memset(&st, 0, sizeof(st));
-	st.node_id = a->id->droplet_id;
-	st.name = a->id->hostname;
-	st.cluster = a->cfg->cluster;
-	st.incarnation = self->incarnation;
-	st.addr = self->addr;
-	st.uptime_ms = uv_now(&a->loop) - a->started;
-	report_status_tally(&st, m, n);
-	transport_io(a->tr, &st.dgrams_in, &st.bytes_in, &st.dgrams_out, &st.bytes_out);
-	for (int v = 0; v < WIRE_VERDICT_COUNT; v++)
-		st.verdicts[v] = transport_count(a->tr, (enum wire_verdict)v);
-	swim_stats(gossip_swim(a->gossip), &st.swim);
+	agent_fill_status(a, m, n, &st);
+	if (a->el != NULL) {
+		agent_elect_report(a, &er);
+		st.elect = &er;
+	}
 	return json ? report_status_json(&st) : report_status_text(&st);
 }
 
-/* Control socket requests: "members", "members json", "status", "status json". */
+static char *agent_control_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* {"error":"..."}: the reply the CLI prints as the agent's refusal. */
+static char *
+agent_control_error(const char *fmt, ...)
+{
+	cJSON *o = cJSON_CreateObject();
+	char msg[512], *out;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cJSON_AddStringToObject(o, "error", msg);
+	out = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return out;
+}
+
+/* Why a leader command was refused, in the operator's words. */
+static char *
+agent_leader_refused(const struct agent *a, const char *what, int err)
+{
+	uint64_t term, leader = election_leader(a->el, &term);
+
+	switch (err) {
+	case -EPERM:
+		if (leader != 0)
+			return agent_control_error("%s: this node does not lead (node %" PRIu64
+						   " leads term %" PRIu64 "; ask it)",
+						   what, leader, term);
+		return agent_control_error("%s: this node does not lead, and no leader is known",
+					   what);
+	case -ENOENT:
+		return agent_control_error("%s: that node is not a voter", what);
+	case -EAGAIN:
+		return agent_control_error("%s: no voter is caught up and reachable; try again",
+					   what);
+	case -EBUSY:
+		return agent_control_error("%s: refused: node %" PRIu64 " leads term %" PRIu64
+					   " and is alive; force-recover is for a lost quorum only",
+					   what, leader, term);
+	default:
+		return agent_control_error("%s: %s", what, strerror(-err));
+	}
+}
+
+/* "leader [json]", "leader transfer [ID]", "leader step-down", "leader force-recover". */
+static char *
+agent_leader_command(struct agent *a, const char *req)
+{
+	struct elect_report er;
+	uint64_t target = 0, term;
+	char *end = NULL;
+	int r;
+
+	if (a->el == NULL)
+		return agent_control_error("the election is not running yet");
+	if (strcmp(req, "") == 0 || strcmp(req, " json") == 0) {
+		cJSON *o;
+		char *out;
+
+		agent_elect_report(a, &er);
+		if (req[0] == '\0')
+			return elect_report_text(&er);
+		o = elect_report_json(&er);
+		out = o != NULL ? cJSON_PrintUnformatted(o) : NULL;
+		cJSON_Delete(o);
+		return out;
+	}
+	if (strncmp(req, " transfer", 9) == 0 && (req[9] == '\0' || req[9] == ' ')) {
+		if (req[9] == ' ' &&
+		    (target = strtoull(req + 10, &end, 10), *end != '\0' || target == 0))
+			return agent_control_error("leader transfer: \"%.30s\" is not a node id",
+						   req + 10);
+		if (!election_leading(a->el, &term, NULL))
+			return agent_leader_refused(a, "leader transfer", -EPERM);
+		if ((r = election_transfer(a->el, target)) != 0)
+			return agent_leader_refused(a, "leader transfer", r);
+		log_info("election: leadership of term %" PRIu64 " handed over on request", term);
+		return xasprintf(
+			"leadership of term %" PRIu64 " handed over%s; a new term begins\n", term,
+			target != 0 ? " to the node asked for" : " to the best voter");
+	}
+	if (strcmp(req, " step-down") == 0) {
+		if ((r = election_step_down(a->el)) != 0)
+			return agent_leader_refused(a, "leader step-down", r);
+		log_info("election: stepped down on request");
+		return xstrdup(
+			"stepped down: the voters elect a new leader once their promises end\n");
+	}
+	if (strcmp(req, " force-recover") == 0) {
+		if ((r = election_force_recover(a->el)) != 0)
+			return agent_leader_refused(a, "leader force-recover", r);
+		return xstrdup(
+			"force-recover: this node is now the only voter; it elects itself and "
+			"re-admits the others as it sees them\n");
+	}
+	return NULL;
+}
+
+/* Control socket requests: "members", "status", "leader" (each with " json"),
+ * and the leader commands (agent_leader_command). */
 static char *
 agent_on_control(const char *request, void *arg)
 {
@@ -347,8 +556,118 @@ agent_on_control(const char *request, void *arg)
 			     : report_members_text(m, n, a->id->droplet_id, uv_now(&a->loop));
 	else if (strncmp(request, "status", 6) == 0)
 		reply = agent_status(a, m, n, json);
+	else if (strncmp(request, "leader", 6) == 0)
+		reply = agent_leader_command(a, request + 6);
 	free(m);
 	return reply;
+}
+
+/* Whether this node is part of its cluster: it knows another member, or it
+ * has nothing to join by design (no seeds, and discovery found no peer). */
+static bool
+agent_joined(const struct agent *a)
+{
+	return a->gossip != NULL && (a->alone || swim_joined(gossip_swim(a->gossip)));
+}
+
+/* The STATUS= line: members by state and this node's role. */
+static void
+agent_status_line(struct agent *a, bool joined, char *buf, size_t size)
+{
+	struct report_status st;
+	const struct swim_member **m;
+	size_t n;
+
+	memset(&st, 0, sizeof(st));
+	m = agent_members(a, &n);
+	report_status_tally(&st, m, n);
+	free(m);
+	/* The election integration names the role here (leader or follower, and the term). */
+	snprintf(buf, size, "%s%u alive, %u suspect, %u dead; role: member",
+		 joined ? "" : "joining: ", st.by_state[SWIM_ALIVE], st.by_state[SWIM_SUSPECT],
+		 st.by_state[SWIM_DEAD]);
+}
+
+/*
+ * Every AGENT_STATUS_MS: READY=1 once joined (or AGENT_READY_MAX_MS after
+ * gossip started, so that a node whose seeds are down keeps running and
+ * trying), then STATUS= whenever the line changes.
+ */
+static void
+agent_on_status(uv_timer_t *t)
+{
+	struct agent *a = container_of(t, struct agent, status_timer);
+	char line[sizeof(a->status)], msg[sizeof(a->status) + 32];
+	bool joined;
+
+	if (a->gossip == NULL || a->leaving)
+		return;
+	joined = agent_joined(a);
+	agent_status_line(a, joined, line, sizeof(line));
+	if (!a->ready_sent &&
+	    (joined || uv_now(&a->loop) - a->gossip_started >= AGENT_READY_MAX_MS)) {
+		if (!joined)
+			log_warnx("gossip: no seed answered in %d s; running, and still trying",
+				  AGENT_READY_MAX_MS / 1000);
+		snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%s", line);
+		a->ready_sent = true;
+	} else if (strcmp(line, a->status) != 0) {
+		snprintf(msg, sizeof(msg), "STATUS=%s", line);
+	} else {
+		return;
+	}
+	notify_send(a->notify, msg);
+	snprintf(a->status, sizeof(a->status), "%s", line);
+}
+
+/* GET /metrics and /health: the view of this node, rendered by common/prom.c. */
+static char *
+agent_on_metrics(const char *path, int *status, const char **type, void *arg)
+{
+	struct agent *a = arg;
+	const struct swim_member **m;
+	struct prom_view v;
+	char *body = NULL;
+	size_t n;
+
+	if (strcmp(path, "/metrics") != 0 && strcmp(path, "/health") != 0)
+		return NULL;
+	memset(&v, 0, sizeof(v));
+	v.version = MITOSIS_VERSION;
+	v.revision = MITOSIS_GITREV;
+	v.start_time_ms = a->incarnation; /* the wall-clock time of the start, in ms */
+	v.joined = agent_joined(a) && !a->leaving;
+	v.api = a->cfg->token_file != NULL ? &a->api : NULL;
+	v.registrars = a->rot != NULL;
+	memcpy(v.reg_ops, a->reg_ops, sizeof(v.reg_ops));
+	memcpy(v.reg_errors, a->reg_errors, sizeof(v.reg_errors));
+	m = agent_members(a, &n);
+	agent_fill_status(a, m, n, &v.st);
+	v.self_load = &swim_self(gossip_swim(a->gossip))->load;
+	if (strcmp(path, "/health") == 0) {
+		body = prom_health(&v, status);
+		*type = "application/json";
+	} else {
+		body = prom_render(&v);
+		*type = "text/plain; version=0.0.4; charset=utf-8";
+	}
+	free(m);
+	if (body == NULL)
+		fatalx("out of memory");
+	return body;
+}
+
+/* Every HTTP request of the agent, counted by endpoint class and answer. */
+static void
+agent_on_http(const char *url, const struct http_response *resp, void *arg)
+{
+	struct agent *a = arg;
+	char rem[32], lim[32];
+
+	prom_api_observe(&a->api, a->cfg->token_file != NULL ? a->cfg->api_url : NULL, url,
+			 resp->status, resp->err,
+			 http_response_header(resp, "ratelimit-remaining", rem, sizeof(rem)),
+			 http_response_header(resp, "ratelimit-limit", lim, sizeof(lim)));
 }
 
 /* The gossip address: bind key, else the private (VPC) IPv4, else the public one. */
@@ -408,6 +727,32 @@ agent_advertise(const struct agent *a, const char *host, struct swim_addr *out, 
 	return 0;
 }
 
+/* SWIM's member events, for the election and the leader (mid-update: they
+ * only record and re-arm). */
+static void
+agent_on_member(void *arg, const struct swim_member *m, enum swim_state old, bool is_new)
+{
+	struct agent *a = arg;
+
+	if (a->el != NULL)
+		election_on_member(a->el, m, old, is_new);
+	if (a->leader != NULL)
+		leader_on_member(a->leader, m, old, is_new);
+}
+
+/* Application claims, by kind (gossip.h lists them). */
+static int
+agent_on_claim(void *arg, const struct swim_claim *c)
+{
+	struct agent *a = arg;
+
+	if (c->kind == GOSSIP_CLAIM_LEADER && a->el != NULL)
+		return election_on_claim(a->el, c);
+	if (c->kind == GOSSIP_CLAIM_NODE && a->leader != NULL)
+		return leader_on_claim(a->leader, c);
+	return -EPERM;
+}
+
 /* Membership, load sampling and the control socket, once the socket is bound. */
 static int
 agent_start_gossip(struct agent *a, const char *host)
@@ -436,6 +781,7 @@ agent_start_gossip(struct agent *a, const char *host)
 	go.key = a->key;
 	go.name = a->id->hostname;
 	go.leave_ms = a->cfg->leave_timeout_ms;
+	go.hooks = (struct gossip_hooks){ agent_on_member, agent_on_claim, a };
 	go.seeds = seeds = agent_seeds(a->cfg, &go.nseeds);
 	r = gossip_start(&a->loop, a->tr, &go, &a->gossip);
 	free(seeds);
@@ -444,6 +790,8 @@ agent_start_gossip(struct agent *a, const char *host)
 		return r;
 	}
 	log_info("gossip: advertising %s, %zu seed%s", adv, go.nseeds, go.nseeds == 1 ? "" : "s");
+	a->gossip_started = uv_now(&a->loop);
+	uv_timer_start(&a->status_timer, agent_on_status, 50, AGENT_STATUS_MS);
 	memset(&so, 0, sizeof(so));
 	so.interval_ms = a->cfg->load_interval_ms;
 	so.window_ms = a->cfg->load_window_ms;
@@ -455,8 +803,12 @@ agent_start_gossip(struct agent *a, const char *host)
 		log_error("load sampler: cannot start: %s", strerror(-r));
 		return r;
 	}
-	/* control_open logs its own reason. */
-	return control_open(&a->loop, a->cfg->control_socket, agent_on_control, a, &a->control);
+	/* control_open and metrics_open log their own reasons. */
+	r = control_open(&a->loop, a->cfg->control_socket, agent_on_control, a, &a->control);
+	if (r == 0 && a->cfg->metrics_host != NULL)
+		r = metrics_open(&a->loop, a->cfg->metrics_host, a->cfg->metrics_port,
+				 agent_on_metrics, a, &a->metrics);
+	return r;
 }
 
 /* The cluster's other active droplets, found by tag, become our seeds. */
@@ -484,6 +836,7 @@ agent_on_peers(int err, const char *error, const struct doapi_droplet *d, size_t
 			nseeds++;
 	}
 	log_info("discovery: %zu peer%s carry the cluster tag", nseeds, nseeds == 1 ? "" : "s");
+	a->alone = nseeds == 0; /* the first node of its cluster */
 	if (nseeds > 0 && a->gossip != NULL)
 		gossip_join(a->gossip, seeds, nseeds);
 	free(seeds);
@@ -507,13 +860,17 @@ agent_start_cloud(struct agent *a)
 
 /*
  * A node with no seeds finds its peers through the cluster tag, when it has
- * an API token: clones boot knowing nothing but their snapshot.
+ * an API token: clones boot knowing nothing but their snapshot. This one
+ * listing at boot, before any election, is the only API call a node that
+ * does not lead makes; every later inventory read is the leader's.
  */
 static int
 agent_start_discovery(struct agent *a)
 {
 	int r;
 
+	/* No seeds and no way to find peers: a cluster of one, by design. */
+	a->alone = a->cfg->nseeds == 0 && a->cloud == NULL;
 	if (a->cfg->nseeds > 0 || a->cloud == NULL)
 		return 0;
 	r = cloud_list_tag_start(a->cloud, a->cfg->cluster_tag, agent_on_peers, a);
@@ -522,33 +879,58 @@ agent_start_discovery(struct agent *a)
 	return 0;
 }
 
-static void
-agent_on_registered(int err, const char *why, void *arg)
-{
-	struct agent *a = arg;
-
-	if (err == 0)
-		log_info("rotation: this node is in rotation (%s)", rotation_names(a->rot));
-	else if (err != -ECANCELED)
-		log_warnx("rotation: could not put this node into rotation: %s", why);
-}
-
-/* Puts this node into every configured registrar once it runs. */
+/* The registrars: only the leader drives them (leader.c), for every node. */
 static int
 agent_start_rotation(struct agent *a)
 {
-	int r;
-
 	if (a->cfg->nregistrars == 0)
 		return 0;
-	r = rotation_new(&a->loop, a->cfg, a->id, a->cloud, NULL, &a->rot);
-	if (r != 0)
-		return r; /* rotation_new has said why */
-	rotation_self(a->rot, &a->self);
-	r = rotation_register(a->rot, &a->self, agent_on_registered, a);
-	if (r != 0)
-		log_warnx("rotation: cannot start registering: %s", strerror(-r));
-	return 0;
+	/* rotation_new says why when it fails. */
+	return rotation_new(&a->loop, a->cfg, a->id, a->cloud, NULL, &a->rot);
+}
+
+/* The election's events go to the leader's module, which follows the lease. */
+static void
+agent_on_election(void *arg, const struct elect_event *ev)
+{
+	struct agent *a = arg;
+
+	if (a->leader != NULL)
+		leader_on_election(a->leader, ev);
+}
+
+/* With an API token a voter must be a droplet under the cluster tag. */
+static enum elect_admit
+agent_admissible(void *arg, uint64_t id)
+{
+	struct agent *a = arg;
+
+	return a->leader != NULL ? leader_admissible(a->leader, id) : ELECT_ADMIT_UNKNOWN;
+}
+
+/* The election, then the leader's module that acts on its lease. */
+static int
+agent_start_election(struct agent *a)
+{
+	struct election_opts eo = { .cfg = a->cfg,
+				    .node_id = a->id->droplet_id,
+				    .key = a->key,
+				    .sd = a->sd,
+				    .state_reset = a->sd_reset,
+				    .tr = a->tr,
+				    .gossip = a->gossip,
+				    .admissible = a->cloud != NULL ? agent_admissible : NULL,
+				    .event = agent_on_election,
+				    .arg = a };
+	struct leader_opts lo = {
+		.cfg = a->cfg, .self = a->id, .cloud = a->cloud, .rot = a->rot, .gossip = a->gossip
+	};
+	int r;
+
+	if ((r = election_open(&a->loop, &eo, &a->el)) != 0)
+		return r;
+	lo.election = a->el;
+	return leader_open(&a->loop, &lo, &a->leader);
 }
 
 /*
@@ -567,6 +949,7 @@ agent_open_state(struct agent *a)
 
 	r = statedir_open(a->cfg->state_dir, a->id->droplet_id, &a->sd, &reset, &old, err,
 			  sizeof(err));
+	a->sd_reset = reset;
 	if (r == 0)
 		r = nodekey_load_or_create(a->sd, &a->key, &created, err, sizeof(err));
 	if (r != 0) {
@@ -608,7 +991,8 @@ agent_on_identity(struct agent *a, struct meta_identity *id, const char *source)
 		 a->cfg->bind_port, a->cfg->cluster, a->incarnation,
 		 a->sign ? ", datagrams signed" : "");
 	if (agent_start_gossip(a, host) != 0 || agent_start_cloud(a) != 0 ||
-	    agent_start_discovery(a) != 0 || agent_start_rotation(a) != 0)
+	    agent_start_discovery(a) != 0 || agent_start_rotation(a) != 0 ||
+	    agent_start_election(a) != 0)
 		agent_stop(a, 1);
 }
 
@@ -658,7 +1042,11 @@ agent_start(struct agent *a)
 	uv_signal_start(&a->sigterm, agent_on_signal, SIGTERM);
 	uv_signal_init(&a->loop, &a->sighup);
 	uv_signal_start(&a->sighup, agent_on_hup, SIGHUP);
+	uv_timer_init(&a->loop, &a->status_timer);
+	notify_open(&a->loop, &a->notify); /* logs its own failure; the agent runs on */
 	a->http = http_new(&a->loop);
+	prom_api_init(&a->api);
+	http_set_observer(a->http, agent_on_http, a);
 	if (a->cfg->node_id != 0) {
 		agent_on_identity(a, metadata_identity_from_cfg(a->cfg), "config");
 		return 0;
@@ -680,6 +1068,15 @@ agent_run(const struct cfg *cfg, const struct keyring *kr, agent_reload_fn *relo
 	struct agent a;
 	int r;
 
+	/*
+	 * The replay filters and request budgets are tables sized for the
+	 * largest cluster and calloc'ed, so that only the slots in use become
+	 * resident. Below glibc's mmap threshold (128 KiB at first) they come
+	 * from the heap, where calloc clears them and makes every page
+	 * resident: ~210 kB at any cluster size. From the mmap threshold up
+	 * they are fresh zero pages, touched only as slots fill.
+	 */
+	mallopt(M_MMAP_THRESHOLD, AGENT_MMAP_THRESHOLD);
 	memset(&a, 0, sizeof(a));
 	a.cfg = cfg;
 	a.kr = kr;

@@ -4,13 +4,15 @@
  * A call is a struct cloud_call with one uv_timer_t: every try starts from
  * that timer (so the callback never runs inside cloud_call(), and waits for
  * backoff or rate limits are plain timer delays). One try is one http_start().
- * Retry rules: 429 is retried for any method (DO refuses it before acting),
- * after retry-after, else ratelimit-reset, else the backoff; 5xx and transport
- * failures are retried only for idempotent calls, after a backoff doubling
- * from backoff_ms (capped at 30 s) with +-25% jitter. A response that says
- * ratelimit-remaining: 0 holds every later try until ratelimit-reset.
- * cloud_classify() is the one place that says what an answer means, and
- * cloud_retry_delay() the one place that decides whether and when to retry.
+ * Retry rules: 429 is retried for any method (DO refuses it before acting);
+ * 5xx and transport failures are retried only for idempotent calls, after a
+ * backoff doubling from backoff_ms (capped at 30 s) with +-25% jitter.
+ * cloud_classify() is the one place that says what an answer means,
+ * cloud_limit_hold() the one place that reads the rate-limit headers into a
+ * hold of the whole client (the rule itself is doapi_limit_decide(), pure and
+ * unit-tested: a burst 429 holds retry-after, only a truly spent hour holds
+ * until ratelimit-reset, with a warning), and cloud_retry_delay() the one
+ * place that decides whether and when to retry.
  *
  * The token lives only in c->auth ("Authorization: Bearer ..."), which goes
  * to curl as a header and is wiped on close; no message built here includes
@@ -34,12 +36,13 @@
 #include "secfile.h"
 #include "xmalloc.h"
 
-#define CLOUD_BACKOFF_CAP_MS 30000
-#define CLOUD_RESET_CAP_S    3600
-#define CLOUD_MAX_PAGES	     1000
-#define CLOUD_TOKEN_MAX	     4096
-#define CLOUD_MAX_TRIES	     5
-#define CLOUD_BACKOFF_MS     500
+#define CLOUD_BACKOFF_CAP_MS	30000
+#define CLOUD_MAX_PAGES		1000
+#define CLOUD_TOKEN_MAX		4096
+#define CLOUD_MAX_TRIES		5
+#define CLOUD_BACKOFF_MS	500
+#define CLOUD_BURST_PER_MIN	250 /* DO's burst limit per token: bounds how fast a quota drains */
+#define CLOUD_RETRY_AFTER_CAP_S 60
 
 struct cloud_call {
 	struct cloud *c;
@@ -54,6 +57,8 @@ struct cloud_call {
 	struct http_req *req;
 	bool silent; /* tried, and no HTTP answer since: the API may be unreachable */
 	bool done;
+	uint64_t term; /* the leader's term of its first gated try (0: none yet) */
+	uint64_t op;   /* its operation number, for the User-Agent */
 	LIST_ENTRY(cloud_call) entry;
 };
 
@@ -67,10 +72,21 @@ struct cloud {
 	uint64_t backoff_ms;
 	bool dry_run;
 	FILE *dry_run_out;
+	void (*on_hold)(uint64_t ms, const char *why, void *arg);
+	void *hold_arg;
 	bool closing;
 	uint64_t hold_until; /* uv_now() before which no try is sent */
+	char hold_why[160];  /* why, said when a call first waits on it */
+	bool hold_hourly;    /* the hour's quota is spent: a warning, not a debug line */
+	bool hold_said;
+	int64_t seen_left; /* ratelimit-remaining of the last answer that did the work, -1 = none */
+	uint64_t seen_left_at; /* uv_now() of that answer */
 	uint64_t sent;
 	uint64_t quiet_since; /* uv_now() of the last HTTP answer, or when silence began */
+	uint64_t node_id;     /* who we are, for the User-Agent (0: not said) */
+	cloud_gate_fn *gate;  /* asked before each mutating try; NULL: none */
+	void *gate_arg;
+	uint64_t ops; /* mutating calls given an op number so far */
 	LIST_HEAD(, cloud_call) calls;
 	LIST_HEAD(, cloud_watch) watches;
 };
@@ -85,6 +101,7 @@ struct cloud_lister {
 };
 
 static void cloud_try(struct cloud_call *k);
+static void cloud_say_hold(struct cloud *c, uint64_t ms);
 
 static bool
 cloud_header_safe(const char *s)
@@ -162,6 +179,11 @@ cloud_open(uv_loop_t *loop, struct http *http, const struct cfg *cfg, const stru
 	c->backoff_ms = CLOUD_BACKOFF_MS;
 	c->dry_run = o != NULL && o->dry_run;
 	c->dry_run_out = o != NULL && o->dry_run_out != NULL ? o->dry_run_out : stdout;
+	c->seen_left = -1;
+	if (o != NULL) {
+		c->on_hold = o->on_hold;
+		c->hold_arg = o->hold_arg;
+	}
 	*out = c;
 	return 0;
 }
@@ -206,8 +228,10 @@ cloud_schedule(struct cloud_call *k, uint64_t delay_ms)
 	struct cloud *c = k->c;
 	uint64_t now = uv_now(c->loop);
 
-	if (c->hold_until > now && c->hold_until - now > delay_ms)
+	if (c->hold_until > now && c->hold_until - now > delay_ms) {
 		delay_ms = c->hold_until - now;
+		cloud_say_hold(c, delay_ms);
+	}
 	uv_timer_start(&k->timer, cloud_on_timer, delay_ms, 0);
 }
 
@@ -223,19 +247,6 @@ cloud_backoff(const struct cloud *c, unsigned tries)
 	/* +-25% so that clients failing together do not retry in lockstep. */
 	jitter = wait / 2 > 0 ? randombytes_uniform((uint32_t)(wait / 2) + 1) : 0;
 	return wait - wait / 4 + jitter;
-}
-
-/* Seconds from now until epoch second `reset`, bounded. */
-static uint64_t
-cloud_until_reset_ms(int64_t reset)
-{
-	int64_t now = (int64_t)time(NULL), d = reset - now;
-
-	if (d < 1)
-		d = 1;
-	if (d > CLOUD_RESET_CAP_S)
-		d = CLOUD_RESET_CAP_S;
-	return (uint64_t)d * 1000;
 }
 
 static struct doapi_ratelimit
@@ -288,23 +299,82 @@ cloud_classify(const struct http_response *resp)
 	return CLOUD_FINAL;
 }
 
-/* The one place that decides a retry: its delay in ms, or -1 when the answer is final. */
+/*
+ * The one place that reads the rate-limit headers: what this answer means
+ * for the whole client (doapi_limit_decide() holds the rule), remembering
+ * the remaining count of answers that did the work.
+ */
+static void
+cloud_limit_hold(struct cloud *c, const struct http_response *resp,
+		 const struct doapi_ratelimit *rl, struct doapi_limit *lim)
+{
+	uint64_t now = uv_now(c->loop);
+
+	memset(lim, 0, sizeof(*lim));
+	if (resp->err != 0)
+		return;
+	doapi_limit_decide(resp->status, rl, c->seen_left, now - c->seen_left_at,
+			   (int64_t)time(NULL), lim);
+	if (resp->status != 429 && rl->has_remaining) {
+		c->seen_left = rl->remaining;
+		c->seen_left_at = now;
+	}
+	if (lim->hold_ms > 0 && !lim->hourly)
+		lim->hold_ms += randombytes_uniform(250); /* clients held together drift apart */
+}
+
+/* Holds every call of the client for ms (never shortens a hold); it is said
+ * when a call first waits on it (cloud_schedule), not before. */
+static void
+cloud_hold(struct cloud *c, uint64_t ms, const char *why, bool hourly)
+{
+	uint64_t until = uv_now(c->loop) + ms;
+
+	if (until <= c->hold_until)
+		return;
+	c->hold_until = until;
+	c->hold_hourly = hourly;
+	c->hold_said = false;
+	snprintf(c->hold_why, sizeof(c->hold_why), "%s", why);
+}
+
+/* A call waits on the hold: says so once per hold, for how long and why. */
+static void
+cloud_say_hold(struct cloud *c, uint64_t ms)
+{
+	time_t t = time(NULL) + (time_t)((ms + 500) / 1000);
+	uint64_t secs = ms < 1500 ? 1 : (ms + 500) / 1000;
+	char at[32];
+	struct tm tm;
+
+	if (c->hold_said)
+		return;
+	c->hold_said = true;
+	if (c->on_hold != NULL)
+		c->on_hold(ms, c->hold_why, c->hold_arg);
+	if (!c->hold_hourly) {
+		log_debug("cloud: rate limited (%s): holding requests for %llu ms", c->hold_why,
+			  (unsigned long long)ms);
+		return;
+	}
+	strftime(at, sizeof(at), "%H:%M:%S UTC", gmtime_r(&t, &tm));
+	log_warnx("cloud: DigitalOcean's %s: holding every request for %llu s, until "
+		  "ratelimit-reset at %s",
+		  c->hold_why, (unsigned long long)secs, at);
+}
+
+/* The one place that decides a retry: its delay in ms (the client's hold comes
+ * on top, in cloud_schedule), or -1 when the answer is final. */
 static int64_t
-cloud_retry_delay(struct cloud_call *k, enum cloud_class cls, const struct doapi_ratelimit *rl)
+cloud_retry_delay(struct cloud_call *k, enum cloud_class cls)
 {
 	struct cloud *c = k->c;
 
 	if (cls == CLOUD_FINAL || c->closing || k->tries >= c->max_tries ||
 	    (k->flags & CLOUD_NO_RETRY))
 		return -1;
-	if (cls == CLOUD_RATE_LIMITED) {
-		if (rl->has_retry_after)
-			return (rl->retry_after > 60 ? 60 : rl->retry_after) * 1000 +
-			       randombytes_uniform(250);
-		if (rl->has_reset)
-			return (int64_t)cloud_until_reset_ms(rl->reset);
-		return (int64_t)cloud_backoff(c, k->tries);
-	}
+	if (cls == CLOUD_RATE_LIMITED)
+		return c->hold_until > uv_now(c->loop) ? 0 : (int64_t)cloud_backoff(c, k->tries);
 	/* A transient failure may have acted: only what is safe to repeat is repeated. */
 	return cloud_idempotent(k) ? (int64_t)cloud_backoff(c, k->tries) : -1;
 }
@@ -337,6 +407,7 @@ cloud_on_response(struct http_req *req, const struct http_response *resp, void *
 	struct cloud_call *k = arg;
 	struct cloud *c = k->c;
 	struct doapi_ratelimit rl = cloud_ratelimit(resp);
+	struct doapi_limit lim;
 	int64_t delay;
 
 	k->req = NULL;
@@ -346,9 +417,10 @@ cloud_on_response(struct http_req *req, const struct http_response *resp, void *
 		k->silent = false; /* an answer, even a 429 or a 5xx: the API is there */
 		c->quiet_since = uv_now(c->loop);
 	}
-	if (rl.has_remaining && rl.remaining <= 0 && rl.has_reset)
-		c->hold_until = uv_now(c->loop) + cloud_until_reset_ms(rl.reset);
-	delay = cloud_retry_delay(k, cloud_classify(resp), &rl);
+	cloud_limit_hold(c, resp, &rl, &lim);
+	if (lim.hold_ms > 0)
+		cloud_hold(c, lim.hold_ms, lim.why, lim.hourly);
+	delay = cloud_retry_delay(k, cloud_classify(resp));
 	if (delay < 0) {
 		cloud_answer(k, resp);
 		return;
@@ -376,12 +448,62 @@ cloud_dry(struct cloud_call *k)
 	cloud_finish(k, &r);
 }
 
+/* Ends a call the gate refused, unsent. */
+static void
+cloud_refused(struct cloud_call *k, int err)
+{
+	struct cloud_resp r;
+
+	memset(&r, 0, sizeof(r));
+	r.err = err;
+	r.body = "";
+	snprintf(r.error, sizeof(r.error), "%.8s %.180s: not sent: %s", k->method, k->path,
+		 err == -ESTALE ? "the term that decided it has ended"
+				: "this node does not hold the leader's lease");
+	log_trace(TRACE_CLOUD, "cloud: %s %s refused by the leader gate (%s)", k->method, k->path,
+		  strerror(-err));
+	cloud_finish(k, &r);
+}
+
+/*
+ * Asks the gate about a mutating try and writes the User-Agent header.
+ * Returns 0 with *timeout_ms lowered to what the lease allows, or the
+ * gate's refusal.
+ */
+static int
+cloud_stamp(struct cloud_call *k, char *ua, size_t size, uint64_t *timeout_ms)
+{
+	struct cloud *c = k->c;
+	uint64_t term = 0, tmo = *timeout_ms;
+	int n, r;
+
+	n = snprintf(ua, size, "User-Agent: mitosis/%s node=%llu", MITOSIS_VERSION,
+		     (unsigned long long)c->node_id);
+	if (c->gate == NULL || strcmp(k->method, "GET") == 0)
+		return 0;
+	if ((r = c->gate(c->gate_arg, &term, &tmo)) != 0)
+		return r;
+	if (k->term != 0 && k->term != term)
+		return -ESTALE;
+	if (k->term == 0) {
+		k->term = term;
+		k->op = ++c->ops;
+	}
+	if (tmo < *timeout_ms)
+		*timeout_ms = tmo;
+	snprintf(ua + n, size - (size_t)n, " term=%llu op=%llu-%llu", (unsigned long long)term,
+		 (unsigned long long)c->node_id, (unsigned long long)k->op);
+	return 0;
+}
+
 static void
 cloud_try(struct cloud_call *k)
 {
 	struct cloud *c = k->c;
+	char ua[160];
 	const char *hdrs[] = { c->auth, "Accept: application/json",
-			       k->body != NULL ? "Content-Type: application/json" : NULL, NULL };
+			       k->body != NULL ? "Content-Type: application/json" : NULL, NULL,
+			       NULL };
 	struct http_request rq = { .method = k->method, .timeout_ms = c->timeout_ms };
 	struct http_response fake;
 	char *url;
@@ -390,6 +512,13 @@ cloud_try(struct cloud_call *k)
 	if (c->dry_run && strcmp(k->method, "GET") != 0) {
 		cloud_dry(k);
 		return;
+	}
+	if (c->node_id != 0) {
+		if ((r = cloud_stamp(k, ua, sizeof(ua), &rq.timeout_ms)) != 0) {
+			cloud_refused(k, r);
+			return;
+		}
+		hdrs[k->body != NULL ? 3 : 2] = ua;
 	}
 	if (cloud_quiet_ms(c, NULL, 0) == 0)
 		c->quiet_since = uv_now(c->loop);
@@ -558,6 +687,14 @@ cloud_quiet_ms(const struct cloud *c, char *what, size_t size)
 		snprintf(what, size, "%s %s", oldest != NULL ? oldest->method : "",
 			 oldest != NULL ? oldest->path : "nothing");
 	return oldest != NULL ? uv_now(c->loop) - c->quiet_since : 0;
+}
+
+void
+cloud_set_gate(struct cloud *c, uint64_t node_id, cloud_gate_fn *fn, void *arg)
+{
+	c->node_id = node_id;
+	c->gate = fn;
+	c->gate_arg = arg;
 }
 
 const char *

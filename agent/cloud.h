@@ -4,9 +4,10 @@
  *
  * One call is one logical request: cloud_call() retries idempotent requests
  * (GET, PUT, DELETE, and POST marked CLOUD_IDEMPOTENT) with exponential backoff
- * and jitter on 5xx, timeouts and connection errors, and every request on 429
- * after retry-after (or ratelimit-reset); it waits before sending while the
- * last response said ratelimit-remaining is 0. cloud_list() follows
+ * and jitter on 5xx, timeouts and connection errors, and every request on 429:
+ * after retry-after for DO's burst limit, until ratelimit-reset only when the
+ * hourly quota is truly spent (cloud.c says how that is told apart; every call
+ * of the client waits then, and a warning says how long). cloud_list() follows
  * links.pages.next with per_page=200 to the end. A droplet create is never
  * retried blindly: cloud_ops.c lists by the operation's tag first.
  *
@@ -44,6 +45,11 @@ typedef struct cJSON cJSON;
 struct cloud_opts {
 	bool dry_run;
 	FILE *dry_run_out; /* where dry-run lines go; NULL = stdout */
+	/* Called when a call first waits on a rate limit that holds every call of
+	 * the client, once per hold: for how long and why, e.g. "burst limit: 429
+	 * with retry-after: 8 s". May be NULL. */
+	void (*on_hold)(uint64_t ms, const char *why, void *arg);
+	void *hold_arg;
 };
 
 struct cloud_resp {
@@ -101,6 +107,25 @@ uint64_t cloud_requests_sent(const struct cloud *c);
  * user what it waits for.
  */
 uint64_t cloud_quiet_ms(const struct cloud *c, char *what, size_t size);
+
+/*
+ * The agent's leader gate (docs/election.md, "The leader alone at the
+ * cloud"). `fn` is asked right before every try of a mutating request (any
+ * method but GET), retries included. It returns 0 to let the try go, with
+ * *term the leader's term it carries and *timeout_ms the longest the try may
+ * take (the lease left: a try never outlives the lease that allowed it); or
+ * a negative errno, and the call ends unsent with that error. A retry in
+ * another term than its first try is refused (-ESTALE): the decision was the
+ * old term's.
+ *
+ * With a node id set, every request says who sends it, in the User-Agent
+ * header: "mitosis/VERSION node=ID", and a mutating one adds " term=T
+ * op=ID-N", N counting this client's mutating calls (the same over retries).
+ * The DigitalOcean API keeps no header, but the simulator's request log does,
+ * so tests can check who called in which term. fn NULL removes the gate.
+ */
+typedef int cloud_gate_fn(void *arg, uint64_t *term, uint64_t *timeout_ms);
+void cloud_set_gate(struct cloud *c, uint64_t node_id, cloud_gate_fn *fn, void *arg);
 
 /* The base URL requests go to ("https://api.digitalocean.com"), borrowed. */
 const char *cloud_base_url(const struct cloud *c);

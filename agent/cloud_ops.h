@@ -27,8 +27,28 @@ typedef void cloud_snapshot_fn(int err, const char *error, uint64_t image_id, vo
 typedef void cloud_droplets_fn(int err, const char *error, const struct doapi_droplet *d, size_t n,
 			       void *arg);
 
-/* DELETE /v2/droplets/ID; a 404 counts as success (already gone). */
-int cloud_delete_start(struct cloud *c, uint64_t droplet_id, cloud_op_fn *cb, void *arg);
+/* What a delete did; borrowed for the callback. */
+struct cloud_delete_result {
+	bool already_gone; /* the first DELETE answered 404 */
+	unsigned deletes;  /* DELETE requests made (a second one after a lost delete) */
+	uint64_t gone_ms;  /* from the start until GET said 404 */
+};
+typedef void cloud_delete_fn(int err, const char *error, const struct cloud_delete_result *res,
+			     void *arg);
+
+/*
+ * Deletes droplet `droplet_id` and waits until it is gone: DELETE (a 404 means
+ * already gone), then GET /v2/droplets/ID from at once, then at growing
+ * intervals (1 s x1.5 up to 10 s), until it answers 404. Still there after
+ * timeout_ms (0 = 2 min): DELETE once more and poll another timeout_ms; still
+ * there then: err -ETIMEDOUT and an error naming the droplet, which may still
+ * be billed. A DELETE that fails (after the client's retries) ends the same
+ * way. In a dry run the DELETE is printed and the callback says done. Returns
+ * 0 (cb runs once, later; -ECANCELED when the client closes first) or a
+ * negative errno (cb never runs).
+ */
+int cloud_delete_start(struct cloud *c, uint64_t droplet_id, uint64_t timeout_ms,
+		       cloud_delete_fn *cb, void *arg);
 
 /* Snapshots droplet `id` as `name`, waits for the action (poll_ms first wait,
  * 0 = 2 s; timeout_ms bounds the whole, 0 = 30 min) and finds the image id. */

@@ -71,14 +71,19 @@ void cmd_settings_free(struct cmd_setting *s, size_t n);
 int cmd_bad_option(const struct cmd_entry *cmd, int c, char **argv, const struct option *opts);
 
 /*
- * Reads the configuration at path (NULL: CMD_DEFAULT_CONFIG, "": none), applies the
- * settings over it, and with `finish` runs the checks that need every key.
- * Prints every error on stderr as "FILE:LINE: message" and returns NULL, or
- * returns the config (caller frees with cfg_free). A file that cannot be
- * read is one error, without the missing keys that follow from it.
+ * Reads the configuration at path (NULL: CMD_DEFAULT_CONFIG, "": none) and its
+ * drop-ins (cfg_parse_dropins), applies the settings over them, and with
+ * `finish` runs the checks that need every key. Prints every error on stderr as "FILE:LINE:
+ * message" and returns NULL, or returns the config (caller frees with cfg_free). A file that cannot
+ * be read is one error, without the missing keys that follow from it.
  */
 struct cfg *cmd_load_config(const char *path, const struct cmd_setting *set, size_t nset,
 			    bool finish);
+
+/* The same with finish, and when all is well, every key's value and where it
+ * came from printed to `out` (`agent -n --show-origin`). */
+struct cfg *cmd_show_config(const char *path, const struct cmd_setting *set, size_t nset,
+			    FILE *out);
 
 /* The same, for a running agent's reload (SIGHUP): every error is logged as
  * "reload: FILE:LINE: message". */

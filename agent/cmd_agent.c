@@ -1,6 +1,6 @@
 /*
- * cmd_agent: `mitosis agent`. Reads the config file, applies every --KEY VALUE
- * flag over it (flags win), checks the secret files, then either says
+ * cmd_agent: `mitosis agent`. Reads the config file and its drop-ins, applies
+ * every --KEY VALUE flag over them (flags win), checks the secret files, then either says
  * "configuration OK" (-n) or runs the daemon in the foreground.
  *
  * Config errors print one per line as "FILE:LINE: message" on stderr, all of
@@ -24,11 +24,13 @@
 #include "secfile.h"
 #include "xmalloc.h"
 
-#define OPT_KEY_BASE 1000
+#define OPT_KEY_BASE	1000
+#define OPT_SHOW_ORIGIN 999
 
 struct agent_args {
 	const char *config;
 	bool check;
+	bool show_origin;
 	int verbose;
 	struct cmd_setting *flags;
 	size_t nflags;
@@ -40,7 +42,7 @@ static void cmd_agent_help(FILE *out);
 const struct cmd_entry cmd_agent_entry = {
 	"agent",
 	cmd_agent_main,
-	"agent [-n] [-v] [-T TRACES] [-c FILE] [--KEY VALUE ...]",
+	"agent [-n [--show-origin]] [-v] [-T TRACES] [-c FILE] [--KEY VALUE ...]",
 	"run the agent in the foreground, or check its configuration (-n)",
 	cmd_agent_help,
 };
@@ -52,10 +54,15 @@ cmd_agent_help(FILE *out)
 	size_t n;
 
 	fprintf(out, "Options:\n"
-		     "  -c FILE     configuration file (default " CMD_DEFAULT_CONFIG ")\n"
+		     "  -c FILE     configuration file (default " CMD_DEFAULT_CONFIG "); then\n"
+		     "              every NAME.conf of the conf.d directory beside it, in\n"
+		     "              name order (a later file overrides an earlier one)\n"
 		     "  -n          check the configuration and the secret files, then exit\n"
+		     "  --show-origin\n"
+		     "              with -n: print every key's value and the file:line or\n"
+		     "              flag that set it\n"
 		     "  -v          more output (debug level); -T NAME[,NAME] enables traces of\n"
-		     "              wire, meta, http, gossip, cloud, control, or all\n"
+		     "              wire, meta, http, gossip, cloud, control, elect, or all\n"
 		     "\nEvery configuration key is also a flag, which overrides the file:\n");
 	keys = cfg_keys(&n);
 	for (size_t i = 0; i < n; i++) {
@@ -77,6 +84,7 @@ agent_parse_args(int argc, char **argv, struct agent_args *args)
 {
 	static const struct option extra[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "show-origin", no_argument, NULL, OPT_SHOW_ORIGIN },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct option *opts = cmd_options(extra, OPT_KEY_BASE);
@@ -92,6 +100,8 @@ agent_parse_args(int argc, char **argv, struct agent_args *args)
 			args->config = optarg;
 		} else if (c == 'n') {
 			args->check = true;
+		} else if (c == OPT_SHOW_ORIGIN) {
+			args->show_origin = true;
 		} else if (c == 'v') {
 			args->verbose++;
 		} else if (c == 'T') {
@@ -109,6 +119,11 @@ agent_parse_args(int argc, char **argv, struct agent_args *args)
 		} else {
 			rc = cmd_bad_option(&cmd_agent_entry, c, argv, opts);
 		}
+	}
+	if (rc < 0 && args->show_origin && !args->check) {
+		fprintf(stderr, "mitosis agent: --show-origin goes with -n\n");
+		cmd_usage(stderr, &cmd_agent_entry);
+		rc = EXIT_USAGE;
 	}
 	if (rc < 0 && optind < argc) {
 		fprintf(stderr, "mitosis agent: unexpected argument '%s'\n", argv[optind]);
@@ -167,7 +182,10 @@ cmd_agent_main(int argc, char **argv)
 	if (rc >= 0)
 		goto out;
 	rc = 1;
-	cfg = cmd_load_config(args.config, args.flags, args.nflags, true);
+	if (args.show_origin)
+		cfg = cmd_show_config(args.config, args.flags, args.nflags, stdout);
+	else
+		cfg = cmd_load_config(args.config, args.flags, args.nflags, true);
 	if (cfg == NULL)
 		goto out;
 	kr = agent_load_secrets(cfg);

@@ -356,6 +356,10 @@ cmd_cloud_clone_go(struct cmd_cloud *x)
 		.seeds = (const char *const *)x->seeds,
 		.nseeds = x->nseeds,
 		.active_timeout_ms = cfg->active_timeout_ms,
+		.delete_timeout_ms = cfg->delete_timeout_ms,
+		/* The address rotation uses must be there too (the private one always is). */
+		.need_public = cfg->register_address == NULL ||
+			       strcmp(cfg->register_address, "private") != 0,
 	};
 	unsigned left = x->count;
 	int r;

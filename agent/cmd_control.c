@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -83,6 +84,8 @@ cmd_control_failed(const char *name, const char *path, int err)
 
 struct cmd_control_args {
 	bool json;
+	bool operands;	    /* the verb takes operands (leader), and --yes */
+	bool yes;	    /* --yes */
 	const char *sock;   /* -s PATH */
 	const char *config; /* -c FILE */
 };
@@ -108,7 +111,8 @@ cmd_control_path(const struct cmd_control_args *a)
 	return xstrdup(env != NULL && env[0] != '\0' ? env : CONTROL_DEFAULT_PATH);
 }
 
-/* getopt: --json, -s PATH, -c FILE, -h. Returns -1 to go on, else an exit code. */
+/* getopt: --json, -s PATH, -c FILE, -h, and for a verb with operands --yes.
+ * Returns -1 to go on, else an exit code. */
 static int
 cmd_control_options(const struct cmd_entry *cmd, int argc, char **argv, struct cmd_control_args *a)
 {
@@ -117,14 +121,26 @@ cmd_control_options(const struct cmd_entry *cmd, int argc, char **argv, struct c
 		{ "socket", required_argument, NULL, 's' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "yes", no_argument, NULL, 'y' },
 		{ NULL, 0, NULL, 0 },
 	};
+	/* Without operands, --yes is unknown: the same table minus its last row. */
+	static const struct option plain[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct option *o = a->operands ? opts : plain;
 	int c;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:c:h", opts, NULL)) != -1) {
-		if (c == 'j') {
+	while ((c = getopt_long(argc, argv, a->operands ? ":s:c:hy" : ":s:c:h", o, NULL)) != -1) {
+		if (c == 'y') {
+			a->yes = true;
+		} else if (c == 'j') {
 			a->json = true;
 		} else if (c == 's') {
 			a->sock = optarg;
@@ -135,36 +151,27 @@ cmd_control_options(const struct cmd_entry *cmd, int argc, char **argv, struct c
 			cmd->help(stdout);
 			return 0;
 		} else {
-			return cmd_bad_option(cmd, c, argv, opts);
+			return cmd_bad_option(cmd, c, argv, o);
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc && !a->operands) {
 		cmd_usage(stderr, cmd);
 		return EXIT_USAGE;
 	}
 	return -1;
 }
 
+/* Sends one request to the agent on `path` and prints its reply; the exit code. */
 static int
-cmd_control_run(const struct cmd_entry *cmd, int argc, char **argv)
+cmd_control_ask(const char *name, const char *path, const char *request)
 {
-	struct cmd_control_args a = { 0 };
-	const char *name = cmd->name;
-	char request[64], *reply = NULL, *path;
+	char *reply = NULL;
 	size_t len;
 	int r;
 
-	if ((r = cmd_control_options(cmd, argc, argv, &a)) >= 0)
-		return r;
-	if ((path = cmd_control_path(&a)) == NULL)
-		return 1;
-	snprintf(request, sizeof(request), "%s%s", name, a.json ? " json" : "");
 	r = control_query(path, request, CONTROL_TIMEOUT_MS, &reply);
-	if (r != 0) {
-		r = cmd_control_failed(name, path, r);
-		free(path);
-		return r;
-	}
+	if (r != 0)
+		return cmd_control_failed(name, path, r);
 	len = strlen(reply);
 	if (len == 0) {
 		fprintf(stderr,
@@ -181,6 +188,22 @@ cmd_control_run(const struct cmd_entry *cmd, int argc, char **argv)
 		r = fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
 	}
 	free(reply);
+	return r;
+}
+
+static int
+cmd_control_run(const struct cmd_entry *cmd, int argc, char **argv)
+{
+	struct cmd_control_args a = { 0 };
+	char request[64], *path;
+	int r;
+
+	if ((r = cmd_control_options(cmd, argc, argv, &a)) >= 0)
+		return r;
+	if ((path = cmd_control_path(&a)) == NULL)
+		return 1;
+	snprintf(request, sizeof(request), "%s%s", cmd->name, a.json ? " json" : "");
+	r = cmd_control_ask(cmd->name, path, request);
 	free(path);
 	return r;
 }
@@ -244,4 +267,116 @@ static int
 cmd_status_main(int argc, char **argv)
 {
 	return cmd_control_run(&cmd_status_entry, argc, argv);
+}
+
+/* ---- leader ---- */
+
+static int cmd_leader_main(int argc, char **argv);
+static void cmd_leader_help(FILE *out);
+
+const struct cmd_entry cmd_leader_entry = {
+	"leader",
+	cmd_leader_main,
+	"leader [transfer [NODE] | step-down | force-recover [--yes]] [--json] [-s PATH | -c FILE]",
+	"show who leads the cluster; hand leadership over, step down, or recover a lost quorum",
+	cmd_leader_help,
+};
+
+static void
+cmd_leader_help(FILE *out)
+{
+	cmd_control_help_options(out);
+	fprintf(out,
+		"  --yes      force-recover without asking (needed when stdin is not a terminal)\n"
+		"\nWithout a command: the leader, its term and lease left, this node's role,\n"
+		"the voter set and which voters are alive, the admission mode, and when the\n"
+		"quorum is lost, the recovery step.\n"
+		"  transfer [NODE]  (on the leader) hand leadership to NODE, a caught-up voter, "
+		"or\n"
+		"                   to the best one; a new term begins at once\n"
+		"  step-down        (on the leader) give up the lease without naming a successor\n"
+		"  force-recover    make THIS node the only voter, in a new term, after a "
+		"majority\n"
+		"                   of the voters is gone for good. Unsafe while the old majority\n"
+		"                   still runs somewhere (two leaders would act): "
+		"docs/election.md,\n"
+		"                   \"Lost quorum and force-recover\", says when it is safe.\n");
+}
+
+/* force-recover asks first: the operator must know the old voters are gone. */
+static bool
+cmd_leader_confirm(const struct cmd_control_args *a)
+{
+	char line[64];
+
+	if (a->yes)
+		return true;
+	if (!isatty(STDIN_FILENO)) {
+		fprintf(stderr,
+			"mitosis leader force-recover: stdin is not a terminal; confirm with "
+			"--yes\n");
+		return false;
+	}
+	fprintf(stderr,
+		"force-recover makes this node the only voter. It is SAFE only if the missing\n"
+		"voters are gone for good (destroyed, not just unreachable): if the old majority\n"
+		"still runs behind a partition, two leaders will act. Type 'force-recover' to go "
+		"on: ");
+	if (fgets(line, sizeof(line), stdin) == NULL)
+		return false;
+	line[strcspn(line, "\n")] = '\0';
+	return strcmp(line, "force-recover") == 0;
+}
+
+/* The request line for argv's operands; NULL after printing a usage error. */
+static char *
+cmd_leader_request(const struct cmd_control_args *a, int argc, char **argv)
+{
+	const char *verb = optind < argc ? argv[optind] : NULL;
+	int extra = argc - optind - 1;
+	char *end;
+
+	if (verb == NULL)
+		return xasprintf("leader%s", a->json ? " json" : "");
+	if (strcmp(verb, "transfer") == 0 && extra <= 1) {
+		if (extra == 0)
+			return xstrdup("leader transfer");
+		if (strtoull(argv[optind + 1], &end, 10) == 0 || *end != '\0') {
+			fprintf(stderr, "mitosis leader transfer: '%s' is not a node id\n",
+				argv[optind + 1]);
+			return NULL;
+		}
+		return xasprintf("leader transfer %s", argv[optind + 1]);
+	}
+	if ((strcmp(verb, "step-down") == 0 || strcmp(verb, "force-recover") == 0) && extra == 0)
+		return xasprintf("leader %s", verb);
+	fprintf(stderr, "mitosis leader: unknown command or extra operands at '%s'\n", verb);
+	cmd_usage(stderr, &cmd_leader_entry);
+	return NULL;
+}
+
+static int
+cmd_leader_main(int argc, char **argv)
+{
+	struct cmd_control_args a = { .operands = true };
+	char *path, *request;
+	int r;
+
+	if ((r = cmd_control_options(&cmd_leader_entry, argc, argv, &a)) >= 0)
+		return r;
+	if ((request = cmd_leader_request(&a, argc, argv)) == NULL)
+		return EXIT_USAGE;
+	if (strcmp(request, "leader force-recover") == 0 && !cmd_leader_confirm(&a)) {
+		fprintf(stderr, "mitosis leader force-recover: not confirmed; nothing done\n");
+		free(request);
+		return 1;
+	}
+	if ((path = cmd_control_path(&a)) == NULL) {
+		free(request);
+		return 1;
+	}
+	r = cmd_control_ask("leader", path, request);
+	free(request);
+	free(path);
+	return r;
 }

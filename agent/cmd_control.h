@@ -15,4 +15,9 @@
  * EXIT_USAGE or EXIT_NO_AGENT. */
 extern const struct cmd_entry cmd_members_entry, cmd_status_entry;
 
+/* `leader [transfer [NODE] | step-down | force-recover [--yes]] [--json] [-s PATH | -c FILE]`:
+ * the same exits; a refusal by the agent (not the leader, no voter caught up,
+ * a live leader for force-recover) is 1, and so is force-recover unconfirmed. */
+extern const struct cmd_entry cmd_leader_entry;
+
 #endif

@@ -6,18 +6,23 @@
  * (cloud_quiet_ms). Past a second it says once what it is waiting for; past
  * api_timeout it gives up, so a black-holed API ends in a few seconds with
  * one sentence instead of five timed-out tries. The client's own retries
- * (5xx, refused connections, 429) still run inside that time.
+ * (5xx, refused connections, 429) still run inside that time. A rate-limit
+ * hold is an answer, not silence: the client's hook says it at once (how
+ * long, why), and it is never given up on.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "cfg.h"
 #include "cloud.h"
 #include "cmd.h"
 #include "cmd_frame.h"
 #include "container.h"
+#include "control.h"
 #include "http.h"
 #include "log.h"
 #include "meta.h"
@@ -102,10 +107,53 @@ cmd_frame_parse(struct cmd_frame *f, const struct cmd_entry *cmd, int argc, char
 	return rc;
 }
 
+/* The API client's rate-limit hook: a hold of a second or more is said at once. */
+static void
+cmd_frame_on_hold(uint64_t ms, const char *why, void *arg)
+{
+	struct cmd_frame *f = arg;
+
+	if (ms < CMD_FRAME_SAY_MS || f->gave_up)
+		return;
+	fprintf(stderr,
+		"mitosis %s: rate limited by the DigitalOcean API: requests held %llu s (%s)\n",
+		f->cmd->name, (unsigned long long)(ms < 1500 ? 1 : (ms + 500) / 1000), why);
+}
+
+/* How long a verb waits for this node's agent to say who leads. */
+#define CMD_FRAME_LEADER_MS 1000
+
+/*
+ * The verbs act directly from any node, as they always did; once the cluster
+ * has elected a leader, that is worth a word (issue 11): the local agent
+ * (control_socket) is asked who leads. Silent when no agent answers.
+ */
+static void
+cmd_frame_note_leader(const struct cmd_frame *f)
+{
+	const cJSON *leader, *term;
+	char *reply = NULL;
+	cJSON *doc;
+
+	if (control_query(f->cfg->control_socket, "leader json", CMD_FRAME_LEADER_MS, &reply) != 0)
+		return;
+	doc = cJSON_Parse(reply);
+	leader = cJSON_GetObjectItemCaseSensitive(doc, "leader");
+	term = cJSON_GetObjectItemCaseSensitive(doc, "term");
+	if (cJSON_IsNumber(leader) && cJSON_IsNumber(term))
+		fprintf(stderr, "note: node %.0f leads term %.0f; this verb acts directly\n",
+			leader->valuedouble, term->valuedouble);
+	cJSON_Delete(doc);
+	free(reply);
+}
+
 int
 cmd_frame_open(struct cmd_frame *f, unsigned flags)
 {
-	struct cloud_opts co = { .dry_run = f->dry_run, .dry_run_out = f->json ? stderr : stdout };
+	struct cloud_opts co = { .dry_run = f->dry_run,
+				 .dry_run_out = f->json ? stderr : stdout,
+				 .on_hold = cmd_frame_on_hold,
+				 .hold_arg = f };
 	char err[512];
 
 	f->cfg = cmd_load_config(f->config, f->flags, f->nflags, true);
@@ -113,6 +161,7 @@ cmd_frame_open(struct cmd_frame *f, unsigned flags)
 		return 1;
 	log_set_level(f->cfg->log_level);
 	log_set_traces(f->cfg->traces);
+	cmd_frame_note_leader(f);
 	uv_loop_init(&f->loop);
 	f->loop_open = true;
 	f->http = http_new(&f->loop);

@@ -11,7 +11,9 @@
  *   - waiting for the verb's work: after a second without an answer it says
  *     what it waits for ("waiting for the DigitalOcean API at URL (GET
  *     /v2/droplets?...)"), and when the API has not answered for api_timeout
- *     it gives up with one clear message.
+ *     it gives up with one clear message; a rate limit that holds the calls
+ *     for a second or more is said at once, with how long and why ("rate
+ *     limited by the DigitalOcean API: requests held 8 s (burst limit: ...)").
  */
 #ifndef CMD_FRAME_H
 #define CMD_FRAME_H
@@ -52,9 +54,10 @@ struct cmd_frame {
 	unsigned pending; /* steps started and not yet ended (cmd_frame_end) */
 	uv_timer_t watch; /* once a second while waiting */
 	uint64_t waited_ms;
-	bool said;    /* "waiting for ..." printed for this stretch */
-	bool gave_up; /* the API did not answer in time: stop, say no more */
-	int rc;	      /* the exit code so far: 0, or 1 after cmd_frame_fail() */
+	bool said;		/* "waiting for ..." printed for this stretch */
+	uint64_t said_hold_end; /* uv_now() at which the rate-limit hold last said ends */
+	bool gave_up;		/* the API did not answer in time: stop, say no more */
+	int rc;			/* the exit code so far: 0, or 1 after cmd_frame_fail() */
 };
 
 /* A verb's own option: getopt_long's val and optarg. Returns -1 to go on, or

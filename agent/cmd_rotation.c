@@ -8,8 +8,9 @@
  *
  * retire NODE: deregister the droplet from every registrar, wait dns_ttl +
  * drain_timeout so that resolvers forget the record and connections drain,
- * then DELETE /v2/droplets/ID (a 404 means it is already gone). If
- * deregistering fails the droplet is not deleted.
+ * then delete it and wait until GET says 404 (cloud_delete_start: a second
+ * DELETE if it lingers, then an error naming the droplet that may still
+ * bill). If deregistering fails the droplet is not deleted.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -28,9 +29,12 @@
 #include "cmd.h"
 #include "cmd_rotation.h"
 #include "cmd_frame.h"
+#include "cloud_ops.h"
 #include "control.h"
 #include "haproxy_cfg.h"
 #include "doapi.h"
+#include "lbhealth.h"
+#include "log.h"
 #include "meta.h"
 #include "rotation.h"
 #include "xmalloc.h"
@@ -60,6 +64,8 @@ struct cr {
 	struct rotation *rot;
 	struct cr_args a;
 	int err;
+	bool gone;		/* retire: the droplet was already gone */
+	size_t healthy, others; /* retire: the balancer's other members, and those serving */
 	char why[600];
 	struct cloud_resp_copy {
 		long status;
@@ -139,10 +145,14 @@ static void
 cmd_retire_help(FILE *out)
 {
 	cr_help_common(out);
-	fprintf(out, "  --no-wait    do not wait dns_ttl + drain_timeout before deleting\n"
-		     "\nNODE is a droplet id or name. Deregisters it from every registrar, waits\n"
-		     "dns_ttl + drain_timeout (skipped with --dry-run), then deletes the droplet.\n"
-		     "A droplet that cannot be deregistered is not deleted.\n");
+	fprintf(out,
+		"  --no-wait    do not wait dns_ttl + drain_timeout before deleting\n"
+		"\nNODE is a droplet id or name. With do-lb, first waits (health_timeout) until\n"
+		"another member of the load balancer passes its health check. Deregisters it\n"
+		"from every registrar, waits dns_ttl + drain_timeout (skipped with --dry-run),\n"
+		"then deletes the droplet and waits until the API answers 404 for it (deleting\n"
+		"it again after delete_timeout). A droplet that cannot be deregistered is not\n"
+		"deleted.\n");
 }
 
 static void
@@ -564,14 +574,78 @@ cr_retire_report(struct cr *x, const struct registrar_node *n, const char *stage
 	cr_print_json(o);
 }
 
-/* Deregisters, waits dns_ttl + drain_timeout, deletes. */
+static void
+cr_on_deleted(int err, const char *error, const struct cloud_delete_result *res, void *arg)
+{
+	struct cr *x = arg;
+
+	x->err = err;
+	x->gone = res->already_gone;
+	snprintf(x->why, sizeof(x->why), "%s", error != NULL ? error : "");
+	cmd_frame_end(&x->f);
+}
+
+static void
+cr_on_others(int err, const char *why, size_t healthy, size_t n, void *arg)
+{
+	struct cr *x = arg;
+
+	x->err = err;
+	x->healthy = healthy;
+	x->others = n;
+	snprintf(x->why, sizeof(x->why), "%s", why != NULL ? why : "");
+	cmd_frame_end(&x->f);
+}
+
+/*
+ * With do-lb: the load balancer must keep a member that serves, so retiring a
+ * node first waits (health_timeout) until another member passes the
+ * balancer's health check, and refuses when none does. A balancer that holds
+ * no other member is left empty, with a warning. 0 to go on, or 1 (said why).
+ */
+static int
+cr_retire_capacity(struct cr *x, const struct registrar_node *n)
+{
+	const struct cfg *cfg = x->f.cfg;
+	bool lb = false;
+	int r;
+
+	for (size_t i = 0; i < cfg->nregistrars; i++)
+		lb = lb || strcmp(cfg->registrars[i], "do-lb") == 0;
+	if (!lb || cfg->lb_id == NULL || cfg->health_timeout_ms == 0 || x->f.dry_run)
+		return 0;
+	if ((r = lbhealth_others_start(x->f.cloud, cfg->lb_id, n->id, cfg->health_timeout_ms,
+				       cr_on_others, x)) != 0)
+		snprintf(x->why, sizeof(x->why), "%s", strerror(-(x->err = r)));
+	else
+		cr_wait(x);
+	if (x->err != 0) {
+		cr_retire_report(x, n,
+				 "the load balancer would have no member that serves (the "
+				 "droplet was not deleted)",
+				 0, false, false);
+		return 1;
+	}
+	if (x->others == 0)
+		log_warnx("load balancer %s holds no other member: retiring node %" PRIu64
+			  " leaves it empty",
+			  cfg->lb_id, n->id);
+	else if (!x->f.json)
+		printf("load balancer %s: %zu of %zu other member(s) pass its health check\n",
+		       cfg->lb_id, x->healthy, x->others);
+	return 0;
+}
+
+/* Keeps a serving member on the balancer, deregisters, waits dns_ttl +
+ * drain_timeout, deletes and waits for the 404. */
 static void
 cr_retire(struct cr *x, const struct registrar_node *n)
 {
 	uint64_t wait_ms = x->f.cfg->dns_ttl * 1000 + x->f.cfg->drain_timeout_ms;
-	char *path;
 	int r;
 
+	if (cr_retire_capacity(x, n) != 0)
+		return;
 	if ((r = rotation_deregister(x->rot, n, cr_on_rotation, x)) != 0)
 		snprintf(x->why, sizeof(x->why), "%s", strerror(-r));
 	else
@@ -589,20 +663,16 @@ cr_retire(struct cr *x, const struct registrar_node *n)
 	fflush(stdout);
 	if (wait_ms > 0)
 		cr_sleep(x, wait_ms);
-	path = xasprintf("/v2/droplets/%" PRIu64, n->id);
-	r = cloud_call(x->f.cloud, "DELETE", path, NULL, 0, cr_on_cloud, x);
-	free(path);
+	r = cloud_delete_start(x->f.cloud, n->id, x->f.cfg->delete_timeout_ms, cr_on_deleted, x);
 	if (r == 0)
 		cr_wait(x);
-	if (r != 0 || x->err != 0 ||
-	    (x->resp.status != 204 && x->resp.status != 404 &&
-	     (x->resp.status < 200 || x->resp.status > 299))) {
-		if (r != 0)
-			snprintf(x->why, sizeof(x->why), "%s", strerror(-r));
+	else
+		snprintf(x->why, sizeof(x->why), "%s", strerror(-(x->err = r)));
+	if (x->err != 0) {
 		cr_retire_report(x, n, "delete", wait_ms, false, false);
 		return;
 	}
-	cr_retire_report(x, n, NULL, wait_ms, x->resp.status != 404, x->resp.status == 404);
+	cr_retire_report(x, n, NULL, wait_ms, !x->gone, x->gone);
 }
 
 static int

@@ -36,6 +36,7 @@ struct gossip {
 	void *leave_arg;
 	unsigned open_handles;
 	uint64_t send_errors;
+	struct gossip_hooks hooks;
 };
 
 /* sockaddr -> swim_addr; -EAFNOSUPPORT for other families. */
@@ -142,6 +143,7 @@ gossip_on_send(void *arg, uint64_t to_id, const struct swim_addr *to, uint8_t ty
 static void
 gossip_on_event(void *arg, const struct swim_member *m, enum swim_state old, bool is_new)
 {
+	struct gossip *g = arg;
 	char a[64], name[SWIM_NAME_MAX * 4];
 
 	log_escape(name, sizeof(name), m->name, strnlen(m->name, sizeof(m->name)));
@@ -155,6 +157,18 @@ gossip_on_event(void *arg, const struct swim_member *m, enum swim_state old, boo
 	else
 		log_trace(TRACE_GOSSIP, "member %" PRIu64 ": load v%" PRIu32 " cpu %u mem %u",
 			  m->id, m->load.version, m->load.cpu_permille, m->load.mem_permille);
+	if (g->hooks.member != NULL)
+		g->hooks.member(g->hooks.arg, m, old, is_new);
+}
+
+static int
+gossip_on_claim(void *arg, const struct swim_claim *c)
+{
+	struct gossip *g = arg;
+
+	if (g->hooks.claim == NULL)
+		return -EPERM;
+	return g->hooks.claim(g->hooks.arg, c);
 }
 
 static uint32_t
@@ -208,13 +222,15 @@ gossip_start(uv_loop_t *loop, struct transport *tr, const struct gossip_opts *o,
 				.event = gossip_on_event,
 				.random = gossip_on_random,
 				.sign = gossip_on_sign,
-				.wall = gossip_on_wall };
+				.wall = gossip_on_wall,
+				.claim = gossip_on_claim };
 	struct gossip *g = xcalloc(1, sizeof(*g));
 
 	g->loop = loop;
 	g->tr = tr;
 	g->key = o->key;
 	g->leave_ms = o->leave_ms;
+	g->hooks = o->hooks;
 	g->swim = swim_new(&o->swim, &ops, g, o->node_id, o->incarnation, &o->self_addr, o->name,
 			   o->key->pk, uv_now(loop));
 	if (g->swim == NULL) {
@@ -285,6 +301,21 @@ const struct swim *
 gossip_swim(const struct gossip *g)
 {
 	return g->swim;
+}
+
+int
+gossip_claim_register(struct gossip *g, uint8_t kind, uint32_t max_entries, bool pushpull)
+{
+	return swim_claim_register(g->swim, kind, max_entries, pushpull);
+}
+
+int
+gossip_claim_publish(struct gossip *g, const struct swim_claim *c)
+{
+	int r = swim_claim_publish(g->swim, c, uv_now(g->loop));
+
+	gossip_rearm(g);
+	return r;
 }
 
 static void

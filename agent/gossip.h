@@ -19,6 +19,24 @@ struct nodekey;
 struct transport;
 struct wire_msg;
 
+/* The kinds of application claims the agent gossips (docs/membership.md,
+ * "Application claims"): one list, so that two modules never take one kind. */
+enum gossip_claim_kind {
+	GOSSIP_CLAIM_LEADER = 1, /* the leader's signed announcement (agent/election.c) */
+	GOSSIP_CLAIM_NODE = 2,	 /* a node's own addresses, without an API token (leader.c) */
+};
+
+/* Observers of the membership, called after gossip has logged the event. */
+struct gossip_hooks {
+	/* A member appeared or changed (swim_ops.event); m borrowed for the
+	 * call. Must not call back into gossip (swim is mid-update). */
+	void (*member)(void *arg, const struct swim_member *m, enum swim_state old, bool is_new);
+	/* An application claim arrived (swim_ops.claim): 0 takes it, a
+	 * negative errno refuses it. Must not call back into gossip. */
+	int (*claim)(void *arg, const struct swim_claim *c);
+	void *arg;
+};
+
 struct gossip_opts {
 	struct swim_config swim;
 	uint64_t node_id;
@@ -28,7 +46,8 @@ struct gossip_opts {
 	const char *name;
 	const struct swim_addr *seeds;
 	size_t nseeds;
-	uint64_t leave_ms; /* how long a graceful leave keeps gossiping */
+	uint64_t leave_ms;	   /* how long a graceful leave keeps gossiping */
+	struct gossip_hooks hooks; /* may be all NULL */
 };
 
 /* Starts gossiping through `tr` (borrowed). 0 or a negative errno. */
@@ -48,6 +67,10 @@ void gossip_set_load(struct gossip *g, const struct swim_load *load);
 void gossip_leave(struct gossip *g, void (*done)(void *arg), void *arg);
 
 const struct swim *gossip_swim(const struct gossip *g);
+
+/* swim_claim_register / swim_claim_publish on the loop (include/swim.h). */
+int gossip_claim_register(struct gossip *g, uint8_t kind, uint32_t max_entries, bool pushpull);
+int gossip_claim_publish(struct gossip *g, const struct swim_claim *c);
 
 /* Closes the timer; the gossip state is freed in its close callback. Accepts NULL. */
 void gossip_close(struct gossip *g);

@@ -74,6 +74,7 @@ struct http_req {
 	size_t frame_len;
 	http_done_fn *cb;
 	void *arg;
+	char *url; /* for the observer; NULL when there is none */
 	uint64_t t0;
 	uint64_t deadline;	     /* uv_now() by which the helper must have answered */
 	TAILQ_ENTRY(http_req) entry; /* in h->reqs, oldest first */
@@ -113,6 +114,8 @@ struct http {
 	bool timer_closed;
 	void (*closed)(void *);
 	void *closed_arg;
+	http_observe_fn *observe; /* sees every request that ends, but cancelled ones */
+	void *observe_arg;
 	uint8_t rbuf[HTTP_READ_SIZE];
 };
 
@@ -311,8 +314,11 @@ http_finish(struct http_req *req, const struct httpframe_response *fr, int err, 
 	log_trace(TRACE_HTTP, "http: request %u done: err=%d status=%ld bytes=%zu in %llums",
 		  req->id, resp.err, resp.status, resp.body_len,
 		  (unsigned long long)resp.elapsed_ms);
+	if (h->observe != NULL && req->url != NULL && resp.err != -ECANCELED)
+		h->observe(req->url, &resp, h->observe_arg);
 	req->cb(req, &resp, req->arg);
 	httpframe_buf_free(req->frame, req->frame_len);
+	free(req->url);
 	free(req);
 }
 
@@ -702,6 +708,7 @@ http_start(struct http *h, const struct http_request *rq, http_done_fn *cb, void
 	req->id = fr.id;
 	req->cb = cb;
 	req->arg = arg;
+	req->url = h->observe != NULL ? xstrdup(rq->url) : NULL;
 	req->t0 = uv_now(h->loop);
 	req->deadline = req->t0 + timeout + HTTP_GRACE_MS;
 	TAILQ_INSERT_TAIL(&h->reqs, req, entry);
@@ -769,6 +776,13 @@ http_close(struct http *h, void (*closed)(void *arg), void *arg)
 		http_stop_helper(h);
 	http_update_refs(h);
 	http_schedule(h);
+}
+
+void
+http_set_observer(struct http *h, http_observe_fn *fn, void *arg)
+{
+	h->observe = fn;
+	h->observe_arg = arg;
 }
 
 uint64_t

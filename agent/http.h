@@ -90,6 +90,16 @@ void http_close(struct http *h, void (*closed)(void *arg), void *arg);
  */
 int http_version(char *buf, size_t size);
 
+/*
+ * Called for every request of h as it ends (answered, failed or timed out;
+ * not cancelled), before the request's own callback, with the URL it went
+ * to: the agent counts its requests by endpoint for its metrics. The
+ * response is borrowed for the call. Set it before the first request; NULL
+ * removes it.
+ */
+typedef void http_observe_fn(const char *url, const struct http_response *resp, void *arg);
+void http_set_observer(struct http *h, http_observe_fn *fn, void *arg);
+
 /* Requests started so far (for the request-count figures). */
 uint64_t http_requests_started(const struct http *h);
 

@@ -19,12 +19,14 @@
 #include "cmd_cloud.h"
 #include "cmd_control.h"
 #include "cmd_keygen.h"
+#include "cmd_man.h"
 #include "cmd_rotation.h"
 #include "http.h"
 #include "log.h"
 
 static int main_version(int argc, char **argv);
 static int main_help(int argc, char **argv);
+static int main_man(int argc, char **argv);
 
 static const struct cmd_entry main_version_entry = {
 	"version", main_version, "version", "print the version and library versions", NULL,
@@ -32,13 +34,29 @@ static const struct cmd_entry main_version_entry = {
 static const struct cmd_entry main_help_entry = {
 	"help", main_help, "help [COMMAND]", "show help for mitosis or a command", NULL,
 };
+/* Hidden (a name starting with '_' is not listed): the build writes the man pages with it. */
+static const struct cmd_entry main_man_entry = {
+	"_man", main_man, "_man 8|5", "write the manual page mitosis(8) or mitosis.conf(5)", NULL,
+};
 
 static const struct cmd_entry *const main_table[] = {
-	&cmd_agent_entry,      &cmd_keygen_entry, &cmd_members_entry,
-	&cmd_status_entry,     &cmd_cloud_entry,  &cmd_clone_entry,
-	&cmd_snapshot_entry,   &cmd_resize_entry, &cmd_register_entry,
-	&cmd_deregister_entry, &cmd_retire_entry, &cmd_haproxy_config_entry,
-	&main_version_entry,   &main_help_entry,  NULL,
+	&cmd_agent_entry,
+	&cmd_keygen_entry,
+	&cmd_members_entry,
+	&cmd_status_entry,
+	&cmd_leader_entry,
+	&cmd_cloud_entry,
+	&cmd_clone_entry,
+	&cmd_snapshot_entry,
+	&cmd_resize_entry,
+	&cmd_register_entry,
+	&cmd_deregister_entry,
+	&cmd_retire_entry,
+	&cmd_haproxy_config_entry,
+	&main_version_entry,
+	&main_help_entry,
+	&main_man_entry,
+	NULL,
 };
 
 static void
@@ -51,8 +69,9 @@ main_usage(FILE *out)
 		"retire droplets, and registrars keep DNS, load balancers and HAProxy in step.\n\n"
 		"Commands:\n");
 	for (size_t i = 0; main_table[i] != NULL; i++)
-		fprintf(out, "  %-15s %s\n", main_table[i]->name, main_table[i]->summary);
-	fprintf(out, "\nRun 'mitosis help COMMAND' for a command's options. docs/cli.md has them "
+		if (main_table[i]->name[0] != '_')
+			fprintf(out, "  %-15s %s\n", main_table[i]->name, main_table[i]->summary);
+	fprintf(out, "\nRun 'mitosis help COMMAND' for a command's options; mitosis(8) has them "
 		     "all.\n");
 }
 
@@ -88,6 +107,16 @@ main_version(int argc, char **argv)
 	else
 		printf("mitosis-http: %s\n", helper);
 	return 0;
+}
+
+static int
+main_man(int argc, char **argv)
+{
+	if (argc != 2 || cmd_man_page(main_table, argv[1], stdout) != 0) {
+		cmd_usage(stderr, &main_man_entry);
+		return EXIT_USAGE;
+	}
+	return fflush(stdout) == 0 ? 0 : 1;
 }
 
 static int

@@ -10,6 +10,14 @@
  * its droplet is deleted, and a warning says so. Both calls are safe to
  * repeat, so they are marked idempotent and retried; a failed round (or a 422
  * because the balancer changed kind) re-reads the balancer, up to LB_ROUNDS.
+ *
+ * A member the balancer has just taken gets no traffic until it passes the
+ * balancer's health check healthy_threshold times (30 s at DO's defaults), and
+ * the API does not say when that happens. So a register that added its node
+ * waits (up to health_timeout) until the node passes that check, probed the
+ * way the balancer probes it (lbhealth.c), and fails, saying so, if it does
+ * not: the node is on the balancer but serves nothing. A node that was already
+ * a member, a reconcile and a removal do not wait.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -21,6 +29,8 @@
 
 #include "cfg.h"
 #include "cloud.h"
+#include "doapi.h"
+#include "lbhealth.h"
 #include "log.h"
 #include "reconcile.h"
 #include "registrar.h"
@@ -45,8 +55,10 @@ struct lb_job {
 	char *tag; /* the balancer's tag, NULL for an id-based one */
 	uint64_t *add, *del;
 	size_t nadd, ndel;
-	int stage; /* 0 = add next, 1 = remove next, 2 = done */
-	char why[512];
+	int stage;  /* 0 = add next, 1 = remove next, 2 = done */
+	bool added; /* an add of this job succeeded: the new member's health is waited for */
+	struct doapi_health_check hc; /* the balancer's, from the last read */
+	char why[1024];
 };
 
 static void lb_get(struct lb_job *j);
@@ -125,6 +137,10 @@ lb_on_get(const struct cloud_resp *resp, void *arg)
 		lb_finish(j, resp->err != 0 ? resp->err : resp->status == 404 ? -ENOENT : -EIO);
 		return;
 	}
+	if (!doapi_health_check_parse(lb, &j->hc, j->why, sizeof(j->why))) {
+		lb_finish(j, -EPROTO);
+		return;
+	}
 	free(j->tag);
 	j->tag = cJSON_IsString(tag) && tag->valuestring[0] != '\0' ? xstrdup(tag->valuestring)
 								    : NULL;
@@ -168,8 +184,38 @@ lb_on_change(const struct cloud_resp *resp, void *arg)
 		j->failed++;
 		snprintf(j->why, sizeof(j->why), "do-lb %s: %s", j->r->lb_id, resp->error);
 		log_warnx("%s", j->why);
+	} else if (j->stage == 1 && !resp->dry_run) {
+		j->added = true; /* the add (stage 0) just answered */
 	}
 	lb_step(j);
+}
+
+static void
+lb_on_healthy(int err, const char *why, size_t healthy, size_t n, void *arg)
+{
+	struct lb_job *j = arg;
+
+	if (err != 0)
+		snprintf(j->why, sizeof(j->why),
+			 "do-lb %s: the node is on the load balancer but "
+			 "gets no traffic: %s",
+			 j->r->lb_id, why);
+	lb_finish(j, err);
+}
+
+/* The job's changes are made: a register that added its node waits for its health. */
+static void
+lb_done(struct lb_job *j)
+{
+	const struct cfg *cfg = j->r->base.env->cfg;
+	struct lbhealth_opts o = { .lb_id = j->r->lb_id,
+				   .hc = &j->hc,
+				   .timeout_ms = cfg->health_timeout_ms,
+				   .passes = j->hc.healthy_after };
+
+	if (j->mode != REGISTRAR_ADD || !j->added || cfg->health_timeout_ms == 0 || lb_closing(j) ||
+	    lbhealth_start(j->r->base.env->cloud, j->ids, j->nids, &o, lb_on_healthy, j) != 0)
+		lb_finish(j, 0);
 }
 
 /* {"droplet_ids":[...]} or {"resources":[{"resource_id":"ID","resource_type":"droplet"}...]} */
@@ -209,7 +255,7 @@ lb_step(struct lb_job *j)
 
 	if (j->stage == 2 || (j->stage == 1 && j->ndel == 0)) {
 		if (j->failed == 0)
-			lb_finish(j, 0);
+			lb_done(j);
 		else if (j->round >= LB_ROUNDS)
 			lb_finish(j, -EIO);
 		else

@@ -9,6 +9,7 @@
  * file, lets a flag win over the file in either order, and lets cfg_finish()
  * point at the offending line of a cross-key mistake.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -19,18 +20,21 @@
 
 #include "cfg.h"
 #include "cfg_priv.h"
+#include "elect.h"
 #include "util.h"
 
-#define CFG_LINE_MAX   4096
-#define CFG_FILE_MAX   (1024 * 1024)
-#define CFG_MAX_ERRORS 100
-#define CFG_MSG	       1024
+#define CFG_LINE_MAX	4096
+#define CFG_FILE_MAX	(1024 * 1024)
+#define CFG_MAX_ERRORS	100
+#define CFG_MSG		1024
+#define CFG_DROPINS_MAX 128 /* drop-in files read from one conf.d */
 
 /* Where a key was last set. */
 struct cfg_origin {
 	char *file;    /* source of the last file line that set it, or NULL */
 	unsigned line; /* its line */
 	char *flag;    /* the flag that set it, or NULL */
+	char *value;   /* the text of the value in force, for --show-origin; NULL = default */
 	bool bad;      /* the last value given was rejected (and reported) */
 };
 
@@ -168,6 +172,7 @@ cfg_parser_free(struct cfg_parser *p)
 	for (size_t i = 0; i < cfg__nkeys; i++) {
 		free(p->origin[i].file);
 		free(p->origin[i].flag);
+		free(p->origin[i].value);
 	}
 	for (size_t i = 0; i < p->nerrors; i++)
 		free(p->errors[i]);
@@ -251,8 +256,11 @@ cfg_apply(struct cfg_parser *p, const struct cfg_key *k, const char *source, uns
 		cfg__clear(&scratch);
 	}
 	/* A flag's verdict stands for the key; a file line under a flag does not change it. */
-	if (flag || o->flag == NULL)
+	if (flag || o->flag == NULL) {
 		o->bad = rc < 0;
+		if (rc == 0 && !cfg_replace(&o->value, value))
+			rc = -ENOMEM;
+	}
 	if (rc == -ENOMEM)
 		return cfg_key_error(p, k, source, line, "out of memory");
 	if (rc < 0)
@@ -445,6 +453,105 @@ cfg_parse_file(struct cfg_parser *p, const char *path)
 	return ok;
 }
 
+/* A drop-in's name: NAME.conf, not hidden (editors' and dpkg's leftovers are
+ * .name.swp, name.conf.dpkg-old, name.conf~, which this refuses too). */
+static bool
+cfg_is_dropin_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return name[0] != '.' && n > 5 && strcmp(name + n - 5, ".conf") == 0;
+}
+
+static int
+cfg_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The drop-in names of dir, sorted bytewise (as systemd sorts its drop-ins).
+ * 0, or -errno (-ENOENT: no such directory; -E2BIG: over CFG_DROPINS_MAX). */
+static int
+cfg_list_dropins(const char *dir, char ***out, size_t *nout)
+{
+	char **names = NULL;
+	size_t n = 0;
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int rc = 0;
+
+	if (d == NULL)
+		return -errno;
+	names = calloc(CFG_DROPINS_MAX, sizeof(*names));
+	while (names != NULL && rc == 0 && (e = readdir(d)) != NULL) {
+		if (!cfg_is_dropin_name(e->d_name))
+			continue;
+		if (n == CFG_DROPINS_MAX)
+			rc = -E2BIG;
+		else if ((names[n++] = strdup(e->d_name)) == NULL)
+			rc = -ENOMEM;
+	}
+	closedir(d);
+	if (names == NULL)
+		return -ENOMEM;
+	if (rc < 0) {
+		for (size_t i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+		return rc;
+	}
+	qsort(names, n, sizeof(*names), cfg_name_cmp);
+	*out = names;
+	*nout = n;
+	return 0;
+}
+
+/* "DIR/conf.d" for the main file at path; NULL on ENOMEM. */
+static char *
+cfg_dropin_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+
+	if (slash == NULL)
+		return strdup("conf.d");
+	if (asprintf(&dir, "%.*s/conf.d", (int)(slash - path), path) < 0)
+		return NULL;
+	return dir;
+}
+
+bool
+cfg_parse_dropins(struct cfg_parser *p, const char *main_path)
+{
+	char *dir = cfg_dropin_dir(main_path), **names = NULL, *path;
+	size_t n = 0;
+	bool ok = true;
+	int rc;
+
+	if (dir == NULL)
+		return cfg_error_at(p, main_path, 0, "out of memory");
+	rc = cfg_list_dropins(dir, &names, &n);
+	if (rc == -ENOENT || rc == -ENOTDIR)
+		rc = 0; /* no conf.d: nothing to add */
+	else if (rc == -E2BIG)
+		ok = cfg_error_at(p, dir, 0, "more than %d drop-in files; merge some",
+				  CFG_DROPINS_MAX);
+	else if (rc < 0)
+		ok = cfg_error_at(p, dir, 0, "cannot read: %s", strerror(-rc));
+	for (size_t i = 0; i < n; i++) {
+		if (asprintf(&path, "%s/%s", dir, names[i]) < 0) {
+			ok = cfg_error_at(p, dir, 0, "out of memory");
+		} else {
+			ok = cfg_parse_file(p, path) && ok;
+			free(path);
+		}
+		free(names[i]);
+	}
+	free(names);
+	free(dir);
+	return ok;
+}
+
 bool
 cfg_set(struct cfg_parser *p, const char *where, const char *key, const char *value)
 {
@@ -538,6 +645,29 @@ cfg_pair_error(struct cfg_parser *p, const char *a, const char *b, const char *m
 	cfg_error_at(p, src, line, "%s", msg);
 }
 
+/* The election's timings hold together (elect_config_check): the error
+ * points at the last election key set, which is the likeliest culprit. */
+static void
+cfg_check_election(struct cfg_parser *p)
+{
+	static const char *const keys[] = { "voters",	 "heartbeat",	    "lease",
+					    "drift_ppm", "election_min",    "election_max",
+					    "announce",	 "bootstrap_expect" };
+	struct elect_config ec;
+	const char *last = NULL;
+	char why[256];
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (cfg_origin_of(p, keys[i])->bad)
+			return; /* already reported */
+		if (cfg_given(cfg_origin_of(p, keys[i])))
+			last = keys[i];
+	}
+	cfg_election(p->cfg, &ec);
+	if (last != NULL && elect_config_check(&ec, why, sizeof(why)) != 0)
+		cfg_pair_error(p, last, last, why);
+}
+
 /* Each registrar named in `registrars` needs its own keys. */
 static void
 cfg_check_registrars(struct cfg_parser *p)
@@ -589,6 +719,7 @@ cfg_check_combinations(struct cfg_parser *p)
 			       "custom_metric_file and custom_metric_command exclude each other; "
 			       "keep one");
 	cfg_check_registrars(p);
+	cfg_check_election(p);
 }
 
 bool
@@ -613,4 +744,18 @@ cfg_finish(struct cfg_parser *p)
 		cfg_error_at(p, source, 0, "out of memory");
 	}
 	return !p->failed;
+}
+
+bool
+cfg_origin(const struct cfg_parser *p, size_t i, const char **source, unsigned *line,
+	   const char **value)
+{
+	const struct cfg_origin *o;
+
+	if (i >= cfg__nkeys || p->origin[i].value == NULL)
+		return false;
+	o = &p->origin[i];
+	cfg_where(o, source, line);
+	*value = o->value;
+	return true;
 }

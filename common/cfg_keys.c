@@ -17,6 +17,7 @@
 
 #include "cfg.h"
 #include "cfg_priv.h"
+#include "elect.h"
 #include "statedir.h"
 #include "swim.h"
 #include "util.h"
@@ -24,7 +25,7 @@
 #define CFG_LIST_MAX		 64
 #define CFG_URL_MAX		 512
 #define CFG_DEFAULT_METADATA_URL "http://169.254.169.254"
-#define CFG_TRACE_NAMES		 "wire, meta, http, gossip, cloud, control, all"
+#define CFG_TRACE_NAMES		 "wire, meta, http, gossip, cloud, control, elect, all"
 
 static cfg_set_fn cfg_set_string, cfg_set_u64, cfg_set_bool, cfg_set_duration, cfg_set_list,
 	cfg_set_hostport, cfg_set_level, cfg_set_traces;
@@ -143,6 +144,9 @@ const struct cfg_key cfg__table[] = {
 	{ { "state_dir", "path", STATEDIR_DEFAULT, "a directory of the agent's user, mode 0700",
 	    "Durable state: this node's key (made at first boot); wiped when the droplet id changes." },
 	  cfg_set_string, cfg_check_path, OFF(state_dir), 0, 0, 0 },
+	{ { "metrics_listen", "hostport", "", "IPV4[:PORT] or [IPV6][:PORT]; the port defaults to 9950",
+	    "Serve GET /metrics (Prometheus) and GET /health on this TCP address; off when unset." },
+	  cfg_set_hostport, NULL, OFF(metrics_host), OFF(metrics_port), CFG_DEFAULT_METRICS_PORT, 0 },
 	{ { "api_url", "url", CFG_DEFAULT_API_URL, "http:// or https://, <= 512 chars",
 	    "Base URL of the DigitalOcean API (tests point it at tests/cloudsim)." },
 	  cfg_set_string, cfg_check_url, OFF(api_url), 0, 0, 0 },
@@ -169,6 +173,10 @@ const struct cfg_key cfg__table[] = {
 	{ { "active_timeout", "duration", "5m", "10s..1h",
 	    "A clone that is not active by then is deleted." },
 	  cfg_set_duration, NULL, OFF(active_timeout_ms), 0, 10 * 1000, 3600 * 1000 },
+	{ { "delete_timeout", "duration", "2m", "1s..1h",
+	    "A deleted droplet must answer 404 by then; else it is deleted again, and after "
+	    "a second wait reported as still billed." },
+	  cfg_set_duration, NULL, OFF(delete_timeout_ms), 0, 1000, 3600 * 1000 },
 	{ { "registrars", "list", "", "do-dns, do-lb, haproxy, exec",
 	    "How nodes are put into rotation; several may be used at once." },
 	  cfg_set_list, cfg_check_registrar, OFF(registrars), OFF(nregistrars), 0, 4 },
@@ -181,6 +189,11 @@ const struct cfg_key cfg__table[] = {
 	  cfg_set_u64, NULL, OFF(dns_ttl), 0, 30, 86400 },
 	{ { "lb_id", "string", "", "a uuid", "do-lb: the DigitalOcean load balancer." },
 	  cfg_set_string, cfg_check_uuid, OFF(lb_id), 0, 0, 0 },
+	{ { "health_timeout", "duration", "2m", "0..1h",
+	    "do-lb: register waits this long for a new member to pass the load balancer's "
+	    "health check (probed as the balancer does); retire for a remaining member to; 0 = "
+	    "no wait." },
+	  cfg_set_duration, NULL, OFF(health_timeout_ms), 0, 0, 3600 * 1000 },
 	{ { "haproxy_runtime", "string", "", "unix:/PATH or IP:PORT",
 	    "haproxy: where HAProxy's runtime API listens." },
 	  cfg_set_string, cfg_check_haproxy_runtime, OFF(haproxy_runtime), 0, 0, 0 },
@@ -198,6 +211,43 @@ const struct cfg_key cfg__table[] = {
 	{ { "drain_timeout", "duration", "30s", "0..1h",
 	    "Retiring a node waits this (after the DNS TTL) before deleting it." },
 	  cfg_set_duration, NULL, OFF(drain_timeout_ms), 0, 0, 3600 * 1000 },
+	{ { "voters", "integer", "5", "1, 3, 5 or 7",
+	    "Election: how many members vote; the others learn the leader from its announcements." },
+	  cfg_set_u64, NULL, OFF(voters), 0, 1, 7 },
+	{ { "heartbeat", "duration", "500ms", "10ms..60s",
+	    "Election: the leader's round period (six rounds a lease)." },
+	  cfg_set_duration, NULL, OFF(heartbeat_ms), 0, 10, 60 * 1000 },
+	{ { "lease", "duration", "3s", "2 heartbeats..600s",
+	    "Election: how long a majority's ack lets the leader act." },
+	  cfg_set_duration, NULL, OFF(lease_ms), 0, 20, 600 * 1000 },
+	{ { "drift_ppm", "integer", "10000", "0..99999",
+	    "Election: the bound on clock rate error, in parts per million (10000 = 1%)." },
+	  cfg_set_u64, NULL, OFF(drift_ppm), 0, 0, 99999 },
+	{ { "election_min", "duration", "3.3s", "above lease x (1 + drift) / (1 - drift)",
+	    "Election: a follower campaigns after a random time in [election_min, election_max)." },
+	  cfg_set_duration, NULL, OFF(election_min_ms), 0, 10, 3600 * 1000 },
+	{ { "election_max", "duration", "4.5s", "above election_min, at most 1h",
+	    "Election: the upper end of the follower's timeout (the failover bound)." },
+	  cfg_set_duration, NULL, OFF(election_max_ms), 0, 10, 3600 * 1000 },
+	{ { "voter_replace_after", "duration", "30s", "1s..1d",
+	    "Election: a voter dead this long is replaced by a healthy non-voter." },
+	  cfg_set_duration, NULL, OFF(voter_replace_after_ms), 0, 1000, 24 * 3600 * 1000ULL },
+	{ { "voter_stable", "duration", "10s", "0..1h",
+	    "Election: a member alive this long may be promoted to voter." },
+	  cfg_set_duration, NULL, OFF(voter_stable_ms), 0, 0, 3600 * 1000 },
+	{ { "bootstrap_expect", "integer", "0", "0..7",
+	    "Election: the first nodes of a new cluster found it once this many see each other "
+	    "(0: never; set it in the first nodes' user-data only)." },
+	  cfg_set_u64, NULL, OFF(bootstrap_expect), 0, 0, 7 },
+	{ { "bootstrap_settle", "duration", "5s", "0..10m",
+	    "Election: bootstrap_expect members must be seen this long before founding." },
+	  cfg_set_duration, NULL, OFF(bootstrap_settle_ms), 0, 0, 600 * 1000 },
+	{ { "announce", "duration", "30s", "1s..1h",
+	    "Election: the leader re-announces itself (leader, term, lease) this often." },
+	  cfg_set_duration, NULL, OFF(announce_ms), 0, 1000, 3600 * 1000 },
+	{ { "reconcile_interval", "duration", "60s", "1s..1d",
+	    "Leader: how often it reads the inventory and makes every registrar hold the alive members." },
+	  cfg_set_duration, NULL, OFF(reconcile_interval_ms), 0, 1000, 24 * 3600 * 1000ULL },
 	{ { "log_level", "level", "info", "error, warn, info, debug",
 	    "Least severe level that is logged." },
 	  cfg_set_level, NULL, OFF(log_level), 0, 0, 0 },
@@ -236,15 +286,33 @@ void
 cfg__clear(struct cfg *cfg)
 {
 	char **strs[] = {
-		&cfg->cluster,	      &cfg->key_file,		&cfg->token_file,
-		&cfg->metadata_url,   &cfg->hostname,		&cfg->region,
-		&cfg->public_ipv4,    &cfg->private_ipv4,	&cfg->bind_host,
-		&cfg->advertise_host, &cfg->custom_metric_file, &cfg->custom_metric_command,
-		&cfg->control_socket, &cfg->state_dir,		&cfg->api_url,
-		&cfg->cluster_tag,    &cfg->clone_size,		&cfg->clone_region,
-		&cfg->clone_vpc_uuid, &cfg->dns_domain,		&cfg->dns_name,
-		&cfg->lb_id,	      &cfg->haproxy_runtime,	&cfg->haproxy_backend,
-		&cfg->exec_command,   &cfg->register_address,
+		&cfg->cluster,
+		&cfg->key_file,
+		&cfg->token_file,
+		&cfg->metadata_url,
+		&cfg->hostname,
+		&cfg->region,
+		&cfg->public_ipv4,
+		&cfg->private_ipv4,
+		&cfg->bind_host,
+		&cfg->advertise_host,
+		&cfg->custom_metric_file,
+		&cfg->custom_metric_command,
+		&cfg->control_socket,
+		&cfg->state_dir,
+		&cfg->metrics_host,
+		&cfg->api_url,
+		&cfg->cluster_tag,
+		&cfg->clone_size,
+		&cfg->clone_region,
+		&cfg->clone_vpc_uuid,
+		&cfg->dns_domain,
+		&cfg->dns_name,
+		&cfg->lb_id,
+		&cfg->haproxy_runtime,
+		&cfg->haproxy_backend,
+		&cfg->exec_command,
+		&cfg->register_address,
 	};
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
@@ -274,6 +342,43 @@ cfg_set_gossip_defaults(struct cfg *cfg)
 	cfg->suspicion_unit_ms = sc.suspicion_unit_ms;
 	cfg->pushpull_interval_ms = sc.pushpull_interval_ms;
 	cfg->reap_after_ms = sc.reap_after_ms;
+}
+
+/* The election's defaults are the core's own, likewise. */
+static void
+cfg_set_election_defaults(struct cfg *cfg)
+{
+	struct elect_config ec;
+
+	elect_config_default(&ec);
+	cfg->voters = ec.voters;
+	cfg->heartbeat_ms = ec.heartbeat_ms;
+	cfg->lease_ms = ec.lease_ms;
+	cfg->drift_ppm = ec.drift_ppm;
+	cfg->election_min_ms = ec.election_min_ms;
+	cfg->election_max_ms = ec.election_max_ms;
+	cfg->voter_replace_after_ms = ec.voter_replace_after_ms;
+	cfg->voter_stable_ms = ec.voter_stable_ms;
+	cfg->bootstrap_expect = ec.bootstrap_expect;
+	cfg->bootstrap_settle_ms = ec.bootstrap_settle_ms;
+	cfg->announce_ms = ec.announce_ms;
+}
+
+void
+cfg_election(const struct cfg *cfg, struct elect_config *out)
+{
+	elect_config_default(out);
+	out->voters = (uint32_t)cfg->voters;
+	out->heartbeat_ms = cfg->heartbeat_ms;
+	out->lease_ms = cfg->lease_ms;
+	out->drift_ppm = (uint32_t)cfg->drift_ppm;
+	out->election_min_ms = cfg->election_min_ms;
+	out->election_max_ms = cfg->election_max_ms;
+	out->voter_replace_after_ms = cfg->voter_replace_after_ms;
+	out->voter_stable_ms = cfg->voter_stable_ms;
+	out->bootstrap_expect = (uint32_t)cfg->bootstrap_expect;
+	out->bootstrap_settle_ms = cfg->bootstrap_settle_ms;
+	out->announce_ms = cfg->announce_ms;
 }
 
 struct cfg *
@@ -310,9 +415,13 @@ cfg_new(void)
 	cfg->custom_metric_timeout_ms = 1000;
 	cfg->api_timeout_ms = 15000;
 	cfg->active_timeout_ms = 300000;
+	cfg->delete_timeout_ms = 120000;
+	cfg->health_timeout_ms = 120000;
 	cfg->dns_ttl = 60;
 	cfg->haproxy_server_port = 80;
 	cfg->drain_timeout_ms = 30000;
+	cfg_set_election_defaults(cfg);
+	cfg->reconcile_interval_ms = 60000;
 	return cfg;
 }
 

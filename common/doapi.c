@@ -64,6 +64,22 @@ doapi_get_str(const cJSON *obj, const char *key, char *dst, size_t size, bool re
 	return true;
 }
 
+/* An optional boolean field: absent or null is false. */
+static bool
+doapi_get_bool(const cJSON *obj, const char *key, bool *dst, const char *field, char *err,
+	       size_t errsize)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	*dst = false;
+	if (v == NULL || cJSON_IsNull(v))
+		return true;
+	if (!cJSON_IsBool(v))
+		return doapi_fail(err, errsize, field, "not a boolean");
+	*dst = cJSON_IsTrue(v);
+	return true;
+}
+
 static bool
 doapi_ipv4_valid(const char *s)
 {
@@ -191,6 +207,8 @@ doapi_droplet_parse(const cJSON *obj, struct doapi_droplet *d, char *err, size_t
 			   "droplet.size_slug", err, errsize) ||
 	    !doapi_get_str(obj, "created_at", d->created_at, sizeof(d->created_at), false,
 			   "droplet.created_at", err, errsize))
+		return false;
+	if (!doapi_get_bool(obj, "locked", &d->locked, "droplet.locked", err, errsize))
 		return false;
 	return doapi_parse_networks(obj, d, err, errsize) &&
 	       doapi_parse_tags(obj, d, err, errsize) && doapi_parse_nested(obj, d, err, errsize);
@@ -474,6 +492,56 @@ doapi_ratelimit_header(struct doapi_ratelimit *rl, const char *name, const char 
 	return true;
 }
 
+/* Milliseconds from Unix time now until `reset`, within 1 s..DOAPI_RESET_CAP_S. */
+static uint64_t
+doapi_until_reset_ms(int64_t reset, int64_t now)
+{
+	int64_t d = reset - now;
+
+	if (d < 1)
+		d = 1;
+	if (d > DOAPI_RESET_CAP_S)
+		d = DOAPI_RESET_CAP_S;
+	return (uint64_t)d * 1000;
+}
+
+void
+doapi_limit_decide(long status, const struct doapi_ratelimit *rl, int64_t seen_left,
+		   uint64_t seen_ago_ms, int64_t now, struct doapi_limit *out)
+{
+	uint64_t mins = seen_ago_ms / 60000 + 1;
+
+	memset(out, 0, sizeof(*out));
+	if (status != 429) {
+		if (!rl->has_remaining || rl->remaining > 0 || !rl->has_reset)
+			return;
+		snprintf(out->why, sizeof(out->why),
+			 "hourly quota is spent (ratelimit-remaining: 0 on an HTTP %ld)", status);
+	} else if (rl->has_retry_after) {
+		int64_t s = rl->retry_after < 0				? 0
+			    : rl->retry_after > DOAPI_RETRY_AFTER_CAP_S ? DOAPI_RETRY_AFTER_CAP_S
+									: rl->retry_after;
+
+		snprintf(out->why, sizeof(out->why), "burst limit: 429 with retry-after: %lld s",
+			 (long long)s);
+		out->hold_ms = (uint64_t)s * 1000;
+		return;
+	} else if (seen_left >= 0 && (uint64_t)seen_left > DOAPI_BURST_PER_MIN * mins) {
+		snprintf(out->why, sizeof(out->why),
+			 "429 without retry-after, but %lld requests were left %llu s ago: a burst",
+			 (long long)seen_left, (unsigned long long)(seen_ago_ms / 1000));
+		return;
+	} else if (!rl->has_reset) {
+		snprintf(out->why, sizeof(out->why), "429 without retry-after or ratelimit-reset");
+		return;
+	} else {
+		snprintf(out->why, sizeof(out->why),
+			 "hourly quota is spent (429 without retry-after)");
+	}
+	out->hourly = true;
+	out->hold_ms = doapi_until_reset_ms(rl->reset, now);
+}
+
 bool
 doapi_name_valid(const char *name)
 {
@@ -616,12 +684,20 @@ doapi_clone_user_data(const char *cluster, const char *const *seeds, size_t nsee
 	buf = malloc(cap);
 	if (buf == NULL)
 		return -ENOMEM;
-	pos = (size_t)snprintf(buf, cap, "#cloud-config\n# mitosis cluster: %s\n", cluster);
+	/*
+	 * A drop-in of its own, written whole (never appended to the baked
+	 * file), and always written: a snapshot of a clone carries its
+	 * parent's drop-in, which this replaces, so clones of clones and re-runs
+	 * never hold a key twice or a stale seed.
+	 */
+	pos = (size_t)snprintf(buf, cap,
+			       "#cloud-config\n# mitosis cluster: %s\n"
+			       "write_files:\n  - path: " DOAPI_USER_DATA_DROPIN "\n"
+			       "    permissions: '0644'\n    content: |\n"
+			       "      # written by cloud-init from the clone's user-data\n",
+			       cluster);
 	if (nseeds > 0) {
-		pos += (size_t)snprintf(buf + pos, cap - pos,
-					"write_files:\n  - path: /etc/mitosis/mitosis.conf\n"
-					"    append: true\n    permissions: '0644'\n"
-					"    content: |\n      seeds = ");
+		pos += (size_t)snprintf(buf + pos, cap - pos, "      seeds = ");
 		for (size_t i = 0; i < nseeds; i++)
 			pos += (size_t)snprintf(buf + pos, cap - pos, "%s%s", i > 0 ? ", " : "",
 						seeds[i]);
@@ -659,4 +735,99 @@ doapi_next_path(const char *next)
 	else
 		snprintf(out, n, "%s%cper_page=200", p, strchr(p, '?') != NULL ? '&' : '?');
 	return out;
+}
+
+enum doapi_refusal
+doapi_refusal_kind(const cJSON *root)
+{
+	static const struct {
+		const char *words;
+		enum doapi_refusal kind;
+	} known[] = {
+		{ "pending event", DOAPI_REFUSAL_PENDING },
+		{ "already powered off", DOAPI_REFUSAL_ALREADY_OFF },
+		{ "already powered on", DOAPI_REFUSAL_ALREADY_ON },
+		{ "is currently on", DOAPI_REFUSAL_STATE },
+		{ "is currently off", DOAPI_REFUSAL_STATE },
+	};
+	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(root, "message");
+
+	if (!cJSON_IsString(msg) || msg->valuestring == NULL)
+		return DOAPI_REFUSAL_PERMANENT;
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcasestr(msg->valuestring, known[i].words) != NULL)
+			return known[i].kind;
+	return DOAPI_REFUSAL_PERMANENT;
+}
+
+/* An optional whole number in [lo, hi]; absent or null leaves *dst alone. */
+static bool
+doapi_get_uint(const cJSON *obj, const char *key, unsigned *dst, unsigned lo, unsigned hi,
+	       char *err, size_t errsize)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	char field[64];
+
+	if (v == NULL || cJSON_IsNull(v))
+		return true;
+	snprintf(field, sizeof(field), "health_check.%s", key);
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi) ||
+	    v->valuedouble != (double)(unsigned)v->valuedouble)
+		return doapi_fail(err, errsize, field, "not a whole number in range");
+	*dst = (unsigned)v->valuedouble;
+	return true;
+}
+
+bool
+doapi_health_check_parse(const cJSON *lb, struct doapi_health_check *hc, char *err, size_t errsize)
+{
+	const cJSON *h = cJSON_GetObjectItemCaseSensitive(lb, "health_check");
+
+	*hc = (struct doapi_health_check){ .protocol = "http",
+					   .port = 80,
+					   .path = "/",
+					   .interval_s = 10,
+					   .timeout_s = 5,
+					   .healthy_after = 3,
+					   .unhealthy_after = 5 };
+	if (h == NULL || cJSON_IsNull(h))
+		return true;
+	if (!cJSON_IsObject(h))
+		return doapi_fail(err, errsize, "health_check", "not an object");
+	if (!doapi_get_str(h, "protocol", hc->protocol, sizeof(hc->protocol), false,
+			   "health_check.protocol", err, errsize) ||
+	    !doapi_get_str(h, "path", hc->path, sizeof(hc->path), false, "health_check.path", err,
+			   errsize))
+		return false;
+	if (hc->protocol[0] == '\0')
+		snprintf(hc->protocol, sizeof(hc->protocol), "http");
+	if (hc->path[0] == '\0')
+		snprintf(hc->path, sizeof(hc->path), "/");
+	if (strcmp(hc->protocol, "http") != 0 && strcmp(hc->protocol, "https") != 0 &&
+	    strcmp(hc->protocol, "tcp") != 0)
+		return doapi_fail(err, errsize, "health_check.protocol", "not http, https or tcp");
+	if (hc->path[0] != '/' || strpbrk(hc->path, " \r\n\t") != NULL)
+		return doapi_fail(err, errsize, "health_check.path", "not an absolute path");
+	return doapi_get_uint(h, "port", &hc->port, 1, 65535, err, errsize) &&
+	       doapi_get_uint(h, "check_interval_seconds", &hc->interval_s, 1, 3600, err,
+			      errsize) &&
+	       doapi_get_uint(h, "response_timeout_seconds", &hc->timeout_s, 1, 3600, err,
+			      errsize) &&
+	       doapi_get_uint(h, "healthy_threshold", &hc->healthy_after, 1, 3600, err, errsize) &&
+	       doapi_get_uint(h, "unhealthy_threshold", &hc->unhealthy_after, 1, 3600, err,
+			      errsize);
+}
+
+bool
+doapi_health_reply_ok(const char *head, size_t len)
+{
+	/* "HTTP/1.1 200": the version's digits, one space, three digits. */
+	if (len < 12 || memcmp(head, "HTTP/", 5) != 0 || !isdigit((unsigned char)head[5]) ||
+	    head[6] != '.' || !isdigit((unsigned char)head[7]) || head[8] != ' ')
+		return false;
+	for (int i = 9; i < 12; i++)
+		if (!isdigit((unsigned char)head[i]))
+			return false;
+	return (head[9] == '2' || head[9] == '3') &&
+	       (len == 12 || head[12] == ' ' || head[12] == '\r' || head[12] == '\n');
 }

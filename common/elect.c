@@ -518,6 +518,10 @@ elect_on_vote_resp(struct elect *e, const struct elect_msg *m, uint64_t now)
 			return elect__refuse(e, ELECT_REFUSE_PERSIST);
 		return 0;
 	}
+	/* A grant for a term we have passed (a replay, or an answer that came
+	 * late) is named for what it is before asking whether we still ask. */
+	if (m->req_term < e->hs.term + (pre ? 1 : 0))
+		return elect__refuse(e, ELECT_REFUSE_STALE_TERM);
 	if (e->role != (pre ? ELECT_PRECANDIDATE : ELECT_CANDIDATE) || m->req_term != e->cand_term)
 		return elect__refuse(e, ELECT_REFUSE_UNEXPECTED);
 	i = elect_voters_find(v, m->from);

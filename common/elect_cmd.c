@@ -109,6 +109,11 @@ elect_status(const struct elect *e, uint64_t now, struct elect_status *out)
 	out->term = e->hs.term;
 	out->leader = e->leader;
 	out->leading = elect_leading(e, now, NULL, &out->lease_left_ms);
+	/* A voter that acks the leader promised it a lease: what is left of
+	 * that promise bounds the leader's own from above. */
+	if (!out->leading && e->leader != 0 && e->leader != e->self && e->promise_id == e->leader &&
+	    now < e->promise_until)
+		out->lease_left_ms = e->promise_until - now;
 	out->voters = e->hs.log.snap_voters;
 	out->latest = *elect_log_voters(&e->hs.log);
 	out->commit = e->hs.log.snap_index;

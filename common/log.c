@@ -31,6 +31,7 @@ static const struct {
 } trace_names[] = {
 	{ "wire", TRACE_WIRE },	    { "meta", TRACE_META },   { "http", TRACE_HTTP },
 	{ "gossip", TRACE_GOSSIP }, { "cloud", TRACE_CLOUD }, { "control", TRACE_CONTROL },
+	{ "elect", TRACE_ELECT },
 };
 
 void

@@ -19,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "elect_report.h"
 #include "log.h"
 #include "report.h"
 
@@ -114,8 +115,7 @@ report_fmt_addr(const struct swim_addr *a, char *buf, size_t size)
 	return buf;
 }
 
-/* "250ms", "12.3s", "4m05s", "2h03m", "3d04h". */
-static char *
+char *
 report_fmt_age(uint64_t ms, char *buf, size_t size)
 {
 	uint64_t s = ms / 1000;
@@ -176,8 +176,7 @@ report_is_utf8(const unsigned char *s, size_t len)
 	return true;
 }
 
-/* A string for JSON: as is when it is UTF-8, else escaped (then ASCII). */
-static const char *
+const char *
 report_json_str(const char *s, size_t maxlen, char *buf, size_t size)
 {
 	size_t len = strnlen(s, maxlen);
@@ -187,7 +186,7 @@ report_json_str(const char *s, size_t maxlen, char *buf, size_t size)
 	return log_escape(buf, size, s, len);
 }
 
-static bool
+bool
 report_add_u64(cJSON *obj, const char *key, uint64_t v)
 {
 	char buf[24];
@@ -548,6 +547,13 @@ report_status_json(const struct report_status *st)
 	ok = ok && report_status_members_json(doc, st);
 	ok = ok && report_status_io_json(doc, st);
 	ok = ok && report_status_swim_json(doc, &st->swim);
+	if (ok && st->elect != NULL) {
+		cJSON *el = elect_report_json(st->elect);
+
+		ok = el != NULL && cJSON_AddItemToObject(doc, "election", el);
+		if (!ok)
+			cJSON_Delete(el);
+	}
 	return report_print(doc, ok);
 }
 
@@ -623,5 +629,14 @@ report_status_text(const struct report_status *st)
 		      s->probes, s->confirm_probes, s->probe_acks, s->indirect_probes,
 		      s->nacks_sent, s->nacks_received, s->suspicions, s->refutations, s->deaths,
 		      s->leaves, s->joins, s->decode_errors, s->awareness);
+	if (st->elect != NULL) {
+		char *el = elect_report_text(st->elect);
+
+		if (el == NULL)
+			b.failed = true;
+		else
+			report_printf(&b, "%s", el);
+		free(el);
+	}
 	return report_buf_take(&b);
 }

@@ -40,7 +40,7 @@
 #define SWIM_SIG_LEN	   64
 /* The smallest record: a DIGEST (1 + 8 + 8 + 4). */
 #define SWIM_RECORD_MIN_LEN 21
-/* The largest: an APP with SWIM_APP_MAX bytes (1 + 1 + 8 + 8 + 8 + 1 + 192 + 64). */
+/* The largest: an APP with SWIM_APP_MAX bytes (1 + 1 + 8 + 8 + 8 + 1 + 224 + 64). */
 #define SWIM_RECORD_MAX_LEN (27 + SWIM_APP_MAX + SWIM_SIG_LEN)
 /* The largest header: PING_REQ with an IPv6 target, plus version and count bytes. */
 #define SWIM_HEADER_MAX_LEN 33

@@ -26,6 +26,7 @@
 
 #define CFG_DEFAULT_PORT	   7950
 #define CFG_DEFAULT_CONTROL_SOCKET "/run/mitosis/mitosis.sock"
+#define CFG_DEFAULT_METRICS_PORT   9950
 #define CFG_DEFAULT_API_URL	   "https://api.digitalocean.com"
 
 struct cfg {
@@ -81,8 +82,10 @@ struct cfg {
 	char *custom_metric_command;
 	uint64_t custom_metric_timeout_ms;
 
-	char *control_socket; /* default CFG_DEFAULT_CONTROL_SOCKET */
-	char *state_dir;      /* default STATEDIR_DEFAULT (include/statedir.h) */
+	char *control_socket;  /* default CFG_DEFAULT_CONTROL_SOCKET */
+	char *state_dir;       /* default STATEDIR_DEFAULT (include/statedir.h) */
+	char *metrics_host;    /* metrics_listen: NULL = no metrics server */
+	uint16_t metrics_port; /* default CFG_DEFAULT_METRICS_PORT */
 
 	/* The DigitalOcean API and cloning (docs/cloud.md). */
 	char *api_url;		 /* default CFG_DEFAULT_API_URL */
@@ -97,6 +100,7 @@ struct cfg {
 	char **clone_tags; /* extra tags on clones (the cluster tag is always added) */
 	size_t nclone_tags;
 	uint64_t active_timeout_ms; /* a clone not active by then is deleted; default 5 m */
+	uint64_t delete_timeout_ms; /* a delete must reach 404 by then, twice; default 2 m */
 
 	/* Registration in rotation (docs/registrars.md). */
 	char **registrars; /* "do-dns", "do-lb", "haproxy", "exec" */
@@ -105,6 +109,7 @@ struct cfg {
 	char *dns_name;		      /* record name relative to the zone, "www" or "@" */
 	uint64_t dns_ttl;	      /* seconds; default 60 */
 	char *lb_id;		      /* load balancer uuid */
+	uint64_t health_timeout_ms;   /* do-lb: wait for a member's health check; 0 = none */
 	char *haproxy_runtime;	      /* "unix:/run/haproxy/admin.sock" or "127.0.0.1:9999" */
 	char *haproxy_backend;	      /* backend name */
 	uint64_t haproxy_server_port; /* port of the app on each node; default 80 */
@@ -112,9 +117,29 @@ struct cfg {
 	char *register_address;	      /* "public" (default) or "private": the IP put in rotation */
 	uint64_t drain_timeout_ms;    /* retire waits this after deregistering; default 30 s */
 
+	/* The election and the leader's work (docs/election.md); defaults from
+	 * elect_config_default(), checked together by elect_config_check(). */
+	uint64_t voters;	  /* voter set size: 1, 3, 5 or 7 */
+	uint64_t heartbeat_ms;	  /* the leader's round period */
+	uint64_t lease_ms;	  /* L */
+	uint64_t drift_ppm;	  /* clock drift bound, parts per million */
+	uint64_t election_min_ms; /* a follower's timeout: uniform in [min, max) */
+	uint64_t election_max_ms;
+	uint64_t voter_replace_after_ms; /* a voter dead this long is replaced */
+	uint64_t voter_stable_ms;	 /* a member alive this long may become a voter */
+	uint64_t bootstrap_expect;	 /* 0: never bootstrap; N: with N members seen */
+	uint64_t bootstrap_settle_ms;	 /* ... for this long */
+	uint64_t announce_ms;		 /* the leader re-announces itself this often */
+	uint64_t reconcile_interval_ms;	 /* the leader's inventory read and registrars' reconcile */
+
 	enum log_level log_level; /* `log_level`, default info */
 	unsigned traces;	  /* `trace`, e.g. "wire,meta" */
 };
+
+struct elect_config;
+
+/* The election settings of cfg as the core takes them. */
+void cfg_election(const struct cfg *cfg, struct elect_config *out);
 
 /* One row of the key table: name, value type, default, range and help, for
  * --help, the flag parser and docs/config.md. */
@@ -147,6 +172,15 @@ bool cfg_parse_buffer(struct cfg_parser *p, const char *source, const char *buf,
 /* Reads and parses a file; an unreadable file is recorded as "PATH: ...", and
  * cfg_finish() then does not also report the keys it would have held. */
 bool cfg_parse_file(struct cfg_parser *p, const char *path);
+/*
+ * Reads the drop-ins of the main file at main_path: every NAME.conf of the
+ * directory conf.d beside it (/etc/mitosis/conf.d for /etc/mitosis/mitosis.conf)
+ * in bytewise name order, hidden files and other names skipped, each as
+ * cfg_parse_file() reads one. A key may be set once per file; a later file
+ * overrides an earlier one. A missing conf.d is no error. Returns false when
+ * any error was recorded (named FILE:LINE as in the main file).
+ */
+bool cfg_parse_dropins(struct cfg_parser *p, const char *main_path);
 /* Sets one key from the command line; `where` names the flag in messages
  * ("--metadata-url"). Overrides an earlier value from any source. */
 bool cfg_set(struct cfg_parser *p, const char *where, const char *key, const char *value);
@@ -158,6 +192,15 @@ bool cfg_finish(struct cfg_parser *p);
 size_t cfg_error_count(const struct cfg_parser *p);
 /* The i-th error as "SOURCE:LINE: message" (or "SOURCE: message"). Borrowed. */
 const char *cfg_error(const struct cfg_parser *p, size_t i);
+
+/*
+ * Where the value in force of the key with index i in cfg_keys() came from:
+ * true with *source the file (and *line its line) or the flag (*line 0), and
+ * *value the text as written; false when the key holds its default. All
+ * borrowed from the parser.
+ */
+bool cfg_origin(const struct cfg_parser *p, size_t i, const char **source, unsigned *line,
+		const char **value);
 
 /* The key table, in documentation order. */
 const struct cfg_key_info *cfg_keys(size_t *n);

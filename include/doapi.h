@@ -35,6 +35,7 @@ struct doapi_droplet {
 	char size_slug[64];
 	uint64_t image_id; /* 0 when absent */
 	char created_at[32];
+	bool locked; /* an action runs on it: another would be refused (422) */
 };
 
 /* One list page: `items` borrows from the parsed root. */
@@ -74,6 +75,59 @@ struct doapi_create {
 	size_t ntags;
 	const char *user_data; /* NULL = omitted; at most 64 KiB */
 };
+
+/*
+ * What a 422 refusing a droplet action means (the answer's "message"), so
+ * that only what can pass is waited out:
+ *   PENDING     "Droplet already has a pending event.": wait and look again;
+ *   ALREADY_OFF "Droplet is already powered off.": done, if off was the goal;
+ *   ALREADY_ON  "Droplet is already powered on.": done, if on was the goal;
+ *   STATE       "Droplet is currently on. Please power it off to run this
+ *               event." (or off): the droplet is not in the state its status
+ *               said; look again;
+ *   PERMANENT   anything else ("You specified an invalid size for the
+ *               resize.", "Size can not be smaller than the Droplet's
+ *               original size.", a body without a message): it will never
+ *               pass as sent.
+ * Matched case-insensitively on DO's wording, the only thing that tells them
+ * apart (every one has id "unprocessable_entity").
+ */
+enum doapi_refusal {
+	DOAPI_REFUSAL_PERMANENT,
+	DOAPI_REFUSAL_PENDING,
+	DOAPI_REFUSAL_ALREADY_OFF,
+	DOAPI_REFUSAL_ALREADY_ON,
+	DOAPI_REFUSAL_STATE,
+};
+enum doapi_refusal doapi_refusal_kind(const cJSON *root);
+
+/* A load balancer's health check, as DigitalOcean runs it on each member. */
+struct doapi_health_check {
+	char protocol[8]; /* "http", "https" or "tcp" */
+	unsigned port;
+	char path[256];		  /* http(s) only */
+	unsigned interval_s;	  /* check_interval_seconds */
+	unsigned timeout_s;	  /* response_timeout_seconds */
+	unsigned healthy_after;	  /* healthy_threshold: passes in a row */
+	unsigned unhealthy_after; /* unhealthy_threshold: failures in a row */
+};
+
+/*
+ * The "health_check" of a load balancer object (the value under
+ * "load_balancer"), with DigitalOcean's defaults for what is absent (http,
+ * port 80, "/", every 10 s, 5 s timeout, healthy after 3, unhealthy after 5).
+ * false with err naming the field when a present field is malformed or out
+ * of range (port 1..65535, seconds and thresholds 1..3600).
+ */
+bool doapi_health_check_parse(const cJSON *lb, struct doapi_health_check *hc, char *err,
+			      size_t errsize);
+
+/*
+ * Whether the start of an HTTP reply to a health check passes, as a load
+ * balancer counts it: a status line "HTTP/1.x NNN" with NNN 2xx or 3xx.
+ * `head` is the first bytes read (need not be NUL-terminated).
+ */
+bool doapi_health_reply_ok(const char *head, size_t len);
 
 /* Parses one droplet object (the value under "droplet" or an item of
  * "droplets"). false with err naming the field when it is malformed. */
@@ -152,6 +206,35 @@ void doapi_error_line(long status, const char *body, size_t len, char *out, size
  * returns true when it was a rate-limit header with a valid value. */
 bool doapi_ratelimit_header(struct doapi_ratelimit *rl, const char *name, const char *value);
 
+/*
+ * The rate-limit rule (docs/cloud.md, "Rate limits"). DigitalOcean limits a
+ * token to 250 requests a minute (burst) and 5,000 an hour, and its burst 429
+ * says ratelimit-remaining: 0 with the *hourly* reset (openapi PR #816), so
+ * remaining 0 alone does not mean the hour is spent:
+ *   - a 429 with retry-after is the burst: hold retry-after (at most 60 s);
+ *   - an answer that did the work (any status but 429) saying remaining 0
+ *     was the hour's last request: hold until ratelimit-reset;
+ *   - a 429 without retry-after is the spent hour, unless the remaining
+ *     count last seen (seen_left, seen_ago_ms ago; -1 = none) cannot have
+ *     been used up since: all clients of the token together make at most 250
+ *     requests a minute, so more than 250 per started minute left proves a
+ *     burst (no hold: the caller backs off);
+ *   - a hold until ratelimit-reset (`now` is the Unix time) lasts at least
+ *     1 s and at most an hour; without the reset header there is none.
+ * out->hold_ms is 0 for no hold; out->hourly says the hour is spent; out->why
+ * says which case in words, for the log and the CLI.
+ */
+struct doapi_limit {
+	uint64_t hold_ms;
+	bool hourly;
+	char why[160];
+};
+#define DOAPI_BURST_PER_MIN	250
+#define DOAPI_RETRY_AFTER_CAP_S 60
+#define DOAPI_RESET_CAP_S	3600
+void doapi_limit_decide(long status, const struct doapi_ratelimit *rl, int64_t seen_left,
+			uint64_t seen_ago_ms, int64_t now, struct doapi_limit *out);
+
 /* Builds the JSON body of a create. 0, -EINVAL (err says why) or -ENOMEM.
  * The caller frees *out. */
 int doapi_create_body(const struct doapi_create *c, char **out, char *err, size_t errsize);
@@ -163,11 +246,16 @@ bool doapi_name_valid(const char *name);
  * -EINVAL when the cluster name would make an invalid droplet name. */
 int doapi_clone_name(const char *cluster, uint64_t unix_time, uint16_t rnd, char *out, size_t size);
 
+/* The drop-in a clone's user-data writes (cfg_parse_dropins reads it). */
+#define DOAPI_USER_DATA_DROPIN "/etc/mitosis/conf.d/50-user-data.conf"
+
 /*
  * The #cloud-config user-data of a clone (cloud-init/clone.yaml): a comment
- * naming the cluster, `seeds = IP, IP` appended to /etc/mitosis/mitosis.conf
- * when seeds are given (each must be an IPv4 address), and a restart of the
- * service. 0, -EINVAL (a bad seed or cluster name) or -ENOMEM; caller frees.
+ * naming the cluster, the drop-in DOAPI_USER_DATA_DROPIN written whole with
+ * `seeds = IP, IP` when seeds are given (each must be an IPv4 address) and a
+ * comment alone when not (so a parent's seeds never linger in a snapshot),
+ * and a restart of the service. 0, -EINVAL (a bad seed or cluster name) or
+ * -ENOMEM; caller frees.
  */
 int doapi_clone_user_data(const char *cluster, const char *const *seeds, size_t nseeds, char **out);
 

@@ -146,7 +146,8 @@ struct elect_status {
 	uint64_t term;
 	uint64_t leader;	    /* 0: none known */
 	bool leading;		    /* elect_leading() */
-	uint64_t lease_left_ms;	    /* ours when leading; else what the leader announced */
+	uint64_t lease_left_ms;	    /* ours when leading; a voter: what is left of its promise
+				       to the leader; a non-voter: what the leader announced */
 	struct elect_voters voters; /* committed */
 	struct elect_voters latest; /* newest (a change may be in flight) */
 	uint64_t commit;

@@ -28,8 +28,7 @@ enum log_level {
 #define TRACE_GOSSIP  (1U << 3)
 #define TRACE_CLOUD   (1U << 4)
 #define TRACE_CONTROL (1U << 5)
-/* The election core's traces; the agent names them `-T elect` once it runs the
- * election (until then the name is refused: nothing in the agent emits them). */
+/* The election: the core's role changes and the shell's messages (`-T elect`). */
 #define TRACE_ELECT (1U << 6)
 #define TRACE_ALL   ((1U << 7) - 1)
 

@@ -11,6 +11,7 @@
 #ifndef REPORT_H
 #define REPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,9 @@
 #include "wire.h"
 
 #define REPORT_STATES (SWIM_LEFT + 1)
+
+struct elect_report;
+typedef struct cJSON cJSON;
 
 /* This node's view, filled by the agent; strings are borrowed. */
 struct report_status {
@@ -33,6 +37,7 @@ struct report_status {
 	uint64_t dgrams_in, dgrams_out, bytes_in, bytes_out;
 	uint64_t verdicts[WIRE_VERDICT_COUNT]; /* datagrams in by wire verdict, accept too */
 	struct swim_stats swim;
+	const struct elect_report *elect; /* the election's part; NULL: none */
 };
 
 /* Fills st->by_state and st->mean from the member table; leaves the rest. */
@@ -62,5 +67,14 @@ char *report_status_json(const struct report_status *st);
 
 /* The same as a few lines of text. */
 char *report_status_text(const struct report_status *st);
+
+/* Helpers the election's report (elect_report.c) shares. */
+/* "250ms", "12.3s", "4m05s", "2h03m", "3d04h" into buf; returns buf. */
+char *report_fmt_age(uint64_t ms, char *buf, size_t size);
+/* s for a JSON string: as is when it is UTF-8 (and shorter than maxlen),
+ * else escaped into buf. */
+const char *report_json_str(const char *s, size_t maxlen, char *buf, size_t size);
+/* Adds an exact integer member (raw number text, never through a double). */
+bool report_add_u64(cJSON *obj, const char *key, uint64_t v);
 
 #endif

@@ -28,8 +28,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SWIM_NAME_MAX 64  /* bytes of a member name, including the NUL */
-#define SWIM_APP_MAX  192 /* bytes of an application claim's data */
+#define SWIM_NAME_MAX 64 /* bytes of a member name, including the NUL */
+#define SWIM_APP_MAX                                                                               \
+	224 /* bytes of an application claim's data: a signed leader                               \
+	     * announcement with 7 voters (221) fits */
 /* How far ahead of our clock an incarnation (ms) or a load version (s) may
  * be; the envelope's bound (WIRE_MAX_SKEW_MS) is the same. */
 #define SWIM_MAX_SKEW_MS 30000

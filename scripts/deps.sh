@@ -3,7 +3,11 @@
 # Build: pkg-config modules libuv libsodium libcurl libcjson, a C compiler, make.
 # Tests: clang + libFuzzer runtime, python3, iproute2, nftables, procps, and
 # nodejs + npm for the API contract test (it installs Prism from npm into
-# build/prism on first use), so that a fresh machine skips nothing it can run.
+# build/prism on first use); for the package, unit and metrics tests:
+# dpkg-dev, debhelper, lintian, debootstrap (make deb, its chroot test),
+# systemd (systemd-analyze, systemd-sysusers), util-linux (setpriv), strace,
+# man-db, cloud-init (its schema check) and prometheus (promtool and a real
+# server); so that a fresh machine skips nothing it can run.
 # apt-get runs only when something is missing, so a ready machine pays nothing.
 set -euo pipefail
 
@@ -34,6 +38,16 @@ if [ "${MITOSIS_DEPS:-all}" = all ]; then
 	command -v haproxy >/dev/null 2>&1 || want haproxy
 	command -v node >/dev/null 2>&1 || want nodejs
 	command -v npm >/dev/null 2>&1 || want npm
+	command -v dpkg-buildpackage >/dev/null 2>&1 || want dpkg-dev
+	command -v dh >/dev/null 2>&1 || want debhelper
+	command -v lintian >/dev/null 2>&1 || want lintian
+	command -v debootstrap >/dev/null 2>&1 || want debootstrap
+	command -v systemd-analyze >/dev/null 2>&1 || want systemd
+	command -v setpriv >/dev/null 2>&1 || want util-linux
+	command -v strace >/dev/null 2>&1 || want strace
+	command -v man >/dev/null 2>&1 || want man-db
+	command -v cloud-init >/dev/null 2>&1 || want cloud-init
+	command -v promtool >/dev/null 2>&1 || want prometheus
 fi
 
 if [ ${#need_pkgs[@]} -eq 0 ]; then
@@ -45,5 +59,14 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "deps: installing ${need_pkgs[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Packages with a service (prometheus, cloud-init) must not start it here: the
+# tests run their own, on their own addresses. policy-rc.d says so to
+# invoke-rc.d for the length of the install, unless the machine has one.
+guard=
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	guard=/usr/sbin/policy-rc.d
+	printf '#!/bin/sh\nexit 101\n' >"$guard" && chmod 0755 "$guard"
+	trap 'rm -f "$guard"' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null

@@ -7,7 +7,9 @@
 #      libuv or libcurl (check-boundaries); every C file formatted (check-format)
 #   2. unit: tests/unit under ASan+UBSan (each test forked with a timeout)
 #   3. fuzz: each libFuzzer harness for FUZZ_SECONDS (default 5) from its corpus
-#   4. integration: tests/integration/*.sh against the ASan+UBSan agent
+#   4. integration: tests/integration/*.sh against the ASan+UBSan agent, then
+#      the cloud tests among them ($REAL_TESTS) once more on the simulator's
+#      realism profile (--profile real, every delay x $REAL_TIME_SCALE)
 #   5. dst: deterministic simulation of the cores (tests/dst/run_tests.sh)
 #   6. cloudsim: the DigitalOcean simulator's own suite (tests/cloudsim/run_tests.py)
 #   7. secrets: no key or token created by the suite appears in any log, and
@@ -16,13 +18,19 @@
 # Each layer's own pass/fail/skip counts are added up. Logs are kept in
 # $MITOSIS_LOGDIR (printed at the end) only when something failed.
 # Options: LAYERS="unit integration" runs a subset; FUZZ_SECONDS=N;
-# CLOUDSIM_TESTS="test_api test_yaml" runs only those modules of the cloudsim suite.
+# CLOUDSIM_TESTS="test_api test_yaml" runs only those modules of the cloudsim suite;
+# REAL_TESTS="cloud_clone" picks the tests of the realism pass ("" skips it).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 LAYERS=${LAYERS:-"build unit fuzz integration dst cloudsim secrets"}
 FUZZ_SECONDS=${FUZZ_SECONDS:-5}
 JOBS=${JOBS:-2}
+# The tests that drive the DigitalOcean simulator: run a second time on its
+# realism profile (tests/integration/lib.sh, sim_start). The real_* tests set
+# their own realism knobs and run once.
+REAL_TESTS=${REAL_TESTS-"cloud_cli cloud_clone cloud_contract cloud_faults clone_e2e discovery rotation_agent rotation_dns_lb rotation_faults"}
+REAL_TIME_SCALE=${REAL_TIME_SCALE:-0.05}
 export MITOSIS_LOGDIR=${MITOSIS_LOGDIR:-$(mktemp -d /tmp/mitosis-test-logs.XXXXXX)}
 mkdir -p "$MITOSIS_LOGDIR"
 export MITOSIS_SECRETS=$MITOSIS_LOGDIR/secrets.list
@@ -164,22 +172,37 @@ if has_layer fuzz; then
 	fi
 fi
 
+# it_run NAME LABEL LOGNAME [VAR=VALUE...]: one integration test against the
+# ASan+UBSan agent, recorded as LABEL (exit 77 = a named skip).
+it_run() {
+	local name=$1 label=$2 log=$MITOSIS_LOGDIR/$3.log t0 rc why limit
+	shift 3
+	t0=$(date +%s)
+	# A test may ask for more than 240 s on a "# timeout: N" line of its header.
+	limit=$(sed -n '2,12s/^# timeout: \([0-9]*\).*/\1/p' "tests/integration/$name.sh" | head -n1)
+	env MITOSIS=$ROOT/$ASAN_BUILD/mitosis BUILD_DIR=$ROOT/$ASAN_BUILD "$@" \
+		timeout -k 5 "${limit:-240}" bash "tests/integration/$name.sh" >"$log" 2>&1
+	rc=$?
+	if [ $rc -eq 77 ]; then
+		why=$(grep -m1 '^SKIP' "$log")
+		skip "$label" "${why#SKIP: }"
+		return
+	fi
+	record "$label" $rc $(($(date +%s) - t0))
+	[ $rc -eq 0 ] || tail -n 15 "$log"
+}
+
 if has_layer integration; then
 	section "integration (ASan+UBSan agent)"
 	for t in tests/integration/*.sh; do
 		[ "$t" = tests/integration/lib.sh ] && continue
 		name=$(basename "$t" .sh)
-		t0=$(date +%s)
-		MITOSIS=$ROOT/$ASAN_BUILD/mitosis BUILD_DIR=$ROOT/$ASAN_BUILD \
-			timeout -k 5 180 bash "$t" >"$MITOSIS_LOGDIR/it-$name.log" 2>&1
-		rc=$?
-		if [ $rc -eq 77 ]; then
-			why=$(grep -m1 '^SKIP' "$MITOSIS_LOGDIR/it-$name.log")
-			skip "integration: $name" "${why#SKIP: }"
-			continue
-		fi
-		record "integration: $name" $rc $(($(date +%s) - t0))
-		[ $rc -eq 0 ] || tail -n 15 "$MITOSIS_LOGDIR/it-$name.log"
+		it_run "$name" "integration: $name" "it-$name"
+	done
+	section "integration on the simulator's realism profile (x$REAL_TIME_SCALE)"
+	for name in $REAL_TESTS; do
+		it_run "$name" "integration (real): $name" "it-real-$name" MITOSIS_SIM_PROFILE=real \
+			MITOSIS_SIM_TIME_SCALE="$REAL_TIME_SCALE"
 	done
 fi
 

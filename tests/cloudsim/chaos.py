@@ -124,13 +124,15 @@ def write_config(work, sim, a):
     key = os.path.join(work, "cluster.key")
     subprocess.run([a.mitosis, "keygen", "-o", key], check=True, stdout=subprocess.DEVNULL)
     conf = os.path.join(work, "m.conf")
-    # active_timeout: the default 5 min, scaled like the simulator's delays (at least 10 s).
+    # active_timeout and delete_timeout: the defaults (5 min, 2 min), scaled like the simulator's
+    # delays (at least 10 s and 2 s).
     active = max(10, int(300 * a.time_scale))
+    delete = max(2, int(120 * a.time_scale))
     with open(conf, "w") as f:
         f.write("cluster = chaos\nkey_file = %s\ncontrol_socket = %s\ntoken_file = %s\napi_url = %s\n"
                 "clone_image = 100000001\nclone_size = %s\nclone_region = nyc3\nactive_timeout = %ds\n"
-                "api_timeout = 3s\n" % (key, os.path.join(work, "m.sock"), sim.token_file, sim.url, CLONE_SIZE,
-                                        active))
+                "delete_timeout = %ds\napi_timeout = 3s\n" % (key, os.path.join(work, "m.sock"), sim.token_file,
+                                                             sim.url, CLONE_SIZE, active, delete))
     return conf
 
 

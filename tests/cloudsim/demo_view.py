@@ -57,10 +57,25 @@ def api(url, token, method, path, body=None):
         return json.loads(raw) if raw else None
 
 
+def dropin_user_data(*lines):
+    """cloud-config that writes lines into a drop-in of their own (as cloud-init/clone.yaml does)."""
+    return ("#cloud-config
+write_files:
+  - path: /etc/mitosis/conf.d/50-user-data.conf
+"
+            "    content: |
+" + "".join("      %s
+" % ln for ln in lines))
+
+
 def seed_user_data(seed_ip):
-    """cloud-config for a clone: append the seed to the baked config (as cloud-init/clone.yaml does)."""
-    return ("#cloud-config\nwrite_files:\n  - path: /etc/mitosis/mitosis.conf\n    append: true\n"
-            "    content: |\n      seeds = %s\n" % seed_ip)
+    """cloud-config for a clone: the seed to join."""
+    return dropin_user_data("seeds = %s" % seed_ip)
+
+
+# The first droplet founds the cluster alone (docs/operations.md, "Founding a
+# cluster"): only its user-data says so, never the snapshot.
+FOUNDER_USER_DATA = dropin_user_data("bootstrap_expect = 1", "bootstrap_settle = 1s")
 
 
 def create(a, token, names, user_data=None):
@@ -91,7 +106,7 @@ def cmd_create(a):
     with open(a.token_file) as f:
         token = f.read().strip()
     names = ["%s-%d" % (a.prefix, i + 1) for i in range(a.count)]
-    first = create(a, token, names[:1])[0]
+    first = create(a, token, names[:1], FOUNDER_USER_DATA)[0]
     if len(names) > 1:
         seed = private_ip_when_active(a, token, first["id"])
         print("demo: %s is active at %s; the others join through it" % (first["name"], seed))
@@ -132,6 +147,29 @@ def members_of(agent, droplet):
         return json.loads(out.stdout) if out.returncode == 0 else None
     except (OSError, ValueError, subprocess.TimeoutExpired):
         return None
+
+
+def leader_line(agent, droplets):
+    """Who leads, as the first agent that answers `mitosis leader --json` says."""
+    if not agent:
+        return None
+    for d in droplets:
+        if d["status"] != "active":
+            continue
+        sock = os.path.join(d["sim"]["root"], "run/mitosis/mitosis.sock")
+        try:
+            out = subprocess.run([agent, "leader", "--json", "-s", sock], capture_output=True, timeout=5)
+            e = json.loads(out.stdout) if out.returncode == 0 else None
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            e = None
+        if e is None:
+            continue
+        if e.get("leader") is None:
+            return "leader: none yet (%s)" % ("quorum lost" if e.get("quorum_lost") else "electing")
+        return "leader: node %d \"%s\" in term %d, %d voter%s" % (
+            e["leader"], e.get("leader_name") or "?", e["term"], len(e["voters"]),
+            "" if len(e["voters"]) == 1 else "s")
+    return None
 
 
 def members_hook(agent, droplet, members):
@@ -189,6 +227,9 @@ def draw(url, agent, formed=None):
         extra = members_hook(agent, d, members)
         if extra:
             rows.append("           members: %s" % extra)
+    lead = leader_line(agent, st["droplets"])
+    if lead:
+        rows.append(lead)
     lbs = st.get("load_balancers") or []
     for lb in lbs:
         rows.append("lb %s: %s" % (lb["name"], ", ".join(str(m["droplet_id"]) for m in lb["members"]) or "-"))

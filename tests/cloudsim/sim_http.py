@@ -191,7 +191,9 @@ class Handler(BaseHTTPRequestHandler):
             with sim.lock:
                 sim.request_log.append({"time": t0, "method": method, "path": self.path, "status": status,
                                         "duration": round(time.time() - t0, 4), "fault": fault,
-                                        "fault_after": after})
+                                        "fault_after": after,
+                                        # who called, in which term: "mitosis/V node=N term=T op=N-K"
+                                        "agent": self.headers.get("User-Agent", "")})
 
     def run_route(self, method, path, query):
         body = self.read_body() if method in ("POST", "PUT", "PATCH", "DELETE") else {}

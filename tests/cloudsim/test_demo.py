@@ -100,6 +100,8 @@ class TestDemo(unittest.TestCase):
         self.assertEqual(p.returncode, 0, out)
         last_view = out.split("----")[-2]
         self.assertRegex(last_view, r"\ncluster formed: 3 of 3 alive after \d+\.\d s\n")
+        # The first droplet founded the cluster (its user-data only) and leads it.
+        self.assertRegex(last_view, r'\nleader: node \d+ "demo-1" in term \d+, [1-3] voters?\n')
         # No registrar is configured: no DNS line.
         self.assertNotIn("\ndns ", last_view)
         # Long log lines are cut at a word, with an ellipsis.

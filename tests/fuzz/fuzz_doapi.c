@@ -2,7 +2,8 @@
  * libFuzzer harness for common/doapi.c: any byte string, parsed as JSON, goes
  * through the droplet, page and action parsers (as the whole body and as the
  * value under the envelope key), the droplet-array, create-answer and
- * snapshot-listing parsers, and the error-line builder; the part before
+ * snapshot-listing parsers, the 422 classifier, the health-check parser
+ * and the error-line builder; the whole input is also a health check's reply; the part before
  * the first ':' and after it also go through the rate-limit header parser.
  * A short input is also a links.pages.next URL for doapi_next_path().
  * Each must succeed with its invariants or fail with a NUL-terminated
@@ -80,6 +81,26 @@ check_arrays(const cJSON *root)
 	(void)doapi_snapshot_id(cJSON_GetObjectItemCaseSensitive(root, "snapshots"), "web");
 }
 
+/* A 422's meaning is one of the kinds; a health check is in range or refused. */
+static void
+check_refusal_health(const cJSON *root)
+{
+	struct doapi_health_check hc;
+	char err[128];
+
+	if ((unsigned)doapi_refusal_kind(root) > DOAPI_REFUSAL_STATE)
+		abort();
+	err[0] = '\0';
+	if (doapi_health_check_parse(cJSON_GetObjectItemCaseSensitive(root, "load_balancer"), &hc,
+				     err, sizeof(err))) {
+		if (hc.port < 1 || hc.port > 65535 || hc.interval_s < 1 || hc.healthy_after < 1 ||
+		    hc.path[0] != '/' || strpbrk(hc.path, "\r\n ") != NULL)
+			abort();
+	} else if (err[0] == '\0' || memchr(err, '\0', sizeof(err)) == NULL) {
+		abort();
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -92,6 +113,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_droplet(cJSON_GetObjectItemCaseSensitive(root, "droplet"));
 	check_page_action(root);
 	check_arrays(root);
+	check_refusal_health(root);
+	/* A health check's reply: a pass needs a 2xx or 3xx status line. */
+	if (doapi_health_reply_ok((const char *)data, size) &&
+	    (size < 12 || memcmp(data, "HTTP/", 5) != 0 || (data[9] != '2' && data[9] != '3')))
+		abort();
 	doapi_error_line(500, (const char *)data, size, line, sizeof(line));
 	if (memchr(line, '\0', sizeof(line)) == NULL)
 		abort();

@@ -2,9 +2,11 @@
 # End to end in the simulator: a snapshot holding the real agent (config,
 # keyring, API token, registrars do-dns and do-lb); `mitosis clone --count 2`
 # creates two droplets from it; each boots, reads its identity from its own
-# metadata, finds the other through the cluster tag, and puts itself into
-# DNS and the load balancer. `mitosis retire` then takes one out of DNS and
-# the load balancer before its droplet is deleted.
+# metadata, finds the other through the cluster tag (its one API call), and
+# the two found the cluster (bootstrap_expect = 2: this snapshot makes a new
+# cluster's first nodes) and elect a leader, which alone puts both into DNS
+# and the load balancer. `mitosis retire` then takes one out of DNS and the
+# load balancer before its droplet is deleted.
 . "$(dirname "$0")/lib.sh"
 
 sim_start --boot-delay 0.5 --action-delay 0.5 --kill-grace 2 --agent "$MITOSIS" --quiet
@@ -22,6 +24,8 @@ dns_domain = example.com
 dns_name = www
 dns_ttl = 30
 lb_id = $LB
+bootstrap_expect = 2
+bootstrap_settle = 1s
 EOF
 python3 - "$T" >"$T/snapshot.json" <<'PY'
 import base64, json, sys
@@ -69,8 +73,11 @@ say "the two clones' agents found each other through the cluster tag"
 want_dns=$(python3 -c 'import sys; print(sorted(sys.argv[1:]))' "${IPS[@]}")
 want_lb=$(python3 -c 'import sys; print(sorted(int(x) for x in sys.argv[1:]))' "${IDS[@]}")
 in_rotation() { [ "$(sim_state 'www()')" = "$want_dns" ] && [ "$(sim_state "lb('$LB')")" = "$want_lb" ]; }
-wait_until 20 in_rotation || fail "clones not in rotation: dns $(sim_state 'www()') lb $(sim_state "lb('$LB')")"
-say "each clone put itself into DNS (one A record each) and the load balancer"
+wait_until 30 in_rotation || fail "clones not in rotation: dns $(sim_state 'www()') lb $(sim_state "lb('$LB')")"
+calls=$(sim_state "sorted(set(a.split()[1] for a in (r.get('agent', '') for r in s['request_log']) if a.startswith('mitosis/') and ' op=' in a))")
+[ "$(python3 -c 'import ast,sys; print(len(ast.literal_eval(sys.argv[1])))' "$calls")" = 1 ] ||
+	fail "mutating API calls from more than one node: $calls"
+say "the elected leader ($calls) put both clones into DNS (one A record each) and the load balancer"
 
 "$MITOSIS" retire "${IDS[1]}" -c "$T/m.conf" --no-wait >"$LOG/retire.out" 2>"$LOG/retire.err" ||
 	fail "retire failed: $(tail -n 3 "$LOG/retire.err")"

@@ -47,7 +47,11 @@ say "resize"
 [ "$(sim_eval "[(d['status'], d['size_slug']) for d in s['droplets'] if d['id'] == $ID]")" = "[('active', 's-2vcpu-2gb')]" ] ||
 	fail "droplet $ID is not active at s-2vcpu-2gb"
 "$MITOSIS" resize -c "$T/m.conf" s-2vcpu-2gb >"$LOG/resize2.txt" 2>>"$LOG/resize.err" || fail "a second resize failed"
-grep -q '^cloud_requests_sent: 1$' "$LOG/resize2.txt" || fail "a resize to the current size should be one GET"
+if sim_real; then # a status that still lags the last power_on may cost a power_on and its 422
+	[ "$(sed -n 's/^cloud_requests_sent: //p' "$LOG/resize2.txt")" -le 3 ] || fail "a resize to the current size took more than 3 requests"
+else
+	grep -q '^cloud_requests_sent: 1$' "$LOG/resize2.txt" || fail "a resize to the current size should be one GET"
+fi
 
 say "usage errors and a bad token file"
 set +e

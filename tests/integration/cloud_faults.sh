@@ -4,7 +4,7 @@
 # `clone --count 3` each end with exactly 3 active droplets of their operation,
 # none doubled, none stuck. A create whose answer is lost (client timeout while
 # the simulator still creates) is adopted by listing the op tag, not repeated;
-# a create answered 500 is checked by tag, then sent again. 429s of the burst
+# a create answered 500 is looked up by name, then sent again. 429s of the burst
 # limit are waited out.
 . "$(dirname "$0")/lib.sh"
 
@@ -41,13 +41,13 @@ injected=$(sim_eval 'len([r for r in s["request_log"] if r.get("fault")])')
 say "faults injected: $injected"
 [ "$injected" -gt 0 ] || fail "no fault was injected"
 
-say "a create answered 500: listed by tag, then sent again"
+say "a create answered 500: looked up by name, then sent again"
 sim_post /_sim/faults '{"rules": [{"method": "POST", "path": "/v2/droplets", "error": 500, "count": 1}]}'
 "$MITOSIS" clone -c "$T/m.conf" --count 2 --json >"$LOG/c500.json" 2>"$LOG/c500.err" || fail "clone after a 500 failed"
 check_op "$LOG/c500.json" 2 >/dev/null || fail "wrong droplets after a 500"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); o=d["operations"][0]; assert o["creates_sent"]==2 and not o["adopted"], o' \
 	"$LOG/c500.json" || fail "expected two creates, not adopted"
-grep -q 'listing by tag before any retry' "$LOG/c500.err" || fail "no listing before the retry"
+grep -q 'looking the names up before any retry' "$LOG/c500.err" || fail "no lookup before the retry"
 
 say "a create whose answer is lost is adopted, not repeated"
 sed -i 's/^active_timeout = .*/active_timeout = 20s\napi_timeout = 1s/' "$T/m.conf"

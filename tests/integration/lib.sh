@@ -13,7 +13,7 @@ BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 TEST_NAME=$(basename "$0" .sh)
 MITOSIS_LOGDIR=${MITOSIS_LOGDIR:-$(mktemp -d /tmp/mitosis-logs.XXXXXX)}
 MITOSIS_SECRETS=${MITOSIS_SECRETS:-$MITOSIS_LOGDIR/secrets.list}
-LOG=$MITOSIS_LOGDIR/$TEST_NAME
+LOG=$MITOSIS_LOGDIR/$TEST_NAME${MITOSIS_SIM_PROFILE:+-$MITOSIS_SIM_PROFILE}
 mkdir -p "$LOG"
 T=$(mktemp -d /tmp/mitosis-it.XXXXXX)
 PIDS=()
@@ -282,21 +282,44 @@ free_tcp_port() {
 }
 
 # sim_start [dosim flags...]: starts dosim.py with a fresh token (recorded as
-# a secret) and the domain example.com; sets SIM_URL, SIM_PID, TOKEN_FILE.
-# Droplet metadata listeners get a port of their own, so that simulators of
-# concurrent tests never fight over 127.78.X.Y:8169. cleanup() shuts it
-# down gracefully, so that it stops its droplets' processes itself.
+# a secret) and the domain example.com; sets SIM_URL, SIM_PID, TOKEN_FILE and
+# SIM_META_PORT. Droplet metadata listeners get a port of their own, so that
+# simulators of concurrent tests never fight over 127.78.X.Y:8169. cleanup()
+# shuts it down gracefully, so that it stops its droplets' processes itself.
+#
+# With MITOSIS_SIM_PROFILE=real (tests/run.sh's second pass over the tests
+# that use the simulator) it runs DigitalOcean's realism profile with every
+# delay scaled by MITOSIS_SIM_TIME_SCALE (default 0.05: a 30-60 s boot takes
+# 1.5-3 s): the test's own --boot-delay and --action-delay are dropped so the
+# profile's apply; its other flags stay.
 sim_start() {
+	local flags=() a
 	TOKEN_FILE=$T/token
 	(umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' | sed 's/^/dop_v1_/' >"$TOKEN_FILE")
 	cat "$TOKEN_FILE" >>"$MITOSIS_SECRETS"
+	SIM_META_PORT=$(free_tcp_port)
+	if [ "${MITOSIS_SIM_PROFILE:-default}" = real ]; then
+		flags=(--profile real --time-scale "${MITOSIS_SIM_TIME_SCALE:-0.05}")
+		while [ $# -gt 0 ]; do
+			case "$1" in
+			--boot-delay | --action-delay) shift ;;
+			*) flags+=("$1") ;;
+			esac
+			shift
+		done
+	else
+		flags=("$@")
+	fi
 	spawn sim python3 "$ROOT/tests/cloudsim/dosim.py" --port 0 --token-file "$TOKEN_FILE" \
 		--domain example.com --state-dir "$T/sim" --ready-file "$T/ready.json" \
-		--metadata-port "$(free_tcp_port)" "$@"
+		--metadata-port "$SIM_META_PORT" "${flags[@]}"
 	SIM_PID=$LAST_PID
 	wait_for "$T/ready.json" 10 '"url"' || fail "simulator did not start"
 	SIM_URL=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$T/ready.json")
 }
+
+# sim_real: true when this run is the realism pass (MITOSIS_SIM_PROFILE=real).
+sim_real() { [ "${MITOSIS_SIM_PROFILE:-default}" = real ]; }
 
 sim_stop() {
 	[ -n "${SIM_URL:-}" ] || return 0
@@ -334,8 +357,12 @@ CONF
 }
 
 # sim_lb NAME [TAG]: a load balancer in the simulator (by droplet ids, or by TAG); prints its id.
+# Its health check is tcp on the simulator's metadata port, which every booted
+# droplet listens on at its private address, checked every second and healthy
+# after 2 passes: members pass the check the client makes itself
+# (docs/registrars.md, "Health") and the simulator's --lb-health alike.
 sim_lb() {
-	sim_api POST /v2/load_balancers "{\"name\":\"$1\",\"region\":\"nyc3\"${2:+,\"tag\":\"$2\"},\"forwarding_rules\":[{\"entry_protocol\":\"http\",\"entry_port\":80,\"target_protocol\":\"http\",\"target_port\":80}]}" |
+	sim_api POST /v2/load_balancers "{\"name\":\"$1\",\"region\":\"nyc3\"${2:+,\"tag\":\"$2\"},\"forwarding_rules\":[{\"entry_protocol\":\"http\",\"entry_port\":80,\"target_protocol\":\"http\",\"target_port\":80}],\"health_check\":{\"protocol\":\"tcp\",\"port\":$SIM_META_PORT,\"check_interval_seconds\":1,\"response_timeout_seconds\":1,\"healthy_threshold\":2,\"unhealthy_threshold\":2}}" |
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["load_balancer"]["id"])'
 }
 
@@ -384,4 +411,161 @@ def www(): return sorted(r["data"] for r in s["domains"]["example.com"]["records
 def lb(i): return sorted(next(l for l in s["load_balancers"] if l["id"] == i)["droplet_ids"])
 print(eval(sys.argv[2]))
 PY
+}
+
+# sim_droplet NAME: one droplet made through the API, waited until active with
+# both addresses; prints its id.
+sim_droplet() {
+	local id
+	id=$(sim_api POST /v2/droplets "{\"name\":\"$1\",\"size\":\"s-1vcpu-1gb\",\"image\":100000001,\"region\":\"nyc3\"}" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["droplet"]["id"])')
+	wait_until 120 sim_ready "$id" || fail "droplet $1 ($id) did not become active with its addresses"
+	echo "$id"
+}
+sim_ready() {
+	[ "$(sim_eval "any(d['id'] == $1 and d['status'] == 'active' and len(d['networks']['v4']) == 2 for d in s['droplets'])")" = True ]
+}
+
+# sim_action ID JSON: posts a droplet action through the API and waits until it completes.
+sim_action() {
+	local aid
+	aid=$(sim_api POST "/v2/droplets/$1/actions" "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["action"]["id"])') ||
+		fail "action $2 on $1 refused"
+	wait_until 120 bash -c "[ \"\$(curl -sf -m 5 '$SIM_URL/_sim/state' | python3 -c 'import json,sys; print([a[\"status\"] for a in json.load(sys.stdin)[\"actions\"] if a[\"id\"] == $aid][0])')\" = completed ]" ||
+		fail "action $2 on $1 did not complete"
+}
+
+# sim_identity FILE ID: makes FILE's node the droplet ID (static identity, for snapshot and resize).
+sim_identity() {
+	sim_eval "'\\n'.join('node_id = %d\\nhostname = %s\\nprivate_ipv4 = %s\\npublic_ipv4 = %s' % (d['id'], d['name'], d['sim']['private_ipv4'], d['sim']['public_ipv4']) for d in s['droplets'] if d['id'] == $2)" >>"$1"
+}
+
+# sim_truth ID: the droplet's true status and size ("active s-1vcpu-1gb"), lags aside.
+sim_truth() {
+	sim_eval "' '.join(d['sim']['true_status'] + ' ' + d['size_slug'] for d in s['droplets'] if d['id'] == $1)"
+}
+
+# bounded NAME CMD...: runs CMD (bounded to 60 s) with stdout in $LOG/NAME.out
+# and stderr in $LOG/NAME.err, shows the stderr; sets RC (124: the bound
+# passed) and SECS.
+bounded() {
+	local name=$1 t0
+	shift
+	t0=$(date +%s%N)
+	set +e
+	timeout 60 "$@" >"$LOG/$name.out" 2>"$LOG/$name.err"
+	RC=$?
+	set -e
+	SECS=$((($(date +%s%N) - t0) / 1000000000))
+	cat "$LOG/$name.err"
+}
+
+# --- the election (tests/integration/election_*.sh) ---------------------------
+# elect_droplets N: N droplets under the cluster tag mitosis-itest in the
+# simulator (sim_start first); sets IDS[], PUB[] (their public addresses).
+elect_droplets() {
+	local n=$1 i names
+	for ((i = 0; i < n; i += 10)); do
+		names=$(python3 -c 'import json,sys; a,b=int(sys.argv[1]),int(sys.argv[2]); print(json.dumps(["e-%d" % j for j in range(a, min(a + 10, b))]))' "$i" "$n")
+		sim_api POST /v2/droplets "{\"names\":$names,\"region\":\"nyc3\",\"size\":\"s-1vcpu-1gb\",\"image\":\"debian-12-x64\",\"tags\":[\"mitosis-itest\"]}" >/dev/null
+	done
+	elect_all_active() { [ "$(sim_state 'sum(d["status"] == "active" for d in s["droplets"])')" = "$n" ]; }
+	wait_until 20 elect_all_active || fail "droplets did not become active"
+	mapfile -t IDS < <(sim_state '"\n".join(str(d["id"]) for d in sorted(s["droplets"], key=lambda d: d["id"]))')
+	mapfile -t PUB < <(sim_state '"\n".join(d["sim"]["public_ipv4"] for d in sorted(s["droplets"], key=lambda d: d["id"]))')
+}
+
+# elect_start I NET [EXTRA CONFIG LINES...]: agent I as droplet IDS[I], bound to
+# NET.(I+1):7950, seeded with NET.1, with the do-dns and do-lb registrars on $LB.
+elect_start() {
+	local i=$1 net=$2 line
+	shift 2
+	{
+		echo "node_id = ${IDS[$i]}"
+		echo "hostname = e-$i"
+		echo "public_ipv4 = ${PUB[$i]}"
+		echo "private_ipv4 = $net.$((i + 1))"
+		echo "bind = $net.$((i + 1)):7950"
+		echo "seeds = $net.1"
+		echo "control_socket = $T/n$i.sock"
+		for line in "$@"; do echo "$line"; done
+	} | rotation_config "$T/n$i.conf" "$T/cluster.key" "$LB"
+	spawn "n$i" "$MITOSIS" agent -c "$T/n$i.conf"
+	NODE_PID[$i]=$LAST_PID
+}
+
+# leader_json I: node I's `mitosis leader --json` (empty when it does not answer).
+leader_json() { "$MITOSIS" leader --json -s "$T/n$1.sock" 2>/dev/null || true; }
+
+# leader_field I KEY: one field of it ("none" when missing or null).
+leader_field() {
+	leader_json "$1" | python3 -c 'import json,sys
+try: v=json.load(sys.stdin).get(sys.argv[1])
+except Exception: v=None
+print("none" if v is None else str(v).lower())' "$2"
+}
+
+# agreed_leader I...: the leader every node I names, if they all name the same
+# one and it says it leads; else fails.
+agreed_leader() {
+	local i l first=
+	for i in "$@"; do
+		l=$(leader_field "$i" leader)
+		[ "$l" != none ] || return 1
+		[ -z "$first" ] || [ "$l" = "$first" ] || return 1
+		first=$l
+	done
+	AGREED=$first
+	for i in "${!IDS[@]}"; do
+		[ "${IDS[$i]}" = "$first" ] || continue
+		LEADER_I=$i
+		[ "$(leader_field "$i" leading)" = true ] || return 1
+		LEADER_TERM=$(leader_field "$i" term)
+		return 0
+	done
+	return 1
+}
+
+# index_of ID: the index I of droplet ID in IDS.
+index_of() {
+	local i
+	for i in "${!IDS[@]}"; do [ "${IDS[$i]}" = "$1" ] && echo "$i" && return 0; done
+	return 1
+}
+
+# log_time FILE PATTERN: the Unix time (s.ms) of the first line of FILE holding PATTERN.
+log_time() {
+	python3 - "$1" "$2" <<'PY'
+import calendar, datetime, sys
+for line in open(sys.argv[1], errors="replace"):
+    if sys.argv[2] in line:
+        t = datetime.datetime.strptime(line[:23], "%Y-%m-%dT%H:%M:%S.%f")
+        print("%.3f" % (calendar.timegm(t.timetuple()) + t.microsecond / 1e6))
+        break
+PY
+}
+
+# mutating_calls PYCOND: the simulator's mutating requests (method, path, time,
+# agent) for which PYCOND holds over r (a request_log entry), one per line.
+mutating_calls() {
+	sim_state "'\\n'.join('%s %s %.3f %s' % (r['method'], r['path'], r['time'], r.get('agent', '')) for r in s['request_log'] if r['method'] != 'GET' and ($1))"
+}
+
+# elect_cluster N NET [EXTRA CONFIG LINES...]: the simulator, a keyring, a load
+# balancer ($LB), N droplets and their N agents on NET.1..N; sets ALL (0..N-1)
+# and waits until they agree on a leader (LEADER_I, LEADER_TERM, AGREED).
+elect_cluster() {
+	local n=$1 net=$2 i
+	shift 2
+	sim_start --boot-delay 0.2 --quiet
+	make_keyring "$T/cluster.key"
+	LB=$(sim_lb web)
+	elect_droplets "$n"
+	ALL=()
+	for ((i = 0; i < n; i++)); do
+		elect_start "$i" "$net" "bootstrap_settle = 1s" "$@"
+		ALL+=("$i")
+	done
+	wait_until 40 agreed_leader "${ALL[@]}" ||
+		fail "no agreed leader: $(for i in "${ALL[@]}"; do leader_json "$i"; echo; done)"
 }

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Running agents put themselves into rotation: two agents with registrars
-# do-dns and do-lb (against the simulator) each get one A record under
-# www.example.com and a place on the load balancer once they start; a
-# graceful stop (SIGTERM) takes the node out of DNS and the load balancer
-# before it leaves the gossip, with the default leave_timeout (n1) and with
-# leave_timeout = 0 (n0: deregistration does not depend on the leave delay). Prints the agent time from gossip start to
-# "in rotation".
+# Running agents are put into rotation by their leader (issue 11: only the
+# leader calls the API and the registrars): two agents with registrars do-dns
+# and do-lb (against the simulator) found a cluster (bootstrap_expect = 2: one
+# voter, which leads) and the leader gives each one A record under
+# www.example.com and a place on the load balancer, every mutating call
+# carrying its term and an operation id; the follower makes no API call. A
+# graceful stop of the follower: the leader takes it out of DNS and the load
+# balancer when it gossips LEFT, before its process exits. A graceful stop of
+# the leader, alone (with leave_timeout = 0): nobody to hand over to, so it
+# takes itself out of rotation under its lease, then leaves. Prints the time
+# from gossip start to "in rotation".
 . "$(dirname "$0")/lib.sh"
 
 sim_start
@@ -24,6 +28,8 @@ hostname = web-$i
 public_ipv4 = ${IPS[$i]}
 private_ipv4 = 127.0.60.$((i + 1))
 seeds = 127.0.60.1
+bootstrap_expect = 2
+bootstrap_settle = 1s
 $([ "$i" -eq 0 ] && echo "leave_timeout = 0")
 EOF
 	spawn "n$i" "$MITOSIS" agent -c "$T/n$i.conf"
@@ -34,39 +40,62 @@ in_rotation() {
 	[ "$(sim_state 'www()')" = "$(python3 -c 'import sys; print(sorted(sys.argv[1:]))' "${IPS[@]}")" ] &&
 		[ "$(sim_state "lb('$LB')")" = "$(python3 -c 'import sys; print(sorted(int(x) for x in sys.argv[1:]))' "${IDS[@]}")" ]
 }
-wait_until 15 in_rotation || fail "not in rotation: dns $(sim_state 'www()') lb $(sim_state "lb('$LB')")"
-for i in 0 1; do
-	wait_for "$LOG/n$i.log" 5 "rotation: this node is in rotation" || fail "n$i did not log its registration"
-	ms=$(python3 - "$LOG/n$i.log" <<'PY'
+wait_until 25 in_rotation || fail "not in rotation: dns $(sim_state 'www()') lb $(sim_state "lb('$LB')")"
+# The one voter leads: the lower id founds the cluster's voter set.
+L=0
+F=1
+[ "${IDS[1]}" -lt "${IDS[0]}" ] && L=1 && F=0
+wait_for "$LOG/n$L.log" 5 "leader: registrars reconciled in term" || fail "n$L did not log the reconcile"
+TERM1=$(grep -m1 -oE "registrars reconciled in term [0-9]+" "$LOG/n$L.log" | grep -oE "[0-9]+$")
+ms=$(python3 - "$LOG/n$L.log" <<'PY'
 import sys, datetime
 t = {}
 for line in open(sys.argv[1]):
-    for key in ("gossip: advertising", "rotation: this node is in rotation"):
+    for key in ("gossip: advertising", "leader: registrars reconciled"):
         if key in line and key not in t:
             t[key] = datetime.datetime.strptime(line[:23], "%Y-%m-%dT%H:%M:%S.%f")
-print(int((t["rotation: this node is in rotation"] - t["gossip: advertising"]).total_seconds() * 1000))
+print(int((t["leader: registrars reconciled"] - t["gossip: advertising"]).total_seconds() * 1000))
 PY
 )
-	say "n$i: in DNS and on the load balancer ${ms} ms after its gossip started (API calls included)"
-done
+say "the leader n$L put both into DNS and the load balancer ${ms} ms after its gossip started (bootstrap, election and API calls included)"
+calls=$(sim_state "[r['agent'] for r in s['request_log'] if r.get('agent', '').startswith('mitosis/')]")
+python3 - "$calls" "${IDS[$L]}" "$TERM1" <<'PY' || fail "API calls not all the leader's, with its term: $calls"
+import ast, sys
+agents, leader, term = ast.literal_eval(sys.argv[1]), sys.argv[2], sys.argv[3]
+assert agents, "no API call at all"
+for a in agents:
+    assert ("node=%s" % leader) in a.split(), a
+ops = [a for a in agents if " op=" in a]
+assert ops and all(("term=%s" % term) in a.split() for a in ops), ops
+assert len(set(ops)) == len(ops), ops
+PY
+say "every API call was the leader's; each mutating one carried term $TERM1 and its own op id"
 
-# A graceful stop takes the node out of rotation first.
-kill -TERM "${NODE_PID[1]}"
-wait_exit "${NODE_PID[1]}" 15 || fail "n1 did not stop"
-[ "$EXIT_CODE" -eq 0 ] || fail "n1 exited $EXIT_CODE"
-grep -qF "rotation: this node is out of rotation" "$LOG/n1.log" || fail "n1 did not deregister: $(tail -3 "$LOG/n1.log")"
-[ "$(sim_state 'www()')" = "['${IPS[0]}']" ] || fail "DNS after n1 left: $(sim_state 'www()')"
-[ "$(sim_state "lb('$LB')")" = "[${IDS[0]}]" ] || fail "LB after n1 left: $(sim_state "lb('$LB')")"
-left_at=$(grep -m1 -F "gossip: leaving the cluster" "$LOG/n1.log" | cut -c1-23)
-out_at=$(grep -m1 -F "out of rotation" "$LOG/n1.log" | cut -c1-23)
-[[ "$out_at" < "$left_at" || "$out_at" == "$left_at" ]] || fail "n1 left the gossip ($left_at) before leaving rotation ($out_at)"
-say "graceful stop: out of DNS and the load balancer, then left the gossip"
+# A graceful stop of the follower: the leader takes it out at its LEFT.
+kill -TERM "${NODE_PID[$F]}"
+wait_exit "${NODE_PID[$F]}" 15 || fail "n$F did not stop"
+[ "$EXIT_CODE" -eq 0 ] || fail "n$F exited $EXIT_CODE"
+wait_for "$LOG/n$L.log" 5 "leader: node ${IDS[$F]} taken out of rotation (term $TERM1)" ||
+	fail "the leader did not deregister n$F: $(tail -3 "$LOG/n$L.log")"
+[ "$(sim_state 'www()')" = "['${IPS[$L]}']" ] || fail "DNS after n$F left: $(sim_state 'www()')"
+[ "$(sim_state "lb('$LB')")" = "[${IDS[$L]}]" ] || fail "LB after n$F left: $(sim_state "lb('$LB')")"
+left_at=$(grep -m1 -F "gossip: leaving the cluster" "$LOG/n$F.log" | cut -c1-23)
+out_at=$(grep -m1 -F "leader: node ${IDS[$F]} taken out of rotation" "$LOG/n$L.log" | cut -c1-23)
+stop_at=$(grep -m1 -F "stopped (exit 0)" "$LOG/n$F.log" | cut -c1-23)
+[[ "$left_at" < "$out_at" || "$left_at" == "$out_at" ]] || fail "n$F was deregistered ($out_at) before it left ($left_at)"
+[[ "$out_at" < "$stop_at" ]] || fail "n$F stopped ($stop_at) before the leader took it out of rotation ($out_at)"
+say "graceful stop of the follower: the leader took it out of DNS and the load balancer at its LEFT, before it exited"
 
-# leave_timeout = 0 skips the wait, never the deregistration.
-kill -TERM "${NODE_PID[0]}"
-wait_exit "${NODE_PID[0]}" 15 || fail "n0 did not stop"
-[ "$EXIT_CODE" -eq 0 ] || fail "n0 exited $EXIT_CODE"
-grep -qF "rotation: this node is out of rotation" "$LOG/n0.log" || fail "n0 (leave_timeout = 0) did not deregister: $(tail -3 "$LOG/n0.log")"
-[ "$(sim_state 'www()')" = "[]" ] || fail "DNS after n0 left: $(sim_state 'www()')"
-[ "$(sim_state "lb('$LB')")" = "[]" ] || fail "LB after n0 left: $(sim_state "lb('$LB')")"
-say "leave_timeout = 0: still out of DNS and the load balancer before exit"
+# The leader alone, leave_timeout = 0: no voter to hand over to; it takes
+# itself out of rotation, then leaves.
+kill -TERM "${NODE_PID[$L]}"
+wait_exit "${NODE_PID[$L]}" 15 || fail "n$L did not stop"
+[ "$EXIT_CODE" -eq 0 ] || fail "n$L exited $EXIT_CODE"
+grep -qF "election: cannot hand leadership over" "$LOG/n$L.log" || fail "n$L did not try to hand over"
+grep -qF "rotation: this node is out of rotation" "$LOG/n$L.log" || fail "n$L did not deregister itself: $(tail -3 "$LOG/n$L.log")"
+[ "$(sim_state 'www()')" = "[]" ] || fail "DNS after n$L left: $(sim_state 'www()')"
+[ "$(sim_state "lb('$LB')")" = "[]" ] || fail "LB after n$L left: $(sim_state "lb('$LB')")"
+left_at=$(grep -m1 -F "gossip: leaving the cluster" "$LOG/n$L.log" | cut -c1-23)
+out_at=$(grep -m1 -F "rotation: this node is out of rotation" "$LOG/n$L.log" | cut -c1-23)
+[[ "$out_at" < "$left_at" || "$out_at" == "$left_at" ]] || fail "n$L left the gossip ($left_at) before leaving rotation ($out_at)"
+say "graceful stop of the lone leader (leave_timeout = 0): out of DNS and the load balancer, then left the gossip"

@@ -8,8 +8,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "cfg.h"
+#include "elect.h"
 #include "harness.h"
 #include "swim.h"
 
@@ -132,6 +134,7 @@ TEST(cfg_every_key_accepted)
 				    "advertise = 198.51.100.7:9000\n"
 				    "seeds = 10.0.0.8,  10.0.0.9:7951 ,[fd00::10]\n"
 				    "log_level = debug\n"
+				    "metrics_listen = 127.0.0.1\n"
 				    "trace = wire, meta\n");
 	struct cfg *c = f.cfg;
 
@@ -158,6 +161,8 @@ TEST(cfg_every_key_accepted)
 	ASSERT_STR_EQ(c->seeds[2], "[fd00::10]");
 	ASSERT_EQ(c->log_level, LOG_LEVEL_DEBUG);
 	ASSERT_EQ(c->traces, TRACE_WIRE | TRACE_META);
+	ASSERT_STR_EQ(c->metrics_host, "127.0.0.1");
+	ASSERT_EQ(c->metrics_port, CFG_DEFAULT_METRICS_PORT);
 	done(&f);
 }
 
@@ -580,7 +585,7 @@ TEST(cfg_error_level_and_trace)
 					      "level (use error, warn, info or debug)");
 	expect_error("trace = wire, bogus\n",
 		     "agent.conf:1: trace: unknown trace subsystem \"bogus\" (known: wire, meta, "
-		     "http, gossip, cloud, control, all)");
+		     "http, gossip, cloud, control, elect, all)");
 	expect_error("trace = wire,,meta\n", "agent.conf:1: trace: item 2 of \"wire,,meta\" is "
 					     "empty");
 }
@@ -872,6 +877,7 @@ TEST(cfg_keys_table)
 		"custom_metric_timeout",
 		"control_socket",
 		"state_dir",
+		"metrics_listen",
 		"api_url",
 		"api_timeout",
 		"cluster_tag",
@@ -882,17 +888,31 @@ TEST(cfg_keys_table)
 		"clone_ssh_keys",
 		"clone_tags",
 		"active_timeout",
+		"delete_timeout",
 		"registrars",
 		"dns_domain",
 		"dns_name",
 		"dns_ttl",
 		"lb_id",
+		"health_timeout",
 		"haproxy_runtime",
 		"haproxy_backend",
 		"haproxy_server_port",
 		"exec_command",
 		"register_address",
 		"drain_timeout",
+		"voters",
+		"heartbeat",
+		"lease",
+		"drift_ppm",
+		"election_min",
+		"election_max",
+		"voter_replace_after",
+		"voter_stable",
+		"bootstrap_expect",
+		"bootstrap_settle",
+		"announce",
+		"reconcile_interval",
 		"log_level",
 		"trace",
 	};
@@ -933,6 +953,7 @@ TEST(cfg_keys_table)
 		"1s",
 		"/s",
 		"/var/lib/m",
+		"127.0.0.1:9950",
 		"http://a",
 		"20s",
 		"web",
@@ -943,17 +964,31 @@ TEST(cfg_keys_table)
 		"1,ab:cd",
 		"a,b",
 		"2m",
+		"90s",
 		"exec",
 		"example.com",
 		"www",
 		"60",
 		"4de7ac8b-495b-4884-9a69-1050c6793cd6",
+		"45s",
 		"unix:/run/h.sock",
 		"app",
 		"8080",
 		"/bin/true",
 		"private",
 		"10s",
+		"3",
+		"400ms",
+		"3s",
+		"5000",
+		"3.5s",
+		"5s",
+		"1m",
+		"20s",
+		"3",
+		"2s",
+		"10s",
+		"5m",
 		"debug",
 		"all",
 	};
@@ -1066,7 +1101,7 @@ TEST(cfg_broken_file_lists_each_mistake)
 		"10.0.0.5:7950 or [fd00::1]:7950)",
 		"tests/data/broken.conf:23: trace: unknown trace subsystem \"verbose\" (known: "
 		"wire, "
-		"meta, http, gossip, cloud, control, all)",
+		"meta, http, gossip, cloud, control, elect, all)",
 	};
 	struct cfg *cfg = cfg_new();
 	struct cfg_parser *p = cfg_parser_new(cfg);
@@ -1136,6 +1171,18 @@ TEST(cfg_documented_defaults_match)
 		{ "dns_ttl", offsetof(struct cfg, dns_ttl) },
 		{ "haproxy_server_port", offsetof(struct cfg, haproxy_server_port) },
 		{ "drain_timeout", offsetof(struct cfg, drain_timeout_ms) },
+		{ "voters", offsetof(struct cfg, voters) },
+		{ "heartbeat", offsetof(struct cfg, heartbeat_ms) },
+		{ "lease", offsetof(struct cfg, lease_ms) },
+		{ "drift_ppm", offsetof(struct cfg, drift_ppm) },
+		{ "election_min", offsetof(struct cfg, election_min_ms) },
+		{ "election_max", offsetof(struct cfg, election_max_ms) },
+		{ "voter_replace_after", offsetof(struct cfg, voter_replace_after_ms) },
+		{ "voter_stable", offsetof(struct cfg, voter_stable_ms) },
+		{ "bootstrap_expect", offsetof(struct cfg, bootstrap_expect) },
+		{ "bootstrap_settle", offsetof(struct cfg, bootstrap_settle_ms) },
+		{ "announce", offsetof(struct cfg, announce_ms) },
+		{ "reconcile_interval", offsetof(struct cfg, reconcile_interval_ms) },
 	};
 	size_t n;
 	const struct cfg_key_info *info = cfg_keys(&n);
@@ -1158,6 +1205,33 @@ TEST(cfg_documented_defaults_match)
 		cfg_free(a);
 		cfg_free(b);
 	}
+}
+
+/* The election's timings are checked together, at the line of a key set. */
+TEST(cfg_election_timings_checked)
+{
+	struct fixture f = parse(BASE "lease = 5s\n");
+	struct elect_config ec;
+
+	ASSERT_FALSE(cfg_finish(f.p));
+	ASSERT_EQ(cfg_error_count(f.p), 1);
+	ASSERT_STR_EQ(cfg_error(f.p, 0),
+		      "agent.conf:3: election_min must exceed lease x (1 + drift) / (1 - drift)");
+	done(&f);
+	f = parse(BASE "voters = 4\n");
+	ASSERT_FALSE(cfg_finish(f.p));
+	ASSERT_STR_EQ(cfg_error(f.p, 0), "agent.conf:3: voters must be 1, 3, 5 or 7");
+	done(&f);
+	f = parse_ok("lease = 1s\nheartbeat = 200ms\nelection_min = 1100ms\nelection_max = 2s\n"
+		     "voters = 3\nbootstrap_expect = 3\n");
+	cfg_election(f.cfg, &ec);
+	ASSERT_EQ(ec.voters, 3);
+	ASSERT_EQ(ec.bootstrap_expect, 3);
+	ASSERT_U64_EQ(ec.lease_ms, 1000);
+	ASSERT_U64_EQ(ec.heartbeat_ms, 200);
+	ASSERT_U64_EQ(ec.election_min_ms, 1100);
+	ASSERT_OK(elect_config_check(&ec, NULL, 0));
+	done(&f);
 }
 
 TEST(cfg_probe_timeout_must_be_shorter)
@@ -1301,4 +1375,133 @@ TEST(cfg_diff_names_changed_keys)
 	done(&a);
 	done(&b);
 	done(&c);
+}
+
+/* ---- drop-ins (conf.d beside the main file) and origins ---- */
+
+static void
+write_text(const char *dir, const char *name, const char *text)
+{
+	char path[600];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	ASSERT_NOT_NULL(f);
+	fputs(text, f);
+	ASSERT_OK(fclose(f));
+}
+
+/* A main file holding BASE and a conf.d beside it; returns the main file's path. */
+static const char *
+dropin_tree(char *main, size_t size, char *dropins, size_t dsize)
+{
+	snprintf(main, size, "%s/mitosis.conf", harness_tmpdir());
+	snprintf(dropins, dsize, "%s/conf.d", harness_tmpdir());
+	write_text(harness_tmpdir(), "mitosis.conf", BASE "seeds = 10.0.0.1\nlog_level = info\n");
+	ASSERT_OK(mkdir(dropins, 0755));
+	return main;
+}
+
+TEST(cfg_dropins_in_name_order_later_wins)
+{
+	struct cfg *cfg = cfg_new();
+	struct cfg_parser *p = cfg_parser_new(cfg);
+	char main[512], dir[512];
+
+	dropin_tree(main, sizeof(main), dir, sizeof(dir));
+	write_text(dir, "50-user-data.conf", "seeds = 10.0.0.2, 10.0.0.3\nlog_level = warn\n");
+	write_text(dir, "90-local.conf", "log_level = debug\n");
+	/* Not drop-ins: hidden, another suffix, a dpkg leftover, an editor's backup. */
+	write_text(dir, ".hidden.conf", "nonsense\n");
+	write_text(dir, "notes.txt", "nonsense\n");
+	write_text(dir, "50-user-data.conf.dpkg-old", "nonsense\n");
+	write_text(dir, "90-local.conf~", "nonsense\n");
+	ASSERT_TRUE(cfg_parse_file(p, main));
+	ASSERT_TRUE(cfg_parse_dropins(p, main));
+	ASSERT_TRUE(cfg_finish(p));
+	ASSERT_EQ(cfg->nseeds, 2);
+	ASSERT_STR_EQ(cfg->seeds[1], "10.0.0.3");
+	ASSERT_EQ(cfg->log_level, LOG_LEVEL_DEBUG);
+	cfg_parser_free(p);
+	cfg_free(cfg);
+}
+
+TEST(cfg_dropin_errors_name_their_file)
+{
+	struct cfg *cfg = cfg_new();
+	struct cfg_parser *p = cfg_parser_new(cfg);
+	char main[512], dir[512], want[1200];
+
+	dropin_tree(main, sizeof(main), dir, sizeof(dir));
+	write_text(dir, "50-user-data.conf",
+		   "seeds = 10.0.0.2\nseeds = 10.0.0.3\nprobe_interval = 2\n");
+	ASSERT_OK(mkdir(strcat(strcpy(want, dir), "/60-dir.conf"), 0755));
+	ASSERT_TRUE(cfg_parse_file(p, main));
+	ASSERT_FALSE(cfg_parse_dropins(p, main));
+	ASSERT_EQ(cfg_error_count(p), 3);
+	snprintf(want, sizeof(want), "%s/50-user-data.conf:2: key 'seeds' already set at line 1",
+		 dir);
+	ASSERT_STR_EQ(cfg_error(p, 0), want);
+	snprintf(want, sizeof(want),
+		 "%s/50-user-data.conf:3: probe_interval: \"2\" is not a duration "
+		 "(use e.g. 250ms, 2s, 1m)",
+		 dir);
+	ASSERT_STR_EQ(cfg_error(p, 1), want);
+	snprintf(want, sizeof(want), "%s/60-dir.conf: cannot read: Is a directory", dir);
+	ASSERT_STR_EQ(cfg_error(p, 2), want);
+	cfg_parser_free(p);
+	cfg_free(cfg);
+}
+
+TEST(cfg_dropins_absent_is_no_error)
+{
+	struct cfg *cfg = cfg_new();
+	struct cfg_parser *p = cfg_parser_new(cfg);
+	char main[512];
+
+	snprintf(main, sizeof(main), "%s/mitosis.conf", harness_tmpdir());
+	write_text(harness_tmpdir(), "mitosis.conf", BASE);
+	ASSERT_TRUE(cfg_parse_file(p, main));
+	ASSERT_TRUE(cfg_parse_dropins(p, main));
+	ASSERT_TRUE(cfg_finish(p));
+	cfg_parser_free(p);
+	cfg_free(cfg);
+}
+
+/* Where each key came from: the last file line, a flag over it, or the default. */
+TEST(cfg_origin_of_each_key)
+{
+	struct cfg *cfg = cfg_new();
+	struct cfg_parser *p = cfg_parser_new(cfg);
+	char main[512], dir[512], want[600];
+	const char *src, *value;
+	size_t n, seeds = 0, level = 0, probe = 0;
+	const struct cfg_key_info *keys = cfg_keys(&n);
+	unsigned line;
+
+	for (size_t i = 0; i < n; i++) {
+		seeds = strcmp(keys[i].name, "seeds") == 0 ? i : seeds;
+		level = strcmp(keys[i].name, "log_level") == 0 ? i : level;
+		probe = strcmp(keys[i].name, "probe_interval") == 0 ? i : probe;
+	}
+	dropin_tree(main, sizeof(main), dir, sizeof(dir));
+	write_text(dir, "50-user-data.conf", "# seeds of this clone\nseeds = 10.0.0.2\n");
+	ASSERT_TRUE(cfg_parse_file(p, main));
+	ASSERT_TRUE(cfg_parse_dropins(p, main));
+	ASSERT_TRUE(cfg_set(p, "--log-level", "log_level", "warn"));
+	ASSERT_TRUE(cfg_finish(p));
+	ASSERT_TRUE(cfg_origin(p, seeds, &src, &line, &value));
+	snprintf(want, sizeof(want), "%s/50-user-data.conf", dir);
+	ASSERT_STR_EQ(src, want);
+	ASSERT_EQ(line, 2);
+	ASSERT_STR_EQ(value, "10.0.0.2");
+	ASSERT_TRUE(cfg_origin(p, level, &src, &line, &value));
+	ASSERT_STR_EQ(src, "--log-level");
+	ASSERT_EQ(line, 0);
+	ASSERT_STR_EQ(value, "warn");
+	ASSERT_FALSE(cfg_origin(p, probe, &src, &line, &value));
+	ASSERT_FALSE(cfg_origin(p, n, &src, &line, &value));
+	cfg_parser_free(p);
+	cfg_free(cfg);
 }

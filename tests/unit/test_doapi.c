@@ -115,6 +115,8 @@ TEST(doapi_droplet_field_types)
 		  "droplet.region: not an object" },
 		{ "{\"id\":1,\"name\":\"a\",\"status\":\"new\",\"image\":{\"id\":\"5\"}}",
 		  "droplet.image.id: not an id" },
+		{ "{\"id\":1,\"name\":\"a\",\"status\":\"new\",\"locked\":\"yes\"}",
+		  "droplet.locked: not a boolean" },
 	};
 	struct doapi_droplet d;
 	char err[256];
@@ -328,13 +330,18 @@ TEST(doapi_user_data)
 
 	ASSERT_OK(doapi_clone_user_data("web", seeds, 2, &ud));
 	ASSERT_STR_EQ(ud, "#cloud-config\n# mitosis cluster: web\nwrite_files:\n"
-			  "  - path: /etc/mitosis/mitosis.conf\n    append: true\n"
+			  "  - path: /etc/mitosis/conf.d/50-user-data.conf\n"
 			  "    permissions: '0644'\n    content: |\n"
+			  "      # written by cloud-init from the clone's user-data\n"
 			  "      seeds = 10.124.0.2, 10.124.0.3\n"
 			  "runcmd:\n  - [systemctl, restart, mitosis]\n");
 	free(ud);
+	/* No seeds: the drop-in is still written, so a parent's seeds do not linger. */
 	ASSERT_OK(doapi_clone_user_data("web", NULL, 0, &ud));
-	ASSERT_STR_EQ(ud, "#cloud-config\n# mitosis cluster: web\n"
+	ASSERT_STR_EQ(ud, "#cloud-config\n# mitosis cluster: web\nwrite_files:\n"
+			  "  - path: /etc/mitosis/conf.d/50-user-data.conf\n"
+			  "    permissions: '0644'\n    content: |\n"
+			  "      # written by cloud-init from the clone's user-data\n"
 			  "runcmd:\n  - [systemctl, restart, mitosis]\n");
 	free(ud);
 	ASSERT_EQ(doapi_clone_user_data("web", bad, 1, &ud), -EINVAL);
@@ -451,4 +458,192 @@ TEST(doapi_action_bodies)
 	ASSERT_NULL(s);
 	ASSERT_STR_EQ(doapi_action_name(DOAPI_ACTION_POWER_ON), "power_on");
 	ASSERT_STR_EQ(doapi_action_name((enum doapi_action_type)42), "?");
+}
+
+TEST(doapi_droplet_locked)
+{
+	cJSON *o = cJSON_Parse("{\"id\":1,\"name\":\"a\",\"status\":\"off\",\"locked\":true}");
+	struct doapi_droplet d;
+	char err[256] = "";
+
+	ASSERT_TRUE(doapi_droplet_parse(o, &d, err, sizeof(err)));
+	ASSERT_TRUE(d.locked);
+	cJSON_Delete(o);
+	ASSERT_TRUE(doapi_load_droplet("droplet.json", &d, err, sizeof(err)));
+	ASSERT_FALSE(d.locked); /* "locked": false */
+	ASSERT_TRUE(doapi_load_droplet("droplet_new.json", &d, err, sizeof(err)));
+	ASSERT_FALSE(d.locked); /* absent */
+}
+
+/* DO's own wording of each 422 an action can meet, and what it means. */
+TEST(doapi_refusals)
+{
+	static const struct {
+		const char *body;
+		enum doapi_refusal kind;
+	} cases[] = {
+		{ "{\"id\":\"unprocessable_entity\",\"message\":\"Droplet already has a pending "
+		  "event.\"}",
+		  DOAPI_REFUSAL_PENDING },
+		{ "{\"id\":\"unprocessable_entity\",\"message\":\"Droplet is already powered "
+		  "off.\"}",
+		  DOAPI_REFUSAL_ALREADY_OFF },
+		{ "{\"id\":\"unprocessable_entity\",\"message\":\"Droplet is already powered "
+		  "on.\"}",
+		  DOAPI_REFUSAL_ALREADY_ON },
+		{ "{\"id\":\"unprocessable_entity\",\"message\":\"Droplet is currently on. Please "
+		  "power it off to run this event.\"}",
+		  DOAPI_REFUSAL_STATE },
+		{ "{\"id\":\"unprocessable_entity\",\"message\":\"You specified an invalid size "
+		  "for the resize.\"}",
+		  DOAPI_REFUSAL_PERMANENT },
+		{ "{\"id\":\"unprocessable_entity\",\"message\":\"Size can not be smaller than "
+		  "the Droplet's original size.\"}",
+		  DOAPI_REFUSAL_PERMANENT },
+		{ "{\"id\":\"unprocessable_entity\",\"message\":\"DROPLET ALREADY HAS A PENDING "
+		  "EVENT\"}",
+		  DOAPI_REFUSAL_PENDING },
+		{ "{\"id\":\"unprocessable_entity\"}", DOAPI_REFUSAL_PERMANENT },
+		{ "{\"message\":5}", DOAPI_REFUSAL_PERMANENT },
+		{ "[]", DOAPI_REFUSAL_PERMANENT },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cJSON *o = cJSON_Parse(cases[i].body);
+
+		ASSERT_EQ(doapi_refusal_kind(o), cases[i].kind);
+		cJSON_Delete(o);
+	}
+	ASSERT_EQ(doapi_refusal_kind(NULL), DOAPI_REFUSAL_PERMANENT);
+}
+
+TEST(doapi_health_checks)
+{
+	static const struct {
+		const char *lb, *err;
+	} bad[] = {
+		{ "{\"health_check\":[]}", "health_check: not an object" },
+		{ "{\"health_check\":{\"protocol\":\"udp\"}}",
+		  "health_check.protocol: not http, https or tcp" },
+		{ "{\"health_check\":{\"port\":0}}",
+		  "health_check.port: not a whole number in range" },
+		{ "{\"health_check\":{\"port\":70000}}",
+		  "health_check.port: not a whole number in range" },
+		{ "{\"health_check\":{\"healthy_threshold\":2.5}}",
+		  "health_check.healthy_threshold: not a whole number in range" },
+		{ "{\"health_check\":{\"path\":\"x y\"}}",
+		  "health_check.path: not an absolute path" },
+		{ "{\"health_check\":{\"path\":\"/a\\r\\nHost: x\"}}",
+		  "health_check.path: not an absolute path" },
+	};
+	struct doapi_health_check hc;
+	char err[256] = "";
+	cJSON *o;
+
+	/* Absent: DigitalOcean's defaults. */
+	ASSERT_TRUE(doapi_health_check_parse(NULL, &hc, err, sizeof(err)));
+	ASSERT_STR_EQ(hc.protocol, "http");
+	ASSERT_EQ(hc.port, 80);
+	ASSERT_STR_EQ(hc.path, "/");
+	ASSERT_EQ(hc.interval_s, 10);
+	ASSERT_EQ(hc.timeout_s, 5);
+	ASSERT_EQ(hc.healthy_after, 3);
+	ASSERT_EQ(hc.unhealthy_after, 5);
+	o = cJSON_Parse("{\"health_check\":{\"protocol\":\"tcp\",\"port\":18080,"
+			"\"check_interval_seconds\":3,\"response_timeout_seconds\":2,"
+			"\"healthy_threshold\":2,\"unhealthy_threshold\":4,\"path\":null}}");
+	ASSERT_TRUE(doapi_health_check_parse(o, &hc, err, sizeof(err)));
+	ASSERT_STR_EQ(hc.protocol, "tcp");
+	ASSERT_EQ(hc.port, 18080);
+	ASSERT_STR_EQ(hc.path, "/");
+	ASSERT_EQ(hc.interval_s, 3);
+	ASSERT_EQ(hc.timeout_s, 2);
+	ASSERT_EQ(hc.healthy_after, 2);
+	ASSERT_EQ(hc.unhealthy_after, 4);
+	cJSON_Delete(o);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		o = cJSON_Parse(bad[i].lb);
+		ASSERT_FALSE(doapi_health_check_parse(o, &hc, err, sizeof(err)));
+		ASSERT_STR_EQ(err, bad[i].err);
+		cJSON_Delete(o);
+	}
+}
+
+/* The rate-limit rule: only a truly spent hour holds until ratelimit-reset. */
+TEST(doapi_limit_rule)
+{
+	struct doapi_ratelimit burst = { .has_remaining = true,
+					 .has_reset = true,
+					 .has_retry_after = true,
+					 .remaining = 0,
+					 .reset = 1000 + 3500,
+					 .retry_after = 8 };
+	struct doapi_ratelimit ok = {
+		.has_remaining = true, .has_reset = true, .remaining = 4000, .reset = 1000 + 3000
+	};
+	struct doapi_ratelimit last = ok, hourly = ok;
+	struct doapi_limit lim;
+
+	/* DO's burst 429 says remaining 0 with the hourly reset: retry-after wins. */
+	doapi_limit_decide(429, &burst, -1, 0, 1000, &lim);
+	ASSERT_U64_EQ(lim.hold_ms, 8000);
+	ASSERT_FALSE(lim.hourly);
+	ASSERT_STR_EQ(lim.why, "burst limit: 429 with retry-after: 8 s");
+	burst.retry_after = 600; /* capped */
+	doapi_limit_decide(429, &burst, -1, 0, 1000, &lim);
+	ASSERT_U64_EQ(lim.hold_ms, 60000);
+	/* An answer that did the work: no hold while something is left... */
+	doapi_limit_decide(200, &ok, -1, 0, 1000, &lim);
+	ASSERT_U64_EQ(lim.hold_ms, 0);
+	/* ...and until the reset when it was the hour's last request. */
+	last.remaining = 0;
+	doapi_limit_decide(200, &last, -1, 0, 1000, &lim);
+	ASSERT_U64_EQ(lim.hold_ms, 3000 * 1000);
+	ASSERT_TRUE(lim.hourly);
+	ASSERT_STR_EQ(lim.why, "hourly quota is spent (ratelimit-remaining: 0 on an HTTP 200)");
+	/* A 429 without retry-after: spent, unless the count seen cannot have run out. */
+	hourly.remaining = 0;
+	doapi_limit_decide(429, &hourly, -1, 0, 1000, &lim);
+	ASSERT_TRUE(lim.hourly);
+	ASSERT_U64_EQ(lim.hold_ms, 3000 * 1000);
+	doapi_limit_decide(429, &hourly, 4000, 30000, 1000, &lim);
+	ASSERT_FALSE(lim.hourly);
+	ASSERT_U64_EQ(lim.hold_ms, 0);
+	ASSERT_STR_EQ(lim.why,
+		      "429 without retry-after, but 4000 requests were left 30 s ago: a burst");
+	/* 251 left 10 s ago could all be gone, at 250 a minute, within that minute... */
+	doapi_limit_decide(429, &hourly, 250, 10000, 1000, &lim);
+	ASSERT_TRUE(lim.hourly);
+	/* ...and 4000 left 20 minutes ago could be gone too. */
+	doapi_limit_decide(429, &hourly, 4000, 20 * 60000, 1000, &lim);
+	ASSERT_TRUE(lim.hourly);
+	/* The hold is bounded: at least 1 s, at most an hour. */
+	hourly.reset = 900;
+	doapi_limit_decide(429, &hourly, -1, 0, 1000, &lim);
+	ASSERT_U64_EQ(lim.hold_ms, 1000);
+	hourly.reset = 1000 + 86400;
+	doapi_limit_decide(429, &hourly, -1, 0, 1000, &lim);
+	ASSERT_U64_EQ(lim.hold_ms, 3600 * 1000);
+	/* No reset header: nothing to hold until (the caller backs off). */
+	hourly.has_reset = false;
+	doapi_limit_decide(429, &hourly, -1, 0, 1000, &lim);
+	ASSERT_U64_EQ(lim.hold_ms, 0);
+	ASSERT_FALSE(lim.hourly);
+}
+
+TEST(doapi_health_replies)
+{
+	static const struct {
+		const char *head;
+		bool ok;
+	} cases[] = {
+		{ "HTTP/1.1 200 OK\r\n", true },    { "HTTP/1.0 302 Found\r\n", true },
+		{ "HTTP/1.1 204", true },	    { "HTTP/1.1 404 Not Found\r\n", false },
+		{ "HTTP/1.1 500 Oops\r\n", false }, { "HTTP/1.1 20", false },
+		{ "HTTP/1.1 2000 x", false },	    { "SSH-2.0-OpenSSH_9.2\r\n", false },
+		{ "HTTP/x.1 200 OK", false },	    { "", false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ASSERT_EQ(doapi_health_reply_ok(cases[i].head, strlen(cases[i].head)), cases[i].ok);
 }

@@ -339,13 +339,21 @@ TEST(elect_refusals_are_counted_by_reason)
 	m.flags = ELECT_F_GRANT;
 	m.req_term = 2;
 	ASSERT_EQ(tc_inject(&c, 2, 0, &m), -(1 + ELECT_REFUSE_UNEXPECTED));
+	/* stale term: a grant (or pre-vote grant) of a term we have passed, replayed */
+	m = tc_craft(ELECT_MSG_VOTE_RESP, 1);
+	m.flags = ELECT_F_GRANT;
+	m.req_term = 1;
+	ASSERT_EQ(tc_inject(&c, 2, 0, &m), -(1 + ELECT_REFUSE_STALE_TERM));
+	m.flags = ELECT_F_GRANT | ELECT_F_PRE;
+	m.req_term = 2;
+	ASSERT_EQ(tc_inject(&c, 2, 0, &m), -(1 + ELECT_REFUSE_STALE_TERM));
 	elect_stats(c.n[0].e, &st);
 	ASSERT_EQ(st.refused[ELECT_REFUSE_MALFORMED], 1);
 	ASSERT_EQ(st.refused[ELECT_REFUSE_UNKNOWN_KEY], 1);
 	ASSERT_EQ(st.refused[ELECT_REFUSE_BAD_SIGNATURE], 1);
 	ASSERT_EQ(st.refused[ELECT_REFUSE_WRONG_RECEIVER], 1);
 	ASSERT_EQ(st.refused[ELECT_REFUSE_FROM_SELF], 1);
-	ASSERT_EQ(st.refused[ELECT_REFUSE_STALE_TERM], 1);
+	ASSERT_EQ(st.refused[ELECT_REFUSE_STALE_TERM], 3);
 	ASSERT_EQ(st.refused[ELECT_REFUSE_UNEXPECTED], 2);
 	ASSERT_STR_EQ(elect_refuse_name(ELECT_REFUSE_NOT_VOTER), "not-voter");
 	tc_fini(&c);

@@ -182,8 +182,9 @@ TEST(log_parse_traces_lists)
 	ASSERT_OK(log_parse_traces("wire,,meta,", &t, &bad));
 	ASSERT_EQ(t, TRACE_WIRE | TRACE_META);
 	ASSERT_NULL(bad);
-	/* Only what emits traces is accepted: there is no election yet. */
-	ASSERT_EQ(log_parse_traces("elect", &t, &bad), -EINVAL);
+	/* The election traces its role changes and messages. */
+	ASSERT_OK(log_parse_traces("elect,cloud", &t, &bad));
+	ASSERT_EQ(t, TRACE_ELECT | TRACE_CLOUD);
 }
 
 TEST(log_parse_traces_unknown_name)

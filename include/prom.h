@@ -1,0 +1,96 @@
+/*
+ * prom: the agent's metrics in the Prometheus text exposition format
+ * (version 0.0.4), and its /health answer (docs/operations.md lists every
+ * metric). Pure: the agent fills a struct prom_view from its subsystems and
+ * gets text back; nothing here reads a clock or a socket.
+ *
+ * Names follow Prometheus' conventions: the mitosis_ prefix, _total on
+ * counters, base units (_seconds, _bytes, _ratio for 0..1), labels for the
+ * dimensions (state, reason, endpoint, code, operation).
+ */
+#ifndef PROM_H
+#define PROM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "report.h"
+
+/* The API endpoint classes that requests are counted by. */
+enum prom_endpoint {
+	PROM_EP_DROPLETS,
+	PROM_EP_ACTIONS,
+	PROM_EP_IMAGES, /* images and snapshots */
+	PROM_EP_DOMAINS,
+	PROM_EP_LOAD_BALANCERS,
+	PROM_EP_TAGS,
+	PROM_EP_OTHER,	  /* another /v2 path */
+	PROM_EP_METADATA, /* the droplet metadata service */
+	PROM_EP_COUNT,
+};
+
+/* Answer classes: 2xx, 3xx, 4xx but 429, 429, 5xx, and no answer at all. */
+enum prom_code {
+	PROM_CODE_2XX,
+	PROM_CODE_3XX,
+	PROM_CODE_4XX,
+	PROM_CODE_429,
+	PROM_CODE_5XX,
+	PROM_CODE_ERROR, /* timeout, refused, helper failure */
+	PROM_CODE_COUNT,
+};
+
+/* Every HTTP request the agent made, by class; owned by the agent. */
+struct prom_api {
+	uint64_t requests[PROM_EP_COUNT][PROM_CODE_COUNT];
+	int64_t ratelimit_remaining; /* from the last API answer; -1 = not known yet */
+	int64_t ratelimit_limit;     /* likewise */
+};
+
+/* Registrar operations of the agent's rotation, by kind. */
+enum prom_reg_op { PROM_REG_REGISTER, PROM_REG_DEREGISTER, PROM_REG_COUNT };
+
+struct prom_view {
+	const char *version, *revision; /* build info */
+	struct report_status st;	/* members, load mean, datagrams, verdicts, swim counters */
+	const struct swim_load *self_load; /* this node's last sample; NULL before the first */
+	uint64_t start_time_ms;		   /* Unix time the agent started, in ms */
+	bool joined;			   /* part of its cluster: /health answers 200 */
+	const struct prom_api *api;	   /* NULL: the agent has no API client */
+	bool registrars;		   /* whether registrar counters apply */
+	uint64_t reg_ops[PROM_REG_COUNT], reg_errors[PROM_REG_COUNT];
+	/*
+	 * The election integration adds the leader (0/1), the term and the
+	 * scaling decisions by kind here, and their families in prom_render().
+	 */
+};
+
+/* A fresh counter set: zeros, rate limits not known. */
+void prom_api_init(struct prom_api *api);
+
+/*
+ * Counts one HTTP request the agent made: to `url`, which is an API call
+ * when it starts with api_base (NULL: no API client) and classed by its /v2
+ * path, else a metadata request. status is the HTTP status, or 0 with err
+ * != 0 when there was no answer. ratelimit_remaining and ratelimit_limit
+ * are the answer's headers (NULL when absent); an API answer that carries a
+ * number updates the gauge.
+ */
+void prom_api_observe(struct prom_api *api, const char *api_base, const char *url, long status,
+		      int err, const char *ratelimit_remaining, const char *ratelimit_limit);
+
+/* Label values, as written in the output ("droplets", "2xx"). */
+const char *prom_endpoint_name(enum prom_endpoint e);
+const char *prom_code_name(enum prom_code c);
+
+/* The metrics as text/plain; version=0.0.4. New string (caller frees) or NULL on ENOMEM. */
+char *prom_render(const struct prom_view *v);
+
+/*
+ * The /health body, one JSON object: {"status":"ok"|"joining","members":N,
+ * "cluster":"...","node_id":N}, N counting alive members; *status gets 200
+ * when v->joined, else 503. New string or NULL on ENOMEM.
+ */
+char *prom_health(const struct prom_view *v, int *status);
+
+#endif
