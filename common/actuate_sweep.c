@@ -346,6 +346,9 @@ actuate__fresh_add(struct actuate *a, const struct actuate_op *op, uint64_t now)
 		if (a->fresh[i].op_id != op->op_id)
 			a->fresh[k++] = a->fresh[i];
 	a->nfresh = k;
+	/* A listing showed it: listings count it (or it is gone), not us. */
+	if (op->droplet != 0 && actuate__seen(a, op->droplet) != NULL)
+		return;
 	if (a->nfresh == a->cfg.max_ops) /* full: the oldest is the likeliest listed */
 		memmove(a->fresh, a->fresh + 1, --a->nfresh * sizeof(*a->fresh));
 	f = &a->fresh[a->nfresh++];

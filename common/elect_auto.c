@@ -278,7 +278,9 @@ elect_auto_catchup(struct elect *e, uint64_t now)
 }
 
 /* Would the newest voter set without `id` still hold a live majority (us,
- * and the voters SWIM holds alive that are not draining)? */
+ * and the voters SWIM holds alive)? A draining voter counts: it still
+ * answers, and the actuator asks it to leave only once it is not a voter.
+ * Not counting them deadlocked a scale-in of every voter but the leader. */
 static bool
 elect_auto_safe_without(const struct elect *e, uint64_t id)
 {
@@ -288,8 +290,7 @@ elect_auto_safe_without(const struct elect *e, uint64_t id)
 	for (uint32_t i = 0; i < v->n; i++) {
 		const struct elect_member *m = elect__member(e, v->v[i].id);
 
-		if (v->v[i].id != id &&
-		    (v->v[i].id == e->self || (elect_alive(m) && (m == NULL || !m->draining))))
+		if (v->v[i].id != id && (v->v[i].id == e->self || elect_alive(m)))
 			alive++;
 	}
 	return alive >= elect_quorum(v->n - 1);

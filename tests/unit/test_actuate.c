@@ -1035,6 +1035,37 @@ TEST(actuate_clones_of_a_lapsed_lease_still_count)
 	actuate_free(f.a);
 }
 
+/*
+ * ... but a clone a listing already showed is not "fresh": dropped with a
+ * lapsed lease, it counts only while listings show it. Counting it for
+ * ACTUATE_FRESH_MS kept a droplet another leader had deleted in the
+ * policy's size for minutes: the desired size stayed one above the live
+ * members (found by `dst cloud campaign`, seed 256).
+ */
+TEST(actuate_listed_clone_of_a_lapsed_lease_does_not_count)
+{
+	struct afx f;
+	struct policy_node n[2];
+	struct policy_input pin;
+
+	afx_init(&f, NULL);
+	actuate_set_lease(f.a, f.term, f.now + 1000, f.now);
+	n[0] = listed(5, POLICY_ST_ACTIVE, SWIM_ALIVE, 0);
+	n[1] = listed(100, POLICY_ST_NEW, SWIM_ALIVE, 0x3bca8fabedfbULL);
+	n[1].flags &= ~POLICY_NODE_MEMBER; /* still booting: adopted */
+	ASSERT_OK(actuate_on_nodes(f.a, n, 2, f.now));
+	ASSERT_EQ(actuate_op_count(f.a), 1);
+	afx_advance(&f, 1500); /* the lease lapses: the adopted clone is dropped */
+	ASSERT_EQ(actuate_op_count(f.a), 0);
+	actuate_set_lease(f.a, f.term + 1, f.now + 60000, f.now);
+	ASSERT_OK(actuate_on_nodes(f.a, n, 1, f.now)); /* deleted meanwhile */
+	memset(&pin, 0, sizeof(pin));
+	pin.now_ms = f.now;
+	actuate_fill_input(f.a, n, 1, &pin);
+	ASSERT_EQ(pin.creating, 0);
+	actuate_free(f.a);
+}
+
 /* A create whose answer never comes, dropped with its lease, counts until
  * its op tag is listed, or for a bounded time when it never shows. */
 TEST(actuate_unanswered_create_of_a_lapsed_lease_counts_for_a_while)

@@ -743,6 +743,35 @@ TEST(elect_autopilot_removes_a_draining_voter_at_once)
 }
 
 /*
+ * Every voter but the leader draining at once (a scale-in to one node):
+ * they are removed one by one, each while the others still answer. Counting
+ * only the voters that do not drain found no safe removal, and the
+ * retirement waited for ever (found by `dst cloud campaign`, seed 256).
+ */
+TEST(elect_autopilot_removes_all_draining_voters_one_by_one)
+{
+	struct tc c;
+	int who;
+
+	tc_init(&c, 3);
+	c.cfg.voters = 3;
+	for (uint32_t i = 0; i < 3; i++) {
+		tc_seed_state(&c, i, 3, 0);
+		tc_start(&c, i, true, 0);
+	}
+	tc_all_alive(&c, 3, 20000);
+	who = tc_until_leader(&c, 10000);
+	ASSERT_GE(who, 0);
+	for (uint32_t i = 0; i < 3; i++)
+		if ((int)i != who)
+			ASSERT_OK(elect_member_draining(c.n[who].e, TC_BASE + i, true, c.now));
+	tc_run(&c, 5000);
+	ASSERT_EQ(elect_hard(c.n[who].e)->log.snap_voters.n, 1);
+	ASSERT_EQ(tc_leader(&c), who);
+	tc_fini(&c);
+}
+
+/*
  * ... but never while the voters left without it would not hold a live
  * majority: {0, 1 dead, 2 draining} first loses its dead voter (once it is
  * bad), then the draining one. Removing 2 first left {0, 1 dead}: no quorum
