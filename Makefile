@@ -10,7 +10,7 @@
 #   make install    PREFIX=/usr/local DESTDIR=: binaries, man pages, unit, sysusers
 #   make deb        the Debian package into build/deb/ (docs/packaging.md)
 #   make check-boundaries   common/ must not include libuv or libcurl
-#   make dst SEEDS=N        the election campaign in the simulator (default 10000)
+#   make dst SEEDS=N        the election and cloud campaigns in the simulator (default 10000, 1000)
 #
 # Variables: V=1 shows compiler lines, SANITIZE=address,undefined builds with
 # sanitizers, WERROR=1 (set by CI=true) turns warnings into errors, BUILD=dir
@@ -175,19 +175,31 @@ $(BUILD)/dst: $(DST_SRC) $(BUILD)/libmitosis-common.a
 
 dst-build: $(BUILD)/dst
 
-# The checker's own test: the same simulator over an election core broken on
-# purpose (ELECT_BREAK_LEASE, ELECT_BREAK_VOTE in common/elect.c). The broken
-# objects are linked ahead of the library, so the archive's stay out.
+# The checker's own test: the same simulator over a core broken on purpose
+# (docs/dst.md, "Break switches"): dst-break-lease and dst-break-vote define
+# ELECT_BREAK_LEASE / _VOTE (common/elect.c); dst-break-policy-max defines
+# POLICY_BREAK_MAX, dst-break-actuate-leak ACTUATE_BREAK_LEAK, and so on.
+# The broken objects are linked ahead of the library, so the archive's stay out.
 ELECT_SRC := $(filter common/elect%.c,$(COMMON_SRC))
-$(BUILD)/dst-break-%: $(DST_SRC) $(ELECT_SRC) $(BUILD)/libmitosis-common.a
+BREAK_SRC := $(ELECT_SRC) $(filter common/policy%.c common/actuate%.c,$(COMMON_SRC))
+dst_break_def = $(if $(filter actuate-% policy-%,$(1)),$(shell echo $(1) | sed 's/-/_BREAK_/' | tr a-z- A-Z_),ELECT_BREAK_$(shell echo $(1) | tr a-z- A-Z_))
+$(BUILD)/dst-break-%: $(DST_SRC) $(BREAK_SRC) $(BUILD)/libmitosis-common.a
 	$(call say,LD,$@)
-	$(Q)$(CC) $(BASE_CFLAGS) -DELECT_BREAK_$(shell echo $* | tr a-z A-Z) -Itests/dst -Icommon \
+	$(Q)$(CC) $(BASE_CFLAGS) -D$(call dst_break_def,$*) -Itests/dst -Icommon \
 		$(PC_CFLAGS_COMMON) $(CFLAGS) -o $@ $^ $(LDFLAGS_ALL) $(PC_LIBS_COMMON) -lm
 
-# The election campaign: SEEDS random fault schedules (docs/dst.md).
+# The election campaign, SEEDS random fault schedules, then the cloud
+# campaign (election, policy and actuation against a simulated cloud),
+# CLOUD_SEEDS of them: SEEDS when given, else 1000 (about 0.6 s a seed;
+# docs/dst.md, "The cloud").
+ifeq ($(origin SEEDS),command line)
+CLOUD_SEEDS ?= $(SEEDS)
+endif
 SEEDS ?= 10000
+CLOUD_SEEDS ?= 1000
 dst: $(BUILD)/dst
 	$(Q)$(BUILD)/dst elect campaign --seeds $(SEEDS) --wall
+	$(Q)$(BUILD)/dst cloud campaign --seeds $(CLOUD_SEEDS) --wall
 
 unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests

@@ -4,6 +4,19 @@
  * the shell and the queue of events for the history, and routes results,
  * member events and time to the state machines of common/actuate_op.c. The
  * inventory sweep and the reconcile are in common/actuate_sweep.c.
+ *
+ * Compile-time switches exist only for the simulator's self-test (they break
+ * the core on purpose, so that `dst cloud`'s checker can be seen to catch it;
+ * docs/dst.md, "Break switches"):
+ * ACTUATE_BREAK_LEASE trusts a lease once given: no expiry, no stop when the
+ * shell says "not leader" (a deposed or partitioned leader keeps calling);
+ * ACTUATE_BREAK_OPTAG forgets the op tag: a create with no answer is sent
+ * again without looking for it, and twins of one op tag are not discarded;
+ * ACTUATE_BREAK_LEAK never deletes a droplet (a retired, failed or dead one)
+ * and believes it gone;
+ * ACTUATE_BREAK_DEREG leaves a dead node in rotation (no deregistration
+ * until it is looked up after replace_after; the simulator's model of the
+ * registrars' reconcile, the agent's backstop, is turned off with it).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -80,7 +93,8 @@ actuate_new(const struct actuate_config *cfg, uint32_t (*random)(void *arg), voi
 	a->arg = arg;
 	a->ops = calloc(cfg->max_ops, sizeof(*a->ops));
 	a->queue = calloc(cfg->max_ops, sizeof(*a->queue));
-	if (a->ops == NULL || a->queue == NULL) {
+	a->fresh = calloc(cfg->max_ops, sizeof(*a->fresh));
+	if (a->ops == NULL || a->queue == NULL || a->fresh == NULL) {
 		actuate_free(a);
 		return NULL;
 	}
@@ -95,6 +109,7 @@ actuate_free(struct actuate *a)
 	free(a->ops);
 	free(a->queue);
 	free(a->listed);
+	free(a->fresh);
 	free(a);
 }
 
@@ -123,6 +138,12 @@ actuate_ready(const struct actuate *a, uint64_t now)
 static void
 actuate_drop_all(struct actuate *a, uint64_t now, const char *why)
 {
+	/* The clones among them made droplets (or may have, when a create's
+	 * answer is missing): they count until a listing shows them. */
+	for (size_t i = 0; i < a->nops; i++)
+		if (a->ops[i].kind == ACTUATE_CLONE && !actuate_op_ended(&a->ops[i]) &&
+		    (a->ops[i].droplet != 0 || a->ops[i].creates > 0))
+			actuate__fresh_add(a, &a->ops[i], now);
 	if (a->nops > 0) {
 		struct actuate_op none;
 
@@ -149,6 +170,11 @@ actuate__check_lease(struct actuate *a, uint64_t now)
 void
 actuate_set_lease(struct actuate *a, uint64_t term, uint64_t lease_until, uint64_t now)
 {
+#ifdef ACTUATE_BREAK_LEASE
+	if (term == 0)
+		return;
+	lease_until = UINT64_MAX;
+#endif
 	if (term != a->term) {
 		actuate_drop_all(a, now, term == 0 ? "no longer leader" : "a new term began");
 		log_trace(TRACE_CLOUD, "actuate: term %" PRIu64 " -> %" PRIu64, a->term, term);
@@ -156,6 +182,22 @@ actuate_set_lease(struct actuate *a, uint64_t term, uint64_t lease_until, uint64
 	a->term = term;
 	a->lease_until = term == 0 ? 0 : lease_until;
 	actuate__check_lease(a, now);
+}
+
+void
+actuate_set_voters(struct actuate *a, const uint64_t *ids, size_t n)
+{
+	a->nvoters = n < ACTUATE_VOTERS ? n : ACTUATE_VOTERS;
+	memcpy(a->voters, ids, a->nvoters * sizeof(*ids));
+}
+
+bool
+actuate__is_voter(const struct actuate *a, uint64_t id)
+{
+	for (size_t i = 0; i < a->nvoters; i++)
+		if (a->voters[i] == id)
+			return true;
+	return false;
 }
 
 /* ---- queues ----------------------------------------------------------- */
@@ -386,6 +428,7 @@ actuate_on_result(struct actuate *a, const struct actuate_result *r, uint64_t no
 		actuate__compact(a);
 		return 0;
 	}
+	actuate__fresh_result(a, r);
 	a->st.stale_results++;
 	return -ENOENT;
 }
@@ -503,6 +546,10 @@ actuate_fill_input(const struct actuate *a, struct policy_node *nodes, size_t n,
 		else if (op->kind == ACTUATE_CLONE)
 			in->creating++; /* created (or being), not listed yet */
 	}
+	/* Droplets we made that no operation follows and no listing shows
+	 * yet: still capacity (and billed). */
+	for (size_t i = 0; i < a->nfresh; i++)
+		in->creating += actuate__fresh_counts(&a->fresh[i], nodes, n, in->now_ms);
 }
 
 bool

@@ -11,13 +11,14 @@
 #include "actuate_op.h"
 #include "log.h"
 
-#define ACTUATE_REPLY_MS    (2 * 3600 * 1000ULL) /* a result this late: the shell lost it */
-#define ACTUATE_VERIFY_MS   5000		 /* list the op tag this long after a lost create */
-#define ACTUATE_MAX_CREATES 3	 /* creates of one clone whose outcome was unknown */
-#define ACTUATE_POLL_MIN_MS 2000 /* first wait before asking whether it is gone */
-#define ACTUATE_POLL_MAX_MS 15000
-#define ACTUATE_BACKOFF_MS  2000 /* first retry; doubles up to ACTUATE_BACKOFF_MAX */
-#define ACTUATE_BACKOFF_MAX 60000
+#define ACTUATE_REPLY_MS      (2 * 3600 * 1000ULL) /* a result this late: the shell lost it */
+#define ACTUATE_VERIFY_MS     5000 /* list the op tag this long after a lost create */
+#define ACTUATE_MAX_CREATES   3	   /* creates of one clone whose outcome was unknown */
+#define ACTUATE_POLL_MIN_MS   2000 /* first wait before asking whether it is gone */
+#define ACTUATE_POLL_MAX_MS   15000
+#define ACTUATE_BACKOFF_MS    2000 /* first retry; doubles up to ACTUATE_BACKOFF_MAX */
+#define ACTUATE_BACKOFF_MAX   60000
+#define ACTUATE_VOTER_POLL_MS 1000 /* a drained voter: is it still one? */
 
 /* The action each state sends; ACTUATE_VERB_COUNT for a pure wait. */
 static const enum actuate_verb actuate_state_verb[ACTUATE_S_COUNT] = {
@@ -135,6 +136,8 @@ actuate_op_finish(struct actuate *a, struct actuate_op *op, bool ok, enum actuat
 		a->clone_failed = true;
 		a->clone_failed_ms = now;
 	}
+	if (k == ACTUATE_EV_CLONE_READY && op->droplet != 0)
+		actuate__fresh_add(a, op, now);
 	actuate__event(a, op, k, now, "%s %s droplet %" PRIu64 "%s%s%s: %s",
 		       actuate_kind_name(op->kind), op->op_tag, op->droplet,
 		       op->name[0] != '\0' ? " (" : "", op->name, op->name[0] != '\0' ? ")" : "",
@@ -160,6 +163,7 @@ actuate_op_retry(struct actuate *a, struct actuate_op *op, uint64_t now)
 static void
 actuate_op_gone(struct actuate *a, struct actuate_op *op, uint64_t now)
 {
+	actuate__fresh_forget(a, op->droplet);
 	switch (op->kind) {
 	case ACTUATE_CLONE:
 		actuate_op_finish(a, op, false, ACTUATE_EV_CLONE_FAILED, now, op->why);
@@ -183,6 +187,10 @@ actuate_op_delete(struct actuate *a, struct actuate_op *op, uint64_t now, const 
 {
 	if (why != NULL)
 		snprintf(op->why, sizeof(op->why), "%s", why);
+#ifdef ACTUATE_BREAK_LEAK
+	actuate_op_gone(a, op, now); /* as if deleted: nothing is */
+	return;
+#endif
 	actuate_op_enter(a, op, ACTUATE_S_DELETE, now);
 }
 
@@ -223,7 +231,11 @@ actuate_on_create(struct actuate *a, struct actuate_op *op, const struct actuate
 		actuate_op_finish(a, op, false, ACTUATE_EV_CLONE_FAILED, now, why);
 	} else {
 		/* It may have happened: look for the op tag before creating again. */
+#ifdef ACTUATE_BREAK_OPTAG
+		actuate_op_enter(a, op, ACTUATE_S_CREATE, now);
+#else
 		actuate_op_enter(a, op, ACTUATE_S_VERIFY, now);
+#endif
 	}
 }
 
@@ -465,6 +477,10 @@ actuate_op_timer(struct actuate *a, struct actuate_op *op, uint64_t now)
 		actuate_op_delete(a, op, now, "not active and joined within active_timeout");
 		break;
 	case ACTUATE_S_DRAIN:
+		if (actuate__is_voter(a, op->droplet)) {
+			op->due = now + ACTUATE_VOTER_POLL_MS; /* the election removes it first */
+			break;
+		}
 		actuate_op_enter(a, op, a->cfg.hook ? ACTUATE_S_HOOK : ACTUATE_S_LEAVE, now);
 		break;
 	case ACTUATE_S_HOOK_WAIT:

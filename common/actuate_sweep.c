@@ -108,7 +108,11 @@ actuate__start_dead(struct actuate *a, uint64_t id, uint64_t since, uint64_t now
 		       "node %" PRIu64 " is dead: out of rotation now, looked up after "
 		       "replace_after",
 		       id);
+#ifdef ACTUATE_BREAK_DEREG
+	actuate_op_enter(a, op, ACTUATE_S_DEAD_WAIT, now);
+#else
 	actuate_op_enter(a, op, ACTUATE_S_DEREGISTER, now);
+#endif
 }
 
 /* An older term's scale-in, found by the gossiped draining flag: finish it
@@ -290,7 +294,11 @@ actuate_sweep_duplicates(struct actuate *a, const struct policy_node *nodes, siz
 	for (i = 0; i < k; i = j) {
 		for (j = i + 1; j < k && d[j].op_id == d[i].op_id; j++)
 			;
+#ifndef ACTUATE_BREAK_OPTAG
 		if (j - i > 1)
+#else
+		if (j - i > 1 && a == NULL) /* never: the twins stay */
+#endif
 			actuate_dup_group(a, d + i, j - i, now);
 	}
 	free(d);
@@ -315,6 +323,85 @@ actuate_sweep_parked(struct actuate *a, uint64_t now)
 	}
 }
 
+/* ---- droplets we created that no listing shows yet --------------------- */
+
+void
+actuate__fresh_forget(struct actuate *a, uint64_t id)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < a->nfresh; i++)
+		if (a->fresh[i].id != id || id == 0)
+			a->fresh[k++] = a->fresh[i];
+	a->nfresh = k;
+}
+
+void
+actuate__fresh_add(struct actuate *a, const struct actuate_op *op, uint64_t now)
+{
+	struct actuate_fresh *f;
+	size_t k = 0;
+
+	for (size_t i = 0; i < a->nfresh; i++) /* one entry per clone */
+		if (a->fresh[i].op_id != op->op_id)
+			a->fresh[k++] = a->fresh[i];
+	a->nfresh = k;
+	/* A listing showed it: listings count it (or it is gone), not us. */
+	if (op->droplet != 0 && actuate__seen(a, op->droplet) != NULL)
+		return;
+	if (a->nfresh == a->cfg.max_ops) /* full: the oldest is the likeliest listed */
+		memmove(a->fresh, a->fresh + 1, --a->nfresh * sizeof(*a->fresh));
+	f = &a->fresh[a->nfresh++];
+	f->id = op->droplet;
+	f->op_id = op->op_id;
+	f->req = op->droplet == 0 && op->state == ACTUATE_S_CREATE ? op->req : 0;
+	f->since = now;
+}
+
+bool
+actuate__fresh_counts(const struct actuate_fresh *f, const struct policy_node *nodes, size_t n,
+		      uint64_t now)
+{
+	uint64_t bound = f->id != 0 ? ACTUATE_FRESH_MS : ACTUATE_FRESH_UNKNOWN_MS;
+
+	if (now - f->since >= bound)
+		return false;
+	for (size_t j = 0; j < n; j++)
+		if ((nodes[j].flags & POLICY_NODE_LISTED) != 0 &&
+		    ((f->id != 0 && nodes[j].id == f->id) ||
+		     (f->op_id != 0 && nodes[j].op_id == f->op_id)))
+			return false;
+	return true;
+}
+
+void
+actuate__fresh_listed(struct actuate *a, const struct policy_node *nodes, size_t n, uint64_t now)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < a->nfresh; i++)
+		if (actuate__fresh_counts(&a->fresh[i], nodes, n, now))
+			a->fresh[k++] = a->fresh[i];
+	a->nfresh = k;
+}
+
+void
+actuate__fresh_result(struct actuate *a, const struct actuate_result *r)
+{
+	for (size_t i = 0; i < a->nfresh && r->req != 0; i++) {
+		struct actuate_fresh *f = &a->fresh[i];
+
+		if (f->req != r->req)
+			continue;
+		f->req = 0;
+		if (r->status == ACTUATE_OK && r->droplet != 0)
+			f->id = r->droplet; /* it happened: counted until listed */
+		else if (r->status == ACTUATE_FAILED)
+			*f = a->fresh[--a->nfresh]; /* refused: nothing was made */
+		return;
+	}
+}
+
 int
 actuate_on_nodes(struct actuate *a, const struct policy_node *nodes, size_t n, uint64_t now)
 {
@@ -323,6 +410,7 @@ actuate_on_nodes(struct actuate *a, const struct policy_node *nodes, size_t n, u
 	actuate__check_lease(a, now);
 	if (!actuate_leading(a, now))
 		return -EPERM;
+	actuate__fresh_listed(a, nodes, n, now);
 	r = actuate_remember(a, nodes, n);
 	if (r == 0)
 		r = actuate_sweep_duplicates(a, nodes, n, now);

@@ -16,6 +16,12 @@
  *   - more voters than `voters`: remove one (a bad one first);
  *   - a bad voter: remove it when a candidate can take its place, or when
  *     that keeps or makes the count odd (two bad ones, or an even count);
+ *   - a draining voter (being retired) is removed first and at once, while
+ *     it still answers, provided the voters left hold a live majority;
+ *     otherwise the bad voters go first (whatever the count), and it waits:
+ *     a retirement never takes a majority of the voters with it (the
+ *     actuation core asks it to leave only once it is not a voter). A
+ *     draining member is never a candidate;
  *   - fewer than `voters`: add a candidate (caught up first) when the count
  *     is even, or when two candidates are there to keep it odd.
  */
@@ -52,38 +58,65 @@ elect__member(const struct elect *e, uint64_t id)
 	return i < e->nmembers && e->members[i].id == id ? &e->members[i] : NULL;
 }
 
-int
-elect_member(struct elect *e, uint64_t id, enum elect_member_status st, uint64_t since,
-	     uint64_t now)
+/* The member entry of `id`, made (as `st` since `since`) when missing;
+ * NULL on ENOMEM. */
+static struct elect_member *
+elect_member_get(struct elect *e, uint64_t id, enum elect_member_status st, uint64_t since)
 {
-	size_t i;
+	size_t i = elect_member_pos(e, id);
 
-	if (id == 0 || (unsigned)st > ELECT_MEMBER_LEFT)
-		return -EINVAL;
-	if (id == e->self)
-		return 0;
-	i = elect_member_pos(e, id);
-	if (i < e->nmembers && e->members[i].id == id) {
-		if (e->members[i].status != st) {
-			e->members[i].status = (uint8_t)st;
-			e->members[i].since = since;
-		}
-		return 0;
-	}
+	if (i < e->nmembers && e->members[i].id == id)
+		return &e->members[i];
 	if (e->nmembers == e->capmembers) {
 		size_t cap = e->capmembers ? e->capmembers * 2 : 16;
 		struct elect_member *m = realloc(e->members, cap * sizeof(*m));
 
 		if (m == NULL)
-			return -ENOMEM;
+			return NULL;
 		e->members = m;
 		e->capmembers = cap;
 	}
 	memmove(e->members + i + 1, e->members + i, (e->nmembers - i) * sizeof(*e->members));
+	memset(&e->members[i], 0, sizeof(e->members[i]));
 	e->members[i].id = id;
 	e->members[i].status = (uint8_t)st;
 	e->members[i].since = since;
 	e->nmembers++;
+	return &e->members[i];
+}
+
+int
+elect_member(struct elect *e, uint64_t id, enum elect_member_status st, uint64_t since,
+	     uint64_t now)
+{
+	struct elect_member *m;
+
+	if (id == 0 || (unsigned)st > ELECT_MEMBER_LEFT)
+		return -EINVAL;
+	if (id == e->self)
+		return 0;
+	if ((m = elect_member_get(e, id, st, since)) == NULL)
+		return -ENOMEM;
+	if (m->status != st) {
+		m->status = (uint8_t)st;
+		m->since = since;
+	}
+	return 0;
+}
+
+int
+elect_member_draining(struct elect *e, uint64_t id, bool draining, uint64_t now)
+{
+	struct elect_member *m;
+
+	if (id == 0)
+		return -EINVAL;
+	if (id == e->self)
+		return 0;
+	/* Unknown yet: alive as far as we know (elect_alive says the same). */
+	if ((m = elect_member_get(e, id, ELECT_MEMBER_ALIVE, now)) == NULL)
+		return -ENOMEM;
+	m->draining = draining;
 	return 0;
 }
 
@@ -156,6 +189,8 @@ elect_voter_bad(struct elect *e, const struct elect_voter *v, uint64_t now)
 		return true;
 	if (m == NULL)
 		return silent;
+	if (m->draining)
+		return true;
 	if (m->status == ELECT_MEMBER_LEFT)
 		return true;
 	return m->status == ELECT_MEMBER_DEAD && now - m->since >= after && silent;
@@ -172,8 +207,8 @@ elect_candidates(struct elect *e, uint64_t now, uint64_t *out, uint32_t max)
 		const struct elect_member *m = &e->members[i];
 		enum elect_admit a;
 
-		if (m->status != ELECT_MEMBER_ALIVE || now - m->since < e->cfg.voter_stable_ms ||
-		    elect_voters_find(v, m->id) >= 0)
+		if (m->status != ELECT_MEMBER_ALIVE || m->draining ||
+		    now - m->since < e->cfg.voter_stable_ms || elect_voters_find(v, m->id) >= 0)
 			continue;
 		a = e->ops.admissible ? e->ops.admissible(e->arg, m->id) : ELECT_ADMIT_YES;
 		if (a == ELECT_ADMIT_YES)
@@ -242,6 +277,25 @@ elect_auto_catchup(struct elect *e, uint64_t now)
 	return true;
 }
 
+/* Would the newest voter set without `id` still hold a live majority (us,
+ * and the voters SWIM holds alive)? A draining voter counts: it still
+ * answers, and the actuator asks it to leave only once it is not a voter.
+ * Not counting them deadlocked a scale-in of every voter but the leader. */
+static bool
+elect_auto_safe_without(const struct elect *e, uint64_t id)
+{
+	const struct elect_voters *v = elect_log_voters(&e->hs.log);
+	uint32_t alive = 0;
+
+	for (uint32_t i = 0; i < v->n; i++) {
+		const struct elect_member *m = elect__member(e, v->v[i].id);
+
+		if (v->v[i].id != id && (v->v[i].id == e->self || elect_alive(m)))
+			alive++;
+	}
+	return alive >= elect_quorum(v->n - 1);
+}
+
 /* A voter to remove when there are more than `voters`: a bad one, else the
  * highest id that is not us. */
 static uint64_t
@@ -264,19 +318,32 @@ elect__auto_tick(struct elect *e, uint64_t now)
 	const struct elect_voters *v = elect_log_voters(&e->hs.log);
 	uint64_t bad[ELECT_VOTERS_MAX], cand[2];
 	uint32_t nbad = 0, ncand, n = v->n;
+	const struct elect_member *m;
+	bool waiting = false;
 
 	if (e->hs.log.snap_index < e->noop_index || elect_log_config_pending(&e->hs.log))
 		return now + e->cfg.heartbeat_ms;
 	if (elect_auto_catchup(e, now))
 		return now + e->cfg.heartbeat_ms;
-	for (uint32_t i = 0; i < n; i++)
-		if (elect_voter_bad(e, &v->v[i], now))
-			bad[nbad++] = v->v[i].id;
+	for (uint32_t i = 0; i < n; i++) {
+		if (!elect_voter_bad(e, &v->v[i], now))
+			continue;
+		m = elect__member(e, v->v[i].id);
+		if (m != NULL && m->draining && elect_alive(m)) {
+			if (elect_auto_safe_without(e, v->v[i].id)) { /* now, while it acks */
+				elect_auto_remove(e, v->v[i].id, now);
+				return now + e->cfg.heartbeat_ms;
+			}
+			waiting = true; /* the bad ones must go first */
+			continue;
+		}
+		bad[nbad++] = v->v[i].id;
+	}
 	ncand = elect_candidates(e, now, cand, 2);
 	if (n > e->cfg.voters)
 		elect_auto_remove(e, elect_auto_surplus(e, bad, nbad), now);
-	else if (nbad &&
-		 (ncand || nbad >= 2 || n % 2 == 0 || elect_self_replaceable(e, bad[0], now)))
+	else if (nbad && (waiting || ncand || nbad >= 2 || n % 2 == 0 ||
+			  elect_self_replaceable(e, bad[0], now)))
 		elect_auto_remove(e, bad[0], now);
 	else if (n < e->cfg.voters && ncand && (n % 2 == 0 || ncand >= 2))
 		elect__lead_catchup(e, cand[0], now);

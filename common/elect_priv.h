@@ -34,6 +34,7 @@ struct elect_peer {
 struct elect_member {
 	uint64_t id;
 	uint8_t status; /* enum elect_member_status */
+	bool draining;	/* being retired: removed from the voters, never promoted */
 	uint64_t since;
 };
 

@@ -17,6 +17,12 @@
  * "The size" S compared with the recommendation is capacity + dead nodes
  * still waiting for replace_after: a node that just died is neither a reason
  * to clone at once (its replacement comes after replace_after) nor to retire.
+ *
+ * Two compile-time switches exist only for the simulator's self-test (they
+ * break the core on purpose, so that `dst cloud`'s checker can be seen to
+ * catch it; docs/dst.md, "Break switches"): POLICY_BREAK_MAX and
+ * POLICY_BREAK_BUDGET let a scale-out overshoot max_nodes, and the clones
+ * max_hourly_cost leaves room for, by two.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -424,7 +430,11 @@ policy_cut_out(const struct policy_config *cfg, struct policy_ctx *c, uint32_t a
 		add = cfg->max_step;
 		d->limits |= POLICY_LIMIT_STEP;
 	}
+#ifndef POLICY_BREAK_MAX
 	if (add > room) {
+#else
+	if (add > room + 2) {
+#endif
 		add = room;
 		d->limits |= POLICY_LIMIT_MAX_NODES;
 	}
@@ -436,7 +446,11 @@ policy_cut_out(const struct policy_config *cfg, struct policy_ctx *c, uint32_t a
 		if (c->in->clone_price_uusd == 0) {
 			d->holds |= POLICY_HOLD_PRICE; /* cannot tell: spend nothing */
 			add = 0;
+#ifndef POLICY_BREAK_BUDGET
 		} else if (add > left / c->in->clone_price_uusd) {
+#else
+		} else if (add > left / c->in->clone_price_uusd + 2) {
+#endif
 			add = (uint32_t)(left / c->in->clone_price_uusd);
 			d->limits |= POLICY_LIMIT_COST;
 		}

@@ -52,6 +52,7 @@
 #define ACTUATE_TEXT_LEN 160
 #define ACTUATE_TERM_TAG 32  /* "mitosis-term-<decimal>" */
 #define ACTUATE_EVENTS	 256 /* events kept until read; older ones are dropped */
+#define ACTUATE_VOTERS	 16  /* voter ids kept (the election has at most 7, twice) */
 
 struct actuate_config {
 	char cluster[64];	     /* clone names: <cluster>-<unix time>-<4 hex of op id> */
@@ -237,6 +238,16 @@ const struct actuate_config *actuate_config(const struct actuate *a);
  * anything starts. term 0 means "not leader": the same as a lease gone.
  */
 void actuate_set_lease(struct actuate *a, uint64_t term, uint64_t lease_until, uint64_t now);
+/*
+ * The election's voters (the committed and the newest set, as this leader
+ * holds them; at most ACTUATE_VOTERS ids, the rest ignored). A retirement
+ * never asks a voter to leave nor deletes it: it waits at the end of its
+ * drain until the election removed the victim (a draining voter is removed
+ * as soon as that keeps a live majority: elect_member_draining). Call it
+ * whenever the voter set changes and on taking office.
+ */
+void actuate_set_voters(struct actuate *a, const uint64_t *ids, size_t n);
+
 /* True while this node holds a valid lease at `now`. */
 bool actuate_leading(const struct actuate *a, uint64_t now);
 /* True once this term's reconcile (its first actuate_on_nodes) ran. */

@@ -23,6 +23,24 @@ struct actuate_seen {
 	unsigned flags; /* its POLICY_NODE_ flags */
 };
 
+#define ACTUATE_FRESH_MS	 (10 * 60 * 1000ULL) /* far beyond any listing's lag */
+#define ACTUATE_FRESH_UNKNOWN_MS (2 * 60 * 1000ULL)  /* a create never answered */
+
+/*
+ * A droplet we created that no operation follows any more and that no
+ * listing has shown yet: a clone ready before the tag listing shows it, or a
+ * clone dropped with a lapsed lease (created, or its create unanswered).
+ * Capacity the policy must still count, until a listing shows its id or its
+ * op tag, or for ACTUATE_FRESH_MS (ACTUATE_FRESH_UNKNOWN_MS when we do not
+ * know that it was created at all).
+ */
+struct actuate_fresh {
+	uint64_t id;	/* 0: not known (the create's answer is missing) */
+	uint64_t op_id; /* its op tag */
+	uint64_t req;	/* a create still awaiting its answer, 0 none */
+	uint64_t since; /* now_ms it was recorded */
+};
+
 /* The manager (common/actuate.c). Operations live in a fixed array of
  * cfg.max_ops, so a pointer to one stays valid until the manager compacts
  * the array at the end of a public call. */
@@ -43,6 +61,10 @@ struct actuate {
 	uint64_t clone_failed_ms;
 	struct actuate_seen *listed; /* the last actuate_on_nodes' table, by id */
 	size_t nlisted, listed_cap;
+	struct actuate_fresh *fresh; /* ready clones not listed yet (cfg.max_ops) */
+	size_t nfresh;
+	uint64_t voters[ACTUATE_VOTERS]; /* actuate_set_voters */
+	size_t nvoters;
 	struct actuate_stats st;
 };
 
@@ -82,5 +104,19 @@ struct policy_node *actuate__node_find(struct policy_node *nodes, size_t n, uint
 void actuate__adopt_retire(struct actuate *a, uint64_t id, bool left, uint64_t now);
 /* Starts the dead-node operation of a listed droplet, dead since `since`. */
 void actuate__start_dead(struct actuate *a, uint64_t id, uint64_t since, uint64_t now);
+/* Is droplet id one of the election's voters? */
+bool actuate__is_voter(const struct actuate *a, uint64_t id);
+/* A droplet we created and no operation follows (struct actuate_fresh). */
+void actuate__fresh_add(struct actuate *a, const struct actuate_op *op, uint64_t now);
+/* Droplet id is gone: no longer capacity. */
+void actuate__fresh_forget(struct actuate *a, uint64_t id);
+/* True while entry f is not listed in the table and not expired at now. */
+bool actuate__fresh_counts(const struct actuate_fresh *f, const struct policy_node *nodes, size_t n,
+			   uint64_t now);
+/* Forgets the entries the table lists, and the expired ones. */
+void actuate__fresh_listed(struct actuate *a, const struct policy_node *nodes, size_t n,
+			   uint64_t now);
+/* A result no operation awaits: the answer of a dropped create? */
+void actuate__fresh_result(struct actuate *a, const struct actuate_result *r);
 
 #endif

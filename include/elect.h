@@ -206,6 +206,17 @@ int elect_member(struct elect *e, uint64_t id, enum elect_member_status st, uint
 		 uint64_t now);
 
 /*
+ * Membership: member `id` gossips that it is being retired (draining), or
+ * no longer. The leader removes a draining voter from the voter set at
+ * once, while it still answers (even when that makes the count even), and
+ * never promotes a draining member: a retirement must never take a
+ * majority of the voters with it (docs/election.md, "The voter set"). The
+ * shell calls it whenever a member's gossiped draining flag changes, and
+ * for every draining member at start. 0 or -ENOMEM (as elect_member).
+ */
+int elect_member_draining(struct elect *e, uint64_t id, bool draining, uint64_t now);
+
+/*
  * The policy's question: true when we are the leader, our first entry of
  * this term is committed, and the lease we hold is valid at `now`; then
  * *term (may be NULL) is the term every cloud call must carry and

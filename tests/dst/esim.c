@@ -67,7 +67,7 @@ esim_anchor(struct esim_node *n)
 }
 
 /* Real time at which the node's clock reads `ms`. */
-static uint64_t
+uint64_t
 esim_real_at(const struct esim_node *n, uint64_t ms)
 {
 	uint64_t local = ms * 1000;
@@ -128,10 +128,38 @@ esim_announce(struct esim_node *n)
 static void
 esim_tick_now(struct esim_node *n)
 {
+	const struct esim_hooks *h = &n->sim->p.hooks;
+
 	n->sim->c.ticks++;
 	esim_arm(n, elect_tick(n->core, esim_local_ms(n)));
 	if (n->announce)
 		esim_announce(n);
+	if (h->after_core != NULL)
+		h->after_core(h->ctx, n->index);
+}
+
+void
+esim_kick(struct esim *sim, uint32_t i)
+{
+	if (sim->nodes[i].status == ESIM_UP)
+		esim_tick_now(&sim->nodes[i]);
+}
+
+int
+esim_push(struct esim *sim, const struct evq_item *it)
+{
+	if (evq_push(&sim->q, it) < 0) {
+		esim_fail(sim, -ENOMEM);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void
+esim_life(struct esim *sim, uint32_t i, enum esim_life what)
+{
+	if (sim->p.hooks.life != NULL)
+		sim->p.hooks.life(sim->p.hooks.ctx, i, what);
 }
 
 /* ---- the core's ops ------------------------------------------------- */
@@ -226,6 +254,15 @@ esim_ops_random(void *arg)
 	return (uint32_t)(netsim_rand64(&n->rng) >> 32);
 }
 
+static enum elect_admit
+esim_ops_admissible(void *arg, uint64_t id)
+{
+	struct esim_node *n = arg;
+	const struct esim_hooks *h = &n->sim->p.hooks;
+
+	return h->admissible != NULL ? h->admissible(h->ctx, n->index, id) : ELECT_ADMIT_YES;
+}
+
 static void
 esim_ops_event(void *arg, const struct elect_event *ev)
 {
@@ -252,7 +289,7 @@ static const struct elect_ops esim_ops = {
 	.persist = esim_ops_persist,
 	.pubkey = esim_ops_pubkey,
 	.random = esim_ops_random,
-	.admissible = NULL,
+	.admissible = esim_ops_admissible,
 	.event = esim_ops_event,
 };
 
@@ -291,7 +328,7 @@ esim_topology_changed(struct esim *sim)
 		if (!esim_running(&sim->nodes[i]))
 			continue;
 		for (uint32_t j = 0; j < sim->p.nodes; j++)
-			if (j != i)
+			if (j != i && (sim->nodes[j].started || !sim->p.unborn_unknown))
 				esim_member_later(sim, i, j,
 						  base + netsim_rand64(&sim->net_rng) % jit);
 	}
@@ -304,19 +341,23 @@ esim_on_member(struct esim *sim, uint32_t obs, uint32_t subj)
 	struct esim_node *n = &sim->nodes[obs];
 	uint8_t st;
 
-	if (n->status == ESIM_OFF)
+	if (n->status == ESIM_OFF || (sim->p.unborn_unknown && !sim->nodes[subj].started))
 		return;
 	if (n->status == ESIM_PAUSED) {
 		esim_member_later(sim, obs, subj, 200000); /* seen after the pause */
 		return;
 	}
-	st = esim_reach(sim, obs, subj) ? ELECT_MEMBER_ALIVE : ELECT_MEMBER_DEAD;
+	st = esim_reach(sim, obs, subj) ? ELECT_MEMBER_ALIVE
+	     : sim->nodes[subj].left	? ELECT_MEMBER_LEFT
+					: ELECT_MEMBER_DEAD;
 	if (n->view[subj] == st)
 		return;
 	n->view[subj] = st;
 	if (elect_member(n->core, sim->nodes[subj].id, st, esim_local_ms(n), esim_local_ms(n)) < 0)
 		esim_fail(sim, -ENOMEM);
 	esim_tick_now(n);
+	if (sim->p.hooks.member != NULL && n->status == ESIM_UP)
+		sim->p.hooks.member(sim->p.hooks.ctx, obs, subj, st);
 }
 
 /* ---- life cycle ----------------------------------------------------- */
@@ -377,6 +418,8 @@ esim_free(struct esim *sim)
 	while (evq_pop(&sim->q, &it))
 		if (it.kind == ESIM_EV_DELIVER)
 			free(it.data);
+		else if (it.kind >= ESIM_EV_USER && sim->p.hooks.drop != NULL)
+			sim->p.hooks.drop(sim->p.hooks.ctx, &it);
 	evq_fini(&sim->q);
 	for (uint32_t i = 0; sim->nodes && i < sim->p.nodes; i++) {
 		struct esim_node *n = &sim->nodes[i];
@@ -397,6 +440,8 @@ esim_free(struct esim *sim)
 static void
 esim_stop(struct esim_node *n)
 {
+	if (n->status != ESIM_OFF)
+		esim_life(n->sim, n->index, ESIM_LIFE_STOP);
 	elect_free(n->core);
 	n->core = NULL;
 	n->status = ESIM_OFF;
@@ -418,9 +463,23 @@ esim_crash(struct esim *sim, uint32_t i)
 }
 
 void
+esim_leave(struct esim *sim, uint32_t i)
+{
+	if (sim->nodes[i].status == ESIM_OFF)
+		return;
+	if (sim->p.trace)
+		fprintf(stderr, "t=%.3f node %u: leaves\n",
+			(double)(sim->now_us - ESIM_T0_US) / 1e6, i);
+	sim->nodes[i].left = true;
+	esim_stop(&sim->nodes[i]);
+	esim_topology_changed(sim);
+}
+
+void
 esim_start(struct esim *sim, uint32_t i, bool with_state)
 {
 	struct esim_node *n = &sim->nodes[i];
+	struct elect_config cfg = sim->p.cfg;
 	struct elect_hard h;
 	bool have = false;
 
@@ -441,10 +500,13 @@ esim_start(struct esim *sim, uint32_t i, bool with_state)
 	/* The shell knows a node that had a state (its droplet-id marker is
 	 * there): only a node's very first start counts as new, unless a
 	 * scenario wipes the whole disk (esim_wipe). */
-	n->core = elect_new(&sim->p.cfg, &esim_ops, n, n->id, n->sk, have ? &h : NULL,
+	if (n->no_bootstrap)
+		cfg.bootstrap_expect = 0;
+	n->core = elect_new(&cfg, &esim_ops, n, n->id, n->sk, have ? &h : NULL,
 			    n->started && !n->wiped ? ELECT_NEW_STATE_LOST : 0, esim_local_ms(n));
 	n->started = true;
 	n->wiped = false;
+	n->left = false;
 	if (n->core == NULL) {
 		esim_fail(sim, -ENOMEM);
 		return;
@@ -455,6 +517,7 @@ esim_start(struct esim *sim, uint32_t i, bool with_state)
 			have ? "with its state" : "without state");
 	n->status = ESIM_UP;
 	n->resumed_us = sim->now_us;
+	esim_life(sim, i, ESIM_LIFE_START);
 	esim_topology_changed(sim);
 	esim_tick_now(n);
 }
@@ -465,6 +528,7 @@ esim_pause(struct esim *sim, uint32_t i)
 	if (sim->nodes[i].status != ESIM_UP)
 		return;
 	sim->nodes[i].status = ESIM_PAUSED;
+	esim_life(sim, i, ESIM_LIFE_PAUSE);
 	esim_topology_changed(sim);
 }
 
@@ -496,6 +560,8 @@ esim_resume(struct esim *sim, uint32_t i)
 		n->held[k] = NULL;
 	}
 	n->nheld = 0;
+	if (n->status == ESIM_UP)
+		esim_life(sim, i, ESIM_LIFE_RESUME);
 	esim_topology_changed(sim);
 }
 
@@ -615,6 +681,10 @@ esim_event(struct esim *sim, const struct evq_item *it)
 	case ESIM_EV_MEMBER:
 		esim_on_member(sim, it->node, it->gen);
 		break;
+	default:
+		if (sim->p.hooks.event != NULL)
+			sim->p.hooks.event(sim->p.hooks.ctx, it);
+		break;
 	}
 }
 
@@ -629,6 +699,8 @@ esim_run_until(struct esim *sim, uint64_t until_us)
 		esim_event(sim, &it);
 		if (sim->p.check)
 			esim_check_step(sim);
+		if (sim->p.hooks.step != NULL)
+			sim->p.hooks.step(sim->p.hooks.ctx);
 	}
 	if (sim->now_us < until_us)
 		sim->now_us = until_us;

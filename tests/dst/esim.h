@@ -40,6 +40,36 @@ enum esim_ev {
 	ESIM_EV_DELIVER = 1, /* data: struct esim_dgram */
 	ESIM_EV_TICK = 2,    /* gen must match the node's */
 	ESIM_EV_MEMBER = 3,  /* node = observer, gen = subject: re-read the oracle */
+	ESIM_EV_USER = 16,   /* and above: the hooks' own events (csim) */
+};
+
+/* What happened to a node, for esim_hooks.life. */
+enum esim_life {
+	ESIM_LIFE_START = 0, /* its core was made (a start or restart) */
+	ESIM_LIFE_STOP,	     /* crashed, left, or about to be restarted */
+	ESIM_LIFE_PAUSE,
+	ESIM_LIFE_RESUME, /* after its overdue tick and its held deliveries */
+};
+
+/*
+ * What a simulator built on top of this one (csim: the policy and the cloud)
+ * plugs in. Every hook may be NULL; none may call back into esim_run_until.
+ */
+struct esim_hooks {
+	void *ctx;
+	/* After every call into node i's core (a tick, a delivery, a member
+	 * event, its start): the shell looks at what the core now believes. */
+	void (*after_core)(void *ctx, uint32_t i);
+	/* The oracle told observer obs that subj is in st (after the core). */
+	void (*member)(void *ctx, uint32_t obs, uint32_t subj, enum elect_member_status st);
+	void (*life)(void *ctx, uint32_t i, enum esim_life what);
+	/* An event of kind >= ESIM_EV_USER is due; drop: one is freed unrun. */
+	void (*event)(void *ctx, const struct evq_item *it);
+	void (*drop)(void *ctx, const struct evq_item *it);
+	/* ops->admissible of node i's core (NULL: every node may vote). */
+	enum elect_admit (*admissible)(void *ctx, uint32_t i, uint64_t id);
+	/* After every event and the election's checks: the hooks' own checks. */
+	void (*step)(void *ctx);
 };
 
 enum esim_status {
@@ -56,7 +86,9 @@ struct esim_params {
 	uint64_t detect_ms, detect_jitter_ms; /* membership oracle */
 	struct elect_config cfg;
 	bool trace;
-	bool check; /* run the invariants at every step */
+	bool check;	     /* run the invariants at every step */
+	bool unborn_unknown; /* the oracle says nothing of a node never started */
+	struct esim_hooks hooks;
 };
 
 struct esim_dgram {
@@ -102,9 +134,11 @@ struct esim_node {
 	uint64_t campaign_us;  /* became candidate (for the term it may win) */
 	uint64_t seen_last;    /* its last log index when the checker last looked */
 	uint64_t bytes_out, msgs_out;
-	bool announce; /* the core asked for its announcement to be gossiped */
-	bool started;  /* started once: later starts without state pass STATE_LOST */
-	bool wiped;    /* esim_wipe: the next start looks like a brand-new node */
+	bool announce;	   /* the core asked for its announcement to be gossiped */
+	bool started;	   /* started once: later starts without state pass STATE_LOST */
+	bool wiped;	   /* esim_wipe: the next start looks like a brand-new node */
+	bool no_bootstrap; /* a clone: bootstrap_expect 0 (it joins a cluster) */
+	bool left;	   /* stopped by esim_leave: the oracle says LEFT */
 };
 
 struct esim_grant {
@@ -148,6 +182,8 @@ void esim_free(struct esim *sim);
  * it decodes; else a fresh state (the disk is wiped). */
 void esim_start(struct esim *sim, uint32_t i, bool with_state);
 void esim_crash(struct esim *sim, uint32_t i);
+/* A graceful leave: the node stops and the others learn LEFT, not DEAD. */
+void esim_leave(struct esim *sim, uint32_t i);
 void esim_pause(struct esim *sim, uint32_t i);
 void esim_resume(struct esim *sim, uint32_t i);
 /* Groups per node (NULL heals every cut). */
@@ -163,6 +199,13 @@ void esim_wipe(struct esim *sim, uint32_t i);
 int esim_run_until(struct esim *sim, uint64_t until_us);
 
 uint64_t esim_local_ms(const struct esim_node *n);
+/* Real time (us) at which node n's clock reads `ms` (at its current rate). */
+uint64_t esim_real_at(const struct esim_node *n, uint64_t ms);
+/* Ticks node i's core now and re-arms its timer (after a direct call into
+ * it, such as elect_transfer). */
+void esim_kick(struct esim *sim, uint32_t i);
+/* Queues a hook event (kind >= ESIM_EV_USER). 0 or -ENOMEM (latched). */
+int esim_push(struct esim *sim, const struct evq_item *it);
 /* The node whose core believes it leads now, or -1; *count of such nodes. */
 int esim_leading(struct esim *sim, uint32_t *count);
 bool esim_running(const struct esim_node *n);

@@ -19,54 +19,12 @@
 #define CAMP_T0	    UINT64_C(1000000000)
 #define CAMP_S	    UINT64_C(1000000)
 #define CAMP_MS	    UINT64_C(1000)
-#define CAMP_ACTS   512
 #define CAMP_LIVE_S 30 /* after the heal, a leader within this */
 
-enum camp_kind {
-	ACT_START,
-	ACT_START_FRESH,
-	ACT_START_CORRUPT,
-	ACT_CRASH,
-	ACT_PAUSE,
-	ACT_RESUME,
-	ACT_PARTITION,
-	ACT_HEAL,
-	ACT_CUT,
-	ACT_UNCUT,
-	ACT_LOSS,
-	ACT_RATE,
-	ACT_TRANSFER,
-	ACT_STEP_DOWN,
-	ACT_DISK_FULL,
-	ACT_DISK_OK,
-	ACT_KIND_COUNT,
-};
-
-static const char *const camp_kind_names[ACT_KIND_COUNT] = {
+const char *const esim_camp_kind_names[ACT_KIND_COUNT] = {
 	"start",     "start-fresh", "start-corrupt", "crash",	"pause", "resume",
 	"partition", "heal",	    "cut",	     "uncut",	"loss",	 "rate",
 	"transfer",  "step-down",   "disk-full",     "disk-ok",
-};
-
-/* A node < 0 is resolved when the action runs: the node that leads then (or
- * a random one), and the paired end action `pair` gets the same node. */
-struct camp_act {
-	uint64_t at_us;
-	uint32_t seq;
-	uint8_t kind;
-	int32_t node, node2;
-	int64_t arg; /* loss ppm, rate ppm, groups (2 bits per node) */
-	int32_t pair;
-};
-
-struct camp_plan {
-	uint32_t nodes, voters, expect;
-	uint32_t lat_max_us, loss_ppm;
-	uint32_t drift_mode;
-	uint64_t fault_us; /* faults stop, everything heals */
-	struct camp_act act[CAMP_ACTS];
-	uint32_t nact;
-	uint64_t rng;
 };
 
 static uint64_t
@@ -75,14 +33,14 @@ camp_rand(uint64_t *x)
 	return netsim_rand64(x);
 }
 
-static uint64_t
-camp_range(uint64_t *x, uint64_t lo, uint64_t hi)
+uint64_t
+esim_camp_range(uint64_t *x, uint64_t lo, uint64_t hi)
 {
 	return hi > lo ? lo + camp_rand(x) % (hi - lo) : lo;
 }
 
-static int32_t
-camp_add(struct camp_plan *pl, uint64_t at, uint8_t kind, int32_t node, int64_t arg)
+int32_t
+esim_camp_add(struct camp_plan *pl, uint64_t at, uint8_t kind, int32_t node, int64_t arg)
 {
 	struct camp_act *a;
 
@@ -101,15 +59,15 @@ camp_add(struct camp_plan *pl, uint64_t at, uint8_t kind, int32_t node, int64_t 
 }
 
 /* A begin action and its end `dur` later, sharing a node resolved at run time. */
-static void
-camp_episode(struct camp_plan *pl, uint64_t at, uint64_t dur, uint8_t k1, uint8_t k2, int32_t node,
-	     int64_t arg)
+void
+esim_camp_episode(struct camp_plan *pl, uint64_t at, uint64_t dur, uint8_t k1, uint8_t k2,
+		  int32_t node, int64_t arg)
 {
-	int32_t a = camp_add(pl, at, k1, node, arg), b;
+	int32_t a = esim_camp_add(pl, at, k1, node, arg), b;
 
 	if (a < 0)
 		return;
-	b = camp_add(pl, at + dur, k2, node, 0);
+	b = esim_camp_add(pl, at + dur, k2, node, 0);
 	if (b >= 0)
 		pl->act[a].pair = b;
 }
@@ -119,7 +77,7 @@ camp_episode(struct camp_plan *pl, uint64_t at, uint64_t dur, uint8_t k1, uint8_
 static int64_t
 camp_groups(struct camp_plan *pl)
 {
-	uint32_t ng = (uint32_t)camp_range(&pl->rng, 2, 4);
+	uint32_t ng = (uint32_t)esim_camp_range(&pl->rng, 2, 4);
 	int64_t g = 0;
 	bool two = false;
 
@@ -136,68 +94,69 @@ static void
 camp_fault(struct camp_plan *pl, uint64_t at, uint64_t lease_us)
 {
 	uint64_t *r = &pl->rng;
-	int32_t any = (int32_t)camp_range(r, 0, pl->nodes);
+	int32_t any = (int32_t)esim_camp_range(r, 0, pl->nodes);
 	int32_t who = camp_rand(r) % 2 ? -1 : any; /* -1: whoever leads then */
 	uint64_t k = camp_rand(r) % 13, d;
 
 	switch (k) {
 	case 0:
 	case 1: /* crash, then back with, without or with a corrupt state */
-		d = camp_range(r, 200 * CAMP_MS, 10 * CAMP_S);
+		d = esim_camp_range(r, 200 * CAMP_MS, 10 * CAMP_S);
 		k = camp_rand(r) % 10;
-		camp_episode(pl, at, d, ACT_CRASH,
-			     k < 7   ? ACT_START
-			     : k < 9 ? ACT_START_FRESH
-				     : ACT_START_CORRUPT,
-			     who, 0);
+		esim_camp_episode(pl, at, d, ACT_CRASH,
+				  k < 7	  ? ACT_START
+				  : k < 9 ? ACT_START_FRESH
+					  : ACT_START_CORRUPT,
+				  who, 0);
 		break;
 	case 2:
 	case 3: /* a pause, up to well past a lease */
-		d = camp_range(r, 300 * CAMP_MS, 3 * lease_us);
-		camp_episode(pl, at, d, ACT_PAUSE, ACT_RESUME, who, 0);
+		d = esim_camp_range(r, 300 * CAMP_MS, 3 * lease_us);
+		esim_camp_episode(pl, at, d, ACT_PAUSE, ACT_RESUME, who, 0);
 		break;
 	case 4:
 	case 5: /* a partition: random groups, or the leader with a minority */
-		d = camp_range(r, 1 * CAMP_S, 20 * CAMP_S);
-		camp_episode(pl, at, d, ACT_PARTITION, ACT_HEAL, who == -1 ? -1 : -2,
-			     camp_groups(pl));
+		d = esim_camp_range(r, 1 * CAMP_S, 20 * CAMP_S);
+		esim_camp_episode(pl, at, d, ACT_PARTITION, ACT_HEAL, who == -1 ? -1 : -2,
+				  camp_groups(pl));
 		break;
 	case 6:
 	case 7: { /* one-way or two-way cuts of a link, often the leader's */
 		int32_t a;
 
-		d = camp_range(r, 1 * CAMP_S, 15 * CAMP_S);
-		a = camp_add(pl, at, ACT_CUT, who, (int64_t)(camp_rand(r) % 3));
+		d = esim_camp_range(r, 1 * CAMP_S, 15 * CAMP_S);
+		a = esim_camp_add(pl, at, ACT_CUT, who, (int64_t)(camp_rand(r) % 3));
 		if (a >= 0) {
-			pl->act[a].node2 = (int32_t)camp_range(r, 0, pl->nodes);
-			pl->act[a].pair = camp_add(pl, at + d, ACT_UNCUT, who, 0);
+			pl->act[a].node2 = (int32_t)esim_camp_range(r, 0, pl->nodes);
+			pl->act[a].pair = esim_camp_add(pl, at + d, ACT_UNCUT, who, 0);
 		}
 		break;
 	}
 	case 8: /* flapping: partitions on and off every 0.2-2 s */
-		d = camp_range(r, 3 * CAMP_S, 10 * CAMP_S);
+		d = esim_camp_range(r, 3 * CAMP_S, 10 * CAMP_S);
 		for (uint64_t t = at; t < at + d;) {
-			uint64_t on = camp_range(r, 200 * CAMP_MS, 2 * CAMP_S);
+			uint64_t on = esim_camp_range(r, 200 * CAMP_MS, 2 * CAMP_S);
 
-			camp_add(pl, t, ACT_PARTITION, -2, camp_groups(pl));
-			camp_add(pl, t + on, ACT_HEAL, 0, 0);
-			t += on + camp_range(r, 100 * CAMP_MS, 2 * CAMP_S);
+			esim_camp_add(pl, t, ACT_PARTITION, -2, camp_groups(pl));
+			esim_camp_add(pl, t + on, ACT_HEAL, 0, 0);
+			t += on + esim_camp_range(r, 100 * CAMP_MS, 2 * CAMP_S);
 		}
 		break;
 	case 9: /* loss up to 30% */
-		d = camp_range(r, 2 * CAMP_S, 20 * CAMP_S);
-		camp_episode(pl, at, d, ACT_LOSS, ACT_LOSS, 0, (int64_t)camp_range(r, 0, 300001));
+		d = esim_camp_range(r, 2 * CAMP_S, 20 * CAMP_S);
+		esim_camp_episode(pl, at, d, ACT_LOSS, ACT_LOSS, 0,
+				  (int64_t)esim_camp_range(r, 0, 300001));
 		pl->act[pl->nact - 1].arg = pl->loss_ppm;
 		break;
 	case 10: /* leadership transfer (to the best voter or a named one) */
-		camp_add(pl, at, ACT_TRANSFER, -1, camp_rand(r) % 2 ? 0 : any + 1);
+		esim_camp_add(pl, at, ACT_TRANSFER, -1, camp_rand(r) % 2 ? 0 : any + 1);
 		break;
 	case 11:
-		camp_add(pl, at, ACT_STEP_DOWN, -1, 0);
+		esim_camp_add(pl, at, ACT_STEP_DOWN, -1, 0);
 		break;
 	default: /* a full disk for a while */
-		d = camp_range(r, 1 * CAMP_S, 10 * CAMP_S);
-		camp_episode(pl, at, d, ACT_DISK_FULL, ACT_DISK_OK, who, 0);
+		d = esim_camp_range(r, 1 * CAMP_S, 10 * CAMP_S);
+		esim_camp_episode(pl, at, d, ACT_DISK_FULL, ACT_DISK_OK, who, 0);
 		break;
 	}
 }
@@ -205,25 +164,27 @@ camp_fault(struct camp_plan *pl, uint64_t at, uint64_t lease_us)
 /* Clock rates: fixed random within the bound (mode 0), at the bound with
  * random signs that flip now and then (1), or a new random rate for each
  * node every few seconds (2). */
-static void
-camp_drift(struct camp_plan *pl, int32_t rho)
+void
+esim_camp_drift(struct camp_plan *pl, int32_t rho)
 {
 	uint64_t *r = &pl->rng;
 
 	for (uint32_t i = 0; i < pl->nodes; i++) {
-		int64_t rate = pl->drift_mode == 1
-				       ? (camp_rand(r) % 2 ? rho : -rho)
-				       : (int64_t)camp_range(r, 0, 2 * (uint64_t)rho + 1) - rho;
+		int64_t rate =
+			pl->drift_mode == 1
+				? (camp_rand(r) % 2 ? rho : -rho)
+				: (int64_t)esim_camp_range(r, 0, 2 * (uint64_t)rho + 1) - rho;
 
-		camp_add(pl, 0, ACT_RATE, (int32_t)i, rate);
+		esim_camp_add(pl, 0, ACT_RATE, (int32_t)i, rate);
 		if (pl->drift_mode == 0)
 			continue;
-		for (uint64_t t = camp_range(r, 2 * CAMP_S, 6 * CAMP_S); t < pl->fault_us;
-		     t += camp_range(r, 2 * CAMP_S, 8 * CAMP_S)) {
+		for (uint64_t t = esim_camp_range(r, 2 * CAMP_S, 6 * CAMP_S); t < pl->fault_us;
+		     t += esim_camp_range(r, 2 * CAMP_S, 8 * CAMP_S)) {
 			rate = pl->drift_mode == 1
 				       ? -rate
-				       : (int64_t)camp_range(r, 0, 2 * (uint64_t)rho + 1) - rho;
-			camp_add(pl, t, ACT_RATE, (int32_t)i, rate);
+				       : (int64_t)esim_camp_range(r, 0, 2 * (uint64_t)rho + 1) -
+						 rho;
+			esim_camp_add(pl, t, ACT_RATE, (int32_t)i, rate);
 		}
 	}
 }
@@ -243,29 +204,37 @@ camp_plan_make(struct camp_plan *pl, uint64_t seed, uint64_t fault_s, uint64_t l
 	       int32_t rho)
 {
 	uint64_t *r = &pl->rng, v;
-	uint32_t nfaults, map[CAMP_ACTS];
+	uint32_t nfaults;
 
 	memset(pl, 0, sizeof(*pl));
 	pl->rng = netsim_seed_stream(seed, 77);
-	pl->nodes = (uint32_t)camp_range(r, 3, 10);
+	pl->nodes = (uint32_t)esim_camp_range(r, 3, 10);
 	v = camp_rand(r) % 20;
 	pl->voters = v == 0 ? 1 : v < 9 ? 3 : v < 18 ? 5 : 7;
 	/* Bootstrap needs more than half the nodes, so that two sides of a
 	 * partition can never both bootstrap (docs/election.md). */
-	pl->expect = pl->nodes / 2 + 1 + (uint32_t)camp_range(r, 0, pl->nodes - pl->nodes / 2);
+	pl->expect = pl->nodes / 2 + 1 + (uint32_t)esim_camp_range(r, 0, pl->nodes - pl->nodes / 2);
 	if (pl->expect > ELECT_VOTERS_MAX)
 		pl->expect = ELECT_VOTERS_MAX;
-	pl->lat_max_us = (uint32_t)camp_range(r, 1000, 50000);
-	pl->loss_ppm = camp_rand(r) % 4 == 0 ? (uint32_t)camp_range(r, 0, 100000) : 0;
+	pl->lat_max_us = (uint32_t)esim_camp_range(r, 1000, 50000);
+	pl->loss_ppm = camp_rand(r) % 4 == 0 ? (uint32_t)esim_camp_range(r, 0, 100000) : 0;
 	pl->drift_mode = (uint32_t)(camp_rand(r) % 3);
 	pl->fault_us = fault_s * CAMP_S;
 	for (uint32_t i = 0; i < pl->nodes; i++)
-		camp_add(pl, camp_range(r, 0, CAMP_S), ACT_START, (int32_t)i, 0);
-	camp_drift(pl, rho);
-	nfaults = (uint32_t)camp_range(r, 3, 15);
+		esim_camp_add(pl, esim_camp_range(r, 0, CAMP_S), ACT_START, (int32_t)i, 0);
+	esim_camp_drift(pl, rho);
+	nfaults = (uint32_t)esim_camp_range(r, 3, 15);
 	for (uint32_t k = 0; k < nfaults; k++)
-		camp_fault(pl, camp_range(r, CAMP_S, pl->fault_us - 3 * CAMP_S),
+		camp_fault(pl, esim_camp_range(r, CAMP_S, pl->fault_us - 3 * CAMP_S),
 			   lease_ms * CAMP_MS);
+	esim_camp_sort(pl);
+}
+
+void
+esim_camp_sort(struct camp_plan *pl)
+{
+	static uint32_t map[CAMP_ACTS];
+
 	/* Sort, keeping each begin's pair index pointing at its end. */
 	for (uint32_t i = 0; i < pl->nact; i++)
 		pl->act[i].seq = i;
@@ -278,8 +247,8 @@ camp_plan_make(struct camp_plan *pl, uint64_t seed, uint64_t fault_s, uint64_t l
 }
 
 /* The node that leads now, else one that thinks it is leader, else random. */
-static uint32_t
-camp_leader(struct esim *sim, uint64_t *rng)
+uint32_t
+esim_camp_leader(struct esim *sim, uint64_t *rng)
 {
 	uint32_t count;
 	int who = esim_leading(sim, &count);
@@ -290,6 +259,25 @@ camp_leader(struct esim *sim, uint64_t *rng)
 		if (esim_running(&sim->nodes[i]) && elect_role(sim->nodes[i].core) == ELECT_LEADER)
 			return i;
 	return (uint32_t)(camp_rand(rng) % sim->p.nodes);
+}
+
+uint32_t
+esim_camp_any(struct esim *sim, uint64_t *rng)
+{
+	uint32_t up[ESIM_MAX], k = 0;
+
+	for (uint32_t i = 0; i < sim->p.nodes; i++)
+		if (esim_running(&sim->nodes[i]))
+			up[k++] = i;
+	return k ? up[camp_rand(rng) % k] : 0;
+}
+
+/* After a direct call into a core: a shell on top looks at it again. */
+static void
+camp_after(struct esim *sim, uint32_t n)
+{
+	if (sim->p.hooks.after_core != NULL && sim->nodes[n].status == ESIM_UP)
+		sim->p.hooks.after_core(sim->p.hooks.ctx, n);
 }
 
 static void
@@ -304,21 +292,24 @@ camp_groups_apply(struct esim *sim, int64_t g, int32_t leader_alone)
 	esim_partition(sim, groups);
 }
 
-static void
-camp_apply(struct esim *sim, struct camp_plan *pl, struct camp_act *a)
+bool
+esim_camp_apply(struct esim *sim, struct camp_plan *pl, struct camp_act *a)
 {
 	uint32_t n, m;
 
+	if (a->kind >= ACT_KIND_COUNT)
+		return false;
 	if (a->node < 0 && a->kind != ACT_PARTITION && a->kind != ACT_HEAL) {
-		a->node = (int32_t)camp_leader(sim, &pl->rng);
+		a->node = a->node == ESIM_CAMP_ANY ? (int32_t)esim_camp_any(sim, &pl->rng)
+						   : (int32_t)esim_camp_leader(sim, &pl->rng);
 		if (a->pair >= 0)
 			pl->act[a->pair].node = a->node;
 	}
 	n = a->node >= 0 ? (uint32_t)a->node : 0;
 	if (sim->p.trace)
 		fprintf(stderr, "t=%.3f plan: %s node %d arg %" PRId64 "\n",
-			(double)(sim->now_us - CAMP_T0) / 1e6, camp_kind_names[a->kind], a->node,
-			a->arg);
+			(double)(sim->now_us - CAMP_T0) / 1e6, esim_camp_kind_names[a->kind],
+			a->node, a->arg);
 	switch (a->kind) {
 	case ACT_START:
 	case ACT_START_FRESH:
@@ -339,14 +330,16 @@ camp_apply(struct esim *sim, struct camp_plan *pl, struct camp_act *a)
 		break;
 	case ACT_PARTITION:
 		camp_groups_apply(sim, a->arg,
-				  a->node == -1 ? (int32_t)camp_leader(sim, &pl->rng) : -1);
+				  a->node == -1 ? (int32_t)esim_camp_leader(sim, &pl->rng) : -1);
 		break;
 	case ACT_HEAL:
 		esim_partition(sim, NULL);
 		break;
 	case ACT_CUT:
 	case ACT_UNCUT:
-		m = a->node2 >= 0 ? (uint32_t)a->node2 : (n + 1) % sim->p.nodes;
+		m = a->node2 >= 0		? (uint32_t)a->node2
+		    : a->node2 == ESIM_CAMP_ANY ? esim_camp_any(sim, &pl->rng)
+						: (n + 1) % sim->p.nodes;
 		if (m == n)
 			m = (n + 1) % sim->p.nodes;
 		if (a->pair >= 0)
@@ -367,16 +360,19 @@ camp_apply(struct esim *sim, struct camp_plan *pl, struct camp_act *a)
 			(void)elect_transfer(sim->nodes[n].core,
 					     a->arg ? ESIM_ID_BASE + (uint64_t)(a->arg - 1) : 0,
 					     esim_local_ms(&sim->nodes[n]));
+		camp_after(sim, n);
 		break;
 	case ACT_STEP_DOWN:
 		if (sim->nodes[n].status == ESIM_UP)
 			(void)elect_step_down(sim->nodes[n].core, esim_local_ms(&sim->nodes[n]));
+		camp_after(sim, n);
 		break;
 	case ACT_DISK_FULL:
 	case ACT_DISK_OK:
 		sim->nodes[n].disk_full = a->kind == ACT_DISK_FULL;
 		break;
 	}
+	return true;
 }
 
 /* Heals every fault: links, loss, pauses, disks, and restarts the crashed. */
@@ -418,8 +414,8 @@ camp_quorum_possible(const struct esim *sim)
  * its state, or fewer virgin nodes than bootstrap_expect are left (the
  * others lost their state and know it). Only force-recover gets such a
  * cluster going. */
-static bool
-camp_boot_orphaned(const struct esim *sim)
+bool
+esim_camp_boot_orphaned(const struct esim *sim)
 {
 	uint32_t virgin = 0;
 
@@ -483,7 +479,7 @@ esim_seed_run(uint64_t seed, const struct esim_camp_opts *o, struct esim_outcome
 	out->voters = pl.voters;
 	for (uint32_t k = 0; k < pl.nact && sim->error == 0; k++) {
 		esim_run_until(sim, CAMP_T0 + pl.act[k].at_us);
-		camp_apply(sim, &pl, &pl.act[k]);
+		esim_camp_apply(sim, &pl, &pl.act[k]);
 	}
 	esim_run_until(sim, CAMP_T0 + pl.fault_us);
 	camp_heal(sim);
@@ -497,7 +493,7 @@ esim_seed_run(uint64_t seed, const struct esim_camp_opts *o, struct esim_outcome
 	out->leader_after_heal_ms = t <= end ? (t - (CAMP_T0 + pl.fault_us)) / CAMP_MS : 0;
 	out->live = t <= end;
 	out->quorum_possible = camp_quorum_possible(sim);
-	out->orphaned = camp_boot_orphaned(sim);
+	out->orphaned = esim_camp_boot_orphaned(sim);
 	out->breaks = sim->nbreaks_total;
 	out->leaders = sim->c.leaders;
 	out->msgs = sim->c.sent;
@@ -527,7 +523,7 @@ camp_print_plan(uint64_t seed, const struct esim_camp_opts *o)
 	for (uint32_t k = 0; k < pl.nact; k++)
 		if (pl.act[k].kind != ACT_RATE || o->trace)
 			printf("  t=%7.3f %-13s node %2d arg %" PRId64 "\n", pl.act[k].at_us / 1e6,
-			       camp_kind_names[pl.act[k].kind], pl.act[k].node, pl.act[k].arg);
+			       esim_camp_kind_names[pl.act[k].kind], pl.act[k].node, pl.act[k].arg);
 }
 
 static double

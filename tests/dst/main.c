@@ -5,6 +5,7 @@
  *   dst [options] test NAME    one test scenario, or "all"
  *   dst list                   the test names
  *   dst elect ...              the election core's simulator (esim_main.c)
+ *   dst cloud ...              election, policy and actuation against a cloud (csim_main.c)
  */
 #include <errno.h>
 #include <getopt.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csim_scen.h"
 #include "esim.h"
 #include "scen.h"
 
@@ -245,6 +247,8 @@ main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc > 1 && strcmp(argv[1], "elect") == 0)
 		return esim_main(argc - 1, argv + 1); /* the election core (esim_main.c) */
+	if (argc > 1 && strcmp(argv[1], "cloud") == 0)
+		return csim_main(argc - 1, argv + 1); /* the decision path (csim_main.c) */
 	scen_opts_default(&o);
 	o.p.nodes = 100;
 	while ((c = getopt_long(argc, argv, "n:s:t:h", main_longopts, NULL)) != -1) {

@@ -380,6 +380,38 @@ TEST(actuate_retire_in_order)
 	actuate_free(f.a);
 }
 
+/*
+ * A voter is never asked to leave (nor deleted) while it is one: the retire
+ * waits at the end of its drain until the election removed it (it is
+ * draining, so the leader does as soon as that keeps a live majority).
+ * Without the wait, two voters of three retired, or one of a set with a
+ * dead voter, left the election without a majority for good (found by
+ * `dst cloud campaign`, seeds 44 and 257).
+ */
+TEST(actuate_retire_waits_until_the_victim_is_not_a_voter)
+{
+	struct afx f;
+	struct policy_decision d;
+	struct actuate_action act;
+	uint64_t victim = 42, voters[3] = { 7, 42, 9 };
+
+	afx_init(&f, NULL);
+	actuate_set_voters(f.a, voters, 3);
+	d = decision(POLICY_SCALE_IN, 1, &victim);
+	ASSERT_OK(actuate_apply(f.a, &d, 1795298910, f.now));
+	act = afx_take(&f, ACTUATE_MARK_DRAINING);
+	afx_reply(&f, &act, ACTUATE_OK, 0);
+	act = afx_take(&f, ACTUATE_DEREGISTER);
+	afx_reply(&f, &act, ACTUATE_OK, 0);
+	afx_advance(&f, 90000 + 10 * 60 * 1000ULL);
+	afx_no_action(&f); /* still a voter: no leave, no delete, however long */
+	voters[1] = 11;
+	actuate_set_voters(f.a, voters, 3);
+	afx_advance(&f, 1000);
+	(void)afx_take(&f, ACTUATE_ASK_LEAVE);
+	actuate_free(f.a);
+}
+
 TEST(actuate_retire_deletes_when_the_victim_never_leaves)
 {
 	struct afx f;
@@ -911,6 +943,169 @@ TEST(actuate_fill_input_counts_what_the_policy_must_see)
 	ASSERT_EQ(pin.creating, 1);
 	ASSERT_TRUE((n[0].flags & POLICY_NODE_RETIRING) != 0);
 	ASSERT_FALSE(pin.clone_failed);
+	actuate_free(f.a);
+}
+
+/*
+ * A clone that is ready before any listing shows its droplet (a listing
+ * older than the boot, or the tag listing's lag) is still capacity: the
+ * policy must not see one node fewer and clone a "replacement" (found by
+ * `dst cloud campaign`, seeds 19 and 20: max_nodes crossed).
+ */
+TEST(actuate_ready_clone_counts_until_listed)
+{
+	struct afx f;
+	struct policy_decision out = decision(POLICY_SCALE_OUT, 1, NULL);
+	struct policy_node n[2];
+	struct policy_input pin;
+	struct actuate_action c, reg;
+
+	afx_init(&f, NULL);
+	n[0] = listed(5, POLICY_ST_ACTIVE, SWIM_ALIVE, 0);
+	ASSERT_OK(actuate_on_nodes(f.a, n, 1, f.now));
+	ASSERT_OK(actuate_apply(f.a, &out, 1795298910, f.now));
+	c = afx_take(&f, ACTUATE_CREATE);
+	afx_reply(&f, &c, ACTUATE_OK, 100);
+	afx_advance(&f, 30000);
+	actuate_on_member(f.a, 100, SWIM_ALIVE, f.now);
+	reg = afx_take(&f, ACTUATE_REGISTER);
+	afx_reply(&f, &reg, ACTUATE_OK, 0);
+	ASSERT_TRUE(afx_event(&f, ACTUATE_EV_CLONE_READY));
+	ASSERT_EQ(actuate_op_count(f.a), 0);
+	memset(&pin, 0, sizeof(pin));
+	pin.now_ms = f.now;
+	pin.clone_price_uusd = 8929;
+	actuate_fill_input(f.a, n, 1, &pin);
+	ASSERT_EQ(pin.creating, 1);		       /* ready, not listed yet */
+	ASSERT_OK(actuate_on_nodes(f.a, n, 1, f.now)); /* a listing that still lags */
+	actuate_fill_input(f.a, n, 1, &pin);
+	ASSERT_EQ(pin.creating, 1);
+	n[1] = listed(100, POLICY_ST_ACTIVE, SWIM_ALIVE, c.op_id);
+	ASSERT_OK(actuate_on_nodes(f.a, n, 2, f.now));
+	actuate_fill_input(f.a, n, 2, &pin);
+	ASSERT_EQ(pin.creating, 0); /* listed: counted once, as itself */
+	actuate_free(f.a);
+}
+
+/*
+ * Operations dropped by a lapsed lease still made droplets: a clone whose
+ * create was answered (its id known) and one whose answer comes after the
+ * drop both count as capacity until a listing shows them. Otherwise the
+ * renewed lease's reconcile, blind to them for the tag listing's lag,
+ * restores the desired size with more clones (found by `dst cloud
+ * campaign`, seed 342: max_nodes and max_hourly_cost crossed under loss).
+ */
+TEST(actuate_clones_of_a_lapsed_lease_still_count)
+{
+	struct afx f;
+	struct policy_decision out = decision(POLICY_SCALE_OUT, 2, NULL);
+	struct policy_node n[3];
+	struct policy_input pin;
+	struct actuate_action c1, c2;
+	struct actuate_result r;
+
+	afx_init(&f, NULL);
+	actuate_set_lease(f.a, f.term, f.now + 1000, f.now);
+	n[0] = listed(5, POLICY_ST_ACTIVE, SWIM_ALIVE, 0);
+	ASSERT_OK(actuate_on_nodes(f.a, n, 1, f.now));
+	ASSERT_OK(actuate_apply(f.a, &out, 1795298910, f.now));
+	c1 = afx_take(&f, ACTUATE_CREATE);
+	c2 = afx_take(&f, ACTUATE_CREATE);
+	afx_reply(&f, &c1, ACTUATE_OK, 100);
+	afx_advance(&f, 1500); /* the lease lapses: both operations are dropped */
+	ASSERT_EQ(actuate_op_count(f.a), 0);
+	actuate_set_lease(f.a, f.term, f.now + 60000, f.now);
+	ASSERT_OK(actuate_on_nodes(f.a, n, 1, f.now)); /* the reconcile: neither listed yet */
+	memset(&pin, 0, sizeof(pin));
+	pin.now_ms = f.now;
+	actuate_fill_input(f.a, n, 1, &pin);
+	ASSERT_EQ(pin.creating, 2);
+	memset(&r, 0, sizeof(r)); /* the second create's answer, late */
+	r.req = c2.req;
+	r.status = ACTUATE_OK;
+	r.droplet = 101;
+	ASSERT_EQ(actuate_on_result(f.a, &r, f.now), -ENOENT);
+	actuate_fill_input(f.a, n, 1, &pin);
+	ASSERT_EQ(pin.creating, 2);
+	n[1] = listed(100, POLICY_ST_NEW, SWIM_ALIVE, c1.op_id);
+	n[2] = listed(101, POLICY_ST_NEW, SWIM_ALIVE, c2.op_id);
+	ASSERT_OK(actuate_on_nodes(f.a, n, 3, f.now));
+	actuate_fill_input(f.a, n, 3, &pin);
+	ASSERT_EQ(pin.creating, 0);
+	actuate_free(f.a);
+}
+
+/*
+ * ... but a clone a listing already showed is not "fresh": dropped with a
+ * lapsed lease, it counts only while listings show it. Counting it for
+ * ACTUATE_FRESH_MS kept a droplet another leader had deleted in the
+ * policy's size for minutes: the desired size stayed one above the live
+ * members (found by `dst cloud campaign`, seed 256).
+ */
+TEST(actuate_listed_clone_of_a_lapsed_lease_does_not_count)
+{
+	struct afx f;
+	struct policy_node n[2];
+	struct policy_input pin;
+
+	afx_init(&f, NULL);
+	actuate_set_lease(f.a, f.term, f.now + 1000, f.now);
+	n[0] = listed(5, POLICY_ST_ACTIVE, SWIM_ALIVE, 0);
+	n[1] = listed(100, POLICY_ST_NEW, SWIM_ALIVE, 0x3bca8fabedfbULL);
+	n[1].flags &= ~POLICY_NODE_MEMBER; /* still booting: adopted */
+	ASSERT_OK(actuate_on_nodes(f.a, n, 2, f.now));
+	ASSERT_EQ(actuate_op_count(f.a), 1);
+	afx_advance(&f, 1500); /* the lease lapses: the adopted clone is dropped */
+	ASSERT_EQ(actuate_op_count(f.a), 0);
+	actuate_set_lease(f.a, f.term + 1, f.now + 60000, f.now);
+	ASSERT_OK(actuate_on_nodes(f.a, n, 1, f.now)); /* deleted meanwhile */
+	memset(&pin, 0, sizeof(pin));
+	pin.now_ms = f.now;
+	actuate_fill_input(f.a, n, 1, &pin);
+	ASSERT_EQ(pin.creating, 0);
+	actuate_free(f.a);
+}
+
+/* A create whose answer never comes, dropped with its lease, counts until
+ * its op tag is listed, or for a bounded time when it never shows. */
+TEST(actuate_unanswered_create_of_a_lapsed_lease_counts_for_a_while)
+{
+	struct afx f;
+	struct policy_decision out = decision(POLICY_SCALE_OUT, 1, NULL);
+	struct policy_node n[2];
+	struct policy_input pin;
+	struct actuate_action c;
+
+	afx_init(&f, NULL);
+	actuate_set_lease(f.a, f.term, f.now + 1000, f.now);
+	n[0] = listed(5, POLICY_ST_ACTIVE, SWIM_ALIVE, 0);
+	ASSERT_OK(actuate_apply(f.a, &out, 1795298910, f.now));
+	c = afx_take(&f, ACTUATE_CREATE);
+	afx_advance(&f, 1500);
+	actuate_set_lease(f.a, f.term, f.now + 24 * 3600 * 1000ULL, f.now);
+	ASSERT_OK(actuate_on_nodes(f.a, n, 1, f.now));
+	memset(&pin, 0, sizeof(pin));
+	pin.now_ms = f.now;
+	actuate_fill_input(f.a, n, 1, &pin);
+	ASSERT_EQ(pin.creating, 1);
+	n[1] = listed(77, POLICY_ST_NEW, SWIM_ALIVE, c.op_id); /* it did happen */
+	ASSERT_OK(actuate_on_nodes(f.a, n, 2, f.now));
+	actuate_fill_input(f.a, n, 2, &pin);
+	ASSERT_EQ(pin.creating, 0);
+	/* Another one that never happened stops counting after a while. */
+	out = decision(POLICY_SCALE_OUT, 1, NULL);
+	ASSERT_OK(actuate_apply(f.a, &out, 1795298910, f.now));
+	(void)afx_take(&f, ACTUATE_CREATE);
+	actuate_set_lease(f.a, f.term + 1, f.now + 24 * 3600 * 1000ULL, f.now);
+	ASSERT_OK(actuate_on_nodes(f.a, n, 2, f.now));
+	pin.now_ms = f.now;
+	actuate_fill_input(f.a, n, 2, &pin);
+	ASSERT_EQ(pin.creating, 1);
+	f.now += 3 * 60 * 1000;
+	ASSERT_OK(actuate_on_nodes(f.a, n, 2, f.now));
+	pin.now_ms = f.now;
+	actuate_fill_input(f.a, n, 2, &pin);
+	ASSERT_EQ(pin.creating, 0);
 	actuate_free(f.a);
 }
 
