@@ -54,7 +54,8 @@
 #define BAKE_SSH_RETRY_MS   5000
 #define BAKE_USER_DATA_MAX  65536 /* DigitalOcean's limit on user_data */
 #define BAKE_REMOTE_KEYRING "/etc/mitosis/cluster.key"
-#define BAKE_SSH_DEST	    11 /* root@IP in ssh's argv */
+#define BAKE_REMOTE_TOKEN   "/etc/mitosis/token"
+#define BAKE_SSH_DEST	    11 /* root@IP in ssh's argv, then the remote command */
 
 enum {
 	BAKE_OPT_USER_DATA = 300,
@@ -65,6 +66,7 @@ enum {
 	BAKE_OPT_REGION,
 	BAKE_OPT_TIMEOUT,
 	BAKE_OPT_SSH,
+	BAKE_OPT_SSH_TOKEN,
 	BAKE_OPT_PRINT
 };
 
@@ -95,7 +97,9 @@ struct cmd_bake {
 	/* --ssh: the keyring copy. */
 	uv_process_t ssh_proc;
 	uv_timer_t ssh_timer;
-	bool ssh_running, ssh_done, ssh_armed;
+	bool ssh_token;	   /* --ssh-token: the token first, then the keyring */
+	unsigned ssh_step; /* 0: the token (when asked), 1: the keyring, 2: done */
+	bool ssh_running, ssh_armed;
 	unsigned ssh_tries;
 };
 
@@ -106,9 +110,9 @@ static void bake_enter(struct cmd_bake *b, enum bake_state st);
 const struct cmd_entry cmd_bake_entry = {
 	"bake",
 	cmd_bake_main,
-	"bake --user-data FILE | --deb-url URL [--ssh] [--base-image IMAGE] [--name NAME]\n"
-	"       [--size SIZE] [--region REGION] [--timeout DURATION] [--print-user-data]\n"
-	"       [--json] [--dry-run] [-c FILE] [--KEY VALUE ...]",
+	"bake --user-data FILE | --deb-url URL [--ssh | --ssh-token] [--base-image IMAGE]\n"
+	"       [--name NAME] [--size SIZE] [--region REGION] [--timeout DURATION]\n"
+	"       [--print-user-data] [--json] [--dry-run] [-c FILE] [--KEY VALUE ...]",
 	"bake the snapshot the cluster's droplets boot from; print its image id",
 	cmd_bake_help,
 };
@@ -131,6 +135,10 @@ cmd_bake_help(FILE *out)
 		"                    keyring is in " BAKE_REMOTE_KEYRING "\n"
 		"  --ssh             copy key_file into the builder over ssh as root (the\n"
 		"                    droplet gets clone_ssh_keys), retried until it takes it\n"
+		"  --ssh-token       --ssh, and token_file first as " BAKE_REMOTE_TOKEN ":\n"
+		"                    the image's leader then reads the inventory, registers\n"
+		"                    and clones (docs/metadata.md: bake secrets, never\n"
+		"                    put them in user-data)\n"
 		"  --base-image IMG  a slug or an image id (default " BAKE_BASE ")\n"
 		"  --name NAME       the snapshot's name\n"
 		"  --size, --region  the builder's (default clone_size or " BAKE_SIZE ",\n"
@@ -167,6 +175,9 @@ bake_option(struct cmd_frame *f, int val, const char *arg, void *ctx)
 	case BAKE_OPT_REGION:
 		b->region = arg;
 		break;
+	case BAKE_OPT_SSH_TOKEN:
+		b->ssh_token = true;
+		/* fall through */
 	case BAKE_OPT_SSH:
 		b->ssh = true;
 		break;
@@ -199,6 +210,7 @@ bake_parse(struct cmd_bake *b, int argc, char **argv)
 		{ "region", required_argument, NULL, BAKE_OPT_REGION },
 		{ "timeout", required_argument, NULL, BAKE_OPT_TIMEOUT },
 		{ "ssh", no_argument, NULL, BAKE_OPT_SSH },
+		{ "ssh-token", no_argument, NULL, BAKE_OPT_SSH_TOKEN },
 		{ "print-user-data", no_argument, NULL, BAKE_OPT_PRINT },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -224,7 +236,7 @@ bake_parse(struct cmd_bake *b, int argc, char **argv)
  * user-data: docs/metadata.md) and given to the agent's user, then power_state.
  */
 static char *
-bake_user_data_gen(const char *cluster, const char *url)
+bake_user_data_gen(const char *cluster, const char *url, bool token)
 {
 	return xasprintf(
 		"#cloud-config\n"
@@ -238,6 +250,7 @@ bake_user_data_gen(const char *cluster, const char *url)
 		"      # baked into the image by mitosis bake\n"
 		"      cluster = %s\n"
 		"      key_file = " BAKE_REMOTE_KEYRING "\n"
+		"%s"
 		"runcmd:\n"
 		"  - [mkdir, -p, /var/cache/mitosis]\n"
 		"  - [curl, -fsSL, --retry, '5', -o, /var/cache/mitosis/mitosis.deb, '%s']\n"
@@ -246,14 +259,15 @@ bake_user_data_gen(const char *cluster, const char *url)
 		"  - [rm, -f, /var/cache/mitosis/mitosis.deb]\n"
 		"  - [systemctl, enable, mitosis.service]\n"
 		"  - [sh, -c, 'for i in $(seq 1 180); do [ -s " BAKE_REMOTE_KEYRING " ] && break; "
-		"sleep 5; done; chown mitosis:mitosis " BAKE_REMOTE_KEYRING
-		"; chmod 600 " BAKE_REMOTE_KEYRING "']\n"
+		"sleep 5; done; for f in " BAKE_REMOTE_KEYRING " " BAKE_REMOTE_TOKEN
+		"; do [ -e $f ] && "
+		"chown mitosis:mitosis $f && chmod 600 $f; done; true']\n"
 		"power_state:\n"
 		"  mode: poweroff\n"
 		"  message: mitosis is installed; powering off for the snapshot\n"
 		"  timeout: 60\n"
 		"  condition: true\n",
-		cluster, cluster, url);
+		cluster, cluster, token ? "      token_file = " BAKE_REMOTE_TOKEN "\n" : "", url);
 }
 
 /* A URL we put in single quotes in YAML: printable, no quote, no blank. */
@@ -323,7 +337,7 @@ bake_user_data(struct cmd_bake *b)
 			       b->deb_url);
 		return 1;
 	}
-	b->user_data = bake_user_data_gen(b->f.cfg->cluster, b->deb_url);
+	b->user_data = bake_user_data_gen(b->f.cfg->cluster, b->deb_url, b->ssh_token);
 	return 0;
 }
 
@@ -452,8 +466,10 @@ bake_on_cloned(int err, const char *error, const struct cloud_clone_result *res,
 	}
 	b->off_by = uv_now(&b->f.loop) + b->timeout_ms;
 	b->created_ms = uv_now(&b->f.loop);
-	if (b->ssh)
+	if (b->ssh) {
+		b->ssh_step = b->ssh_token ? 0 : 1;
 		bake_ssh_start(b);
+	}
 	bake_enter(b, BAKE_WAIT_OFF);
 }
 
@@ -583,9 +599,11 @@ bake_on_ssh_exit(uv_process_t *p, int64_t status, int sig)
 	b->ssh_running = false;
 	uv_close((uv_handle_t *)p, NULL);
 	if (status == 0 && sig == 0) {
-		b->ssh_done = true;
-		fprintf(stderr, "mitosis bake: keyring copied into the builder (%s:%s)\n",
-			b->builder.public_ipv4, BAKE_REMOTE_KEYRING);
+		fprintf(stderr, "mitosis bake: %s copied into the builder (%s:%s)\n",
+			b->ssh_step == 0 ? "token" : "keyring", b->builder.public_ipv4,
+			b->ssh_step == 0 ? BAKE_REMOTE_TOKEN : BAKE_REMOTE_KEYRING);
+		if (++b->ssh_step < 2 && b->state == BAKE_WAIT_OFF && !b->stop)
+			bake_ssh_start(b);
 		return;
 	}
 	if (b->ssh_tries % 6 == 0)
@@ -601,8 +619,9 @@ bake_on_ssh_exit(uv_process_t *p, int64_t status, int sig)
 	}
 }
 
-/* One try: the keyring on ssh's stdin (never in an argument), written
- * atomically and mode 0600 on the builder. */
+/* One try of the current step: the file on ssh's stdin (never in an
+ * argument), written atomically and mode 0600 on the builder. The token goes
+ * first: bake.yaml powers off once the keyring is there. */
 static void
 bake_ssh_start(struct cmd_bake *b)
 {
@@ -619,10 +638,16 @@ bake_ssh_start(struct cmd_bake *b)
 		"-o",
 		"LogLevel=ERROR",
 		"root@IP", /* BAKE_SSH_DEST */
-		"umask 077 && mkdir -p /etc/mitosis && cat >/etc/mitosis/.cluster.key.new && "
-		"mv -f /etc/mitosis/.cluster.key.new " BAKE_REMOTE_KEYRING,
+		"the remote command",
 		NULL,
 	};
+	static const char *const remote[2] = {
+		"umask 077 && mkdir -p /etc/mitosis && cat >/etc/mitosis/.token.new && "
+		"mv -f /etc/mitosis/.token.new " BAKE_REMOTE_TOKEN,
+		"umask 077 && mkdir -p /etc/mitosis && cat >/etc/mitosis/.cluster.key.new && "
+		"mv -f /etc/mitosis/.cluster.key.new " BAKE_REMOTE_KEYRING,
+	};
+	const char *local = b->ssh_step == 0 ? b->f.cfg->token_file : b->f.cfg->key_file;
 	char dest[DOAPI_IPV4_LEN + 8], *args[sizeof(argv) / sizeof(argv[0])];
 	uv_stdio_container_t io[3] = { { .flags = UV_INHERIT_FD },
 				       { .flags = UV_IGNORE },
@@ -638,9 +663,10 @@ bake_ssh_start(struct cmd_bake *b)
 		args[i] = (char *)(uintptr_t)argv[i];
 	snprintf(dest, sizeof(dest), "root@%s", b->builder.public_ipv4);
 	args[BAKE_SSH_DEST] = dest;
-	fd = open(b->f.cfg->key_file, O_RDONLY | O_CLOEXEC);
+	args[BAKE_SSH_DEST + 1] = (char *)(uintptr_t)remote[b->ssh_step];
+	fd = open(local, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		bake_fail(b, "--ssh: %s: %s", b->f.cfg->key_file, strerror(errno));
+		bake_fail(b, "--ssh: %s: %s", local, strerror(errno));
 		return;
 	}
 	io[0].data.fd = fd;
