@@ -98,7 +98,22 @@ grep -q '^dry-run: POST /v2/droplets .*"tags":\["mitosis-bake","mitosis-op-' "$L
 [ "$(sim_eval "sum(e['method'] != 'GET' for e in s['request_log'][$before:])")" = 0 ] || fail "the dry run sent a mutating request"
 say "--dry-run prints the create and sends nothing"
 
-# 3. Bootstrap from the baked image; the leader serves the three founders.
+# 3. Bootstrap from the baked image; the leader serves the three founders. First a dry
+# run: the founder's user-data, as sent, passes cloud-init's schema.
+"$MITOSIS" cloud bootstrap -c "$T/m.conf" --image "$IMAGE" --count 3 --dry-run >"$LOG/boot-dry.txt" 2>&1 ||
+	fail "bootstrap --dry-run: $(cat "$LOG/boot-dry.txt")"
+python3 - "$LOG/boot-dry.txt" "$T/founder.yaml" <<'PY' || fail "bootstrap --dry-run printed no create: $(cat "$LOG/boot-dry.txt")"
+import json, sys
+line = next(l for l in open(sys.argv[1]) if l.startswith("dry-run: POST /v2/droplets "))
+body = json.loads(line.split(" ", 3)[3])
+assert "bootstrap_expect = 3" in body["user_data"] and "mitosis-bk" in body["tags"], body
+open(sys.argv[2], "w").write(body["user_data"])
+PY
+if command -v cloud-init >/dev/null; then
+	PYTHONDONTWRITEBYTECODE=1 cloud-init schema --config-file "$T/founder.yaml" >"$LOG/founder-schema.txt" 2>&1 ||
+		fail "the founders' user-data is not valid cloud-config: $(cat "$LOG/founder-schema.txt" "$T/founder.yaml")"
+fi
+[ "$(sim_eval "len(s['droplets'])")" = 0 ] || fail "bootstrap --dry-run created droplets"
 "$MITOSIS" cloud bootstrap -c "$T/m.conf" --image "$IMAGE" --count 3 --timeout 60s --json >"$LOG/boot.json" 2>"$LOG/boot.err" ||
 	fail "cloud bootstrap failed: $(cat "$LOG/boot.err" "$LOG/boot.json")"
 python3 - "$LOG/boot.json" <<'PY' || fail "bootstrap: $(cat "$LOG/boot.json")"
