@@ -781,7 +781,7 @@ bake_on_signal(uv_signal_t *s, int signum)
 	if (b->stop)
 		return;
 	bake_fail(b, "interrupted (%s)%s", strsignal(signum),
-		  b->have_builder ? "; deleting the builder" : "");
+		  b->have_builder || b->state == BAKE_CREATE ? "; deleting the builder" : "");
 	if (b->state == BAKE_WAIT_OFF && b->timer_armed) {
 		uv_timer_stop(&b->timer);
 		b->timer_armed = false;
