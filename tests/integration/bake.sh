@@ -21,10 +21,9 @@
 sim_start --boot-delay 1 --action-delay 1 --kill-grace 1 --seed 21
 make_keyring "$T/cluster.key"
 
-bake_sim_setup bk
+bake_sim_setup itest # make_config names the cluster itest
 
 make_config "$T/m.conf" "$T/cluster.key" <<CONF
-cluster = bk
 token_file = $TOKEN_FILE
 api_url = $SIM_URL
 clone_size = s-1vcpu-1gb
@@ -82,8 +81,8 @@ say "refused: no user-data (2), a bad configuration (1), no power_state (1); a b
 
 spawn bake-int env PATH="$T/bin:$PATH" "$MITOSIS" bake -c "$T/m.conf" --base-image "$BASE" --user-data "$T/never.yaml" --timeout 60s
 BK=$LAST_PID
-wait_until 30 bash -c "[ \"\$(curl -sf $SIM_URL/_sim/state | python3 -c 'import json,sys; print(sum(d[\"status\"] == \"active\" for d in json.load(sys.stdin)[\"droplets\"]))')\" = 1 ]" ||
-	fail "the interrupted bake's builder did not become active"
+builder_active() { [ "$(sim_eval "sum(d['status'] == 'active' for d in s['droplets'])")" = 1 ]; }
+wait_until 30 builder_active || fail "the interrupted bake's builder did not become active"
 sleep 1
 kill -INT "$BK"
 wait_exit "$BK" 60 || fail "the interrupted bake did not end"
@@ -94,7 +93,7 @@ say "SIGINT while waiting: the builder is deleted"
 before=$(sim_eval "len(s['request_log'])")
 bake --user-data "$T/bake.yaml" --dry-run >"$LOG/dry.txt" 2>&1 || fail "dry run: $(cat "$LOG/dry.txt")"
 grep -q '^dry-run: POST /v2/droplets .*"tags":\["mitosis-bake","mitosis-op-' "$LOG/dry.txt" || fail "the dry run did not print the create with the bake tag: $(cat "$LOG/dry.txt")"
-! grep -q 'mitosis-bk' "$LOG/dry.txt" || fail "the builder would carry the cluster tag: $(cat "$LOG/dry.txt")"
+! grep -q 'mitosis-itest' "$LOG/dry.txt" || fail "the builder would carry the cluster tag: $(cat "$LOG/dry.txt")"
 [ "$(sim_eval "sum(e['method'] != 'GET' for e in s['request_log'][$before:])")" = 0 ] || fail "the dry run sent a mutating request"
 say "--dry-run prints the create and sends nothing"
 
@@ -106,7 +105,7 @@ python3 - "$LOG/boot-dry.txt" "$T/founder.yaml" <<'PY' || fail "bootstrap --dry-
 import json, sys
 line = next(l for l in open(sys.argv[1]) if l.startswith("dry-run: POST /v2/droplets "))
 body = json.loads(line.split(" ", 3)[3])
-assert "bootstrap_expect = 3" in body["user_data"] and "mitosis-bk" in body["tags"], body
+assert "bootstrap_expect = 3" in body["user_data"] and "mitosis-itest" in body["tags"], body
 open(sys.argv[2], "w").write(body["user_data"])
 PY
 if command -v cloud-init >/dev/null; then

@@ -70,6 +70,7 @@ chmod 755 "$T/bin/node-socket"
 cp "$T/walk.sh" "$LOG/walk.sh"
 bash "$T/walk.sh" >"$LOG/walk.out" 2>"$LOG/walk.err" ||
 	fail "the walkthrough failed at: $(grep '^\[' "$LOG/walk.err" | tail -n 1): $(tail -n 5 "$LOG/walk.err")"
+awk '$1 == "primary" || $1 == "accept" { print $3 }' "$W/cluster.key" >>"$MITOSIS_SECRETS"
 say "ran: $(grep -c '^\[' "$LOG/walk.err") commands"
 
 # What the doc promised.
