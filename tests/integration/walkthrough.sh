@@ -68,9 +68,12 @@ chmod 755 "$T/bin/node-socket"
 	done <"$T/commands"
 } >"$T/walk.sh"
 cp "$T/walk.sh" "$LOG/walk.sh"
-bash "$T/walk.sh" >"$LOG/walk.out" 2>"$LOG/walk.err" ||
-	fail "the walkthrough failed at: $(grep '^\[' "$LOG/walk.err" | tail -n 1): $(tail -n 5 "$LOG/walk.err")"
-awk '$1 == "primary" || $1 == "accept" { print $3 }' "$W/cluster.key" >>"$MITOSIS_SECRETS"
+set +e
+bash "$T/walk.sh" >"$LOG/walk.out" 2>"$LOG/walk.err"
+rc=$?
+set -e
+[ ! -f "$W/cluster.key" ] || awk '$1 == "primary" || $1 == "accept" { print $3 }' "$W/cluster.key" >>"$MITOSIS_SECRETS"
+[ "$rc" = 0 ] || fail "the walkthrough failed at: $(grep '^\[' "$LOG/walk.err" | tail -n 1): $(tail -n 5 "$LOG/walk.err")"
 say "ran: $(grep -c '^\[' "$LOG/walk.err") commands"
 
 # What the doc promised.
