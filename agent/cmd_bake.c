@@ -100,6 +100,9 @@ struct cmd_bake {
 	bool ssh_token;	   /* --ssh-token: the token first, then the keyring */
 	unsigned ssh_step; /* 0: the token (when asked), 1: the keyring, 2: done */
 	bool ssh_running, ssh_armed;
+	bool ssh_open;	    /* the process handle is open (until its close callback) */
+	int64_t ssh_status; /* the last try's exit status ... */
+	int ssh_sig;	    /* ... or signal */
 	unsigned ssh_tries;
 };
 
@@ -591,32 +594,46 @@ bake_on_ssh_timer(uv_timer_t *t)
 		bake_ssh_start(b);
 }
 
+/* The try's handle is closed: go on with the next step, or try again later
+ * (the handle may be spawned again only now). */
+static void
+bake_on_ssh_closed(uv_handle_t *h)
+{
+	struct cmd_bake *b = container_of((uv_process_t *)h, struct cmd_bake, ssh_proc);
+	bool go = b->state == BAKE_WAIT_OFF && !b->stop;
+
+	b->ssh_open = false;
+	if (b->ssh_status == 0 && b->ssh_sig == 0) {
+		fprintf(stderr, "mitosis bake: %s copied into the builder (%s:%s)\n",
+			b->ssh_step == 0 ? "token" : "keyring", b->builder.public_ipv4,
+			b->ssh_step == 0 ? BAKE_REMOTE_TOKEN : BAKE_REMOTE_KEYRING);
+		if (++b->ssh_step < 2 && go)
+			bake_ssh_start(b);
+		return;
+	}
+	if (b->ssh_tries % 6 == 1)
+		fprintf(stderr,
+			"mitosis bake: ssh root@%s failed (%u tries so far, the last %s %d); "
+			"trying again every %d s\n",
+			b->builder.public_ipv4, b->ssh_tries,
+			b->ssh_sig != 0 ? "by signal" : "with status",
+			b->ssh_sig != 0 ? b->ssh_sig : (int)b->ssh_status,
+			BAKE_SSH_RETRY_MS / 1000);
+	if (go) {
+		uv_timer_start(&b->ssh_timer, bake_on_ssh_timer, BAKE_SSH_RETRY_MS, 0);
+		b->ssh_armed = true;
+	}
+}
+
 static void
 bake_on_ssh_exit(uv_process_t *p, int64_t status, int sig)
 {
 	struct cmd_bake *b = container_of(p, struct cmd_bake, ssh_proc);
 
 	b->ssh_running = false;
-	uv_close((uv_handle_t *)p, NULL);
-	if (status == 0 && sig == 0) {
-		fprintf(stderr, "mitosis bake: %s copied into the builder (%s:%s)\n",
-			b->ssh_step == 0 ? "token" : "keyring", b->builder.public_ipv4,
-			b->ssh_step == 0 ? BAKE_REMOTE_TOKEN : BAKE_REMOTE_KEYRING);
-		if (++b->ssh_step < 2 && b->state == BAKE_WAIT_OFF && !b->stop)
-			bake_ssh_start(b);
-		return;
-	}
-	if (b->ssh_tries % 6 == 0)
-		fprintf(stderr,
-			"mitosis bake: ssh root@%s failed (%u tries so far, the last %s %d); "
-			"trying again every %d s\n",
-			b->builder.public_ipv4, b->ssh_tries,
-			sig != 0 ? "by signal" : "with status", sig != 0 ? sig : (int)status,
-			BAKE_SSH_RETRY_MS / 1000);
-	if (b->state == BAKE_WAIT_OFF && !b->stop) {
-		uv_timer_start(&b->ssh_timer, bake_on_ssh_timer, BAKE_SSH_RETRY_MS, 0);
-		b->ssh_armed = true;
-	}
+	b->ssh_status = status;
+	b->ssh_sig = sig;
+	uv_close((uv_handle_t *)p, bake_on_ssh_closed);
 }
 
 /* One try of the current step: the file on ssh's stdin (never in an
@@ -673,8 +690,11 @@ bake_ssh_start(struct cmd_bake *b)
 	b->ssh_tries++;
 	r = uv_spawn(&b->f.loop, &b->ssh_proc, &po);
 	close(fd);
+	b->ssh_open = true;
 	if (r != 0) {
-		uv_close((uv_handle_t *)&b->ssh_proc, NULL);
+		b->ssh_status = -1; /* the close callback must not go on */
+		b->stop = true;
+		uv_close((uv_handle_t *)&b->ssh_proc, bake_on_ssh_closed);
 		bake_fail(b, "--ssh: cannot run ssh: %s", uv_strerror(r));
 		return;
 	}
@@ -849,7 +869,9 @@ bake_close(struct cmd_bake *b)
 	if (b->handles_open) {
 		if (b->ssh_running) {
 			uv_process_kill(&b->ssh_proc, SIGTERM);
-			uv_close((uv_handle_t *)&b->ssh_proc, NULL);
+			b->ssh_running = false;
+			b->stop = true; /* its close callback must not go on */
+			uv_close((uv_handle_t *)&b->ssh_proc, bake_on_ssh_closed);
 		}
 		uv_close((uv_handle_t *)&b->timer, NULL);
 		uv_close((uv_handle_t *)&b->ssh_timer, NULL);
