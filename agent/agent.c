@@ -100,7 +100,6 @@ struct agent {
 	struct notify *notify;	 /* systemd's notification socket (no-op outside systemd) */
 	struct metrics *metrics; /* GET /metrics and /health; NULL without metrics_listen */
 	struct prom_api api;	 /* every HTTP request, by endpoint class and answer */
-	uint64_t reg_ops[PROM_REG_COUNT], reg_errors[PROM_REG_COUNT];
 	uv_timer_t status_timer;
 	uint64_t gossip_started; /* uv_now() when gossip started */
 	bool alone;		 /* alone by design: no seeds, and discovery found no peer */
@@ -167,9 +166,6 @@ agent_on_self_out(int err, void *arg)
 {
 	struct agent *a = arg;
 
-	a->reg_ops[PROM_REG_DEREGISTER]++;
-	if (err != 0 && err != -ECANCELED)
-		a->reg_errors[PROM_REG_DEREGISTER]++;
 	if (err != 0 && err != -ECANCELED)
 		log_warnx("rotation: could not take this node out of rotation: %s", strerror(-err));
 	else if (err == 0)
@@ -627,6 +623,7 @@ agent_on_metrics(const char *path, int *status, const char **type, void *arg)
 	struct agent *a = arg;
 	const struct swim_member **m;
 	struct prom_view v;
+	struct elect_report er;
 	char *body = NULL;
 	size_t n;
 
@@ -639,8 +636,12 @@ agent_on_metrics(const char *path, int *status, const char **type, void *arg)
 	v.joined = agent_joined(a) && !a->leaving;
 	v.api = a->cfg->token_file != NULL ? &a->api : NULL;
 	v.registrars = a->rot != NULL;
-	memcpy(v.reg_ops, a->reg_ops, sizeof(v.reg_ops));
-	memcpy(v.reg_errors, a->reg_errors, sizeof(v.reg_errors));
+	if (a->leader != NULL)
+		leader_counters(a->leader, v.reg_ops, v.reg_errors);
+	if (a->el != NULL) {
+		agent_elect_report(a, &er);
+		v.election = &er;
+	}
 	m = agent_members(a, &n);
 	agent_fill_status(a, m, n, &v.st);
 	v.self_load = &swim_self(gossip_swim(a->gossip))->load;

@@ -775,7 +775,12 @@ clone_template(struct cloud_clone *k, const struct cloud_clone_opts *o, char *er
 	tags[cr.ntags++] = k->res.op_tag;
 	for (size_t i = 0; i < o->ntags; i++)
 		tags[cr.ntags++] = o->tags[i];
-	r = doapi_clone_user_data(o->cluster, o->seeds, o->nseeds, &ud);
+	if (o->user_data != NULL) {
+		ud = xstrdup(o->user_data);
+		r = 0;
+	} else {
+		r = doapi_clone_user_data(o->cluster, o->seeds, o->nseeds, &ud);
+	}
 	if (r != 0) {
 		snprintf(err, errsize, "user-data: a seed is not an IPv4 address");
 		return r;

@@ -30,6 +30,7 @@ struct cloud_clone_opts {
 	size_t ntags;
 	const char *const *seeds; /* current members' private IPv4s, for user-data */
 	size_t nseeds;
+	const char *user_data;	    /* NULL: a clone's, from the seeds; else sent as is */
 	unsigned count;		    /* 1..DOAPI_MAX_NAMES */
 	uint64_t active_timeout_ms; /* from the create; default 5 min */
 	uint64_t delete_timeout_ms; /* each delete's wait for 404 (cloud_delete_start); 0 = 2 min */

@@ -25,6 +25,7 @@
 #include "cloud_clone.h"
 #include "cloud_ops.h"
 #include "cmd.h"
+#include "cmd_bootstrap.h"
 #include "cmd_cloud.h"
 #include "cmd_frame.h"
 #include "container.h"
@@ -65,8 +66,8 @@ static void cmd_resize_help(FILE *out);
 const struct cmd_entry cmd_cloud_entry = {
 	"cloud",
 	cmd_cloud_main,
-	"cloud ls [--json] [--dry-run] [-c FILE] [--KEY VALUE ...]",
-	"list the cluster's droplets (by the cluster tag)",
+	"cloud ls|bootstrap [--json] [--dry-run] [-c FILE] [--KEY VALUE ...]",
+	"list the cluster's droplets (by the cluster tag); bootstrap a new cluster",
 	cmd_cloud_help,
 };
 const struct cmd_entry cmd_clone_entry = {
@@ -292,7 +293,11 @@ static int
 cmd_cloud_main(int argc, char **argv)
 {
 	struct cmd_cloud x = { 0 };
-	int r = cmd_cloud_parse(&x, &cmd_cloud_entry, argc, argv, 1, 1);
+	int r;
+
+	if (argc > 1 && strcmp(argv[1], "bootstrap") == 0)
+		return cmd_bootstrap_main(argc - 1, argv + 1);
+	r = cmd_cloud_parse(&x, &cmd_cloud_entry, argc, argv, 1, 1);
 
 	if (r < 0 && strcmp(argv[optind], "ls") != 0) {
 		cmd_usage(stderr, &cmd_cloud_entry);

@@ -157,8 +157,10 @@ cmd_frame_open(struct cmd_frame *f, unsigned flags)
 	char err[512];
 
 	f->cfg = cmd_load_config(f->config, f->flags, f->nflags, true);
-	if (f->cfg == NULL)
+	if (f->cfg == NULL) {
+		f->rc = 1; /* the verb's exit code: its errors are printed */
 		return 1;
+	}
 	log_set_level(f->cfg->log_level);
 	log_set_traces(f->cfg->traces);
 	cmd_frame_note_leader(f);

@@ -93,6 +93,8 @@ struct leader {
 	unsigned reconcile_failures;
 	uint64_t reconciles, reconciled_at;
 	uint64_t refused; /* mutating tries the gate held back */
+	/* Registrar operations ended, by kind, and those that failed (metrics). */
+	uint64_t reg_ops[PROM_REG_COUNT], reg_errors[PROM_REG_COUNT];
 	/* Life. */
 	unsigned pending; /* callbacks to come (listings, reconciles, changes) */
 	bool closing, timer_closed;
@@ -292,6 +294,18 @@ leader_call_new(struct leader *l)
 	return c;
 }
 
+/* Counts one registrar operation that ended; a cancel (the agent stops) is
+ * neither done nor failed. */
+static void
+leader_count(struct leader *l, enum prom_reg_op op, int err)
+{
+	if (err == -ECANCELED)
+		return;
+	l->reg_ops[op]++;
+	if (err != 0)
+		l->reg_errors[op]++;
+}
+
 /* ---- single changes ---- */
 
 static void
@@ -303,6 +317,8 @@ leader_on_change(int err, const char *why, void *arg)
 	enum leader_held to = c->to;
 	struct leader_node *n;
 
+	if (l->rot != NULL)
+		leader_count(l, to == LEADER_IN ? PROM_REG_REGISTER : PROM_REG_DEREGISTER, err);
 	if (leader_call_end(c))
 		return;
 	if ((n = leader_node_find(l, id)) == NULL)
@@ -402,6 +418,8 @@ leader_on_reconciled(int err, const char *why, void *arg)
 	uint64_t *ids = c->ids;
 
 	c->ids = NULL;
+	if (l->rot != NULL)
+		leader_count(l, PROM_REG_RECONCILE, err);
 	if (leader_call_end(c)) {
 		free(ids);
 		return;
@@ -742,6 +760,14 @@ leader_admissible(void *arg, uint64_t id)
 
 /* ---- start, stop, report ---- */
 
+void
+leader_counters(const struct leader *l, uint64_t ops[PROM_REG_COUNT],
+		uint64_t errors[PROM_REG_COUNT])
+{
+	memcpy(ops, l->reg_ops, sizeof(l->reg_ops));
+	memcpy(errors, l->reg_errors, sizeof(l->reg_errors));
+}
+
 static void
 leader_on_self_out(int err, const char *why, void *arg)
 {
@@ -749,6 +775,7 @@ leader_on_self_out(int err, const char *why, void *arg)
 	void (*cb)(int, void *) = c->cb;
 	void *cbarg = c->arg;
 
+	leader_count(c->l, PROM_REG_DEREGISTER, err);
 	if (err != 0 && err != -ECANCELED)
 		log_warnx("leader: could not take this node out of rotation: %s",
 			  why != NULL ? why : strerror(-err));

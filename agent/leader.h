@@ -38,6 +38,7 @@
 #include "doapi.h"
 #include "elect.h"
 #include "elect_report.h"
+#include "prom.h"
 #include "swim.h"
 
 struct cfg;
@@ -129,6 +130,11 @@ bool leader_may_act(const struct leader *l, uint64_t *term, uint64_t *timeout_ms
  * or no registrar is configured.
  */
 int leader_deregister_self(struct leader *l, void (*cb)(int err, void *arg), void *arg);
+
+/* The registrar operations this node ended as the leader (a cancelled one
+ * not counted), by kind, and those that failed: the metrics' counters. */
+void leader_counters(const struct leader *l, uint64_t ops[PROM_REG_COUNT],
+		     uint64_t errors[PROM_REG_COUNT]);
 
 /* The leader's work for `mitosis status`. */
 void leader_report(const struct leader *l, struct elect_report_work *out);

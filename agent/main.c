@@ -16,6 +16,8 @@
 
 #include "cmd.h"
 #include "cmd_agent.h"
+#include "cmd_bake.h"
+#include "cmd_bootstrap.h"
 #include "cmd_cloud.h"
 #include "cmd_control.h"
 #include "cmd_keygen.h"
@@ -46,9 +48,11 @@ static const struct cmd_entry *const main_table[] = {
 	&cmd_status_entry,
 	&cmd_leader_entry,
 	&cmd_cloud_entry,
+	&cmd_bootstrap_entry,
 	&cmd_clone_entry,
 	&cmd_snapshot_entry,
 	&cmd_resize_entry,
+	&cmd_bake_entry,
 	&cmd_register_entry,
 	&cmd_deregister_entry,
 	&cmd_retire_entry,

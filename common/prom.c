@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "elect_report.h"
 #include "prom.h"
 #include "util.h"
 
@@ -353,10 +354,12 @@ prom_api(struct prom_buf *b, const struct prom_api *api)
 static void
 prom_registrars(struct prom_buf *b, const struct prom_view *v)
 {
-	static const char *const ops[PROM_REG_COUNT] = { "register", "deregister" };
+	static const char *const ops[PROM_REG_COUNT] = { "register", "deregister", "reconcile" };
 
 	prom_family(b, "mitosis_registrar_operations_total", "counter",
-		    "Times the agent put this node into (or took it out of) every registrar.");
+		    "Registrar operations this node started as the leader: a member put into "
+		    "(register) or taken out of (deregister) every registrar, or every registrar "
+		    "made to hold the alive members (reconcile).");
 	for (int i = 0; i < PROM_REG_COUNT; i++)
 		prom_printf(b, "mitosis_registrar_operations_total{operation=\"%s\"} %" PRIu64 "\n",
 			    ops[i], v->reg_ops[i]);
@@ -365,6 +368,36 @@ prom_registrars(struct prom_buf *b, const struct prom_view *v)
 	for (int i = 0; i < PROM_REG_COUNT; i++)
 		prom_printf(b, "mitosis_registrar_errors_total{operation=\"%s\"} %" PRIu64 "\n",
 			    ops[i], v->reg_errors[i]);
+}
+
+/* The election: gauges of what this node sees now, counters of its rounds. */
+static void
+prom_election(struct prom_buf *b, const struct elect_report *r)
+{
+	const struct elect_status *st = &r->st;
+
+	prom_one(b, "mitosis_leader", "gauge", "1 while this node holds the leader's lease.",
+		 st->leading ? 1 : 0);
+	prom_one(b, "mitosis_election_term", "gauge", "The election term this node is in.",
+		 st->term);
+	prom_one(b, "mitosis_election_leader_known", "gauge",
+		 "1 when this node knows a leader of its term.", st->leader != 0 ? 1 : 0);
+	prom_one(b, "mitosis_election_voter", "gauge", "1 when this node is one of the voters.",
+		 st->role != ELECT_NONVOTER ? 1 : 0);
+	prom_one(b, "mitosis_election_voters", "gauge", "Voters in the committed voter set.",
+		 st->voters.n);
+	prom_one(b, "mitosis_election_voters_alive", "gauge",
+		 "Voters of the committed set that the membership protocol holds alive.",
+		 st->voters_alive);
+	prom_one(b, "mitosis_election_quorum_lost", "gauge",
+		 "1 when too few voters are alive to elect a leader and none leads.",
+		 st->quorum_lost ? 1 : 0);
+	prom_one(b, "mitosis_elections_total", "counter",
+		 "Elections this node started (pre-vote rounds).", r->stats.elections);
+	prom_one(b, "mitosis_election_campaigns_total", "counter",
+		 "Vote rounds this node started (each raised the term).", r->stats.campaigns);
+	prom_one(b, "mitosis_election_won_total", "counter", "Times this node became the leader.",
+		 r->stats.won);
 }
 
 char *
@@ -385,6 +418,8 @@ prom_render(const struct prom_view *v)
 		prom_api(&b, v->api);
 	if (v->registrars)
 		prom_registrars(&b, v);
+	if (v->election != NULL)
+		prom_election(&b, v->election);
 	if (b.oom) {
 		free(b.s);
 		return NULL;

@@ -16,6 +16,8 @@
 
 #include "report.h"
 
+struct elect_report;
+
 /* The API endpoint classes that requests are counted by. */
 enum prom_endpoint {
 	PROM_EP_DROPLETS,
@@ -47,8 +49,13 @@ struct prom_api {
 	int64_t ratelimit_limit;     /* likewise */
 };
 
-/* Registrar operations of the agent's rotation, by kind. */
-enum prom_reg_op { PROM_REG_REGISTER, PROM_REG_DEREGISTER, PROM_REG_COUNT };
+/*
+ * Registrar operations the leader started (agent/leader.c), by kind: one
+ * node put into or taken out of every registrar, or every registrar made to
+ * hold exactly the alive members. Only the leader drives the registrars, so
+ * on other nodes these stay where they were when it last led.
+ */
+enum prom_reg_op { PROM_REG_REGISTER, PROM_REG_DEREGISTER, PROM_REG_RECONCILE, PROM_REG_COUNT };
 
 struct prom_view {
 	const char *version, *revision; /* build info */
@@ -59,10 +66,9 @@ struct prom_view {
 	const struct prom_api *api;	   /* NULL: the agent has no API client */
 	bool registrars;		   /* whether registrar counters apply */
 	uint64_t reg_ops[PROM_REG_COUNT], reg_errors[PROM_REG_COUNT];
-	/*
-	 * The election integration adds the leader (0/1), the term and the
-	 * scaling decisions by kind here, and their families in prom_render().
-	 */
+	/* The election as this node sees it (role, term, leader, voters, its
+	 * rounds); NULL: none yet (the agent has not started it), no family. */
+	const struct elect_report *election;
 };
 
 /* A fresh counter set: zeros, rate limits not known. */

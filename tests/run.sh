@@ -29,7 +29,7 @@ JOBS=${JOBS:-2}
 # The tests that drive the DigitalOcean simulator: run a second time on its
 # realism profile (tests/integration/lib.sh, sim_start). The real_* tests set
 # their own realism knobs and run once.
-REAL_TESTS=${REAL_TESTS-"cloud_cli cloud_clone cloud_contract cloud_faults clone_e2e discovery rotation_agent rotation_dns_lb rotation_faults"}
+REAL_TESTS=${REAL_TESTS-"bake cloud_cli cloud_clone cloud_contract cloud_faults clone_e2e discovery rotation_agent rotation_dns_lb rotation_faults"}
 REAL_TIME_SCALE=${REAL_TIME_SCALE:-0.05}
 export MITOSIS_LOGDIR=${MITOSIS_LOGDIR:-$(mktemp -d /tmp/mitosis-test-logs.XXXXXX)}
 mkdir -p "$MITOSIS_LOGDIR"

@@ -701,6 +701,9 @@ class Sim:
             result = self.run_user_data(d, env, gen)
             with self.lock:
                 d["user_data_result"] = result
+            if result.get("power_state") in ("poweroff", "halt"):
+                self.power_off_self(did, gen)
+                return
         self.start_agent(did, gen, img, env)
         with self.lock:
             gone = d.get("deleted") and not self.cfg.get("keep")
@@ -749,9 +752,20 @@ class Sim:
                     continue
                 codes.append(self.run_droplet_cmd(d, gen, argv, env, log_path))
             return {"kind": "cloud-config", "files": [f["path"] for f in files], "exit_codes": codes,
-                    "ignored_keys": ignored}
+                    "ignored_keys": ignored, "power_state": rt.parse_power_state(ud)}
         self._append_log(log_path, "dosim: user-data is neither #! nor #cloud-config; ignored\n")
         return {"kind": "ignored"}
+
+    def power_off_self(self, did, gen):
+        """cloud-init's power_state after the user-data (a bake's builder): the droplet turns itself
+        off, with no API action, and its status reads "off" (its image's command never starts)."""
+        with self.lock:
+            d = self.droplets.get(did)
+            if d is None or d["gen"] != gen or d.get("deleted"):
+                return
+            d["status"] = "off"
+            self.stop_processes(d)
+            self.event("droplet %d: powered itself off (cloud-init power_state)" % did)
 
     def _append_log(self, path, text):
         with open(path, "a") as f:

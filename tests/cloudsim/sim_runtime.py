@@ -285,5 +285,21 @@ def parse_cloud_config(text):
             cmds.append(c)
         else:
             raise CloudConfigError("runcmd entry must be a string or a list")
-    ignored = sorted(k for k in doc if k not in ("write_files", "runcmd"))
+    ignored = sorted(k for k in doc if k not in ("write_files", "runcmd", "power_state"))
     return files, cmds, ignored
+
+
+def parse_power_state(text):
+    """cloud-init's power_state of a #cloud-config: "poweroff", "halt", "reboot" or None (absent,
+    or its condition is false). The droplet then does it once the user-data has run."""
+    try:
+        doc = sim_yaml.parse(text)
+    except sim_yaml.YamlError:
+        return None
+    ps = doc.get("power_state") if isinstance(doc, dict) else None
+    if not isinstance(ps, dict):
+        return None
+    if str(ps.get("condition", "true")).lower() in ("false", "0", "no"):
+        return None
+    mode = ps.get("mode")
+    return mode if mode in ("poweroff", "halt", "reboot") else None

@@ -575,3 +575,74 @@ elect_cluster() {
 	wait_until 40 agreed_leader "${ALL[@]}" ||
 		fail "no agreed leader: $(for i in "${ALL[@]}"; do leader_json "$i"; echo; done)"
 }
+
+# --- baking in the simulator (bake.sh, walkthrough.sh) ---------------------
+# bake_sim_setup CLUSTER: what `mitosis bake` needs in the simulator, as a
+# real bake has it on DigitalOcean:
+#   $BASE       a base image standing for Debian 12: its init starts
+#               /usr/bin/mitosis at boot once a package put it there
+#   $T/bake.yaml the builder's user-data, cloud-init/bake.yaml in the
+#               simulator's terms: the "package" is a wrapper of the agent under
+#               test, the drop-in sets CLUSTER and a do-dns registrar
+#               (www.example.com), the keyring is waited for under the root
+#   $T/bin/ssh  ssh as the bake runs it (root@IP, a remote command ending in the
+#               file's path, the file on stdin): it writes the file into that
+#               droplet's root; its first try fails, as a booting sshd's does
+bake_sim_setup() {
+	# The base image: the simulator's Debian, whose init starts the agent when the package is installed.
+	cat >"$T/base.json" <<'EOF'
+{"name": "debian-12-sim", "files": {},
+ "command": ["/bin/sh", "-c", "[ -x {root}/usr/bin/mitosis ] || exit 0; exec {root}/usr/bin/mitosis agent -c {root}/etc/mitosis/mitosis.conf --key-file {root}/etc/mitosis/cluster.key --token-file {root}/etc/mitosis/token --api-url {api_url} --metadata-url {metadata_url} --control-socket {root}/run/mitosis/mitosis.sock --state-dir {root}/var/lib/mitosis"]}
+EOF
+	BASE=$(curl -sf -X POST -H 'Content-Type: application/json' --data-binary @"$T/base.json" "$SIM_URL/_sim/snapshots" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["image"]["id"])')
+
+	# The bake user-data, as cloud-init/bake.yaml does it, in the simulator's terms: the
+	# package is a wrapper of the agent under test, and the paths are under the droplet's root.
+	cat >"$T/bake.yaml" <<EOF
+#cloud-config
+write_files:
+  - path: /etc/mitosis/mitosis.conf
+    permissions: '0644'
+    content: |
+      # the package's commented configuration
+  - path: /etc/mitosis/conf.d/10-image.conf
+    permissions: '0644'
+    content: |
+      cluster = $1
+      key_file = /etc/mitosis/cluster.key
+      registrars = do-dns
+      dns_domain = example.com
+      dns_name = www
+      dns_ttl = 30
+      reconcile_interval = 5s
+  - path: /usr/bin/mitosis
+    permissions: '0755'
+    content: |
+      #!/bin/sh
+      exec $MITOSIS "\$@"
+runcmd:
+  - [sh, -c, 'for i in \$(seq 1 300); do [ -s "\$MITOSIS_SIM_ROOT/etc/mitosis/cluster.key" ] && exit 0; sleep 0.1; done; exit 1']
+power_state:
+  mode: poweroff
+  condition: true
+EOF
+
+	# ssh as the bake runs it: root@IP, a remote command ending in the file's path, the file
+	# on stdin. It writes that file into the droplet's root; its first try fails as a booting
+	# sshd's does.
+	mkdir -p "$T/bin"
+	cat >"$T/bin/ssh" <<EOF
+#!/bin/sh
+echo "\$*" >>"$T/ssh.args"
+[ -e "$T/ssh.tried" ] || { touch "$T/ssh.tried"; echo "ssh: connect to host: Connection refused" >&2; exit 255; }
+ip=
+for a; do case \$a in root@*) ip=\${a#root@} ;; esac; last=\$a; done
+dest=\${last##* }
+case \$dest in /etc/mitosis/*) ;; *) exit 2 ;; esac
+root=\$(curl -sf "$SIM_URL/_sim/state" | python3 -c 'import json,sys; print(next(d["sim"]["root"] for d in json.load(sys.stdin)["droplets"] if d["sim"]["public_ipv4"] == sys.argv[1]))' "\$ip") || exit 255
+mkdir -p "\$root/etc/mitosis"
+(umask 077; cat >"\$root\$dest")
+EOF
+	chmod 755 "$T/bin/ssh"
+}

@@ -11,16 +11,23 @@
 # clients are all dropped within METRICS_TIMEOUT_MS, the oversized and
 # malformed ones are refused with 431 and 400. Then /health, `promtool check
 # metrics`, and a query through Prometheus' HTTP API: every node's
-# mitosis_members{state="alive"} is 3.
+# mitosis_members{state="alive"} is 3. The three found the cluster together
+# (bootstrap_expect = 3) with an exec registrar: exactly one reports
+# mitosis_leader 1, all the same term, and the leader alone counts the
+# registrar operations its hook saw.
 . "$(dirname "$0")/lib.sh"
 
 command -v prometheus >/dev/null && command -v promtool >/dev/null ||
 	{ echo "SKIP: prometheus and promtool missing (scripts/deps.sh installs Debian's prometheus)"; exit 77; }
 make_keyring "$T/cluster.key"
+# The registrar: a hook that records what the leader asks of it.
+printf '#!/bin/sh\necho "$1 $MITOSIS_NODE_ID" >>%s\n' "$T/hook.log" >"$T/hook"
+chmod 755 "$T/hook"
 # Fast membership timing, so that a stalled loop would show as suspicions.
 node() { # node I [SEEDS]
 	SEEDS=${2:-} start_node "$1" "127.0.66.$1" "metrics_listen = 127.0.66.$1" \
-		"probe_interval = 200ms" "probe_timeout = 50ms" "suspicion_unit = 100ms"
+		"probe_interval = 200ms" "probe_timeout = 50ms" "suspicion_unit = 100ms" \
+		"bootstrap_expect = 3" "bootstrap_settle = 1s" "registrars = exec" "exec_command = $T/hook"
 }
 alive() { [ "$(count_state "$1" alive)" = "$2" ]; }
 
@@ -137,6 +144,35 @@ wait_until 30 three || fail "Prometheus did not see 3 alive members on each node
 [ "$(query 'sum(up{job="mitosis"})' | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["result"][0]["value"][1])')" = 3 ] ||
 	fail "Prometheus does not see all three targets up"
 say "Prometheus scraped the three nodes: mitosis_members{state=\"alive\"} is 3 on each, up == 3"
+
+# The election and the leader's registrar work, through Prometheus and on the leader.
+value() { query "$1" | python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else "none")'; }
+one_leader() { [ "$(value 'sum(mitosis_leader)')" = 1 ]; }
+one_term() { [ "$(value 'count(mitosis_election_term > 0)')" = 3 ] && [ "$(value 'max(mitosis_election_term) - min(mitosis_election_term)')" = 0 ]; }
+wait_until 30 one_leader || fail "Prometheus does not see exactly one leader: $(query 'mitosis_leader')"
+wait_until 10 one_term || fail "the three nodes are not in one term: $(query 'mitosis_election_term')"
+[ "$(value 'sum(mitosis_election_voter)')" = 3 ] || fail "the three founders are not all voters: $(query 'mitosis_election_voter')"
+leader=$(query 'mitosis_leader == 1' | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["result"][0]["metric"]["instance"])')
+leader_metric() { curl -sf -m 2 "http://$leader/metrics" >"$LOG/metrics-leader.txt" && sed -n "s/^$1 //p" "$LOG/metrics-leader.txt"; }
+# Taking office, the leader reconciles: the exec hook runs `register` for each of the three.
+reconciled() { [ "$(leader_metric 'mitosis_registrar_operations_total{operation="reconcile"}')" -ge 1 ] && [ "$(grep -c '^register' "$T/hook.log" 2>/dev/null)" -ge 3 ]; }
+wait_until 20 reconciled || fail "the leader $leader did not count its reconcile: $(grep registrar "$LOG/metrics-leader.txt"; cat "$T/hook.log")"
+# A fourth node joins later: the leader registers it alone, and counts one register.
+SEEDS=127.0.66.1 start_node 4 127.0.66.4 "probe_interval = 200ms" "probe_timeout = 50ms" "suspicion_unit = 100ms" \
+	"registrars = exec" "exec_command = $T/hook"
+registered() { [ "$(leader_metric 'mitosis_registrar_operations_total{operation="register"}')" -ge 1 ] && grep -q '^register 1004$' "$T/hook.log"; }
+wait_until 20 registered || fail "the leader $leader did not count n4's registration: $(grep registrar "$LOG/metrics-leader.txt"; cat "$T/hook.log")"
+grep -q '^mitosis_registrar_errors_total{operation="register"} 0$' "$LOG/metrics-leader.txt" || fail "the leader counted failed registrations"
+hooked=$(grep -c '^register' "$T/hook.log")
+for i in 1 2 3; do
+	[ "127.0.66.$i:9950" = "$leader" ] && continue
+	curl -sf -m 2 "http://127.0.66.$i:9950/metrics" >"$LOG/metrics-follower$i.txt" || fail "n$i /metrics"
+	grep -q '^mitosis_leader 0$' "$LOG/metrics-follower$i.txt" || fail "follower n$i does not say mitosis_leader 0"
+	grep -q '^mitosis_registrar_operations_total{operation="register"} 0$' "$LOG/metrics-follower$i.txt" ||
+		fail "follower n$i counted registrar operations: $(grep registrar_operations "$LOG/metrics-follower$i.txt")"
+done
+promtool check metrics <"$LOG/metrics-leader.txt" >"$LOG/promtool-leader.txt" 2>&1 || fail "promtool on the leader: $(cat "$LOG/promtool-leader.txt")"
+say "one leader ($leader) in term $(value 'max(mitosis_election_term)'); it counted $(grep -o 'operation="[a-z]*"} [0-9]*' "$LOG/metrics-leader.txt" | head -3 | tr '\n' ' ')($hooked hook runs), the followers none"
 
 kill -TERM "${NODE_PID[1]}"
 wait_exit "${NODE_PID[1]}" 10 || fail "n1 did not stop"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every #cloud-config file of cloud-init/ and every user-data the agent makes
-# for a clone (doapi_clone_user_data: no seeds, one, several) passes Debian's
+# for a clone (doapi_clone_user_data: no seeds, one, several) and for a bake
+# builder (`mitosis bake --deb-url`, with and without the token) passes Debian's
 # cloud-init `schema --config-file`, the check cloud-init itself runs. A file
 # with a mistake must fail it, so the check is known to check.
 . "$(dirname "$0")/lib.sh"
@@ -36,3 +37,13 @@ if cloud-init schema --config-file "$T/bad.yaml" >"$LOG/bad.txt" 2>&1; then
 	fail "cloud-init schema accepted a broken file: $(cat "$LOG/bad.txt")"
 fi
 say "a broken user-data is refused: $(grep -m1 -i 'invalid\|error' "$LOG/bad.txt")"
+
+# The user-data `mitosis bake --deb-url` makes for its builder, with and without the token.
+make_keyring "$T/cluster.key"
+make_config "$T/m.conf" "$T/cluster.key" </dev/null
+"$MITOSIS" bake -c "$T/m.conf" --deb-url https://example.com/mitosis_0.1.0_amd64.deb --print-user-data >"$T/bake-gen.yaml" ||
+	fail "bake --print-user-data failed"
+"$MITOSIS" bake -c "$T/m.conf" --deb-url https://example.com/m.deb --ssh-token --print-user-data >"$T/bake-token.yaml" ||
+	fail "bake --ssh-token --print-user-data failed"
+grep -q '^      token_file = /etc/mitosis/token$' "$T/bake-token.yaml" || fail "the --ssh-token user-data does not set token_file"
+for f in bake-gen bake-token; do check "agent user-data $f" "$T/$f.yaml"; done

@@ -5,6 +5,7 @@
  * rate-limit gauges, and the /health answer.
  */
 #include "harness.h"
+#include "elect_report.h"
 #include "prom.h"
 
 static struct prom_view
@@ -97,8 +98,11 @@ TEST(prom_every_family_has_help_and_type)
 
 	prom_api_init(&api);
 	prom_api_observe(&api, "https://api", "https://api/v2/droplets", 200, 0, "4999", "5000");
+	struct elect_report er = { 0 };
+
 	v.api = &api;
 	v.registrars = true;
+	v.election = &er;
 	t = prom_render(&v);
 	ASSERT_NOT_NULL(t);
 	for (line = strtok_r(t, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
@@ -197,9 +201,13 @@ TEST(prom_registrars_and_health)
 	v.registrars = true;
 	v.reg_ops[PROM_REG_REGISTER] = 2;
 	v.reg_errors[PROM_REG_DEREGISTER] = 1;
+	v.reg_ops[PROM_REG_RECONCILE] = 5;
 	t = prom_render(&v);
 	has_line(t, "mitosis_registrar_operations_total{operation=\"register\"} 2");
 	has_line(t, "mitosis_registrar_errors_total{operation=\"deregister\"} 1");
+	has_line(t, "mitosis_registrar_operations_total{operation=\"reconcile\"} 5");
+	has_line(t, "mitosis_registrar_errors_total{operation=\"reconcile\"} 0");
+	ASSERT_NULL(strstr(t, "Times the agent put this node"));
 	free(t);
 	t = prom_health(&v, &status);
 	ASSERT_EQ(status, 200);
@@ -211,5 +219,50 @@ TEST(prom_registrars_and_health)
 	ASSERT_EQ(status, 503);
 	ASSERT_STR_EQ(
 		t, "{\"status\":\"joining\",\"members\":3,\"cluster\":\"web\",\"node_id\":4242}\n");
+	free(t);
+}
+
+/* The election's families: absent until the agent runs one, then the role,
+ * term, voters and rounds as the report says. */
+TEST(prom_election)
+{
+	struct prom_view v = view();
+	struct elect_report er = { 0 };
+	char *t;
+
+	t = prom_render(&v);
+	ASSERT_NULL(strstr(t, "mitosis_leader"));
+	ASSERT_NULL(strstr(t, "mitosis_election"));
+	free(t);
+	er.st.role = ELECT_LEADER;
+	er.st.leading = true;
+	er.st.term = 7;
+	er.st.leader = 4242;
+	er.st.voters.n = 3;
+	er.st.voters_alive = 2;
+	er.stats.elections = 4;
+	er.stats.campaigns = 3;
+	er.stats.won = 2;
+	v.election = &er;
+	t = prom_render(&v);
+	has_line(t, "# TYPE mitosis_leader gauge");
+	has_line(t, "mitosis_leader 1");
+	has_line(t, "mitosis_election_term 7");
+	has_line(t, "mitosis_election_leader_known 1");
+	has_line(t, "mitosis_election_voter 1");
+	has_line(t, "mitosis_election_voters 3");
+	has_line(t, "mitosis_election_voters_alive 2");
+	has_line(t, "mitosis_election_quorum_lost 0");
+	has_line(t, "# TYPE mitosis_elections_total counter");
+	has_line(t, "mitosis_elections_total 4");
+	has_line(t, "mitosis_election_campaigns_total 3");
+	has_line(t, "mitosis_election_won_total 2");
+	free(t);
+	er.st = (struct elect_status){ .role = ELECT_NONVOTER, .term = 9, .quorum_lost = true };
+	t = prom_render(&v);
+	has_line(t, "mitosis_leader 0");
+	has_line(t, "mitosis_election_leader_known 0");
+	has_line(t, "mitosis_election_voter 0");
+	has_line(t, "mitosis_election_quorum_lost 1");
 	free(t);
 }
