@@ -45,6 +45,7 @@ static const struct cmd_entry *const main_table[] = {
 	&cmd_members_entry,
 	&cmd_status_entry,
 	&cmd_leader_entry,
+	&cmd_history_entry,
 	&cmd_cloud_entry,
 	&cmd_clone_entry,
 	&cmd_snapshot_entry,
@@ -56,6 +57,7 @@ static const struct cmd_entry *const main_table[] = {
 	&main_version_entry,
 	&main_help_entry,
 	&main_man_entry,
+	&cmd_history_append_entry,
 	NULL,
 };
 
