@@ -236,6 +236,7 @@ hooks_run_closed(uv_handle_t *handle)
 
 	if (--h->run_open > 0)
 		return;
+	uv_timer_stop(&h->deadline);
 	h->cur = NULL;
 	if (h->timed_out)
 		st = -ETIMEDOUT;
@@ -311,7 +312,8 @@ hooks_on_exit(uv_process_t *p, int64_t status, int sig)
 
 	h->status = status;
 	h->signal = sig;
-	uv_timer_stop(&h->deadline);
+	/* The deadline stays armed until the pipes close too: a child left in
+	 * the background holding them open is killed with the group. */
 	uv_close((uv_handle_t *)p, hooks_run_closed);
 }
 
