@@ -594,6 +594,26 @@ agent_history_append(struct agent *a, const char *text)
 	return xasprintf("appended term %" PRIu64 " seq %" PRIu64 "\n", r.term, r.seq);
 }
 
+static void
+agent_on_test_lifecycle(int status, uint64_t more_ms, void *arg)
+{
+	log_info("hooks: lifecycle (test): status %d, more %" PRIu64 " ms", status, more_ms);
+}
+
+/* TEST ONLY ("_hooks-lifecycle NODE", no CLI verb: the test speaks to the
+ * socket): runs the lifecycle hook for NODE and logs its answer. */
+static char *
+agent_hooks_lifecycle(struct agent *a, const char *id)
+{
+	uint64_t node;
+
+	if (a->hooks == NULL || util_parse_u64(id, 1, UINT64_MAX, &node) != 0)
+		return agent_control_error("_hooks-lifecycle: no hooks, or not a node id");
+	if (hooks_lifecycle(a->hooks, node, agent_on_test_lifecycle, a) != 0)
+		return agent_control_error("_hooks-lifecycle: the queue is full");
+	return xstrdup("started\n");
+}
+
 /* Control socket requests: "members", "status", "leader" (each with " json"),
  * and the leader commands (agent_leader_command). */
 static char *
@@ -620,6 +640,8 @@ agent_on_control(const char *request, void *arg)
 		reply = agent_history(a, request + 7);
 	else if (strncmp(request, "_history-append ", 16) == 0)
 		reply = agent_history_append(a, request + 16);
+	else if (strncmp(request, "_hooks-lifecycle ", 17) == 0)
+		reply = agent_hooks_lifecycle(a, request + 17);
 	free(m);
 	return reply;
 }

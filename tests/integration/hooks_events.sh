@@ -4,7 +4,8 @@
 # without the scaling loop: a lone agent founds its cluster and takes office.
 # The on_event script runs as `SCRIPT leader_changed` with MITOSIS_EVENT and
 # the node's fields in its environment, and its output reaches the log
-# escaped. The webhook, a local Python http.server whose URL path holds a
+# escaped; the lifecycle hook (asked through the control socket, test only)
+# reads the script's "more 30s". The webhook, a local Python http.server whose URL path holds a
 # secret, answers 500 first: the agent retries with backoff, the second
 # POST carries the same JSON and gets 200, and the secret is never logged.
 . "$(dirname "$0")/lib.sh"
@@ -13,6 +14,11 @@ NET=127.0.82
 make_keyring "$T/cluster.key"
 cat >"$T/hook.sh" <<HOOK
 #!/bin/sh
+case "\$1" in
+scale_in_pending)
+	[ "\$MITOSIS_NODE_ID" = 1000 ] && echo "draining" && echo "more 30s"
+	exit 0 ;;
+esac
 env | grep '^MITOSIS_' | sort >"$T/hook.env"
 echo "hello from the hook \$1"
 printf 'bell\007\n'
@@ -78,3 +84,22 @@ grep -qF "$SECRET" "$LOG/n0.log" && fail "the webhook secret reached the log"
 sleep 2
 [ "$(wc -l <"$T/posts.jsonl")" = 2 ] || fail "posted again after the 200: $(cat "$T/posts.jsonl")"
 say "the webhook got the JSON, a 500, a retry, then 200; only scheme://host is logged"
+
+# The lifecycle hook: the script's "more 30s" asks for more time.
+lifecycle() {
+	python3 - "$T/n0.sock" "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(("_hooks-lifecycle %s\n" % sys.argv[2]).encode())
+s.shutdown(socket.SHUT_WR)
+print(s.recv(1000).decode().strip())
+PY
+}
+[ "$(lifecycle 1000)" = started ] || fail "_hooks-lifecycle refused"
+wait_for "$LOG/n0.log" 10 "hooks: lifecycle (test): status 1, more 30000 ms" ||
+	fail "the lifecycle answer: $(grep -i lifecycle "$LOG/n0.log")"
+[ "$(lifecycle 1001)" = started ] || fail "_hooks-lifecycle refused"
+wait_for "$LOG/n0.log" 10 "hooks: lifecycle (test): status 0, more 0 ms" ||
+	fail "a silent lifecycle hook does not go on: $(grep -i lifecycle "$LOG/n0.log")"
+say "the lifecycle hook reads \"more 30s\" from the script, and goes on without it"
