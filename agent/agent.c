@@ -37,6 +37,9 @@
 #include "elect_report.h"
 #include "election.h"
 #include "gossip.h"
+#include "histlog.h"
+#include "histwire.h"
+#include "hooks.h"
 #include "http.h"
 #include "keyring.h"
 #include "leader.h"
@@ -54,6 +57,7 @@
 #include "sampler.h"
 #include "statedir.h"
 #include "transport.h"
+#include "util.h"
 #include "wire.h"
 #include "xmalloc.h"
 
@@ -85,6 +89,9 @@ struct agent {
 	struct nodekey *key;   /* this node's own key, from state_dir */
 	struct election *el;   /* the election's shell */
 	struct leader *leader; /* what only the leader does */
+	struct histlog *hist;  /* the replicated scaling history */
+	struct hooks *hooks;   /* on_event and webhook_url */
+	uint64_t hooks_term;   /* the term leader_changed last fired for */
 	struct transport *tr;
 	struct gossip *gossip;
 	struct sampler *sampler;
@@ -132,6 +139,10 @@ agent_stop(struct agent *a, int code)
 	 * before the client it borrows, and all before http_close. */
 	leader_close(a->leader);
 	a->leader = NULL;
+	histlog_close(a->hist);
+	a->hist = NULL;
+	hooks_close(a->hooks);
+	a->hooks = NULL;
 	rotation_close(a->rot);
 	a->rot = NULL;
 	cloud_close(a->cloud);
@@ -348,6 +359,11 @@ agent_on_message(const struct wire_msg *msg, const struct sockaddr *from, void *
 			election_on_wire(a->el, msg->node_id, msg->payload, msg->payload_len);
 		return;
 	}
+	if (msg->type == HISTWIRE_TYPE) {
+		if (a->hist != NULL)
+			histlog_on_wire(a->hist, msg->node_id, msg->payload, msg->payload_len);
+		return;
+	}
 	if (a->gossip != NULL)
 		gossip_on_message(a->gossip, msg, from);
 }
@@ -532,6 +548,68 @@ agent_leader_command(struct agent *a, const char *req)
 	return NULL;
 }
 
+/* "history[ json][ N]": the newest N records (all when N is missing). */
+static char *
+agent_history(struct agent *a, const char *req)
+{
+	bool json = strncmp(req, " json", 5) == 0;
+	const char *num = req + (json ? 5 : 0);
+	uint64_t n = 0;
+
+	if (a->hist == NULL)
+		return agent_control_error("the history is not open yet");
+	if (*num == ' ' && util_parse_u64(num + 1, 1, HISTORY_KEEP * 16, &n) != 0)
+		return agent_control_error("history: \"%.30s\" is not a record count", num + 1);
+	if (*num != '\0' && *num != ' ')
+		return NULL;
+	return histlog_report(a->hist, json, (size_t)n);
+}
+
+/*
+ * TEST ONLY ("_history-append TEXT", the hidden verb of the same name): the
+ * leader appends a decision record holding TEXT, as the scaling loop would,
+ * so the integration tests can watch replication without a cloud.
+ */
+static char *
+agent_history_append(struct agent *a, const char *text)
+{
+	struct history_record r;
+	struct timeval tv;
+	uint64_t term;
+
+	if (a->hist == NULL || a->el == NULL || !election_leading(a->el, &term, NULL))
+		return agent_leader_refused(a, "_history-append", -EPERM);
+	gettimeofday(&tv, NULL);
+	memset(&r, 0, sizeof(r));
+	r.kind = HISTORY_DECISION;
+	r.term = term;
+	r.seq = histlog_next_seq(a->hist, term);
+	r.time_ms = (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+	snprintf(r.text, sizeof(r.text), "%s", text);
+	histlog_append(a->hist, &r);
+	return xasprintf("appended term %" PRIu64 " seq %" PRIu64 "\n", r.term, r.seq);
+}
+
+static void
+agent_on_test_lifecycle(int status, uint64_t more_ms, void *arg)
+{
+	log_info("hooks: lifecycle (test): status %d, more %" PRIu64 " ms", status, more_ms);
+}
+
+/* TEST ONLY ("_hooks-lifecycle NODE", no CLI verb: the test speaks to the
+ * socket): runs the lifecycle hook for NODE and logs its answer. */
+static char *
+agent_hooks_lifecycle(struct agent *a, const char *id)
+{
+	uint64_t node;
+
+	if (a->hooks == NULL || util_parse_u64(id, 1, UINT64_MAX, &node) != 0)
+		return agent_control_error("_hooks-lifecycle: no hooks, or not a node id");
+	if (hooks_lifecycle(a->hooks, node, agent_on_test_lifecycle, a) != 0)
+		return agent_control_error("_hooks-lifecycle: the queue is full");
+	return xstrdup("started\n");
+}
+
 /* Control socket requests: "members", "status", "leader" (each with " json"),
  * and the leader commands (agent_leader_command). */
 static char *
@@ -554,6 +632,12 @@ agent_on_control(const char *request, void *arg)
 		reply = agent_status(a, m, n, json);
 	else if (strncmp(request, "leader", 6) == 0)
 		reply = agent_leader_command(a, request + 6);
+	else if (strncmp(request, "history", 7) == 0)
+		reply = agent_history(a, request + 7);
+	else if (strncmp(request, "_history-append ", 16) == 0)
+		reply = agent_history_append(a, request + 16);
+	else if (strncmp(request, "_hooks-lifecycle ", 17) == 0)
+		reply = agent_hooks_lifecycle(a, request + 17);
 	free(m);
 	return reply;
 }
@@ -895,9 +979,23 @@ static void
 agent_on_election(void *arg, const struct elect_event *ev)
 {
 	struct agent *a = arg;
+	char detail[64];
 
 	if (a->leader != NULL)
 		leader_on_election(a->leader, ev);
+	if (ev->type == ELECT_EV_LEADER) {
+		histlog_set_leader(a->hist, ev->leader, ev->term);
+		hooks_set_term(a->hooks, ev->term);
+	}
+	/* leader_changed fires once per term, on the node that takes office:
+	 * when its first lease of the term is held. */
+	if (ev->type == ELECT_EV_LEASE && ev->leading && ev->term != a->hooks_term) {
+		a->hooks_term = ev->term;
+		histlog_set_leader(a->hist, a->id->droplet_id, ev->term);
+		hooks_set_term(a->hooks, ev->term);
+		snprintf(detail, sizeof(detail), "took office in term %" PRIu64, ev->term);
+		hooks_fire(a->hooks, "leader_changed", a->id->droplet_id, detail);
+	}
 }
 
 /* With an API token a voter must be a droplet under the cluster tag. */
@@ -928,6 +1026,11 @@ agent_start_election(struct agent *a)
 	};
 	int r;
 
+	/* Before the election: its first events reach both. */
+	if ((r = histlog_open(&a->loop, a->cfg, a->gossip, &a->hist)) != 0 ||
+	    (r = hooks_open(&a->loop, a->cfg, &a->hooks)) != 0)
+		return r;
+	hooks_set_gossip(a->hooks, a->gossip);
 	if ((r = election_open(&a->loop, &eo, &a->el)) != 0)
 		return r;
 	lo.election = a->el;

@@ -21,6 +21,7 @@
 #include "cmd.h"
 #include "cmd_control.h"
 #include "control.h"
+#include "history.h"
 #include "xmalloc.h"
 
 static void
@@ -86,6 +87,8 @@ struct cmd_control_args {
 	bool json;
 	bool operands;	    /* the verb takes operands (leader), and --yes */
 	bool yes;	    /* --yes */
+	bool counted;	    /* the verb takes -n N (history) */
+	const char *n;	    /* -n N */
 	const char *sock;   /* -s PATH */
 	const char *config; /* -c FILE */
 };
@@ -133,12 +136,15 @@ cmd_control_options(const struct cmd_entry *cmd, int argc, char **argv, struct c
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct option *o = a->operands ? opts : plain;
+	const char *shorts = a->operands ? ":s:c:hy" : a->counted ? ":s:c:hn:" : ":s:c:h";
 	int c;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, a->operands ? ":s:c:hy" : ":s:c:h", o, NULL)) != -1) {
-		if (c == 'y') {
+	while ((c = getopt_long(argc, argv, shorts, o, NULL)) != -1) {
+		if (c == 'n' && a->counted) {
+			a->n = optarg;
+		} else if (c == 'y') {
 			a->yes = true;
 		} else if (c == 'j') {
 			a->json = true;
@@ -376,6 +382,93 @@ cmd_leader_main(int argc, char **argv)
 		return 1;
 	}
 	r = cmd_control_ask("leader", path, request);
+	free(request);
+	free(path);
+	return r;
+}
+
+/* ---- history ---- */
+
+static int cmd_history_main(int argc, char **argv);
+static void cmd_history_help(FILE *out);
+
+const struct cmd_entry cmd_history_entry = {
+	"history",
+	cmd_history_main,
+	"history [--json] [-n N] [-s PATH | -c FILE]",
+	"show the leader's recent scaling decisions and their outcomes, from any node",
+	cmd_history_help,
+};
+
+static void
+cmd_history_help(FILE *out)
+{
+	cmd_control_help_options(out);
+	fprintf(out,
+		"  -n N       only the newest N records\n"
+		"\nOne line a record, oldest first: time, the leader's term, the operation id,\n"
+		"decision or outcome, the action and its reason. Every node holds the same\n"
+		"recent records (the last %d), replicated from the leader and kept in\n"
+		"state_dir, so any node answers, after a failover too. docs/policy.md,\n"
+		"\"History\", describes the fields of the JSON document.\n",
+		HISTORY_KEEP);
+}
+
+static int
+cmd_history_main(int argc, char **argv)
+{
+	struct cmd_control_args a = { .counted = true };
+	char request[64], *path, *end = NULL;
+	unsigned long long n = 0;
+	int r;
+
+	if ((r = cmd_control_options(&cmd_history_entry, argc, argv, &a)) >= 0)
+		return r;
+	if (a.n != NULL && ((n = strtoull(a.n, &end, 10)) == 0 || *end != '\0' || n > 100000)) {
+		fprintf(stderr, "mitosis history: -n '%s' is not a record count (1..100000)\n",
+			a.n);
+		return EXIT_USAGE;
+	}
+	if ((path = cmd_control_path(&a)) == NULL)
+		return 1;
+	snprintf(request, sizeof(request), "history%s", a.json ? " json" : "");
+	if (n > 0)
+		snprintf(request + strlen(request), sizeof(request) - strlen(request), " %llu", n);
+	r = cmd_control_ask("history", path, request);
+	free(path);
+	return r;
+}
+
+/* ---- _history-append (TEST ONLY) ---- */
+
+static int cmd_history_append_main(int argc, char **argv);
+
+/* Hidden: the integration tests make the leader append a record with it. */
+const struct cmd_entry cmd_history_append_entry = {
+	"_history-append",
+	cmd_history_append_main,
+	"_history-append TEXT [-s PATH | -c FILE]",
+	"TEST ONLY: make the leader append a decision record holding TEXT",
+	NULL,
+};
+
+static int
+cmd_history_append_main(int argc, char **argv)
+{
+	struct cmd_control_args a = { .operands = true };
+	char *path, *request;
+	int r;
+
+	if ((r = cmd_control_options(&cmd_history_append_entry, argc, argv, &a)) >= 0)
+		return r;
+	if (optind + 1 != argc || strlen(argv[optind]) >= HISTORY_TEXT_MAX) {
+		cmd_usage(stderr, &cmd_history_append_entry);
+		return EXIT_USAGE;
+	}
+	if ((path = cmd_control_path(&a)) == NULL)
+		return 1;
+	request = xasprintf("_history-append %s", argv[optind]);
+	r = cmd_control_ask("_history-append", path, request);
 	free(request);
 	free(path);
 	return r;

@@ -20,4 +20,8 @@ extern const struct cmd_entry cmd_members_entry, cmd_status_entry;
  * a live leader for force-recover) is 1, and so is force-recover unconfirmed. */
 extern const struct cmd_entry cmd_leader_entry;
 
+/* `history [--json] [-n N] [-s PATH | -c FILE]`: the same exits. The hidden
+ * `_history-append TEXT` is for tests only (docs/cli.md). */
+extern const struct cmd_entry cmd_history_entry, cmd_history_append_entry;
+
 #endif

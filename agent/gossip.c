@@ -303,6 +303,12 @@ gossip_swim(const struct gossip *g)
 	return g->swim;
 }
 
+struct transport *
+gossip_transport(const struct gossip *g)
+{
+	return g->tr;
+}
+
 int
 gossip_claim_register(struct gossip *g, uint8_t kind, uint32_t max_entries, bool pushpull)
 {

@@ -67,6 +67,9 @@ void gossip_set_load(struct gossip *g, const struct swim_load *load);
 void gossip_leave(struct gossip *g, void (*done)(void *arg), void *arg);
 
 const struct swim *gossip_swim(const struct gossip *g);
+/* The transport it sends through (borrowed), for modules that send their
+ * own message types to members (agent/histlog.c). */
+struct transport *gossip_transport(const struct gossip *g);
 
 /* swim_claim_register / swim_claim_publish on the loop (include/swim.h). */
 int gossip_claim_register(struct gossip *g, uint8_t kind, uint32_t max_entries, bool pushpull);

@@ -47,6 +47,7 @@ static const struct cmd_entry *const main_table[] = {
 	&cmd_members_entry,
 	&cmd_status_entry,
 	&cmd_leader_entry,
+	&cmd_history_entry,
 	&cmd_cloud_entry,
 	&cmd_bootstrap_entry,
 	&cmd_clone_entry,
@@ -60,6 +61,7 @@ static const struct cmd_entry *const main_table[] = {
 	&main_version_entry,
 	&main_help_entry,
 	&main_man_entry,
+	&cmd_history_append_entry,
 	NULL,
 };
 

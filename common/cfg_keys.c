@@ -248,6 +248,18 @@ const struct cfg_key cfg__table[] = {
 	{ { "reconcile_interval", "duration", "60s", "1s..1d",
 	    "Leader: how often it reads the inventory and makes every registrar hold the alive members." },
 	  cfg_set_duration, NULL, OFF(reconcile_interval_ms), 0, 1000, 24 * 3600 * 1000ULL },
+	{ { "on_event", "path", "", "an executable",
+	    "Hooks: run as `SCRIPT EVENT` with MITOSIS_EVENT and the node in the environment, on "
+	    "scale_out, scale_in, node_dead, node_replaced, leader_changed, limit_reached and the "
+	    "lifecycle hook scale_in_pending." },
+	  cfg_set_string, cfg_check_path, OFF(on_event), 0, 0, 0 },
+	{ { "webhook_url", "url", "", "http:// or https://, <= 512 chars",
+	    "Hooks: the same events as a JSON POST, retried with backoff; only its scheme://host is "
+	    "logged (the rest may be a secret)." },
+	  cfg_set_string, cfg_check_url, OFF(webhook_url), 0, 0, 0 },
+	{ { "hook_timeout", "duration", "30s", "1s..10m",
+	    "Hooks: a script run or one webhook attempt is given up (the script killed) past this." },
+	  cfg_set_duration, NULL, OFF(hook_timeout_ms), 0, 1000, 600 * 1000 },
 	{ { "log_level", "level", "info", "error, warn, info, debug",
 	    "Least severe level that is logged." },
 	  cfg_set_level, NULL, OFF(log_level), 0, 0, 0 },
@@ -313,6 +325,8 @@ cfg__clear(struct cfg *cfg)
 		&cfg->haproxy_backend,
 		&cfg->exec_command,
 		&cfg->register_address,
+		&cfg->on_event,
+		&cfg->webhook_url,
 	};
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
@@ -422,6 +436,7 @@ cfg_new(void)
 	cfg->drain_timeout_ms = 30000;
 	cfg_set_election_defaults(cfg);
 	cfg->reconcile_interval_ms = 60000;
+	cfg->hook_timeout_ms = 30000;
 	return cfg;
 }
 

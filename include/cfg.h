@@ -132,6 +132,11 @@ struct cfg {
 	uint64_t announce_ms;		 /* the leader re-announces itself this often */
 	uint64_t reconcile_interval_ms;	 /* the leader's inventory read and registrars' reconcile */
 
+	/* Event hooks (docs/policy.md, "Event hooks"). */
+	char *on_event;		  /* a script run as `SCRIPT EVENT`; NULL = none */
+	char *webhook_url;	  /* JSON POST target; may hold a secret: never logged whole */
+	uint64_t hook_timeout_ms; /* a script run or one webhook attempt; default 30 s */
+
 	enum log_level log_level; /* `log_level`, default info */
 	unsigned traces;	  /* `trace`, e.g. "wire,meta" */
 };

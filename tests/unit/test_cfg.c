@@ -913,6 +913,9 @@ TEST(cfg_keys_table)
 		"bootstrap_settle",
 		"announce",
 		"reconcile_interval",
+		"on_event",
+		"webhook_url",
+		"hook_timeout",
 		"log_level",
 		"trace",
 	};
@@ -989,6 +992,9 @@ TEST(cfg_keys_table)
 		"2s",
 		"10s",
 		"5m",
+		"/bin/true",
+		"https://hooks.example.com/T0/secret",
+		"10s",
 		"debug",
 		"all",
 	};
@@ -1183,6 +1189,7 @@ TEST(cfg_documented_defaults_match)
 		{ "bootstrap_settle", offsetof(struct cfg, bootstrap_settle_ms) },
 		{ "announce", offsetof(struct cfg, announce_ms) },
 		{ "reconcile_interval", offsetof(struct cfg, reconcile_interval_ms) },
+		{ "hook_timeout", offsetof(struct cfg, hook_timeout_ms) },
 	};
 	size_t n;
 	const struct cfg_key_info *info = cfg_keys(&n);
