@@ -20,4 +20,8 @@ extern const struct cmd_entry cmd_members_entry, cmd_status_entry;
  * a live leader for force-recover) is 1, and so is force-recover unconfirmed. */
 extern const struct cmd_entry cmd_leader_entry;
 
+/* `policy [--dry-run | --act] [--json] [-s PATH | -c FILE]`: the effective
+ * scaling policy; --dry-run / --act switch the agent's dry run. */
+extern const struct cmd_entry cmd_policy_entry;
+
 #endif
