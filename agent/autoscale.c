@@ -887,8 +887,10 @@ autoscale_run(struct autoscale *a)
 	for (size_t i = 0; i < nev; i++)
 		actuate_on_member(a->act, a->evq[i].id, a->evq[i].st, now);
 	if (a->inv_new && a->term != 0) {
+		size_t n = autoscale_nodes(a); /* may move a->nodes */
+
 		a->inv_new = false;
-		(void)actuate_on_nodes(a->act, a->nodes, autoscale_nodes(a), now);
+		(void)actuate_on_nodes(a->act, a->nodes, n, now);
 	}
 	if (a->term != 0 && actuate_ready(a->act, now) && now >= a->next_decide)
 		autoscale_decide(a, now);
