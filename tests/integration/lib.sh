@@ -575,32 +575,23 @@ elect_cluster() {
 # (time-scaled by POLICY_TIME_SCALE, default 0.05: a 60 s boot takes 3 s), a
 # load balancer ($LB), a snapshot whose agent runs the policy, and N droplets
 # of it under the cluster tag, which find each other and elect a leader.
-# Every droplet's agent reads $T/droplet.conf on the host (so it can name the
-# snapshot's own id as clone_image, $IMAGE) plus the lines given, and its
-# custom metric from ROOT/load (policy_load ID VALUE writes it). Sets IMAGE,
-# LB, IDS (the first N droplets).
+# The snapshot's configuration names its own image id as clone_image ($IMAGE:
+# the simulator numbers images in sequence, so a probe snapshot tells the
+# next id, checked after), plus the lines given; only the first N droplets
+# get bootstrap_expect, through their user-data, as an operator would do.
+# Each agent reads its custom metric from ROOT/load (policy_load writes it).
+# Sets IMAGE, LB, IDS (the first N droplets).
 policy_cluster() {
-	local n=$1 names
+	local n=$1 names probe ud
 	shift
 	sim_start --profile real --time-scale "${POLICY_TIME_SCALE:-0.05}" --kill-grace 1 \
 		--agent "$MITOSIS" --quiet
 	make_keyring "$T/cluster.key"
 	LB=$(sim_lb web)
-	python3 - "$T" >"$T/snapshot.json" <<'PY'
-import base64, json, sys
-t = sys.argv[1]
-def b64(p): return base64.b64encode(open(p, "rb").read()).decode()
-print(json.dumps({"name": "mitosis-policy", "files": {
-    "/etc/mitosis/cluster.key": {"content_b64": b64(t + "/cluster.key"), "mode": "0600"},
-    "/etc/mitosis/token": {"content_b64": b64(t + "/token"), "mode": "0600"}},
-    "command": ["{mitosis}", "agent", "-c", t + "/droplet.conf",
-                "--key-file", "{root}/etc/mitosis/cluster.key", "--token-file", "{root}/etc/mitosis/token",
-                "--metadata-url", "{metadata_url}", "--control-socket", "{root}/run/mitosis/mitosis.sock",
-                "--state-dir", "{root}/var/lib/mitosis", "--custom-metric-file", "{root}/load"]}))
-PY
-	IMAGE=$(curl -sf -m 5 -X POST -H 'Content-Type: application/json' --data @"$T/snapshot.json" \
+	probe=$(curl -sf -m 5 -X POST -H 'Content-Type: application/json' --data '{"name":"probe","files":{}}' \
 		"$SIM_URL/_sim/snapshots" | python3 -c 'import json,sys; print(json.load(sys.stdin)["image"]["id"])')
-	[ -n "$IMAGE" ] || fail "could not register the snapshot"
+	[ -n "$probe" ] || fail "could not register the probe snapshot"
+	IMAGE=$((probe + 1))
 	{
 		cat <<CONF
 cluster = itest
@@ -610,8 +601,6 @@ dns_domain = example.com
 dns_name = www
 dns_ttl = 30
 lb_id = $LB
-bootstrap_expect = $n
-bootstrap_settle = 1s
 reconcile_interval = 2s
 clone_image = $IMAGE
 clone_size = s-1vcpu-1gb
@@ -627,8 +616,25 @@ drain_timeout = 0
 CONF
 		for line in "$@"; do echo "$line"; done
 	} >"$T/droplet.conf"
+	python3 - "$T" >"$T/snapshot.json" <<'PY'
+import base64, json, sys
+t = sys.argv[1]
+def b64(p): return base64.b64encode(open(p, "rb").read()).decode()
+print(json.dumps({"name": "mitosis-policy", "files": {
+    "/etc/mitosis/mitosis.conf": {"content": open(t + "/droplet.conf").read(), "mode": "0644"},
+    "/etc/mitosis/cluster.key": {"content_b64": b64(t + "/cluster.key"), "mode": "0600"},
+    "/etc/mitosis/token": {"content_b64": b64(t + "/token"), "mode": "0600"}},
+    "command": ["{mitosis}", "agent", "-c", "{root}/etc/mitosis/mitosis.conf",
+                "--key-file", "{root}/etc/mitosis/cluster.key", "--token-file", "{root}/etc/mitosis/token",
+                "--metadata-url", "{metadata_url}", "--control-socket", "{root}/run/mitosis/mitosis.sock",
+                "--state-dir", "{root}/var/lib/mitosis", "--custom-metric-file", "{root}/load"]}))
+PY
+	[ "$(curl -sf -m 5 -X POST -H 'Content-Type: application/json' --data @"$T/snapshot.json" \
+		"$SIM_URL/_sim/snapshots" | python3 -c 'import json,sys; print(json.load(sys.stdin)["image"]["id"])')" = "$IMAGE" ] ||
+		fail "the snapshot did not get image id $IMAGE"
 	names=$(python3 -c 'import json,sys; print(json.dumps(["p-%d" % i for i in range(int(sys.argv[1]))]))' "$n")
-	sim_api POST /v2/droplets "{\"names\":$names,\"region\":\"nyc3\",\"size\":\"s-1vcpu-1gb\",\"image\":$IMAGE,\"tags\":[\"mitosis-itest\"]}" >/dev/null ||
+	ud=$(python3 -c 'import json,sys; print(json.dumps("#cloud-config\nwrite_files:\n  - path: /etc/mitosis/conf.d/50-user-data.conf\n    content: |\n      bootstrap_expect = %s\n      bootstrap_settle = 1s\n" % sys.argv[1]))' "$n")
+	sim_api POST /v2/droplets "{\"names\":$names,\"region\":\"nyc3\",\"size\":\"s-1vcpu-1gb\",\"image\":$IMAGE,\"tags\":[\"mitosis-itest\"],\"user_data\":$ud}" >/dev/null ||
 		fail "could not create the first droplets"
 	mapfile -t IDS < <(sim_state '"\n".join(str(d["id"]) for d in sorted(s["droplets"], key=lambda d: d["id"]))')
 	policy_led() { [ -n "$(policy_leader)" ]; }
