@@ -858,9 +858,12 @@ autoscale_decide(struct autoscale *a, uint64_t now)
 		log_debug("policy: %s", d.text);
 		snprintf(a->last_hold, sizeof(a->last_hold), "%s", d.text);
 	}
-	for (unsigned bit = 1; bit != 0 && bit <= d.limit_events; bit <<= 1)
-		if (d.limit_events & bit)
-			autoscale_fire(a, "limit_reached", a->self->droplet_id, d.text);
+	for (unsigned bit = 1; bit != 0 && bit <= d.limit_events; bit <<= 1) {
+		if (!(d.limit_events & bit))
+			continue;
+		log_info("policy: limit_reached: %s", policy_limit_name(bit));
+		autoscale_fire(a, "limit_reached", a->self->droplet_id, d.text);
+	}
 	if (d.action == POLICY_SCALE_OUT || d.action == POLICY_SCALE_IN) {
 		if ((r = actuate_apply(a->act, &d, in.unix_s, now)) != 0)
 			log_warnx("policy: cannot carry out \"%s\": %s", d.text, strerror(-r));
