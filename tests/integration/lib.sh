@@ -32,6 +32,8 @@ trap cleanup EXIT
 say() { echo "[$TEST_NAME] $*"; }
 fail() {
 	echo "[$TEST_NAME] FAIL: $*" >&2
+	# A test may keep what it needs to explain a failure (policy_cluster: the agents' logs).
+	if declare -F on_fail >/dev/null; then on_fail || true; fi
 	exit 1
 }
 
@@ -639,6 +641,16 @@ PY
 	mapfile -t IDS < <(sim_state '"\n".join(str(d["id"]) for d in sorted(s["droplets"], key=lambda d: d["id"]))')
 	policy_led() { [ -n "$(policy_leader)" ]; }
 	wait_until 60 policy_led || fail "the first $n droplets elected no leader"
+}
+
+# On a failure, every droplet's agent log goes to $LOG (the simulator removes them).
+on_fail() {
+	local id
+	[ -n "${SIM_URL:-}" ] || return 0
+	for id in $(sim_state '" ".join(str(d["id"]) for d in s["droplets"])' 2>/dev/null); do
+		cp "$(policy_root "$id")/var/log/dosim/agent.log" "$LOG/agent-$id.log" 2>/dev/null || true
+	done
+	curl -sf -m 5 "$SIM_URL/_sim/state" >"$LOG/sim-state.json" 2>/dev/null || true
 }
 
 # policy_root ID: droplet ID's root directory in the simulator.

@@ -10,7 +10,7 @@
 # and is registered.
 . "$(dirname "$0")/lib.sh"
 
-policy_cluster 3 "replace_after = 6s" "scale_out_window = 3s" "scale_out_cooldown = 10s"
+policy_cluster 3 "replace_after = 8s" "powercycle_wait = 20s" "scale_out_window = 3s" "scale_out_cooldown = 10s"
 LEADER=$(policy_leader)
 for id in "${IDS[@]}"; do policy_load "$id" 100; done
 three_in() { [ "$(sim_state 'len(www())')" = 3 ] && [ "$(sim_state "len(lb('$LB'))")" = 3 ]; }
@@ -22,7 +22,7 @@ say "$LEADER leads; killing the agent of $VICTIM ($VIP) and powering its droplet
 
 kill -9 "$(sim_state "next(d['sim']['agent_pid'] for d in s['droplets'] if d['id'] == $VICTIM)")"
 T0=$(date +%s)
-sim_api POST "/v2/droplets/$VICTIM/actions" '{"type":"power_off"}' >/dev/null || fail "power_off refused"
+sim_action "$VICTIM" '{"type":"power_off"}' # waits until the action completed
 out_of_rotation() {
 	[ "$(sim_state "'$VIP' in www() or $VICTIM in lb('$LB')")" = False ]
 }
