@@ -39,8 +39,9 @@
 #include "policy.h"
 #include "xmalloc.h"
 
-#define AUTOSCALE_TICK_MS     250   /* the pace of actions, results and waits */
-#define AUTOSCALE_CLAIM_SLOTS 512 /* DRAIN, and PROTECT, claims kept (swim holds 4096 of all kinds) */
+#define AUTOSCALE_TICK_MS 250 /* the pace of actions, results and waits */
+#define AUTOSCALE_CLAIM_SLOTS                                                                      \
+	512 /* DRAIN, and PROTECT, claims kept (swim holds 4096 of all kinds) */
 #define AUTOSCALE_CLAIM_LEN   10    /* DRAIN: format 1, term (8, LE), flags */
 #define AUTOSCALE_SKEW_MS     30000 /* a claim's version (unix ms) at most this ahead */
 #define AUTOSCALE_SEEDS	      8	    /* members a clone's user-data names */

@@ -594,8 +594,9 @@ policy_cluster() {
 		"$SIM_URL/_sim/snapshots" | python3 -c 'import json,sys; print(json.load(sys.stdin)["image"]["id"])')
 	[ -n "$probe" ] || fail "could not register the probe snapshot"
 	IMAGE=$((probe + 1))
+	# The lines given replace the base lines of the same keys (a key twice is an error).
 	{
-		cat <<CONF
+		cat <<CONF | while IFS= read -r line; do
 cluster = itest
 api_url = $SIM_URL
 registrars = do-dns, do-lb
@@ -616,6 +617,8 @@ warmup = 5s
 active_timeout = 30s
 drain_timeout = 0
 CONF
+			printf '%s\n' "$@" | grep -q "^${line%% =*} =" || echo "$line"
+		done
 		for line in "$@"; do echo "$line"; done
 	} >"$T/droplet.conf"
 	python3 - "$T" >"$T/snapshot.json" <<'PY'
@@ -640,7 +643,7 @@ PY
 		fail "could not create the first droplets"
 	mapfile -t IDS < <(sim_state '"\n".join(str(d["id"]) for d in sorted(s["droplets"], key=lambda d: d["id"]))')
 	policy_led() { [ -n "$(policy_leader)" ]; }
-	wait_until 60 policy_led || fail "the first $n droplets elected no leader"
+	wait_until ${POLICY_LEAD_WAIT:-60} policy_led || fail "the first $n droplets elected no leader"
 }
 
 # On a failure, every droplet's agent log goes to $LOG (the simulator removes them).
@@ -661,12 +664,13 @@ policy_load() { echo "$2" >"$(policy_root "$1")/load.tmp" && mv "$(policy_root "
 policy_sock() { echo "$(policy_root "$1")/run/mitosis/mitosis.sock"; }
 # policy_leader: the droplet id of the node that says it leads ("" if none).
 policy_leader() {
-	local id
-	for id in $(sim_state '" ".join(str(d["id"]) for d in s["droplets"] if d["sim"]["agent_alive"])'); do
-		"$MITOSIS" leader --json -s "$(policy_sock "$id")" 2>/dev/null |
+	local id root
+	while read -r id root; do
+		[ -n "$id" ] || continue
+		"$MITOSIS" leader --json -s "$root/run/mitosis/mitosis.sock" 2>/dev/null |
 			python3 -c 'import json,sys; j=json.load(sys.stdin); sys.exit(0 if j.get("role") == "leader" else 1)' 2>/dev/null &&
 			{ echo "$id"; return 0; }
-	done
+	done < <(sim_state '"\n".join("%d %s" % (d["id"], d["sim"]["root"]) for d in s["droplets"] if d["sim"]["agent_alive"])')
 	return 0
 }
 # policy_count: droplets the simulator holds (any status).
