@@ -638,12 +638,13 @@ PY
 		"$SIM_URL/_sim/snapshots" | python3 -c 'import json,sys; print(json.load(sys.stdin)["image"]["id"])')" = "$IMAGE" ] ||
 		fail "the snapshot did not get image id $IMAGE"
 	names=$(python3 -c 'import json,sys; print(json.dumps(["p-%d" % i for i in range(int(sys.argv[1]))]))' "$n")
-	ud=$(python3 -c 'import json,sys; print(json.dumps("#cloud-config\nwrite_files:\n  - path: /etc/mitosis/conf.d/50-user-data.conf\n    content: |\n      bootstrap_expect = %s\n      bootstrap_settle = 1s\n" % sys.argv[1]))' "$n")
+	# A majority of the first nodes founds the cluster (docs/election.md: N > half).
+	ud=$(python3 -c 'import json,sys; print(json.dumps("#cloud-config\nwrite_files:\n  - path: /etc/mitosis/conf.d/50-user-data.conf\n    content: |\n      bootstrap_expect = %s\n      bootstrap_settle = 1s\n" % (int(sys.argv[1]) // 2 + 1)))' "$n")
 	sim_api POST /v2/droplets "{\"names\":$names,\"region\":\"nyc3\",\"size\":\"s-1vcpu-1gb\",\"image\":$IMAGE,\"tags\":[\"mitosis-itest\"],\"user_data\":$ud}" >/dev/null ||
 		fail "could not create the first droplets"
 	mapfile -t IDS < <(sim_state '"\n".join(str(d["id"]) for d in sorted(s["droplets"], key=lambda d: d["id"]))')
 	policy_led() { [ -n "$(policy_leader)" ]; }
-	wait_until ${POLICY_LEAD_WAIT:-60} policy_led || fail "the first $n droplets elected no leader"
+	wait_secs 60 policy_led || fail "the first $n droplets elected no leader"
 }
 
 # On a failure, every droplet's agent log goes to $LOG (the simulator removes them).
@@ -654,6 +655,18 @@ on_fail() {
 		cp "$(policy_root "$id")/var/log/dosim/agent.log" "$LOG/agent-$id.log" 2>/dev/null || true
 	done
 	curl -sf -m 5 "$SIM_URL/_sim/state" >"$LOG/sim-state.json" 2>/dev/null || true
+}
+
+# wait_secs SECS CMD...: retries CMD until it succeeds or SECS seconds have
+# passed (by the clock: CMD may be slow, which wait_until's count would stretch).
+wait_secs() {
+	local end=$((SECONDS + $1))
+	shift
+	while [ "$SECONDS" -lt "$end" ]; do
+		"$@" && return 0
+		sleep 0.3
+	done
+	"$@"
 }
 
 # policy_root ID: droplet ID's root directory in the simulator.

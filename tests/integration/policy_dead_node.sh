@@ -14,7 +14,7 @@ policy_cluster 3 "replace_after = 8s" "powercycle_wait = 20s" "scale_out_window 
 LEADER=$(policy_leader)
 for id in "${IDS[@]}"; do policy_load "$id" 100; done
 three_in() { [ "$(sim_state 'len(www())')" = 3 ] && [ "$(sim_state "len(lb('$LB'))")" = 3 ]; }
-wait_until 40 three_in || fail "the three droplets are not in rotation: dns $(sim_state 'www()') lb $(sim_state "lb('$LB')")"
+wait_secs 40 three_in || fail "the three droplets are not in rotation: dns $(sim_state 'www()') lb $(sim_state "lb('$LB')")"
 VICTIM=
 for id in "${IDS[@]}"; do [ "$id" != "$LEADER" ] && VICTIM=$id; done
 VIP=$(sim_state "next(d['sim']['public_ipv4'] for d in s['droplets'] if d['id'] == $VICTIM)")
@@ -26,15 +26,15 @@ sim_action "$VICTIM" '{"type":"power_off"}' # waits until the action completed
 out_of_rotation() {
 	[ "$(sim_state "'$VIP' in www() or $VICTIM in lb('$LB')")" = False ]
 }
-wait_until 20 out_of_rotation || fail "$VICTIM still in rotation 20 s after its death: dns $(sim_state 'www()') lb $(sim_state "lb('$LB')")"
+wait_secs 20 out_of_rotation || fail "$VICTIM still in rotation 20 s after its death: dns $(sim_state 'www()') lb $(sim_state "lb('$LB')")"
 OUT=$(($(date +%s) - T0))
 [ "$OUT" -le 10 ] || fail "$VICTIM out of rotation only after $OUT s"
 say "$VICTIM out of DNS and the load balancer $OUT s after kill -9"
 
 gone() { [ "$(sim_state "sum(d['id'] == $VICTIM for d in s['droplets'])")" = 0 ]; }
-wait_until 40 gone || fail "the dead droplet $VICTIM was not deleted"
+wait_secs 40 gone || fail "the dead droplet $VICTIM was not deleted"
 replaced() { [ "$(policy_count)" = 3 ] && [ "$(sim_state 'len(www())')" = 3 ] && [ "$(sim_state "len(lb('$LB'))")" = 3 ]; }
-wait_until 60 replaced || fail "no replacement in rotation: $(policy_count) droplets, dns $(sim_state 'www()')"
+wait_secs 60 replaced || fail "no replacement in rotation: $(policy_count) droplets, dns $(sim_state 'www()')"
 say "$VICTIM deleted after replace_after and one replacement is in rotation $(($(date +%s) - T0)) s after the kill"
 sleep 6
 [ "$(policy_count)" = 3 ] || fail "$(policy_count) droplets: more than one replacement"

@@ -16,7 +16,7 @@ grep -q "^policy_dry_run *yes" "$LOG/policy.txt" || fail "mitosis policy: $(cat 
 grep -q "^state .*dry run" "$LOG/policy.txt" || fail "mitosis policy state: $(grep state "$LOG/policy.txt")"
 for id in "${IDS[@]}"; do policy_load "$id" 175; done
 would() { grep -q "policy: would clone 2: custom" "$(policy_root "$LEADER")/var/log/dosim/agent.log"; }
-wait_until 40 would || fail "no \"would clone 2\" in the leader's log"
+wait_secs 40 would || fail "no \"would clone 2\" in the leader's log"
 sleep 6
 mutating() {
 	sim_state 'sum(1 for r in s["request_log"] if r.get("agent", "").startswith("mitosis/") and ((r["method"] in ("POST", "DELETE") and r["path"].split("?")[0].startswith("/v2/droplets"))))'
@@ -28,6 +28,6 @@ say "dry run: $(grep -c 'would clone' "$(policy_root "$LEADER")/var/log/dosim/ag
 "$MITOSIS" policy --act -s "$(policy_sock "$LEADER")" >"$LOG/policy-act.txt" || fail "policy --act failed"
 grep -q "^policy_dry_run *no" "$LOG/policy-act.txt" || fail "policy --act: $(cat "$LOG/policy-act.txt")"
 four() { [ "$(policy_count)" = 4 ]; }
-wait_until 40 four || fail "no clones once acting: $(policy_count) droplets"
+wait_secs 40 four || fail "no clones once acting: $(policy_count) droplets"
 [ "$(policy_creates)" = 2 ] || fail "$(policy_creates) creates"
 say "after mitosis policy --act the same load brings exactly 2 clones"

@@ -25,10 +25,10 @@ CLONE=$(sim_state "next(str(d['id']) for d in s['droplets'] if d['id'] not in ($
 say "leader $OLD killed right after its create of $CLONE (still new)"
 
 new_leader() { NEW=$(policy_leader); [ -n "$NEW" ] && [ "$NEW" != "$OLD" ]; }
-wait_until 30 new_leader || fail "no new leader"
+wait_secs 30 new_leader || fail "no new leader"
 CIP=$(sim_state "next(d['sim']['public_ipv4'] for d in s['droplets'] if d['id'] == $CLONE)")
 registered() { [ "$(sim_state "'$CIP' in www() and $CLONE in lb('$LB')")" = True ]; }
-wait_until 60 registered || fail "the clone $CLONE was not registered by the new leader $NEW"
+wait_secs 60 registered || fail "the clone $CLONE was not registered by the new leader $NEW"
 grep -q "adopted\|adopt" "$(policy_root "$NEW")/var/log/dosim/agent.log" ||
 	fail "the new leader's log does not say it adopted the clone"
 sleep 5

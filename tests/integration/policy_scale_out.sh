@@ -18,7 +18,7 @@ say "droplets ${IDS[*]} formed a cluster; $LEADER leads"
 for id in "${IDS[@]}"; do policy_load "$id" 175; done
 T0=$(date +%s)
 four() { [ "$(policy_count)" = 4 ]; }
-wait_until 40 four || fail "no scale-out to 4 droplets: $(policy_count) droplets, $("$MITOSIS" status -s "$(policy_sock "$LEADER")" | grep -A3 '^policy')"
+wait_secs 40 four || fail "no scale-out to 4 droplets: $(policy_count) droplets, $("$MITOSIS" status -s "$(policy_sock "$LEADER")" | grep -A3 '^policy')"
 say "scale-out to 4 droplets $(($(date +%s) - T0)) s after the overload began"
 
 mapfile -t CLONES < <(sim_state '"\n".join(str(d["id"]) for d in s["droplets"] if d["id"] not in ('"${IDS[0]},${IDS[1]}"'))')
@@ -30,7 +30,7 @@ count_members_alive() {
 	"$MITOSIS" members --json -s "$(policy_sock "$LEADER")" 2>/dev/null |
 		python3 -c 'import json,sys; print(sum(m["state"] == "alive" for m in json.load(sys.stdin)))' 2>/dev/null
 }
-wait_until 40 all_in || fail "clones not joined and in rotation: dns $(sim_state 'www()') lb $(sim_state "lb('$LB')") alive $(count_members_alive)"
+wait_secs 40 all_in || fail "clones not joined and in rotation: dns $(sim_state 'www()') lb $(sim_state "lb('$LB')") alive $(count_members_alive)"
 for id in "${CLONES[@]}"; do
 	ip=$(sim_state "next(d['sim']['public_ipv4'] for d in s['droplets'] if d['id'] == $id)")
 	[ "$(sim_state "www().count('$ip')")" = 1 ] || fail "clone $id: not exactly one A record for $ip"
