@@ -236,7 +236,7 @@ test: deps
 	@tests/run.sh
 
 demo: deps
-	@scripts/demo.sh
+	@DEMO_MISSION=$${DEMO_MISSION:-1} scripts/demo.sh
 
 # make man: mitosis(8) and mitosis.conf(5), written by the binary from its own
 # verb and key tables (agent/cmd_man.c).

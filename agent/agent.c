@@ -42,6 +42,7 @@
 #include "hooks.h"
 #include "http.h"
 #include "keyring.h"
+#include "autoscale.h"
 #include "leader.h"
 #include "load.h"
 #include "log.h"
@@ -92,6 +93,7 @@ struct agent {
 	struct histlog *hist;  /* the replicated scaling history */
 	struct hooks *hooks;   /* on_event and webhook_url */
 	uint64_t hooks_term;   /* the term leader_changed last fired for */
+	struct autoscale *as;  /* the scaling policy's shell (the leader's hooks) */
 	struct transport *tr;
 	struct gossip *gossip;
 	struct sampler *sampler;
@@ -136,7 +138,10 @@ agent_stop(struct agent *a, int code)
 	metadata_fetch_cancel(a->mf);
 	a->mf = NULL;
 	/* The leader before the rotation and the client it drives, the rotation
-	 * before the client it borrows, and all before http_close. */
+	 * before the client it borrows, and all before http_close; the policy
+	 * before the leader whose hooks it is. */
+	autoscale_close(a->as);
+	a->as = NULL;
 	leader_close(a->leader);
 	a->leader = NULL;
 	histlog_close(a->hist);
@@ -433,6 +438,31 @@ agent_fill_status(struct agent *a, const struct swim_member **m, size_t n, struc
 	swim_stats(gossip_swim(a->gossip), &st->swim);
 }
 
+/* status: the policy's live view after the rest (autoscale_status_*). */
+static char *
+agent_status_policy(struct agent *a, char *reply, bool json)
+{
+	cJSON *o;
+	char *text;
+
+	if (reply == NULL || a->as == NULL)
+		return reply;
+	if (!json) {
+		text = autoscale_status_text(a->as);
+		reply = xrealloc(reply, strlen(reply) + strlen(text) + 1);
+		strcat(reply, text);
+		free(text);
+		return reply;
+	}
+	if ((o = cJSON_Parse(reply)) == NULL)
+		return reply;
+	cJSON_AddItemToObject(o, "policy", autoscale_status_json(a->as));
+	free(reply);
+	reply = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return reply;
+}
+
 static char *
 agent_status(struct agent *a, const struct swim_member **m, size_t n, bool json)
 {
@@ -444,10 +474,53 @@ agent_status(struct agent *a, const struct swim_member **m, size_t n, bool json)
 		agent_elect_report(a, &er);
 		st.elect = &er;
 	}
-	return json ? report_status_json(&st) : report_status_text(&st);
+	return agent_status_policy(a, json ? report_status_json(&st) : report_status_text(&st),
+				   json);
 }
 
 static char *agent_control_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* `members`: the table, with the nodes the leader drains marked (their
+ * DRAIN claim, autoscale.h): "draining": true in JSON, a line after the
+ * table in text. */
+static char *
+agent_members_reply(struct agent *a, const struct swim_member **m, size_t n, bool json)
+{
+	uint64_t now = uv_now(&a->loop), self = a->id->droplet_id;
+	char *reply =
+		json ? report_members_json(m, n, self, now) : report_members_text(m, n, self, now);
+	cJSON *arr, *it;
+	size_t len;
+
+	if (reply == NULL || a->as == NULL)
+		return reply;
+	if (!json) {
+		for (size_t i = 0; i < n; i++) {
+			if (!autoscale_draining(a->as, m[i]->id))
+				continue;
+			len = strlen(reply);
+			reply = xrealloc(reply, len + 128 + SWIM_NAME_MAX);
+			snprintf(reply + len, 128 + SWIM_NAME_MAX,
+				 "draining: %" PRIu64 " (%s), retired by the leader\n", m[i]->id,
+				 m[i]->name);
+		}
+		return reply;
+	}
+	if ((arr = cJSON_Parse(reply)) == NULL)
+		return reply;
+	cJSON_ArrayForEach(it, arr)
+	{
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
+
+		if (cJSON_IsNumber(id))
+			cJSON_AddBoolToObject(it, "draining",
+					      autoscale_draining(a->as, (uint64_t)id->valuedouble));
+	}
+	free(reply);
+	reply = cJSON_PrintUnformatted(arr);
+	cJSON_Delete(arr);
+	return reply;
+}
 
 /* {"error":"..."}: the reply the CLI prints as the agent's refusal. */
 static char *
@@ -610,7 +683,20 @@ agent_hooks_lifecycle(struct agent *a, const char *id)
 	return xstrdup("started\n");
 }
 
-/* Control socket requests: "members", "status", "leader" (each with " json"),
+/* "policy [json]", "policy dry-run on|off [json]": the effective policy. */
+static char *
+agent_policy_command(struct agent *a, const char *req, bool json)
+{
+	if (strncmp(req, " dry-run on", 11) == 0)
+		autoscale_set_dry_run(a->as, true);
+	else if (strncmp(req, " dry-run off", 12) == 0)
+		autoscale_set_dry_run(a->as, false);
+	else if (req[0] != '\0' && strcmp(req, " json") != 0)
+		return agent_control_error("policy: unknown request \"%.40s\"", req);
+	return autoscale_policy(a->as, a->cfg, json);
+}
+
+/* Control socket requests: "members", "status", "leader", "policy" (each with " json"),
  * and the leader commands (agent_leader_command). */
 static char *
 agent_on_control(const char *request, void *arg)
@@ -626,10 +712,11 @@ agent_on_control(const char *request, void *arg)
 		return NULL;
 	m = agent_members(a, &n);
 	if (strncmp(request, "members", 7) == 0)
-		reply = json ? report_members_json(m, n, a->id->droplet_id, uv_now(&a->loop))
-			     : report_members_text(m, n, a->id->droplet_id, uv_now(&a->loop));
+		reply = agent_members_reply(a, m, n, json);
 	else if (strncmp(request, "status", 6) == 0)
 		reply = agent_status(a, m, n, json);
+	else if (strncmp(request, "policy", 6) == 0)
+		reply = agent_policy_command(a, request + 6, json);
 	else if (strncmp(request, "leader", 6) == 0)
 		reply = agent_leader_command(a, request + 6);
 	else if (strncmp(request, "history", 7) == 0)
@@ -835,6 +922,8 @@ agent_on_claim(void *arg, const struct swim_claim *c)
 		return election_on_claim(a->el, c);
 	if (c->kind == GOSSIP_CLAIM_NODE && a->leader != NULL)
 		return leader_on_claim(a->leader, c);
+	if ((c->kind == GOSSIP_CLAIM_DRAIN || c->kind == GOSSIP_CLAIM_PROTECT) && a->as != NULL)
+		return autoscale_on_claim(a->as, c);
 	return -EPERM;
 }
 
@@ -1007,6 +1096,37 @@ agent_admissible(void *arg, uint64_t id)
 	return a->leader != NULL ? leader_admissible(a->leader, id) : ELECT_ADMIT_UNKNOWN;
 }
 
+/* The leader retires this node (a scale-in victim): it leaves as on SIGTERM. */
+static void
+agent_on_policy_leave(void *arg)
+{
+	struct agent *a = arg;
+
+	if (a->gossip == NULL || a->leaving)
+		return;
+	notify_send(a->notify, "STATUS=retired by the leader: leaving the cluster");
+	a->leaving = true;
+	agent_leave(a);
+}
+
+/* The scaling policy's shell, on the leader's hooks. */
+static int
+agent_start_policy(struct agent *a)
+{
+	struct autoscale_opts ao = { .cfg = a->cfg,
+				     .self = a->id,
+				     .cloud = a->cloud,
+				     .leader = a->leader,
+				     .election = a->el,
+				     .gossip = a->gossip,
+				     .histlog = a->hist,
+				     .hooks = a->hooks,
+				     .leave = agent_on_policy_leave,
+				     .arg = a };
+
+	return autoscale_open(&a->loop, &ao, &a->as);
+}
+
 /* The election, then the leader's module that acts on its lease. */
 static int
 agent_start_election(struct agent *a)
@@ -1034,7 +1154,9 @@ agent_start_election(struct agent *a)
 	if ((r = election_open(&a->loop, &eo, &a->el)) != 0)
 		return r;
 	lo.election = a->el;
-	return leader_open(&a->loop, &lo, &a->leader);
+	if ((r = leader_open(&a->loop, &lo, &a->leader)) != 0)
+		return r;
+	return agent_start_policy(a);
 }
 
 /*

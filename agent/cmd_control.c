@@ -473,3 +473,61 @@ cmd_history_append_main(int argc, char **argv)
 	free(path);
 	return r;
 }
+
+/* ---- policy ---- */
+
+static int cmd_policy_main(int argc, char **argv);
+static void cmd_policy_help(FILE *out);
+
+const struct cmd_entry cmd_policy_entry = {
+	"policy",
+	cmd_policy_main,
+	"policy [--dry-run | --act] [--json] [-s PATH | -c FILE]",
+	"show the effective scaling policy; make the running agent decide only, or act again",
+	cmd_policy_help,
+};
+
+static void
+cmd_policy_help(FILE *out)
+{
+	cmd_control_help_options(out);
+	fprintf(out,
+		"  --dry-run            from now on, this agent's policy decides and logs only:\n"
+		"                       no mutating call (as policy_dry_run = yes; until --act\n"
+		"                       or a restart; ask it of every node a failover may elect)\n"
+		"  --act                act again (as configured: policy_dry_run = no)\n"
+		"\nEvery key of docs/policy.md's \"Configuration\" with the value the agent uses,\n"
+		"and whether the policy runs here: it needs token_file, clone_image and\n"
+		"clone_size, and only the leader decides. `mitosis status` shows its live view.\n");
+}
+
+static int
+cmd_policy_main(int argc, char **argv)
+{
+	struct cmd_control_args a = { 0 };
+	char **rest = xcalloc((size_t)argc + 1, sizeof(*rest));
+	const char *mode = "";
+	char request[64], *path;
+	int n = 0, r;
+
+	/* --dry-run and --act are this verb's own; the rest is the common set. */
+	for (int i = 0; i < argc; i++) {
+		if (i > 0 && strcmp(argv[i], "--dry-run") == 0)
+			mode = " dry-run on";
+		else if (i > 0 && strcmp(argv[i], "--act") == 0)
+			mode = " dry-run off";
+		else
+			rest[n++] = argv[i];
+	}
+	if ((r = cmd_control_options(&cmd_policy_entry, n, rest, &a)) >= 0) {
+		free(rest);
+		return r;
+	}
+	free(rest);
+	if ((path = cmd_control_path(&a)) == NULL)
+		return 1;
+	snprintf(request, sizeof(request), "policy%s%s", mode, a.json ? " json" : "");
+	r = cmd_control_ask("policy", path, request);
+	free(path);
+	return r;
+}

@@ -23,5 +23,8 @@ extern const struct cmd_entry cmd_leader_entry;
 /* `history [--json] [-n N] [-s PATH | -c FILE]`: the same exits. The hidden
  * `_history-append TEXT` is for tests only (docs/cli.md). */
 extern const struct cmd_entry cmd_history_entry, cmd_history_append_entry;
+/* `policy [--dry-run | --act] [--json] [-s PATH | -c FILE]`: the effective
+ * scaling policy; --dry-run / --act switch the agent's dry run. */
+extern const struct cmd_entry cmd_policy_entry;
 
 #endif

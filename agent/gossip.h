@@ -22,8 +22,10 @@ struct wire_msg;
 /* The kinds of application claims the agent gossips (docs/membership.md,
  * "Application claims"): one list, so that two modules never take one kind. */
 enum gossip_claim_kind {
-	GOSSIP_CLAIM_LEADER = 1, /* the leader's signed announcement (agent/election.c) */
-	GOSSIP_CLAIM_NODE = 2,	 /* a node's own addresses, without an API token (leader.c) */
+	GOSSIP_CLAIM_LEADER = 1,  /* the leader's signed announcement (agent/election.c) */
+	GOSSIP_CLAIM_NODE = 2,	  /* a node's own addresses, without an API token (leader.c) */
+	GOSSIP_CLAIM_DRAIN = 3,	  /* the leader: a node is draining / must leave (autoscale.c) */
+	GOSSIP_CLAIM_PROTECT = 4, /* a node's own `protect = yes` (autoscale.c) */
 };
 
 /* Observers of the membership, called after gossip has logged the event. */

@@ -111,6 +111,7 @@ struct leader_call {
 	bool then_reconcile;	 /* a listing that opens a reconcile */
 	void (*cb)(int, void *); /* leader_deregister_self's */
 	void *arg;
+	void (*rcb)(int, const char *, void *); /* leader_rotate's */
 };
 
 static void leader_kick(struct leader *l);
@@ -316,7 +317,11 @@ leader_on_change(int err, const char *why, void *arg)
 	uint64_t term = c->term, id = c->id;
 	enum leader_held to = c->to;
 	struct leader_node *n;
+	void (*rcb)(int, const char *, void *) = c->rcb;
+	void *rarg = c->arg;
 
+	if (rcb != NULL)
+		rcb(err, why, rarg);
 	if (l->rot != NULL)
 		leader_count(l, to == LEADER_IN ? PROM_REG_REGISTER : PROM_REG_DEREGISTER, err);
 	if (leader_call_end(c))
@@ -346,7 +351,8 @@ leader_on_change(int err, const char *why, void *arg)
 }
 
 static void
-leader_change(struct leader *l, struct leader_node *n, enum leader_want want)
+leader_change(struct leader *l, struct leader_node *n, enum leader_want want,
+	      void (*rcb)(int, const char *, void *), void *rarg)
 {
 	struct registrar_node rn = leader_registrar_node(n);
 	struct leader_call *c;
@@ -358,6 +364,8 @@ leader_change(struct leader *l, struct leader_node *n, enum leader_want want)
 	}
 	c = leader_call_new(l);
 	c->id = n->id;
+	c->rcb = rcb;
+	c->arg = rarg;
 	c->to = want == LEADER_WANT_IN ? LEADER_IN : LEADER_OUT;
 	n->busy = true;
 	r = want == LEADER_WANT_IN ? rotation_register(l->rot, &rn, leader_on_change, c)
@@ -380,7 +388,7 @@ leader_changes(struct leader *l)
 		    (w == LEADER_WANT_IN && n->held == LEADER_IN) ||
 		    (w == LEADER_WANT_OUT && n->held == LEADER_OUT))
 			continue;
-		leader_change(l, n, w);
+		leader_change(l, n, w, NULL, NULL);
 	}
 }
 
@@ -863,6 +871,30 @@ leader_set_hooks(struct leader *l, const struct leader_hooks *h)
 		l->hooks = *h;
 	else
 		memset(&l->hooks, 0, sizeof(l->hooks));
+}
+
+int
+leader_rotate(struct leader *l, uint64_t id, bool in,
+	      void (*cb)(int err, const char *why, void *arg), void *arg)
+{
+	struct leader_node *n = leader_node_find(l, id);
+
+	if (!l->office || !leader_may_act(l, NULL, NULL))
+		return -EPERM;
+	if (n == NULL && !in)
+		return 1; /* never known: nobody registered it in this office */
+	if (n == NULL || (in && !n->addrs))
+		return -EAGAIN;
+	if (n->busy || l->reconciling)
+		return -EBUSY;
+	if (n->held == (in ? LEADER_IN : LEADER_OUT))
+		return 1;
+	if (l->rot == NULL) {
+		n->held = in ? LEADER_IN : LEADER_OUT;
+		return 1;
+	}
+	leader_change(l, n, in ? LEADER_WANT_IN : LEADER_WANT_OUT, cb, arg);
+	return 0;
 }
 
 void

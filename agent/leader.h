@@ -136,6 +136,20 @@ int leader_deregister_self(struct leader *l, void (*cb)(int err, void *arg), voi
 void leader_counters(const struct leader *l, uint64_t ops[PROM_REG_COUNT],
 		     uint64_t errors[PROM_REG_COUNT]);
 
+/*
+ * The policy's REGISTER / DEREGISTER (docs/policy.md): puts node `id` into
+ * (in) or takes it out of every registrar, through the leader's node table,
+ * so that the leader's own change for the node and this one never run at
+ * once. Returns 0 (cb runs once with 0 or the first failure: later, or
+ * before this returns when a registrar refuses at once; it must only queue),
+ * 1 when the registrars are known to hold it so already (cb never runs),
+ * or a negative errno (cb never runs): -EPERM not leading, -EBUSY a change
+ * of that node runs now (ask again later), -EAGAIN its addresses are not
+ * known yet (registering only).
+ */
+int leader_rotate(struct leader *l, uint64_t id, bool in,
+		  void (*cb)(int err, const char *why, void *arg), void *arg);
+
 /* The leader's work for `mitosis status`. */
 void leader_report(const struct leader *l, struct elect_report_work *out);
 

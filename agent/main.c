@@ -42,13 +42,17 @@ static const struct cmd_entry main_man_entry = {
 };
 
 static const struct cmd_entry *const main_table[] = {
-	&cmd_agent_entry,	   &cmd_keygen_entry,	      &cmd_members_entry,
-	&cmd_status_entry,	   &cmd_leader_entry,	      &cmd_history_entry,
-	&cmd_cloud_entry,	   &cmd_bootstrap_entry,      &cmd_clone_entry,
-	&cmd_snapshot_entry,	   &cmd_resize_entry,	      &cmd_bake_entry,
-	&cmd_register_entry,	   &cmd_deregister_entry,     &cmd_retire_entry,
-	&cmd_haproxy_config_entry, &main_version_entry,	      &main_help_entry,
-	&main_man_entry,	   &cmd_history_append_entry, NULL,
+	&cmd_agent_entry,	   &cmd_keygen_entry,
+	&cmd_members_entry,	   &cmd_status_entry,
+	&cmd_leader_entry,	   &cmd_policy_entry,
+	&cmd_history_entry,	   &cmd_cloud_entry,
+	&cmd_bootstrap_entry,	   &cmd_clone_entry,
+	&cmd_snapshot_entry,	   &cmd_resize_entry,
+	&cmd_bake_entry,	   &cmd_register_entry,
+	&cmd_deregister_entry,	   &cmd_retire_entry,
+	&cmd_haproxy_config_entry, &main_version_entry,
+	&main_help_entry,	   &main_man_entry,
+	&cmd_history_append_entry, NULL,
 };
 
 static void

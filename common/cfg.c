@@ -18,7 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "actuate.h"
 #include "cfg.h"
+#include "policy.h"
 #include "cfg_priv.h"
 #include "elect.h"
 #include "util.h"
@@ -668,6 +670,40 @@ cfg_check_election(struct cfg_parser *p)
 		cfg_pair_error(p, last, last, why);
 }
 
+/* The policy's settings hold together (policy_config_validate and
+ * actuate_config_validate name the key in their message): the error points
+ * at the last policy key set. */
+static void
+cfg_check_policy(struct cfg_parser *p)
+{
+	static const char *const keys[] = {
+		"policy_metrics",    "target_cpu",	 "target_load1",
+		"target_memory",     "target_custom",	 "load1_max",
+		"custom_max",	     "policy_tolerance", "policy_interval",
+		"scale_out_window",  "scale_in_window",	 "scale_out_cooldown",
+		"scale_in_cooldown", "warmup",		 "min_nodes",
+		"max_nodes",	     "max_step",	 "max_hourly_cost",
+		"replace_after",     "powercycle_wait",	 "retire_leave_timeout",
+		"hook_timeout",	     "hook_max_wait",	 "active_timeout",
+		"dns_ttl",	     "drain_timeout",
+	};
+	struct policy_config pc;
+	struct actuate_config ac;
+	const char *last = NULL;
+	char why[256];
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (cfg_origin_of(p, keys[i])->bad)
+			return; /* already reported */
+		if (cfg_given(cfg_origin_of(p, keys[i])))
+			last = keys[i];
+	}
+	if (p->cfg->cluster == NULL)
+		return; /* reported as missing */
+	if (last != NULL && cfg_policy(p->cfg, &pc, &ac, why, sizeof(why)) != 0)
+		cfg_pair_error(p, last, last, why);
+}
+
 /* Each registrar named in `registrars` needs its own keys. */
 static void
 cfg_check_registrars(struct cfg_parser *p)
@@ -720,6 +756,7 @@ cfg_check_combinations(struct cfg_parser *p)
 			       "keep one");
 	cfg_check_registrars(p);
 	cfg_check_election(p);
+	cfg_check_policy(p);
 }
 
 bool

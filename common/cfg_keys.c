@@ -17,7 +17,9 @@
 
 #include "cfg.h"
 #include "cfg_priv.h"
+#include "actuate.h"
 #include "elect.h"
+#include "policy.h"
 #include "statedir.h"
 #include "swim.h"
 #include "util.h"
@@ -28,11 +30,11 @@
 #define CFG_TRACE_NAMES		 "wire, meta, http, gossip, cloud, control, elect, all"
 
 static cfg_set_fn cfg_set_string, cfg_set_u64, cfg_set_bool, cfg_set_duration, cfg_set_list,
-	cfg_set_hostport, cfg_set_level, cfg_set_traces;
+	cfg_set_hostport, cfg_set_level, cfg_set_traces, cfg_set_fixed;
 static cfg_check_fn cfg_check_cluster, cfg_check_path, cfg_check_url, cfg_check_hostname,
 	cfg_check_region, cfg_check_ipv4, cfg_check_tag, cfg_check_hostport, cfg_check_command,
 	cfg_check_uuid, cfg_check_slug, cfg_check_registrar, cfg_check_dns_name,
-	cfg_check_address_kind, cfg_check_haproxy_runtime;
+	cfg_check_address_kind, cfg_check_haproxy_runtime, cfg_check_metric;
 
 #define OFF(field) offsetof(struct cfg, field)
 
@@ -260,6 +262,81 @@ const struct cfg_key cfg__table[] = {
 	{ { "hook_timeout", "duration", "30s", "1s..10m",
 	    "Hooks: a script run or one webhook attempt is given up (the script killed) past this." },
 	  cfg_set_duration, NULL, OFF(hook_timeout_ms), 0, 1000, 600 * 1000 },
+	{ { "policy_metrics", "list", "cpu", "cpu, load1, memory, custom",
+	    "Scaling policy: the gossiped metrics it tracks; the largest desired size wins." },
+	  cfg_set_list, cfg_check_metric, OFF(policy_metrics), OFF(npolicy_metrics), 0, 4 },
+	{ { "target_cpu", "percent", "60%", "1%..99.9%",
+	    "Scaling policy: the mean CPU utilisation per node it keeps." },
+	  cfg_set_fixed, NULL, OFF(target_cpu), 1, 1, 999 },
+	{ { "target_load1", "decimal", "0.8", "0.001..65.535",
+	    "Scaling policy: the mean load1 per CPU it keeps." },
+	  cfg_set_fixed, NULL, OFF(target_load1), 3, 1, 65535 },
+	{ { "target_memory", "percent", "70%", "1%..99.9%",
+	    "Scaling policy: the mean memory use per node it keeps." },
+	  cfg_set_fixed, NULL, OFF(target_memory), 1, 1, 999 },
+	{ { "target_custom", "decimal", "", "0.001..1000000000",
+	    "Scaling policy: the custom metric per node it keeps (required with custom)." },
+	  cfg_set_fixed, NULL, OFF(target_custom), 3, 1, POLICY_CUSTOM_MAX },
+	{ { "load1_max", "decimal", "2 x target_load1", "above the target, at most 65.535",
+	    "Scaling policy: one node's load1 is clamped to this before it is averaged." },
+	  cfg_set_fixed, NULL, OFF(load1_max), 3, 1, 65535 },
+	{ { "custom_max", "decimal", "2 x target_custom", "above the target, at most 1000000000",
+	    "Scaling policy: one node's custom metric is clamped to this before it is averaged." },
+	  cfg_set_fixed, NULL, OFF(custom_max), 3, 1, POLICY_CUSTOM_MAX },
+	{ { "policy_tolerance", "percent", "10%", "0..50%",
+	    "Scaling policy: no change while the metric is within the target +- this." },
+	  cfg_set_fixed, NULL, OFF(policy_tolerance), 1, 0, 500 },
+	{ { "policy_interval", "duration", "1s", "100ms..1m",
+	    "Scaling policy: how often the leader decides." },
+	  cfg_set_duration, NULL, OFF(policy_interval_ms), 0, 100, 60 * 1000 },
+	{ { "scale_out_window", "duration", "60s", "0..1d",
+	    "Scaling policy: the metric must be above the band this long before a scale-out." },
+	  cfg_set_duration, NULL, OFF(scale_out_window_ms), 0, 0, 24 * 3600 * 1000ULL },
+	{ { "scale_in_window", "duration", "10m", "0..1d",
+	    "Scaling policy: the metric must be below the band this long before a scale-in." },
+	  cfg_set_duration, NULL, OFF(scale_in_window_ms), 0, 0, 24 * 3600 * 1000ULL },
+	{ { "scale_out_cooldown", "duration", "3m", "0..1d",
+	    "Scaling policy: the least time between two scale-outs." },
+	  cfg_set_duration, NULL, OFF(scale_out_cooldown_ms), 0, 0, 24 * 3600 * 1000ULL },
+	{ { "scale_in_cooldown", "duration", "5m", "0..1d",
+	    "Scaling policy: the least time from any scaling to a scale-in." },
+	  cfg_set_duration, NULL, OFF(scale_in_cooldown_ms), 0, 0, 24 * 3600 * 1000ULL },
+	{ { "warmup", "duration", "3m", "0..1d",
+	    "Scaling policy: droplets younger than this count as capacity, not in the load." },
+	  cfg_set_duration, NULL, OFF(warmup_ms), 0, 0, 24 * 3600 * 1000ULL },
+	{ { "min_nodes", "integer", "2", "1..max_nodes",
+	    "Scaling policy: never fewer nodes than this." },
+	  cfg_set_u64, NULL, OFF(min_nodes), 0, 1, 10000 },
+	{ { "max_nodes", "integer", "10", "min_nodes..10000",
+	    "Scaling policy: never more droplets than this." },
+	  cfg_set_u64, NULL, OFF(max_nodes), 0, 1, 10000 },
+	{ { "max_step", "integer", "4", "1..50",
+	    "Scaling policy: nodes added or retired by one decision at most." },
+	  cfg_set_u64, NULL, OFF(max_step), 0, 1, POLICY_STEP_MAX },
+	{ { "max_hourly_cost", "money", "", "$0..$1000000 (dollars an hour, e.g. 0.05)",
+	    "Scaling policy: every droplet of the cluster tag, billed, stays under this." },
+	  cfg_set_fixed, NULL, OFF(max_hourly_cost), 6, 0, 1000000000000ULL },
+	{ { "billing_hold", "boolean", "yes", "yes or no",
+	    "Scaling policy: a scale-in waits until a victim's minimum charge is used." },
+	  cfg_set_bool, NULL, OFF(billing_hold), 0, 0, 0 },
+	{ { "policy_dry_run", "boolean", "no", "yes or no",
+	    "Scaling policy: decide and record, never act (no mutating call)." },
+	  cfg_set_bool, NULL, OFF(policy_dry_run), 0, 0, 0 },
+	{ { "protect", "boolean", "no", "yes or no",
+	    "This node is never a scale-in victim (gossiped to the leader)." },
+	  cfg_set_bool, NULL, OFF(protect), 0, 0, 0 },
+	{ { "replace_after", "duration", "3m", "0..1d",
+	    "Leader: a dead node's droplet is looked up (and replaced) after this." },
+	  cfg_set_duration, NULL, OFF(replace_after_ms), 0, 0, 24 * 3600 * 1000ULL },
+	{ { "powercycle_wait", "duration", "3m", "0..1d",
+	    "Leader: after power-cycling a silent droplet, wait this for it to rejoin." },
+	  cfg_set_duration, NULL, OFF(powercycle_wait_ms), 0, 0, 24 * 3600 * 1000ULL },
+	{ { "retire_leave_timeout", "duration", "30s", "1s..1h",
+	    "Leader: a scale-in victim asked to leave the gossip has this long before deletion." },
+	  cfg_set_duration, NULL, OFF(retire_leave_timeout_ms), 0, 1000, 3600 * 1000 },
+	{ { "hook_max_wait", "duration", "10m", "0..1d",
+	    "Leader: all the extra time the lifecycle hook may ask for." },
+	  cfg_set_duration, NULL, OFF(hook_max_wait_ms), 0, 0, 24 * 3600 * 1000ULL },
 	{ { "log_level", "level", "info", "error, warn, info, debug",
 	    "Least severe level that is logged." },
 	  cfg_set_level, NULL, OFF(log_level), 0, 0, 0 },
@@ -336,6 +413,7 @@ cfg__clear(struct cfg *cfg)
 	cfg_list_free(cfg->clone_ssh_keys, cfg->nclone_ssh_keys);
 	cfg_list_free(cfg->clone_tags, cfg->nclone_tags);
 	cfg_list_free(cfg->registrars, cfg->nregistrars);
+	cfg_list_free(cfg->policy_metrics, cfg->npolicy_metrics);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -395,6 +473,95 @@ cfg_election(const struct cfg *cfg, struct elect_config *out)
 	out->announce_ms = cfg->announce_ms;
 }
 
+/* The policy's and the operations' defaults are the cores' own. */
+static void
+cfg_set_policy_defaults(struct cfg *cfg)
+{
+	struct policy_config pc;
+	struct actuate_config ac;
+
+	policy_config_default(&pc);
+	actuate_config_default(&ac);
+	cfg->target_cpu = (uint64_t)pc.target[POLICY_METRIC_CPU];
+	cfg->target_load1 = (uint64_t)pc.target[POLICY_METRIC_LOAD1];
+	cfg->target_memory = (uint64_t)pc.target[POLICY_METRIC_MEMORY];
+	cfg->target_custom = (uint64_t)pc.target[POLICY_METRIC_CUSTOM];
+	cfg->policy_tolerance = pc.tolerance_permille;
+	cfg->policy_interval_ms = pc.interval_ms;
+	cfg->scale_out_window_ms = pc.scale_out_window_ms;
+	cfg->scale_in_window_ms = pc.scale_in_window_ms;
+	cfg->scale_out_cooldown_ms = pc.scale_out_cooldown_ms;
+	cfg->scale_in_cooldown_ms = pc.scale_in_cooldown_ms;
+	cfg->warmup_ms = pc.warmup_ms;
+	cfg->min_nodes = pc.min_nodes;
+	cfg->max_nodes = pc.max_nodes;
+	cfg->max_step = pc.max_step;
+	cfg->billing_hold = pc.billing_hold;
+	cfg->replace_after_ms = ac.replace_after_ms;
+	cfg->powercycle_wait_ms = ac.powercycle_wait_ms;
+	cfg->retire_leave_timeout_ms = ac.leave_timeout_ms;
+	cfg->hook_max_wait_ms = ac.hook_max_ms; /* hook_timeout: the hooks' own default */
+}
+
+/* policy_metrics as the core's bits: names were checked when parsed. */
+static unsigned
+cfg_policy_metrics(const struct cfg *cfg)
+{
+	unsigned bits = 0;
+
+	for (size_t i = 0; i < cfg->npolicy_metrics; i++)
+		for (int m = 0; m < POLICY_METRIC_COUNT; m++)
+			if (strcmp(cfg->policy_metrics[i], policy_metric_name(m)) == 0)
+				bits |= POLICY_METRIC_BIT(m);
+	return bits != 0 ? bits : POLICY_METRIC_BIT(POLICY_METRIC_CPU);
+}
+
+int
+cfg_policy(const struct cfg *cfg, struct policy_config *pc, struct actuate_config *ac, char *err,
+	   size_t errsize)
+{
+	int r;
+
+	policy_config_default(pc);
+	pc->metrics = cfg_policy_metrics(cfg);
+	pc->target[POLICY_METRIC_CPU] = (int64_t)cfg->target_cpu;
+	pc->target[POLICY_METRIC_LOAD1] = (int64_t)cfg->target_load1;
+	pc->target[POLICY_METRIC_MEMORY] = (int64_t)cfg->target_memory;
+	pc->target[POLICY_METRIC_CUSTOM] = (int64_t)cfg->target_custom;
+	pc->max[POLICY_METRIC_LOAD1] = (int64_t)cfg->load1_max;
+	pc->max[POLICY_METRIC_CUSTOM] = (int64_t)cfg->custom_max;
+	pc->tolerance_permille = (uint32_t)cfg->policy_tolerance;
+	pc->interval_ms = cfg->policy_interval_ms;
+	pc->scale_out_window_ms = cfg->scale_out_window_ms;
+	pc->scale_in_window_ms = cfg->scale_in_window_ms;
+	pc->scale_out_cooldown_ms = cfg->scale_out_cooldown_ms;
+	pc->scale_in_cooldown_ms = cfg->scale_in_cooldown_ms;
+	pc->warmup_ms = cfg->warmup_ms;
+	pc->min_nodes = (uint32_t)cfg->min_nodes;
+	pc->max_nodes = (uint32_t)cfg->max_nodes;
+	pc->max_step = (uint32_t)cfg->max_step;
+	pc->max_hourly_cost_uusd = cfg->max_hourly_cost;
+	pc->retire_delay_ms = cfg->dns_ttl * 1000 + cfg->drain_timeout_ms;
+	pc->billing_hold = cfg->billing_hold;
+	pc->dry_run = cfg->policy_dry_run;
+	actuate_config_default(ac);
+	snprintf(ac->cluster, sizeof(ac->cluster), "%s", cfg->cluster != NULL ? cfg->cluster : "");
+	ac->active_timeout_ms = cfg->active_timeout_ms;
+	ac->drain_ms = pc->retire_delay_ms;
+	/* The lifecycle hook is the event hooks' (on_event decides, else the webhook). */
+	ac->hook = cfg->on_event != NULL || cfg->webhook_url != NULL;
+	ac->hook_timeout_ms = cfg->hook_timeout_ms;
+	ac->hook_max_ms = cfg->hook_max_wait_ms;
+	ac->leave_timeout_ms = cfg->retire_leave_timeout_ms;
+	ac->replace_after_ms = cfg->replace_after_ms;
+	ac->powercycle_wait_ms = cfg->powercycle_wait_ms;
+	ac->dry_run = cfg->policy_dry_run;
+	r = policy_config_validate(pc, err, errsize);
+	if (r == 0)
+		r = actuate_config_validate(ac, err, errsize);
+	return r;
+}
+
 struct cfg *
 cfg_new(void)
 {
@@ -436,6 +603,7 @@ cfg_new(void)
 	cfg->drain_timeout_ms = 30000;
 	cfg_set_election_defaults(cfg);
 	cfg->reconcile_interval_ms = 60000;
+	cfg_set_policy_defaults(cfg);
 	cfg->hook_timeout_ms = 30000;
 	return cfg;
 }
@@ -580,6 +748,15 @@ cfg_check_command(const char *v)
 }
 
 static const char *
+cfg_check_metric(const char *v)
+{
+	for (int m = 0; m < POLICY_METRIC_COUNT; m++)
+		if (strcmp(v, policy_metric_name(m)) == 0)
+			return NULL;
+	return "is not a metric (cpu, load1, memory or custom)";
+}
+
+static const char *
 cfg_check_url(const char *v)
 {
 	size_t scheme;
@@ -691,6 +868,43 @@ cfg_set_duration(struct cfg *cfg, const struct cfg_key *k, const char *v, char *
 
 	return cfg_store_u64(cfg, k, v, rc, ms, "a duration (use e.g. 250ms, 2s, 1m)", msg,
 			     msgsize);
+}
+
+/*
+ * A fixed-point number: at most k->off2 decimals (1 for a percentage, which
+ * may end in '%'; 3 for a decimal; 6 for dollars, which may start with '$'),
+ * stored as an integer in those units (60% = 600 permille, 0.8 = 800 milli,
+ * $0.05 = 50000 micro-dollars), within [k->min, k->max].
+ */
+static int
+cfg_set_fixed(struct cfg *cfg, const struct cfg_key *k, const char *v, char *msg, size_t msgsize)
+{
+	const char *p = v;
+	unsigned digits = 0, decimals = (unsigned)k->off2;
+	uint64_t n = 0;
+	bool frac = false;
+	int rc = 0;
+
+	if (decimals == 6 && *p == '$')
+		p++;
+	for (; *p != '\0' && rc == 0; p++) {
+		if (*p == '.' && !frac)
+			frac = true;
+		else if (*p >= '0' && *p <= '9' && (!frac || digits < decimals) &&
+			 n <= (UINT64_MAX - 9) / 10)
+			n = n * 10 + (uint64_t)(*p - '0'), digits += frac;
+		else if (!(*p == '%' && decimals == 1 && p[1] == '\0' && p != v))
+			rc = -EINVAL;
+	}
+	for (; digits < decimals && rc == 0; digits++)
+		n = n <= UINT64_MAX / 10 ? n * 10 : (rc = -ERANGE, 0);
+	if (rc == 0 && (p == v || (n < k->min || n > k->max)))
+		rc = p == v ? -EINVAL : -ERANGE;
+	return cfg_store_u64(cfg, k, v, rc, n,
+			     decimals == 1   ? "a percentage (e.g. 60% or 62.5)"
+			     : decimals == 3 ? "a number with at most 3 decimals (e.g. 0.8)"
+					     : "an amount of dollars (e.g. 0.05)",
+			     msg, msgsize);
 }
 
 /* One boolean parser for the file, the flags and the CLI: util_parse_bool. */
@@ -880,7 +1094,7 @@ cfg_key_equal(const struct cfg_key *k, const struct cfg *a, const struct cfg *b)
 #define CFG_AT(c, type, off) (*(type const *)(const void *)((const char *)(c) + (off)))
 	if (k->set == cfg_set_string)
 		return cfg_str_equal(CFG_AT(a, char *, k->off), CFG_AT(b, char *, k->off));
-	if (k->set == cfg_set_u64 || k->set == cfg_set_duration)
+	if (k->set == cfg_set_u64 || k->set == cfg_set_duration || k->set == cfg_set_fixed)
 		return CFG_AT(a, uint64_t, k->off) == CFG_AT(b, uint64_t, k->off);
 	if (k->set == cfg_set_bool)
 		return CFG_AT(a, bool, k->off) == CFG_AT(b, bool, k->off);

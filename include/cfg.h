@@ -136,15 +136,54 @@ struct cfg {
 	char *on_event;		  /* a script run as `SCRIPT EVENT`; NULL = none */
 	char *webhook_url;	  /* JSON POST target; may hold a secret: never logged whole */
 	uint64_t hook_timeout_ms; /* a script run or one webhook attempt; default 30 s */
+	/* The scaling policy and the leader's operations (docs/policy.md);
+	 * defaults from policy_config_default() and actuate_config_default(),
+	 * mapped and checked together by cfg_policy(). Fixed-point values are
+	 * in the cores' units: permille for percentages, milli for decimals,
+	 * micro-dollars for money. */
+	char **policy_metrics; /* "cpu", "load1", "memory", "custom" */
+	size_t npolicy_metrics;
+	uint64_t target_cpu;	   /* permille */
+	uint64_t target_load1;	   /* milli (load1 per CPU) */
+	uint64_t target_memory;	   /* permille */
+	uint64_t target_custom;	   /* milli; 0 = unset */
+	uint64_t load1_max;	   /* milli; 0 = 2 x target_load1 */
+	uint64_t custom_max;	   /* milli; 0 = 2 x target_custom */
+	uint64_t policy_tolerance; /* permille */
+	uint64_t policy_interval_ms;
+	uint64_t scale_out_window_ms;
+	uint64_t scale_in_window_ms;
+	uint64_t scale_out_cooldown_ms;
+	uint64_t scale_in_cooldown_ms;
+	uint64_t warmup_ms;
+	uint64_t min_nodes, max_nodes, max_step;
+	uint64_t max_hourly_cost; /* micro-dollars an hour; 0 = no limit */
+	bool billing_hold;
+	bool policy_dry_run;
+	bool protect;			  /* never a scale-in victim (gossiped) */
+	uint64_t replace_after_ms;	  /* a dead node's droplet is looked up after this */
+	uint64_t powercycle_wait_ms;	  /* after the one power cycle */
+	uint64_t retire_leave_timeout_ms; /* a victim asked to leave has this long */
+	uint64_t hook_max_wait_ms;
 
 	enum log_level log_level; /* `log_level`, default info */
 	unsigned traces;	  /* `trace`, e.g. "wire,meta" */
 };
 
 struct elect_config;
+struct policy_config;
+struct actuate_config;
 
 /* The election settings of cfg as the core takes them. */
 void cfg_election(const struct cfg *cfg, struct elect_config *out);
+
+/*
+ * The policy and actuation settings of cfg as the cores take them
+ * (docs/policy.md, "Configuration"), checked by policy_config_validate() and
+ * actuate_config_validate(): 0, or -EINVAL with err naming the key.
+ */
+int cfg_policy(const struct cfg *cfg, struct policy_config *pc, struct actuate_config *ac,
+	       char *err, size_t errsize);
 
 /* One row of the key table: name, value type, default, range and help, for
  * --help, the flag parser and docs/config.md. */

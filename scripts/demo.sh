@@ -8,6 +8,11 @@
 #   MITOSIS_AGENT=path             use this agent binary instead of building build/mitosis
 #   DEMO_DROPLETS=3                how many droplets to start
 #   DEMO_BOOT_DELAY=2              seconds from create to active
+#   DEMO_MISSION=1                 the mission (what `make demo` runs): two droplets whose
+#                                  agents run the scaling policy; the demo raises their custom
+#                                  metric, the leader clones a 3rd and a 4th node, then the
+#                                  metric drops and it drains and retires them. Ends by itself
+#                                  when done (or at DEMO_SECONDS, or on Ctrl-C).
 #
 # On exit (normal, error, Ctrl-C, SIGTERM, or its output closing: `demo.sh | head -3`)
 # it stops the simulator, which stops every droplet process and removes every
@@ -22,6 +27,8 @@ count=${DEMO_DROPLETS:-3}
 boot_delay=${DEMO_BOOT_DELAY:-2}
 seconds=${DEMO_SECONDS:-0}
 fake=${DEMO_FAKE_AGENT:-0}
+mission=${DEMO_MISSION:-0}
+[ "$mission" = 1 ] && fake=0
 agent=${MITOSIS_AGENT:-"$here/build/mitosis"}
 
 tmp=
@@ -93,8 +100,10 @@ fake_flag=()
 
 agent_flag=()
 [ "$fake" = 1 ] || agent_flag=(--agent "$agent")
+snap_flag=(--snapshot "$tmp/snapshot.json")
+[ "$mission" = 1 ] && snap_flag=()
 "$py" tests/cloudsim/dosim.py --port 0 --token-file "$tmp/token" "${agent_flag[@]}" \
-	--snapshot "$tmp/snapshot.json" --state-dir "$tmp/state" --ready-file "$tmp/ready.json" \
+	"${snap_flag[@]}" --state-dir "$tmp/state" --ready-file "$tmp/ready.json" \
 	--instance "$instance" --boot-delay "$boot_delay" --action-delay 2 --domain demo.test \
 	> "$tmp/dosim.out" 2> "$tmp/dosim.log" &
 sim_pid=$!
@@ -106,6 +115,15 @@ for _ in $(seq 1 100); do
 done
 [ -s "$tmp/ready.json" ] || { echo "demo: simulator did not start in 10 s" >&2; exit 1; }
 url=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$tmp/ready.json")
+if [ "$mission" = 1 ]; then
+	echo "demo: simulator at $url; the mission begins"
+	mission_args=(--url "$url" --token-file "$tmp/token" --key "$tmp/cluster.key" --agent "$agent")
+	[ "$seconds" = 0 ] || mission_args+=(--seconds "$seconds")
+	rc=0
+	"$py" tests/cloudsim/demo_view.py mission "${mission_args[@]}" || rc=$?
+	[ "$rc" -ne 141 ] || exit 141
+	exit "$rc"
+fi
 image=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["images"][0])' "$tmp/ready.json")
 echo "demo: simulator at $url, snapshot image $image"
 

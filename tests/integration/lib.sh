@@ -36,6 +36,8 @@ trap cleanup EXIT
 say() { echo "[$TEST_NAME] $*"; }
 fail() {
 	echo "[$TEST_NAME] FAIL: $*" >&2
+	# A test may keep what it needs to explain a failure (policy_cluster: the agents' logs).
+	if declare -F on_fail >/dev/null; then on_fail || true; fi
 	exit 1
 }
 
@@ -645,4 +647,124 @@ mkdir -p "\$root/etc/mitosis"
 (umask 077; cat >"\$root\$dest")
 EOF
 	chmod 755 "$T/bin/ssh"
+
+# --- the scaling policy end to end (issue 13) ----------------------------
+# policy_cluster N [CONFIG LINES...]: the simulator on its realism profile
+# (time-scaled by POLICY_TIME_SCALE, default 0.05: a 60 s boot takes 3 s), a
+# load balancer ($LB), a snapshot whose agent runs the policy, and N droplets
+# of it under the cluster tag, which find each other and elect a leader.
+# The snapshot's configuration names its own image id as clone_image ($IMAGE:
+# the simulator numbers images in sequence, so a probe snapshot tells the
+# next id, checked after), plus the lines given; only the first N droplets
+# get bootstrap_expect, through their user-data, as an operator would do.
+# Each agent reads its custom metric from ROOT/load (policy_load writes it).
+# Sets IMAGE, LB, IDS (the first N droplets).
+policy_cluster() {
+	local n=$1 names probe ud
+	shift
+	sim_start --profile real --time-scale "${POLICY_TIME_SCALE:-0.05}" --kill-grace 1 \
+		--agent "$MITOSIS" --quiet
+	make_keyring "$T/cluster.key"
+	LB=$(sim_lb web)
+	probe=$(curl -sf -m 5 -X POST -H 'Content-Type: application/json' --data '{"name":"probe","files":{}}' \
+		"$SIM_URL/_sim/snapshots" | python3 -c 'import json,sys; print(json.load(sys.stdin)["image"]["id"])')
+	[ -n "$probe" ] || fail "could not register the probe snapshot"
+	IMAGE=$((probe + 1))
+	# The lines given replace the base lines of the same keys (a key twice is an error).
+	{
+		cat <<CONF | while IFS= read -r line; do
+cluster = itest
+api_url = $SIM_URL
+registrars = do-dns, do-lb
+dns_domain = example.com
+dns_name = www
+dns_ttl = 30
+lb_id = $LB
+reconcile_interval = 2s
+clone_image = $IMAGE
+clone_size = s-1vcpu-1gb
+clone_region = nyc3
+load_interval = 500ms
+load_change = 0
+policy_metrics = custom
+target_custom = 100
+policy_interval = 500ms
+warmup = 5s
+active_timeout = 30s
+drain_timeout = 0
+CONF
+			printf '%s\n' "$@" | grep -q "^${line%% =*} =" || echo "$line"
+		done
+		for line in "$@"; do echo "$line"; done
+	} >"$T/droplet.conf"
+	python3 - "$T" >"$T/snapshot.json" <<'PY'
+import base64, json, sys
+t = sys.argv[1]
+def b64(p): return base64.b64encode(open(p, "rb").read()).decode()
+print(json.dumps({"name": "mitosis-policy", "files": {
+    "/etc/mitosis/mitosis.conf": {"content": open(t + "/droplet.conf").read(), "mode": "0644"},
+    "/etc/mitosis/cluster.key": {"content_b64": b64(t + "/cluster.key"), "mode": "0600"},
+    "/etc/mitosis/token": {"content_b64": b64(t + "/token"), "mode": "0600"}},
+    "command": ["{mitosis}", "agent", "-c", "{root}/etc/mitosis/mitosis.conf",
+                "--key-file", "{root}/etc/mitosis/cluster.key", "--token-file", "{root}/etc/mitosis/token",
+                "--metadata-url", "{metadata_url}", "--control-socket", "{root}/run/mitosis/mitosis.sock",
+                "--state-dir", "{root}/var/lib/mitosis", "--custom-metric-file", "{root}/load"]}))
+PY
+	[ "$(curl -sf -m 5 -X POST -H 'Content-Type: application/json' --data @"$T/snapshot.json" \
+		"$SIM_URL/_sim/snapshots" | python3 -c 'import json,sys; print(json.load(sys.stdin)["image"]["id"])')" = "$IMAGE" ] ||
+		fail "the snapshot did not get image id $IMAGE"
+	names=$(python3 -c 'import json,sys; print(json.dumps(["p-%d" % i for i in range(int(sys.argv[1]))]))' "$n")
+	# A majority of the first nodes founds the cluster (docs/election.md: N > half).
+	ud=$(python3 -c 'import json,sys; print(json.dumps("#cloud-config\nwrite_files:\n  - path: /etc/mitosis/conf.d/50-user-data.conf\n    content: |\n      bootstrap_expect = %s\n      bootstrap_settle = 1s\n" % (int(sys.argv[1]) // 2 + 1)))' "$n")
+	sim_api POST /v2/droplets "{\"names\":$names,\"region\":\"nyc3\",\"size\":\"s-1vcpu-1gb\",\"image\":$IMAGE,\"tags\":[\"mitosis-itest\"],\"user_data\":$ud}" >/dev/null ||
+		fail "could not create the first droplets"
+	mapfile -t IDS < <(sim_state '"\n".join(str(d["id"]) for d in sorted(s["droplets"], key=lambda d: d["id"]))')
+	policy_led() { [ -n "$(policy_leader)" ]; }
+	wait_secs 60 policy_led || fail "the first $n droplets elected no leader"
+}
+
+# On a failure, every droplet's agent log goes to $LOG (the simulator removes them).
+on_fail() {
+	local id
+	[ -n "${SIM_URL:-}" ] || return 0
+	for id in $(sim_state '" ".join(str(d["id"]) for d in s["droplets"])' 2>/dev/null); do
+		cp "$(policy_root "$id")/var/log/dosim/agent.log" "$LOG/agent-$id.log" 2>/dev/null || true
+	done
+	curl -sf -m 5 "$SIM_URL/_sim/state" >"$LOG/sim-state.json" 2>/dev/null || true
+}
+
+# wait_secs SECS CMD...: retries CMD until it succeeds or SECS seconds have
+# passed (by the clock: CMD may be slow, which wait_until's count would stretch).
+wait_secs() {
+	local end=$((SECONDS + $1))
+	shift
+	while [ "$SECONDS" -lt "$end" ]; do
+		"$@" && return 0
+		sleep 0.3
+	done
+	"$@"
+}
+
+# policy_root ID: droplet ID's root directory in the simulator.
+policy_root() { sim_state "next(d['sim']['root'] for d in s['droplets'] if d['id'] == $1)"; }
+# policy_load ID VALUE: the custom metric droplet ID's agent reads.
+policy_load() { echo "$2" >"$(policy_root "$1")/load.tmp" && mv "$(policy_root "$1")/load.tmp" "$(policy_root "$1")/load"; }
+# policy_sock ID: droplet ID's control socket.
+policy_sock() { echo "$(policy_root "$1")/run/mitosis/mitosis.sock"; }
+# policy_leader: the droplet id of the node that says it leads ("" if none).
+policy_leader() {
+	local id root
+	while read -r id root; do
+		[ -n "$id" ] || continue
+		"$MITOSIS" leader --json -s "$root/run/mitosis/mitosis.sock" 2>/dev/null |
+			python3 -c 'import json,sys; j=json.load(sys.stdin); sys.exit(0 if j.get("role") == "leader" else 1)' 2>/dev/null &&
+			{ echo "$id"; return 0; }
+	done < <(sim_state '"\n".join("%d %s" % (d["id"], d["sim"]["root"]) for d in s["droplets"] if d["sim"]["agent_alive"])')
+	return 0
+}
+# policy_count: droplets the simulator holds (any status).
+policy_count() { sim_state 'len(s["droplets"])'; }
+# policy_creates: droplet creates the agents sent (the User-Agent names them).
+policy_creates() {
+	sim_state 'sum(1 for r in s["request_log"] if r["method"] == "POST" and r["path"].split("?")[0] == "/v2/droplets" and r.get("agent", "").startswith("mitosis/"))'
 }

@@ -10,7 +10,9 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "actuate.h"
 #include "cfg.h"
+#include "policy.h"
 #include "elect.h"
 #include "harness.h"
 #include "swim.h"
@@ -916,6 +918,31 @@ TEST(cfg_keys_table)
 		"on_event",
 		"webhook_url",
 		"hook_timeout",
+		"policy_metrics",
+		"target_cpu",
+		"target_load1",
+		"target_memory",
+		"target_custom",
+		"load1_max",
+		"custom_max",
+		"policy_tolerance",
+		"policy_interval",
+		"scale_out_window",
+		"scale_in_window",
+		"scale_out_cooldown",
+		"scale_in_cooldown",
+		"warmup",
+		"min_nodes",
+		"max_nodes",
+		"max_step",
+		"max_hourly_cost",
+		"billing_hold",
+		"policy_dry_run",
+		"protect",
+		"replace_after",
+		"powercycle_wait",
+		"retire_leave_timeout",
+		"hook_max_wait",
 		"log_level",
 		"trace",
 	};
@@ -995,6 +1022,31 @@ TEST(cfg_keys_table)
 		"/bin/true",
 		"https://hooks.example.com/T0/secret",
 		"10s",
+		"cpu, load1",
+		"65%",
+		"0.9",
+		"75.5%",
+		"120",
+		"1.8",
+		"300",
+		"15%",
+		"2s",
+		"30s",
+		"5m",
+		"1m",
+		"2m",
+		"1m",
+		"2",
+		"8",
+		"3",
+		"0.25",
+		"no",
+		"yes",
+		"no",
+		"2m",
+		"2m",
+		"20s",
+		"5m",
 		"debug",
 		"all",
 	};
@@ -1189,7 +1241,24 @@ TEST(cfg_documented_defaults_match)
 		{ "bootstrap_settle", offsetof(struct cfg, bootstrap_settle_ms) },
 		{ "announce", offsetof(struct cfg, announce_ms) },
 		{ "reconcile_interval", offsetof(struct cfg, reconcile_interval_ms) },
+		{ "target_cpu", offsetof(struct cfg, target_cpu) },
+		{ "target_load1", offsetof(struct cfg, target_load1) },
+		{ "target_memory", offsetof(struct cfg, target_memory) },
+		{ "policy_tolerance", offsetof(struct cfg, policy_tolerance) },
+		{ "policy_interval", offsetof(struct cfg, policy_interval_ms) },
+		{ "scale_out_window", offsetof(struct cfg, scale_out_window_ms) },
+		{ "scale_in_window", offsetof(struct cfg, scale_in_window_ms) },
+		{ "scale_out_cooldown", offsetof(struct cfg, scale_out_cooldown_ms) },
+		{ "scale_in_cooldown", offsetof(struct cfg, scale_in_cooldown_ms) },
+		{ "warmup", offsetof(struct cfg, warmup_ms) },
+		{ "min_nodes", offsetof(struct cfg, min_nodes) },
+		{ "max_nodes", offsetof(struct cfg, max_nodes) },
+		{ "max_step", offsetof(struct cfg, max_step) },
+		{ "replace_after", offsetof(struct cfg, replace_after_ms) },
+		{ "powercycle_wait", offsetof(struct cfg, powercycle_wait_ms) },
+		{ "retire_leave_timeout", offsetof(struct cfg, retire_leave_timeout_ms) },
 		{ "hook_timeout", offsetof(struct cfg, hook_timeout_ms) },
+		{ "hook_max_wait", offsetof(struct cfg, hook_max_wait_ms) },
 	};
 	size_t n;
 	const struct cfg_key_info *info = cfg_keys(&n);
@@ -1511,4 +1580,54 @@ TEST(cfg_origin_of_each_key)
 	ASSERT_FALSE(cfg_origin(p, n, &src, &line, &value));
 	cfg_parser_free(p);
 	cfg_free(cfg);
+}
+
+/* The policy's fixed-point keys: percentages, decimals and dollars in the
+ * cores' units, with the unit's own refusals. */
+TEST(cfg_policy_fixed_point)
+{
+	struct fixture f = parse_ok("target_cpu = 62.5%\ntarget_load1 = 1.25\n"
+				    "max_hourly_cost = $0.05\npolicy_metrics = cpu, custom\n"
+				    "target_custom = 100\n");
+	struct policy_config pc;
+	struct actuate_config ac;
+	char err[256];
+
+	ASSERT_EQ(f.cfg->target_cpu, 625);
+	ASSERT_EQ(f.cfg->target_load1, 1250);
+	ASSERT_EQ(f.cfg->max_hourly_cost, 50000);
+	ASSERT_EQ(f.cfg->target_custom, 100000);
+	ASSERT_EQ(cfg_policy(f.cfg, &pc, &ac, err, sizeof(err)), 0);
+	ASSERT_EQ(pc.metrics,
+		  POLICY_METRIC_BIT(POLICY_METRIC_CPU) | POLICY_METRIC_BIT(POLICY_METRIC_CUSTOM));
+	ASSERT_EQ(pc.target[POLICY_METRIC_CUSTOM], 100000);
+	ASSERT_EQ(pc.retire_delay_ms, 90000);
+	done(&f);
+	expect_error("target_cpu = 60.25\n",
+		     "agent.conf:1: target_cpu: \"60.25\" is not a percentage (e.g. 60% or 62.5)");
+	expect_error("target_cpu = 100%\n",
+		     "agent.conf:1: target_cpu: 100% is out of range 1%..99.9%");
+	expect_error("target_load1 = 0.8x\n", "agent.conf:1: target_load1: \"0.8x\" is not a "
+					      "number with at most 3 decimals (e.g. 0.8)");
+	expect_error("max_hourly_cost = 1.0000001\n",
+		     "agent.conf:1: max_hourly_cost: \"1.0000001\" is not an amount of dollars "
+		     "(e.g. 0.05)");
+	expect_error("policy_metrics = cpu, disk\n", "agent.conf:1: policy_metrics: \"disk\" is "
+						     "not a metric (cpu, load1, memory or custom)");
+}
+
+/* The cores' own checks run at cfg_finish, pointing at the last policy key. */
+TEST(cfg_policy_checked_together)
+{
+	struct fixture f = parse(BASE "min_nodes = 5\nmax_nodes = 3\n");
+
+	ASSERT_FALSE(cfg_finish(f.p));
+	ASSERT_EQ(cfg_error_count(f.p), 1);
+	ASSERT_STR_EQ(cfg_error(f.p, 0), "agent.conf:4: max_nodes (3) is below min_nodes (5)");
+	done(&f);
+	f = parse(BASE "policy_metrics = custom\n");
+	ASSERT_FALSE(cfg_finish(f.p));
+	ASSERT_STR_EQ(cfg_error(f.p, 0),
+		      "agent.conf:3: target_custom must be set when policy_metrics has custom");
+	done(&f);
 }
