@@ -797,6 +797,31 @@ autoscale_drain_events(struct autoscale *a)
 
 /* ---- one round ---- */
 
+/*
+ * A retirement must never take a majority of the voters with it: actuate
+ * waits at the end of a voter's drain until the election removed it, and the
+ * election removes a draining voter only while that keeps a live majority
+ * (docs/dst.md, "The cloud"). Both are told each leading turn: the voter set
+ * (committed and newest) and which members this leader drains. Cheap: at most
+ * 2 x ELECT_VOTERS_MAX ids, and the election's calls are idempotent.
+ */
+static void
+autoscale_follow_voters(struct autoscale *a)
+{
+	struct elect_report r;
+	uint64_t ids[2 * ELECT_VOTERS_MAX];
+	size_t n = 0;
+
+	election_report(a->el, &r);
+	for (uint32_t i = 0; i < r.st.voters.n; i++)
+		ids[n++] = r.st.voters.v[i].id;
+	for (uint32_t i = 0; i < r.st.latest.n; i++)
+		ids[n++] = r.st.latest.v[i].id;
+	actuate_set_voters(a->act, ids, n);
+	for (size_t i = 0; i < n; i++)
+		(void)election_member_draining(a->el, ids[i], autoscale_draining(a, ids[i]));
+}
+
 /* Follows the election: actuate gets the term and lease each turn (the lease
  * is renewed every heartbeat), a new term forgets the windows. */
 static void
@@ -814,12 +839,13 @@ autoscale_follow_lease(struct autoscale *a, uint64_t now)
 		policy_reset(a->pol);
 		a->next_decide = now;
 		a->last_hold[0] = '\0';
+		/* leader_changed is fired by the agent, once a term, policy or not. */
 		log_info("policy: leading in term %" PRIu64 "%s: windows start again", term,
 			 a->pc.dry_run ? " (dry run: no mutating call)" : "");
-		autoscale_fire(a, "leader_changed", a->self->droplet_id, "this node leads");
 	}
 	a->term = term;
 	actuate_set_lease(a->act, term, now + left, now);
+	autoscale_follow_voters(a);
 	autoscale_ask_prices(a, now);
 }
 

@@ -515,6 +515,15 @@ election_step_down(struct election *el)
 }
 
 int
+election_member_draining(struct election *el, uint64_t id, bool draining)
+{
+	int r = elect_member_draining(el->e, id, draining, election_now());
+
+	election_rearm(el);
+	return r;
+}
+
+int
 election_force_recover(struct election *el)
 {
 	int r = elect_force_recover(el->e, election_now());

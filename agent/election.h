@@ -89,6 +89,11 @@ int election_transfer(struct election *el, uint64_t target);
 int election_step_down(struct election *el);
 int election_force_recover(struct election *el);
 
+/* Member `id` is being retired (draining) or no longer: the leader's core
+ * removes a draining voter while that keeps a live majority, and never
+ * promotes a draining member (elect_member_draining). 0 or -ENOMEM. */
+int election_member_draining(struct election *el, uint64_t id, bool draining);
+
 /* The leader known (0: none) and its term, for the CLI's note. */
 uint64_t election_leader(const struct election *el, uint64_t *term);
 
