@@ -647,6 +647,7 @@ mkdir -p "\$root/etc/mitosis"
 (umask 077; cat >"\$root\$dest")
 EOF
 	chmod 755 "$T/bin/ssh"
+}
 
 # --- the scaling policy end to end (issue 13) ----------------------------
 # policy_cluster N [CONFIG LINES...]: the simulator on its realism profile
