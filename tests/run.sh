@@ -59,6 +59,7 @@ system_paths() {
 	done
 }
 SYSTEM_BEFORE=$(system_paths)
+SYSTEM_BLAMED=
 
 has_layer() { [[ " $LAYERS " == *" $1 "* ]]; }
 record() { # record NAME OK(0/1) SECONDS
@@ -187,6 +188,13 @@ it_run() {
 		why=$(grep -m1 '^SKIP' "$log")
 		skip "$label" "${why#SKIP: }"
 		return
+	fi
+	# The first test after which a system path differs is the one that wrote it.
+	if [ -z "$SYSTEM_BLAMED" ] && [ "$(system_paths)" != "$SYSTEM_BEFORE" ]; then
+		SYSTEM_BLAMED=$label
+		echo "FAIL: $label changed a system path:" >>"$log"
+		diff <(echo "$SYSTEM_BEFORE") <(system_paths) | head -n 10 >>"$log"
+		rc=1
 	fi
 	record "$label" $rc $(($(date +%s) - t0))
 	[ $rc -eq 0 ] || tail -n 15 "$log"

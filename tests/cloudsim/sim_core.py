@@ -696,6 +696,7 @@ class Sim:
         os.makedirs(logdir, exist_ok=True)
         os.makedirs(os.path.join(root, rt.SIM_DIR), exist_ok=True)
         if first:
+            rt.restore_dirs(root, img.get("dirs") or {})
             for path, entry in sorted(img["files"].items()):
                 rt.write_file(root, path, rt.file_entry_bytes(entry), rt.parse_mode(entry.get("mode")))
             result = self.run_user_data(d, env, gen)
@@ -1024,12 +1025,14 @@ class Sim:
     def take_snapshot(self, d, name):
         """Caller holds the lock: the image's files plus what is on the droplet's disk now."""
         files = {k: dict(v) for k, v in d["image_snapshot"]["files"].items()}
+        dirs = dict(d["image_snapshot"].get("dirs") or {})
         if os.path.isdir(d["root"]):
             files.update(rt.capture_files(d["root"]))
+            dirs.update(rt.capture_dirs(d["root"]))
         iid = next(self.ids["image"])
         img = {"id": iid, "name": name or "%s-%d" % (d["name"], int(time.time())), "type": "snapshot",
                "distribution": "Debian", "slug": None, "public": False, "created_at": now_iso(), "files": files,
-               "command": d["image_snapshot"].get("command"), "tags": [], "source_droplet": d["id"],
+               "dirs": dirs, "command": d["image_snapshot"].get("command"), "tags": [], "source_droplet": d["id"],
                "description": ""}
         self.images[iid] = img
         d["snapshot_ids"].append(iid)

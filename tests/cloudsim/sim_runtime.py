@@ -218,14 +218,34 @@ def parse_mode(val, default=0o644):
     return int(s, 8) if s else default
 
 
-def capture_files(root, limit=4 << 20):
-    """Every regular file under root except the simulator's own, as snapshot entries."""
-    files = {}
+def _walk_disk(root):
+    """(directory, relative path, file names) under root, the simulator's own left out."""
     for dirpath, dirnames, filenames in os.walk(root):
         rel_dir = os.path.relpath(dirpath, root)
         if rel_dir in (SIM_DIR, LOG_DIR) or rel_dir.startswith((SIM_DIR + "/", LOG_DIR + "/")):
             dirnames[:] = []
             continue
+        yield dirpath, rel_dir, filenames
+
+
+def capture_dirs(root):
+    """Every directory under root but the simulator's own, with its mode: a disk image
+    keeps them (an agent refuses a state_dir that group or others may use)."""
+    return {"/" + rel: "%04o" % (os.stat(path).st_mode & 0o7777) for path, rel, _ in _walk_disk(root) if rel != "."}
+
+
+def restore_dirs(root, dirs):
+    """Creates the snapshot's directories with their modes, parents first."""
+    for path in sorted(dirs):
+        host = safe_join(root, path)
+        os.makedirs(host, exist_ok=True)
+        os.chmod(host, parse_mode(dirs[path]))
+
+
+def capture_files(root, limit=4 << 20):
+    """Every regular file under root except the simulator's own, as snapshot entries."""
+    files = {}
+    for dirpath, _, filenames in _walk_disk(root):
         for fn in filenames:
             host = os.path.join(dirpath, fn)
             if os.path.islink(host) or not os.path.isfile(host):

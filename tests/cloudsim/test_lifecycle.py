@@ -174,6 +174,8 @@ runcmd:
         ud = "#cloud-config\nwrite_files:\n  - path: /etc/app/baked.txt\n    content: baked\n"
         src = sim.create("golden", user_data=ud)
         agent_report(sim, src)
+        # A private directory made on the running droplet keeps its mode in the image.
+        os.makedirs(os.path.join(sim.droplet_state(src)["sim"]["root"], "var/lib/app"), mode=0o700)
         r = sim.api("POST", "/v2/droplets/%d/actions" % src, {"type": "snapshot", "name": "golden-1"})
         self.assertEqual(r.status, 201)
         self.assertEqual(r.json["action"]["status"], "in-progress")
@@ -199,6 +201,7 @@ runcmd:
         root = sim.droplet_state(clone)["sim"]["root"]
         with open(os.path.join(root, "etc/app/baked.txt")) as f:
             self.assertEqual(f.read(), "baked")
+        self.assertEqual(os.stat(os.path.join(root, "var/lib/app")).st_mode & 0o777, 0o700)
         self.assertEqual(sim.droplet_state(clone)["sim"]["user_data_result"], {"kind": "none"})
         self.assertEqual(sim.api("GET", "/v2/droplets/%d" % clone).json["droplet"]["image"]["id"], sid)
 

@@ -29,7 +29,8 @@ print(json.dumps({"name": "mitosis-dropin", "files": {
                                  "mode": "0600"}},
     "command": ["{mitosis}", "agent", "-c", "{root}/etc/mitosis/mitosis.conf",
                 "--key-file", "{root}/etc/mitosis/cluster.key", "--metadata-url", "{metadata_url}",
-                "--control-socket", "{root}/run/mitosis/mitosis.sock", "--probe-interval", "300ms",
+                "--control-socket", "{root}/run/mitosis/mitosis.sock", "--state-dir", "{root}/var/lib/mitosis",
+                "--probe-interval", "300ms",
                 "--probe-timeout", "100ms"]}))
 PY
 IMAGE=$(curl -sf -m 5 -X POST -H 'Content-Type: application/json' --data @"$T/snapshot.json" "$SIM_URL/_sim/snapshots" |
@@ -43,7 +44,8 @@ clone() {
 		fail "clone $2 failed: $(tail -n 3 "$LOG/clone-$2.err")"
 	ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["droplets"][0]["id"])' "$LOG/clone-$2.json")
 	ROOT=$(sim_state "next(d['sim']['root'] for d in s['droplets'] if d['id'] == $ID)")
-	wait_for "$ROOT/var/log/dosim/agent.log" 20 "listening on udp" || fail "$2: the agent did not start"
+	wait_for "$ROOT/var/log/dosim/agent.log" 20 "listening on udp" ||
+		fail "$2: the agent did not start: $(tail -n 5 "$ROOT/var/log/dosim/agent.log" 2>&1)"
 }
 
 # snapshot ID: snapshots the droplet and prints the new image id.
