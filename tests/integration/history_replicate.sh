@@ -14,7 +14,8 @@ NET=127.0.81
 make_keyring "$T/cluster.key"
 IDS=(1000 1001 1002)
 ALL=(0 1 2)
-SEEDS=$NET.1
+# Every node seeds every node: a restarted first node has someone to join.
+SEEDS="$NET.1, $NET.2, $NET.3"
 for i in "${ALL[@]}"; do
 	start_node "$i" "$NET.$((i + 1))" "bootstrap_expect = 3" "bootstrap_settle = 1s"
 done

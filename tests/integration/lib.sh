@@ -350,7 +350,9 @@ cloud_sim_start() {
 	cloud_config "$T/m.conf" "$T/key"
 }
 
-# cloud_config FILE KEYRING: an agent config for the cloud verbs against the simulator.
+# cloud_config FILE KEYRING: an agent config for the cloud verbs against the simulator
+# (active_timeout 30 s on the realism profile: its boots, lags and held polls add up
+# on a loaded machine; 10 s on the instant one).
 cloud_config() {
 	make_config "$1" "$2" <<CONF
 token_file = $TOKEN_FILE
@@ -358,7 +360,7 @@ api_url = $SIM_URL
 clone_image = 100000001
 clone_size = s-1vcpu-1gb
 clone_region = nyc3
-active_timeout = 10s
+active_timeout = $([ "${MITOSIS_SIM_PROFILE:-default}" = real ] && echo 30s || echo 10s)
 CONF
 }
 
