@@ -68,6 +68,10 @@
  * a node whose seeds are all down must not be killed by TimeoutStartSec. */
 #define AGENT_READY_MAX_MS 30000
 #define AGENT_STATUS_MS	   1000 /* how often readiness and STATUS= are looked at */
+/* Discovery lists again while every peer is still booting (no private
+ * address yet: the listing lags the droplet), this often, this many times. */
+#define AGENT_DISCOVERY_RETRY_MS 2000
+#define AGENT_DISCOVERY_TRIES	 30
 
 struct agent {
 	uv_loop_t loop;
@@ -110,6 +114,8 @@ struct agent {
 	struct metrics *metrics; /* GET /metrics and /health; NULL without metrics_listen */
 	struct prom_api api;	 /* every HTTP request, by endpoint class and answer */
 	uv_timer_t status_timer;
+	uv_timer_t discovery_timer; /* the next listing while the peers boot */
+	unsigned discovery_tries;
 	uint64_t gossip_started; /* uv_now() when gossip started */
 	bool alone;		 /* alone by design: no seeds, and discovery found no peer */
 	bool ready_sent;
@@ -130,6 +136,7 @@ agent_stop(struct agent *a, int code)
 	notify_close(a->notify);
 	a->notify = NULL;
 	uv_close((uv_handle_t *)&a->status_timer, NULL);
+	uv_close((uv_handle_t *)&a->discovery_timer, NULL);
 	metrics_close(a->metrics);
 	a->metrics = NULL;
 	uv_close((uv_handle_t *)&a->sigint, NULL);
@@ -985,13 +992,36 @@ agent_start_gossip(struct agent *a, const char *host)
 	return r;
 }
 
-/* The cluster's other active droplets, found by tag, become our seeds. */
+static void agent_on_peers(int err, const char *error, const struct doapi_droplet *d, size_t n,
+			   void *arg);
+
+static void
+agent_on_discovery_timer(uv_timer_t *t)
+{
+	struct agent *a = container_of(t, struct agent, discovery_timer);
+	int r;
+
+	if (a->stopping || a->cloud == NULL)
+		return;
+	r = cloud_list_tag_start(a->cloud, a->cfg->cluster_tag, agent_on_peers, a);
+	if (r != 0)
+		log_warnx("discovery: cannot list the cluster's droplets: %s", strerror(-r));
+}
+
+/*
+ * The cluster's other active droplets, found by tag, become our seeds, at
+ * their private address: the one every agent binds by default and
+ * advertises. A droplet the listing shows as new, or active before its
+ * private address (DigitalOcean assigns them apart), is booting: when all
+ * peers are, the listing is asked again a little later, instead of joining
+ * an address nobody listens on or deciding this node is alone.
+ */
 static void
 agent_on_peers(int err, const char *error, const struct doapi_droplet *d, size_t n, void *arg)
 {
 	struct agent *a = arg;
 	struct swim_addr *seeds;
-	size_t nseeds = 0;
+	size_t nseeds = 0, booting = 0;
 
 	if (err != 0) {
 		if (err != -ECANCELED)
@@ -1000,14 +1030,25 @@ agent_on_peers(int err, const char *error, const struct doapi_droplet *d, size_t
 	}
 	seeds = xcalloc(n + 1, sizeof(*seeds));
 	for (size_t i = 0; i < n; i++) {
-		const char *ip =
-			d[i].private_ipv4[0] != '\0' ? d[i].private_ipv4 : d[i].public_ipv4;
-
-		if (d[i].id == a->id->droplet_id || strcmp(d[i].status, "active") != 0 ||
-		    ip[0] == '\0')
+		if (d[i].id == a->id->droplet_id)
 			continue;
-		if (gossip_addr_parse(ip, a->cfg->bind_port, &seeds[nseeds]) == 0)
+		if (strcmp(d[i].status, "new") == 0 ||
+		    (strcmp(d[i].status, "active") == 0 && d[i].private_ipv4[0] == '\0')) {
+			booting++;
+			continue;
+		}
+		if (strcmp(d[i].status, "active") != 0)
+			continue;
+		if (gossip_addr_parse(d[i].private_ipv4, a->cfg->bind_port, &seeds[nseeds]) == 0)
 			nseeds++;
+	}
+	if (nseeds == 0 && booting > 0 && ++a->discovery_tries < AGENT_DISCOVERY_TRIES) {
+		log_info("discovery: %zu peer%s booting; listing again in %d s", booting,
+			 booting == 1 ? "" : "s", AGENT_DISCOVERY_RETRY_MS / 1000);
+		uv_timer_start(&a->discovery_timer, agent_on_discovery_timer,
+			       AGENT_DISCOVERY_RETRY_MS, 0);
+		free(seeds);
+		return;
 	}
 	log_info("discovery: %zu peer%s carry the cluster tag", nseeds, nseeds == 1 ? "" : "s");
 	a->alone = nseeds == 0; /* the first node of its cluster */
@@ -1269,6 +1310,7 @@ agent_start(struct agent *a)
 	uv_signal_init(&a->loop, &a->sighup);
 	uv_signal_start(&a->sighup, agent_on_hup, SIGHUP);
 	uv_timer_init(&a->loop, &a->status_timer);
+	uv_timer_init(&a->loop, &a->discovery_timer);
 	notify_open(&a->loop, &a->notify); /* logs its own failure; the agent runs on */
 	a->http = http_new(&a->loop);
 	prom_api_init(&a->api);
