@@ -6,12 +6,14 @@
 #   1. build: the agent with warnings as errors; common/ must not include
 #      libuv or libcurl (check-boundaries); every C file formatted (check-format)
 #   2. unit: tests/unit under ASan+UBSan (each test forked with a timeout)
-#   3. fuzz: each libFuzzer harness for FUZZ_SECONDS (default 5) from its corpus
+#   3. fuzz: each libFuzzer harness for FUZZ_SECONDS (default 3) from its corpus
 #   4. integration: tests/integration/*.sh against the ASan+UBSan agent, then
 #      the cloud tests among them ($REAL_TESTS) once more on the simulator's
-#      realism profile (--profile real, every delay x $REAL_TIME_SCALE)
+#      realism profile (--profile real, every delay x $REAL_TIME_SCALE);
+#      IT_JOBS (default 3) at a time, those in IT_ALONE by themselves
 #   5. dst: deterministic simulation of the cores (tests/dst/run_tests.sh)
-#   6. cloudsim: the DigitalOcean simulator's own suite (tests/cloudsim/run_tests.py)
+#   6. cloudsim: the DigitalOcean simulator's own suite (tests/cloudsim/run_tests.py),
+#      run beside the dst
 #   7. secrets: no key or token created by the suite appears in any log, and
 #      /run/mitosis, /etc/mitosis and /var/lib/mitosis are as the suite found them
 #
@@ -19,12 +21,13 @@
 # $MITOSIS_LOGDIR (printed at the end) only when something failed.
 # Options: LAYERS="unit integration" runs a subset; FUZZ_SECONDS=N;
 # CLOUDSIM_TESTS="test_api test_yaml" runs only those modules of the cloudsim suite;
-# REAL_TESTS="cloud_clone" picks the tests of the realism pass ("" skips it).
+# REAL_TESTS="cloud_clone" picks the tests of the realism pass ("" skips it);
+# IT_JOBS=1 runs the integration tests one at a time.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 LAYERS=${LAYERS:-"build unit fuzz integration dst cloudsim secrets"}
-FUZZ_SECONDS=${FUZZ_SECONDS:-5}
+FUZZ_SECONDS=${FUZZ_SECONDS:-3}
 JOBS=${JOBS:-2}
 # The tests that drive the DigitalOcean simulator: run a second time on its
 # realism profile (tests/integration/lib.sh, sim_start). The real_* tests set
@@ -173,50 +176,108 @@ if has_layer fuzz; then
 	fi
 fi
 
-# it_run NAME LABEL LOGNAME [VAR=VALUE...]: one integration test against the
-# ASan+UBSan agent, recorded as LABEL (exit 77 = a named skip).
-it_run() {
-	local name=$1 label=$2 log=$MITOSIS_LOGDIR/$3.log t0 rc why limit
-	shift 3
-	t0=$(date +%s)
-	# A test may ask for more than 240 s on a "# timeout: N" line of its header.
-	limit=$(sed -n '2,12s/^# timeout: \([0-9]*\).*/\1/p' "tests/integration/$name.sh" | head -n1)
-	env MITOSIS=$ROOT/$ASAN_BUILD/mitosis BUILD_DIR=$ROOT/$ASAN_BUILD "$@" \
-		timeout -k 5 "${limit:-240}" bash "tests/integration/$name.sh" >"$log" 2>&1
-	rc=$?
-	if [ $rc -eq 77 ]; then
+# The integration tests run IT_JOBS at a time (slots 0..IT_JOBS-1, given to
+# each test as MITOSIS_IT_SLOT: its simulator's droplets take the slot's
+# address block; every test's own 127.0.N.0/24 and netns names are its
+# own). A test named in IT_ALONE runs with no other beside it: it floods,
+# builds or measures, and would disturb its neighbour or be disturbed. Two
+# passes of one test never overlap (they share its addresses).
+IT_JOBS=${IT_JOBS:-3}
+IT_ALONE=${IT_ALONE:-"attacks netns_loss package"}
+declare -A IT_PID_NAME IT_PID_LABEL IT_PID_LOG IT_PID_T0 IT_PID_SLOT
+IT_SLOTS_BUSY=()
+
+# it_finish PID RC: records the test that PID ran (exit 77 = a named skip).
+it_finish() {
+	local pid=$1 rc=$2 label=${IT_PID_LABEL[$1]} log=${IT_PID_LOG[$1]} why
+	IT_SLOTS_BUSY[${IT_PID_SLOT[$pid]}]=
+	unset "IT_PID_NAME[$pid]"
+	if [ "$rc" -eq 77 ]; then
 		why=$(grep -m1 '^SKIP' "$log")
 		skip "$label" "${why#SKIP: }"
 		return
 	fi
-	# The first test after which a system path differs is the one that wrote it.
+	# The first test after which a system path differs wrote it (or a test beside it).
 	if [ -z "$SYSTEM_BLAMED" ] && [ "$(system_paths)" != "$SYSTEM_BEFORE" ]; then
 		SYSTEM_BLAMED=$label
-		echo "FAIL: $label changed a system path:" >>"$log"
+		echo "FAIL: $label (or a test running beside it) changed a system path:" >>"$log"
 		diff <(echo "$SYSTEM_BEFORE") <(system_paths) | head -n 10 >>"$log"
 		rc=1
 	fi
-	record "$label" $rc $(($(date +%s) - t0))
-	[ $rc -eq 0 ] || tail -n 15 "$log"
+	record "$label" "$rc" $(($(date +%s) - IT_PID_T0[$pid]))
+	[ "$rc" -eq 0 ] || tail -n 15 "$log"
+}
+
+# it_wait_one: waits for any running test and records it.
+it_wait_one() {
+	local pid rc
+	wait -n -p pid "${!IT_PID_NAME[@]}"
+	rc=$?
+	it_finish "$pid" "$rc"
+}
+
+it_running() { [ "${#IT_PID_NAME[@]}" -gt 0 ]; }
+it_is_running() {
+	local n
+	for n in "${IT_PID_NAME[@]}"; do [ "$n" = "$1" ] && return 0; done
+	return 1
+}
+it_alone_running() {
+	local n
+	for n in "${IT_PID_NAME[@]}"; do [[ " $IT_ALONE " == *" $n "* ]] && return 0; done
+	return 1
+}
+
+# it_run NAME LABEL LOGNAME [VAR=VALUE...]: starts one integration test against
+# the ASan+UBSan agent in a free slot, once the rules above allow it.
+it_run() {
+	local name=$1 label=$2 log=$MITOSIS_LOGDIR/$3.log limit slot pid alone=0
+	shift 3
+	[[ " $IT_ALONE " == *" $name "* ]] && alone=1
+	while it_running && { [ $alone -eq 1 ] || [ "${#IT_PID_NAME[@]}" -ge "$IT_JOBS" ] ||
+		it_is_running "$name" || it_alone_running; }; do
+		it_wait_one
+	done
+	for ((slot = 0; slot < IT_JOBS; slot++)); do [ -z "${IT_SLOTS_BUSY[$slot]:-}" ] && break; done
+	IT_SLOTS_BUSY[$slot]=$name
+	# A test may ask for more than 240 s on a "# timeout: N" line of its header.
+	limit=$(sed -n '2,12s/^# timeout: \([0-9]*\).*/\1/p' "tests/integration/$name.sh" | head -n1)
+	env MITOSIS=$ROOT/$ASAN_BUILD/mitosis BUILD_DIR=$ROOT/$ASAN_BUILD MITOSIS_IT_SLOT=$slot "$@" \
+		timeout -k 5 "${limit:-240}" bash "tests/integration/$name.sh" >"$log" 2>&1 &
+	pid=$!
+	IT_PID_NAME[$pid]=$name
+	IT_PID_LABEL[$pid]=$label
+	IT_PID_LOG[$pid]=$log
+	IT_PID_T0[$pid]=$(date +%s)
+	IT_PID_SLOT[$pid]=$slot
 }
 
 if has_layer integration; then
-	section "integration (ASan+UBSan agent)"
+	section "integration (ASan+UBSan agent; $IT_JOBS at a time, in the order they end)"
 	for t in tests/integration/*.sh; do
 		[ "$t" = tests/integration/lib.sh ] && continue
 		name=$(basename "$t" .sh)
 		it_run "$name" "integration: $name" "it-$name"
 	done
-	section "integration on the simulator's realism profile (x$REAL_TIME_SCALE)"
 	for name in $REAL_TESTS; do
 		it_run "$name" "integration (real): $name" "it-real-$name" MITOSIS_SIM_PROFILE=real \
 			MITOSIS_SIM_TIME_SCALE="$REAL_TIME_SCALE"
 	done
+	while it_running; do it_wait_one; done
+fi
+
+# The simulator's own suite mostly waits on its droplets' boots and delays,
+# the DST computes: the two run side by side, their results printed in turn.
+CLOUDSIM_PID=
+if has_layer cloudsim && [ -f tests/cloudsim/run_tests.py ]; then
+	# shellcheck disable=SC2086 # a list of module names
+	timeout -k 10 600 python3 tests/cloudsim/run_tests.py ${CLOUDSIM_TESTS:-} >"$MITOSIS_LOGDIR/cloudsim.log" 2>&1 &
+	CLOUDSIM_PID=$!
 fi
 
 if has_layer dst; then
 	section "dst: deterministic simulation (tests/dst)"
-	timeout -k 10 600 tests/dst/run_tests.sh >"$MITOSIS_LOGDIR/dst.log" 2>&1
+	JOBS=$JOBS timeout -k 10 600 tests/dst/run_tests.sh >"$MITOSIS_LOGDIR/dst.log" 2>&1
 	rc=$?
 	grep -E '^(FAIL|PASS)' "$MITOSIS_LOGDIR/dst.log" | head -n 40
 	add_counts "dst" "$MITOSIS_LOGDIR/dst.log" $rc
@@ -224,9 +285,8 @@ fi
 
 if has_layer cloudsim; then
 	section "cloudsim: the DigitalOcean simulator (tests/cloudsim)"
-	if [ -f tests/cloudsim/run_tests.py ]; then
-		# shellcheck disable=SC2086 # a list of module names
-		timeout -k 10 600 python3 tests/cloudsim/run_tests.py ${CLOUDSIM_TESTS:-} >"$MITOSIS_LOGDIR/cloudsim.log" 2>&1
+	if [ -n "$CLOUDSIM_PID" ]; then
+		wait "$CLOUDSIM_PID"
 		rc=$?
 		grep -E '^(FAIL|ERROR|SKIP)' "$MITOSIS_LOGDIR/cloudsim.log" | head -n 20
 		add_counts "cloudsim" "$MITOSIS_LOGDIR/cloudsim.log" $rc

@@ -91,6 +91,9 @@ def parse_args(argv):
     p.add_argument("--burst-limit", type=int, default=250, help="requests per --burst-window per token")
     p.add_argument("--burst-window", type=float, default=60.0)
     p.add_argument("--metadata-port", type=int, default=8169, help="metadata port on each droplet's address")
+    p.add_argument("--addr-base", type=int, default=1,
+                   help="index of the first droplet address (1 = 127.77.1.1 and 127.78.1.1; 255 = 127.7x.2.1): "
+                        "simulators running side by side take separate blocks")
     p.add_argument("--agent-port", type=int, default=7950, help="UDP port checked free when allocating addresses")
     p.add_argument("--user-data-timeout", type=float, default=60.0, help="bound on each user-data command")
     p.add_argument("--faults", metavar="FILE", help="initial fault configuration (JSON, as POST /_sim/faults)")
@@ -105,6 +108,8 @@ def parse_args(argv):
         loopback = False
     if not loopback:
         p.error("--host must be a 127.0.0.0/8 address")
+    if not 1 <= a.addr_base <= sim_core.MAX_ADDR_INDEX:
+        p.error("--addr-base must be 1..%d" % sim_core.MAX_ADDR_INDEX)
     try:
         a.knobs = sim_real.profile_values(a.profile)
         for _flag, key, _text in KNOB_FLAGS + BOOL_FLAGS:
@@ -164,6 +169,7 @@ def main(argv=None):
     cfg = {"droplet_limit": a.droplet_limit, "profile": a.profile,
            "kill_grace": a.kill_grace, "rate_limit": a.rate_limit, "rate_window": a.rate_window,
            "burst_limit": a.burst_limit, "burst_window": a.burst_window, "metadata_port": a.metadata_port,
+           "addr_base": a.addr_base,
            "agent_port": a.agent_port, "user_data_timeout": a.user_data_timeout, "seed": a.seed,
            "placeholders": placeholders, "tokens": tokens, "state_dir": state_dir, "keep": a.keep,
            "instance": a.instance, "vpc_uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, "dosim-vpc")),

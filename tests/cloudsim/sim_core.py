@@ -313,7 +313,7 @@ class Sim:
         self.rates = RateLimiter(cfg)
         self.ids = {"droplet": itertools.count(300000001), "image": itertools.count(BASE_IMAGE_ID + 1),
                     "action": itertools.count(700000001), "record": itertools.count(900000001)}
-        self.next_addr = 1
+        self.next_addr = cfg.get("addr_base") or 1
         self.next_lb_addr = 1
         self.scheduler = Scheduler(log)
         self.workers = set()

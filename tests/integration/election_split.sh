@@ -9,17 +9,7 @@
 # The rules live in a table of their own, removed on exit, pass or fail.
 . "$(dirname "$0")/lib.sh"
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP: nftables rules need root"
-	exit 77
-fi
-command -v nft >/dev/null || fail "nftables missing (scripts/deps.sh installs it)"
-TABLE=mts_split_$$
-split_cleanup() {
-	nft delete table inet "$TABLE" 2>/dev/null || true
-	cleanup
-}
-trap split_cleanup EXIT
+nft_guard mts_split
 
 NET=127.0.73
 elect_cluster 5 "$NET" "bootstrap_expect = 5" "reconcile_interval = 4s"
@@ -36,15 +26,7 @@ addrs() { local i out=; for i in "$@"; do out+="${out:+, }$NET.$((i + 1))"; done
 A2=$(addrs "${M2[@]}")
 A3=$(addrs "${M3[@]}")
 t_split=$(date +%s.%N)
-nft -f - <<NFT
-table inet $TABLE {
-	chain input {
-		type filter hook input priority 0; policy accept;
-		ip saddr { $A2 } ip daddr { $A3 } udp dport 7950 drop
-		ip saddr { $A3 } ip daddr { $A2 } udp dport 7950 drop
-	}
-}
-NFT
+nft_split "$A2" "$A3"
 say "split: {$A2} (the leader's side) | {$A3}"
 
 majority_leads() { agreed_leader "${M3[@]}" && [[ " ${M3[*]} " == *" $LEADER_I "* ]]; }

@@ -282,6 +282,37 @@ start_ns_node() {
 	NODE_PID[$i]=$LAST_PID
 }
 
+# --- nftables splits (election_split.sh, policy_partition.sh) --------------
+# nft_guard NAME: such a test needs root and nft; its rules live in the table
+# NAME_PID ($TABLE), removed on exit, pass or fail.
+nft_guard() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "SKIP: nftables rules need root"
+		exit 77
+	fi
+	command -v nft >/dev/null || fail "nftables missing (scripts/deps.sh installs it)"
+	TABLE=$1_$$
+	nft_cleanup() {
+		nft delete table inet "$TABLE" 2>/dev/null || true
+		cleanup
+	}
+	trap nft_cleanup EXIT
+}
+
+# nft_split "A, B" "C, D, E": drops gossip (UDP 7950) between the two address
+# sets, both ways, on the input hook; `nft delete table inet $TABLE` heals.
+nft_split() {
+	nft -f - <<NFT || fail "could not install the nftables rules"
+table inet $TABLE {
+	chain input {
+		type filter hook input priority 0; policy accept;
+		ip saddr { $1 } ip daddr { $2 } udp dport 7950 drop
+		ip saddr { $2 } ip daddr { $1 } udp dport 7950 drop
+	}
+}
+NFT
+}
+
 # --- the DigitalOcean simulator (tests/cloudsim) ----------------------------
 free_tcp_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
@@ -292,6 +323,8 @@ free_tcp_port() {
 # SIM_META_PORT. Droplet metadata listeners get a port of their own, so that
 # simulators of concurrent tests never fight over 127.78.X.Y:8169. cleanup()
 # shuts it down gracefully, so that it stops its droplets' processes itself.
+# Tests running side by side (tests/run.sh's slots, MITOSIS_IT_SLOT) give
+# their droplets separate address blocks: slot 1 starts at 127.7x.11.1.
 #
 # With MITOSIS_SIM_PROFILE=real (tests/run.sh's second pass over the tests
 # that use the simulator) it runs DigitalOcean's realism profile with every
@@ -318,7 +351,7 @@ sim_start() {
 	fi
 	spawn sim python3 "$ROOT/tests/cloudsim/dosim.py" --port 0 --token-file "$TOKEN_FILE" \
 		--domain example.com --state-dir "$T/sim" --ready-file "$T/ready.json" \
-		--metadata-port "$SIM_META_PORT" "${flags[@]}"
+		--metadata-port "$SIM_META_PORT" --addr-base $((1 + ${MITOSIS_IT_SLOT:-0} * 2540)) "${flags[@]}"
 	SIM_PID=$LAST_PID
 	wait_for "$T/ready.json" 10 '"url"' || fail "simulator did not start"
 	SIM_URL=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$T/ready.json")
@@ -711,7 +744,8 @@ print(json.dumps({"name": "mitosis-policy", "files": {
     "command": ["{mitosis}", "agent", "-c", "{root}/etc/mitosis/mitosis.conf",
                 "--key-file", "{root}/etc/mitosis/cluster.key", "--token-file", "{root}/etc/mitosis/token",
                 "--metadata-url", "{metadata_url}", "--control-socket", "{root}/run/mitosis/mitosis.sock",
-                "--state-dir", "{root}/var/lib/mitosis", "--custom-metric-file", "{root}/load"]}))
+                "--state-dir", "{root}/var/lib/mitosis", "--custom-metric-file", "{root}/load",
+                "--metrics-listen", "{private_ipv4}:9950"]}))
 PY
 	[ "$(curl -sf -m 5 -X POST -H 'Content-Type: application/json' --data @"$T/snapshot.json" \
 		"$SIM_URL/_sim/snapshots" | python3 -c 'import json,sys; print(json.load(sys.stdin)["image"]["id"])')" = "$IMAGE" ] ||
@@ -764,6 +798,20 @@ policy_leader() {
 			{ echo "$id"; return 0; }
 	done < <(sim_state '"\n".join("%d %s" % (d["id"], d["sim"]["root"]) for d in s["droplets"] if d["sim"]["agent_alive"])')
 	return 0
+}
+# policy_wait_voters N: waits until the leader's committed voter set holds N
+# voters (single-server changes add them one at a time, each after the
+# member's stabilization: a 3-node cluster has 2 voters for a while, and
+# killing one of them then loses the quorum, by design).
+policy_wait_voters() {
+	local want=$1
+	voters_are() {
+		local l
+		l=$(policy_leader)
+		[ -n "$l" ] && [ "$("$MITOSIS" leader --json -s "$(policy_sock "$l")" 2>/dev/null |
+			python3 -c 'import json,sys; print(len(json.load(sys.stdin)["voters"]))' 2>/dev/null)" = "$want" ]
+	}
+	wait_secs 60 voters_are || fail "the voter set did not reach $want voters"
 }
 # policy_count: droplets the simulator holds (any status).
 policy_count() { sim_state 'len(s["droplets"])'; }
