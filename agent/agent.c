@@ -802,6 +802,7 @@ agent_on_metrics(const char *path, int *status, const char **type, void *arg)
 	const struct swim_member **m;
 	struct prom_view v;
 	struct elect_report er;
+	struct prom_scaling sc;
 	char *body = NULL;
 	size_t n;
 
@@ -820,6 +821,8 @@ agent_on_metrics(const char *path, int *status, const char **type, void *arg)
 		agent_elect_report(a, &er);
 		v.election = &er;
 	}
+	if (autoscale_metrics(a->as, &sc))
+		v.scaling = &sc;
 	m = agent_members(a, &n);
 	agent_fill_status(a, m, n, &v.st);
 	v.self_load = &swim_self(gossip_swim(a->gossip))->load;

@@ -38,6 +38,7 @@
 #include "log.h"
 #include "meta.h"
 #include "policy.h"
+#include "prom.h"
 #include "xmalloc.h"
 
 #define AUTOSCALE_TICK_MS 250 /* the pace of actions, results and waits */
@@ -107,7 +108,8 @@ struct autoscale {
 	uint64_t claim_version; /* the last DRAIN version published */
 	bool leave_asked, leave_done;
 	char last_hold[POLICY_TEXT_MAX];
-	unsigned pending; /* calls in flight */
+	struct prom_scaling metrics; /* decisions, limits and outcomes counted here */
+	unsigned pending;	     /* calls in flight */
 	bool closing, timer_closed;
 };
 
@@ -780,6 +782,9 @@ autoscale_drain_events(struct autoscale *a)
 	while (actuate_next_event(a->act, &ev)) {
 		const char *hook = autoscale_event_hook(ev.kind);
 
+		if ((unsigned)ev.kind < ACTUATE_EV_COUNT)
+			a->metrics.events[ev.kind]++;
+
 		if (ev.kind == ACTUATE_EV_LEAK || ev.kind == ACTUATE_EV_RETIRE_FAILED ||
 		    ev.kind == ACTUATE_EV_CLONE_FAILED)
 			log_warnx("policy: %s", ev.text);
@@ -796,6 +801,22 @@ autoscale_drain_events(struct autoscale *a)
 }
 
 /* ---- one round ---- */
+
+/* The metrics of one decision: its action, the limits it hit, its sizes. */
+static void
+autoscale_count(struct prom_scaling *m, const struct policy_decision *d)
+{
+	if (d->action != POLICY_HOLD && (unsigned)d->action <= PROM_SCALE_ACTIONS)
+		m->decisions[d->action - 1]++;
+	for (int i = 0; i < PROM_SCALE_LIMITS; i++)
+		if (d->limit_events & (1U << i))
+			m->limits[i]++;
+	m->decided = true;
+	m->desired = d->desired;
+	m->capacity = d->capacity;
+	m->billed = d->total;
+	m->cost_uusd = d->cost_uusd;
+}
 
 /*
  * A retirement must never take a majority of the voters with it: actuate
@@ -880,6 +901,7 @@ autoscale_decide(struct autoscale *a, uint64_t now)
 	actuate_fill_input(a->act, a->nodes, n, &in);
 	if (policy_decide(a->pol, &in, &d) != 0 && d.action != POLICY_HOLD)
 		return;
+	autoscale_count(&a->metrics, &d);
 	if (d.action != POLICY_HOLD || d.limit_events != 0) {
 		log_info("policy: %s", d.text);
 		autoscale_record(a, &d, NULL);
@@ -1080,6 +1102,17 @@ autoscale_open(uv_loop_t *loop, const struct autoscale_opts *o, struct autoscale
 	uv_timer_start(&a->timer, autoscale_on_timer, 0, 0);
 	*out = a;
 	return 0;
+}
+
+bool
+autoscale_metrics(const struct autoscale *a, struct prom_scaling *out)
+{
+	if (a == NULL || !a->enabled)
+		return false;
+	*out = a->metrics;
+	out->active = a->term != 0;
+	out->dry_run = a->pc.dry_run;
+	return true;
 }
 
 void

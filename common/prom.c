@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "elect_report.h"
+#include "policy.h"
 #include "prom.h"
 #include "util.h"
 
@@ -400,6 +401,47 @@ prom_election(struct prom_buf *b, const struct elect_report *r)
 		 r->stats.won);
 }
 
+/* The scaling policy: its decisions, the limits that cut them, the actuator's outcomes. */
+static void
+prom_scaling(struct prom_buf *b, const struct prom_scaling *sc)
+{
+	prom_one(b, "mitosis_scaling_active", "gauge",
+		 "1 while this node leads and runs the scaling policy.", sc->active ? 1 : 0);
+	prom_one(b, "mitosis_scaling_dry_run", "gauge",
+		 "1 when decisions are computed and kept in the history, not carried out.",
+		 sc->dry_run ? 1 : 0);
+	prom_family(b, "mitosis_scaling_decisions_total", "counter",
+		    "Decisions of the scaling policy this node took as the leader, by action "
+		    "(dry-run decisions included).");
+	for (int i = 0; i < PROM_SCALE_ACTIONS; i++)
+		prom_printf(b, "mitosis_scaling_decisions_total{action=\"%s\"} %" PRIu64 "\n",
+			    policy_action_name((enum policy_action)(i + 1)), sc->decisions[i]);
+	prom_family(b, "mitosis_scaling_limit_reached_total", "counter",
+		    "Times a limit cut a decision down (counted once when it starts to hold).");
+	for (int i = 0; i < PROM_SCALE_LIMITS; i++)
+		prom_printf(b, "mitosis_scaling_limit_reached_total{limit=\"%s\"} %" PRIu64 "\n",
+			    policy_limit_name(1U << i), sc->limits[i]);
+	prom_family(b, "mitosis_scaling_events_total", "counter",
+		    "What the leader's operations came to: clones ready or failed, victims "
+		    "retired, dead nodes out of rotation and removed, operations adopted, "
+		    "duplicates and leaks.");
+	for (int i = 0; i < ACTUATE_EV_COUNT; i++)
+		prom_printf(b, "mitosis_scaling_events_total{event=\"%s\"} %" PRIu64 "\n",
+			    actuate_event_name((enum actuate_event_kind)i), sc->events[i]);
+	if (!sc->decided)
+		return;
+	prom_one(b, "mitosis_scaling_desired_nodes", "gauge",
+		 "The cluster size the last decision keeps.", sc->desired);
+	prom_one(b, "mitosis_scaling_capacity_nodes", "gauge",
+		 "Droplets serving or booting at the last decision.", sc->capacity);
+	prom_one(b, "mitosis_scaling_billed_nodes", "gauge",
+		 "Droplets under the cluster tag being billed at the last decision.", sc->billed);
+	prom_family(b, "mitosis_scaling_hourly_cost_dollars", "gauge",
+		    "Hourly price of every billed droplet at the last decision, in US dollars.");
+	prom_printf(b, "mitosis_scaling_hourly_cost_dollars %" PRIu64 ".%06" PRIu64 "\n",
+		    sc->cost_uusd / 1000000, sc->cost_uusd % 1000000);
+}
+
 char *
 prom_render(const struct prom_view *v)
 {
@@ -420,6 +462,8 @@ prom_render(const struct prom_view *v)
 		prom_registrars(&b, v);
 	if (v->election != NULL)
 		prom_election(&b, v->election);
+	if (v->scaling != NULL)
+		prom_scaling(&b, v->scaling);
 	if (b.oom) {
 		free(b.s);
 		return NULL;

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "actuate.h"
 #include "report.h"
 
 struct elect_report;
@@ -57,6 +58,25 @@ struct prom_api {
  */
 enum prom_reg_op { PROM_REG_REGISTER, PROM_REG_DEREGISTER, PROM_REG_RECONCILE, PROM_REG_COUNT };
 
+/*
+ * The scaling policy as this node ran it (agent/autoscale.c): its decisions
+ * by action and the limits that cut them (counted where the policy decides,
+ * on the leader), what the actuator reported of the operations, and the last
+ * decision's sizes. Followers keep what they counted when they last led.
+ */
+#define PROM_SCALE_ACTIONS 3 /* POLICY_SCALE_OUT, POLICY_SCALE_IN, POLICY_TRANSFER */
+#define PROM_SCALE_LIMITS  5 /* POLICY_LIMIT_ bits 0..4 */
+struct prom_scaling {
+	bool active;  /* this node leads and runs the policy now */
+	bool dry_run; /* decisions are computed and kept, not carried out */
+	bool decided; /* at least one decision: the gauges below mean something */
+	uint64_t decisions[PROM_SCALE_ACTIONS];
+	uint64_t limits[PROM_SCALE_LIMITS];
+	uint64_t events[ACTUATE_EV_COUNT];
+	uint32_t desired, capacity, billed; /* the last decision's sizes */
+	uint64_t cost_uusd;		    /* and the hourly cost it counted, in micro-USD */
+};
+
 struct prom_view {
 	const char *version, *revision; /* build info */
 	struct report_status st;	/* members, load mean, datagrams, verdicts, swim counters */
@@ -69,6 +89,8 @@ struct prom_view {
 	/* The election as this node sees it (role, term, leader, voters, its
 	 * rounds); NULL: none yet (the agent has not started it), no family. */
 	const struct elect_report *election;
+	/* NULL: the agent runs no scaling policy (no clone_image), no family. */
+	const struct prom_scaling *scaling;
 };
 
 /* A fresh counter set: zeros, rate limits not known. */

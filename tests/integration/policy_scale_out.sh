@@ -51,3 +51,15 @@ grep -q "^policy: desired 4, capacity 4" "$LOG/status.txt" || fail "status: $(gr
 grep -q "clone 2: custom" "$(policy_root "$LEADER")/var/log/dosim/agent.log" ||
 	fail "the leader's log lacks the decision line"
 say "status: $(grep '^policy:' "$LOG/status.txt")"
+
+# The leader's /metrics counts the decision and its two clones (docs/operations.md).
+ip=$(sim_state "next(d['sim']['private_ipv4'] for d in s['droplets'] if d['id'] == $LEADER)")
+curl -sf -m 5 "http://$ip:9950/metrics" >"$LOG/metrics.txt" || fail "the leader serves no /metrics on $ip:9950"
+for want in 'mitosis_scaling_active 1' 'mitosis_scaling_decisions_total{action="scale_out"} 1' \
+	'mitosis_scaling_events_total{event="clone_ready"} 2' 'mitosis_scaling_desired_nodes 4'; do
+	grep -qxF "$want" "$LOG/metrics.txt" || fail "the leader's metrics lack '$want': $(grep '^mitosis_scaling' "$LOG/metrics.txt")"
+done
+if command -v promtool >/dev/null; then
+	promtool check metrics <"$LOG/metrics.txt" >"$LOG/promtool.txt" 2>&1 || fail "promtool: $(cat "$LOG/promtool.txt")"
+fi
+say "the leader's metrics: 1 scale_out decision, 2 clones ready, desired 4"

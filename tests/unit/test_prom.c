@@ -100,9 +100,12 @@ TEST(prom_every_family_has_help_and_type)
 	prom_api_observe(&api, "https://api", "https://api/v2/droplets", 200, 0, "4999", "5000");
 	struct elect_report er = { 0 };
 
+	struct prom_scaling sc = { .decided = true, .desired = 3 };
+
 	v.api = &api;
 	v.registrars = true;
 	v.election = &er;
+	v.scaling = &sc;
 	t = prom_render(&v);
 	ASSERT_NOT_NULL(t);
 	for (line = strtok_r(t, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
@@ -264,5 +267,52 @@ TEST(prom_election)
 	has_line(t, "mitosis_election_leader_known 0");
 	has_line(t, "mitosis_election_voter 0");
 	has_line(t, "mitosis_election_quorum_lost 1");
+	free(t);
+}
+
+TEST(prom_scaling)
+{
+	struct prom_view v = view();
+	struct prom_scaling sc = { 0 };
+	char *t;
+
+	t = prom_render(&v);
+	ASSERT_NULL(strstr(t, "mitosis_scaling"));
+	free(t);
+	/* A policy that has not decided yet: counters at 0, no sizes. */
+	v.scaling = &sc;
+	t = prom_render(&v);
+	has_line(t, "mitosis_scaling_active 0");
+	has_line(t, "mitosis_scaling_decisions_total{action=\"scale_out\"} 0");
+	has_line(t, "mitosis_scaling_events_total{event=\"abandoned\"} 0");
+	ASSERT_NULL(strstr(t, "mitosis_scaling_desired_nodes"));
+	free(t);
+	sc.active = true;
+	sc.dry_run = true;
+	sc.decided = true;
+	sc.decisions[0] = 2; /* scale_out */
+	sc.decisions[1] = 1; /* scale_in */
+	sc.limits[1] = 1;    /* max_hourly_cost */
+	sc.events[ACTUATE_EV_CLONE_READY] = 2;
+	sc.events[ACTUATE_EV_LEAK] = 1;
+	sc.desired = 4;
+	sc.capacity = 3;
+	sc.billed = 5;
+	sc.cost_uusd = 44642; /* micro-USD: $0.044642 */
+	t = prom_render(&v);
+	has_line(t, "mitosis_scaling_active 1");
+	has_line(t, "mitosis_scaling_dry_run 1");
+	has_line(t, "# TYPE mitosis_scaling_decisions_total counter");
+	has_line(t, "mitosis_scaling_decisions_total{action=\"scale_out\"} 2");
+	has_line(t, "mitosis_scaling_decisions_total{action=\"scale_in\"} 1");
+	has_line(t, "mitosis_scaling_decisions_total{action=\"transfer\"} 0");
+	has_line(t, "mitosis_scaling_limit_reached_total{limit=\"max_nodes\"} 0");
+	has_line(t, "mitosis_scaling_limit_reached_total{limit=\"max_hourly_cost\"} 1");
+	has_line(t, "mitosis_scaling_events_total{event=\"clone_ready\"} 2");
+	has_line(t, "mitosis_scaling_events_total{event=\"leak\"} 1");
+	has_line(t, "mitosis_scaling_desired_nodes 4");
+	has_line(t, "mitosis_scaling_capacity_nodes 3");
+	has_line(t, "mitosis_scaling_billed_nodes 5");
+	has_line(t, "mitosis_scaling_hourly_cost_dollars 0.044642");
 	free(t);
 }
