@@ -6,8 +6,9 @@
 # build/prism on first use); for the package, unit and metrics tests:
 # dpkg-dev, debhelper, lintian, debootstrap (make deb, its chroot test),
 # systemd (systemd-analyze, systemd-sysusers), util-linux (setpriv), strace,
-# man-db, cloud-init (its schema check) and prometheus (promtool and a real
-# server); so that a fresh machine skips nothing it can run.
+# man-db, cloud-init (its schema check), prometheus (promtool and a real
+# server) and stress-ng (real CPU load for the policy's cpu metric); so that
+# a fresh machine skips nothing it can run.
 # apt-get runs only when something is missing, so a ready machine pays nothing.
 set -euo pipefail
 
@@ -48,6 +49,7 @@ if [ "${MITOSIS_DEPS:-all}" = all ]; then
 	command -v man >/dev/null 2>&1 || want man-db
 	command -v cloud-init >/dev/null 2>&1 || want cloud-init
 	command -v promtool >/dev/null 2>&1 || want prometheus
+	command -v stress-ng >/dev/null 2>&1 || want stress-ng
 fi
 
 if [ ${#need_pkgs[@]} -eq 0 ]; then

@@ -13,6 +13,7 @@
 POLICY_TIME_SCALE=0.2
 policy_cluster 3 "scale_out_window = 2s" "scale_out_cooldown = 60s" "replace_after = 5m" \
 	"active_timeout = 2m" "max_nodes = 6"
+policy_wait_voters 3 # two survivors must be a majority of the voters
 OLD=$(policy_leader)
 for id in "${IDS[@]}"; do policy_load "$id" 117; done
 created() { [ "$(policy_creates)" -ge 1 ]; }
