@@ -184,7 +184,7 @@ fi
 # passes of one test never overlap (they share its addresses).
 IT_JOBS=${IT_JOBS:-3}
 IT_ALONE=${IT_ALONE:-"attacks netns_loss package"}
-declare -A IT_PID_NAME IT_PID_LABEL IT_PID_LOG IT_PID_T0 IT_PID_SLOT
+declare -A IT_PID_NAME=() IT_PID_LABEL=() IT_PID_LOG=() IT_PID_T0=() IT_PID_SLOT=()
 IT_SLOTS_BUSY=()
 
 # it_finish PID RC: records the test that PID ran (exit 77 = a named skip).
