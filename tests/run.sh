@@ -252,16 +252,24 @@ it_run() {
 	IT_PID_SLOT[$pid]=$slot
 }
 
+# The order packs the slots: the tests that run alone first (nothing to
+# drain), then the long ones (about 40 s and more; a long one started last
+# would run by itself at the end), the realism pass, then the rest.
+IT_LONG=${IT_LONG:-"walkthrough policy_faults policy_partition policy_scale_in election_faults policy_limits
+	policy_leader_dies bake election_split policy_dead_node cloud_contract election_voters policy_scale_out
+	real_consistency real_leftovers policy_dry_run policy_cpu cloud_faults real_ratelimit real_delete"}
 if has_layer integration; then
 	section "integration (ASan+UBSan agent; $IT_JOBS at a time, in the order they end)"
-	for t in tests/integration/*.sh; do
-		[ "$t" = tests/integration/lib.sh ] && continue
-		name=$(basename "$t" .sh)
-		it_run "$name" "integration: $name" "it-$name"
+	all=$(for t in tests/integration/*.sh; do [ "$t" = tests/integration/lib.sh ] || basename "$t" .sh; done)
+	for name in $IT_ALONE $IT_LONG; do
+		[ -f "tests/integration/$name.sh" ] && it_run "$name" "integration: $name" "it-$name"
 	done
 	for name in $REAL_TESTS; do
 		it_run "$name" "integration (real): $name" "it-real-$name" MITOSIS_SIM_PROFILE=real \
 			MITOSIS_SIM_TIME_SCALE="$REAL_TIME_SCALE"
+	done
+	for name in $all; do
+		[[ " $(echo $IT_ALONE $IT_LONG) " == *" $name "* ]] || it_run "$name" "integration: $name" "it-$name"
 	done
 	while it_running; do it_wait_one; done
 fi

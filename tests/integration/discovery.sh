@@ -50,7 +50,9 @@ say "each node made one API call, its listing at boot, and none since"
 # them apart): two droplets whose private addresses show 3 s after active,
 # their agents started the moment both are active. Each lists the other as
 # booting and lists again, instead of joining an address nobody listens on.
-sim_post /_sim/config '{"private_ip_lag": [3, 3]}' || fail "could not set private_ip_lag"
+# 3 s of wall time (the realism pass scales every knob by its time scale).
+lag=$(python3 -c 'import sys; print(3 / float(sys.argv[1]))' "$(sim_real && echo "${MITOSIS_SIM_TIME_SCALE:-0.05}" || echo 1)")
+sim_post /_sim/config "{\"private_ip_lag\": [$lag, $lag]}" || fail "could not set private_ip_lag"
 sim_api POST /v2/droplets '{"names":["e-1","e-2"],"region":"nyc3","size":"s-1vcpu-1gb","image":"debian-12-x64","tags":["mitosis-lag"]}' >/dev/null
 two_active() { [ "$(sim_state 'sum(d["status"] == "active" for d in s["droplets"] if d["name"].startswith("e-"))')" = 2 ]; }
 wait_until 10 two_active || fail "e-1 and e-2 did not become active"
