@@ -4,9 +4,12 @@
  * Waiting is one watch timer, once a second while cmd_frame_wait() runs: it
  * asks the API client how long it has gone without an HTTP answer
  * (cloud_quiet_ms). Past a second it says once what it is waiting for; past
- * api_timeout it gives up, so a black-holed API ends in a few seconds with
- * one sentence instead of five timed-out tries. The client's own retries
- * (5xx, refused connections, 429) still run inside that time. A rate-limit
+ * twice api_timeout it gives up, so a black-holed API ends in a few seconds
+ * with one sentence instead of five timed-out tries, while one request whose
+ * answer was lost still gets its retry (giving up at the first timeout left
+ * clones half made and retires undone under 20% faults: make chaos). The
+ * client's own retries (5xx, refused connections, 429) run inside that
+ * time. A rate-limit
  * hold is an answer, not silence: the client's hook says it at once (how
  * long, why), and it is never given up on.
  */
@@ -32,6 +35,9 @@
 
 #define CMD_FRAME_KEY_BASE 1000
 #define CMD_FRAME_SAY_MS   1000
+/* Give up after this many api_timeouts without an answer: a timed-out
+ * request and its retry. */
+#define CMD_FRAME_SILENT_TIMEOUTS 2
 
 /* Options of their own start above any short option character. */
 enum { CMD_FRAME_JSON = 256, CMD_FRAME_DRY_RUN };
@@ -247,7 +253,7 @@ cmd_frame_on_watch(uv_timer_t *t)
 	if (f->cloud == NULL)
 		return;
 	quiet = cloud_quiet_ms(f->cloud, what, sizeof(what));
-	if (quiet >= f->cfg->api_timeout_ms) {
+	if (quiet >= CMD_FRAME_SILENT_TIMEOUTS * f->cfg->api_timeout_ms) {
 		fprintf(stderr,
 			"mitosis %s: giving up: the DigitalOcean API at %s did not answer for "
 			"%.1f s (api_timeout is %s; it was asked %s)\n",

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A slow or unreachable API, as a user meets it: `mitosis cloud ls` against an
 # API that accepts connections and never answers says after a second what it
-# waits for, and at api_timeout gives up with one sentence (no follow-on
+# waits for, and at twice api_timeout gives up with one sentence (no follow-on
 # "cancelled" lines), in seconds rather than after five timed-out tries. The
 # configuration is given as flags (--token-file, --api-url, --api-timeout):
 # the cloud verbs take every key as the agent does.
@@ -39,7 +39,7 @@ grep -qF "mitosis cloud: giving up: the DigitalOcean API at $URL did not answer 
 [ "$(wc -l <"$LOG/ls.err")" -eq 2 ] || fail "more than the two lines: $(cat "$LOG/ls.err")"
 [ "$ms" -lt 6000 ] || fail "took $ms ms to give up with api_timeout = 2s"
 [ ! -s "$LOG/ls.out" ] || fail "printed a result: $(cat "$LOG/ls.out")"
-say "silent API: 'waiting for' after 1 s, one 'giving up' line at api_timeout, $ms ms in all"
+say "silent API: 'waiting for' after 1 s, one 'giving up' line at twice api_timeout, $ms ms in all"
 
 # A mistyped flag is named, with the one it resembles.
 set +e
