@@ -83,13 +83,13 @@ char *autoscale_policy(const struct autoscale *a, const struct cfg *cfg, bool js
  * left, by op tag). */
 void autoscale_set_dry_run(struct autoscale *a, bool on);
 
-/* `mitosis status`: the policy's live view (policy_format_status and the
- * operations running) on the leader, one line elsewhere. malloc'd text or a
- * JSON object the caller owns. */
 /* The scaling metrics for /metrics (common/prom.h); false when no policy runs
  * here (a is NULL or the agent has no clone_image, clone_size or API client). */
 bool autoscale_metrics(const struct autoscale *a, struct prom_scaling *out);
 
+/* `mitosis status`: the policy's live view (policy_format_status and the
+ * operations running) on the leader, one line elsewhere. malloc'd text or a
+ * JSON object the caller owns. */
 char *autoscale_status_text(const struct autoscale *a);
 cJSON *autoscale_status_json(const struct autoscale *a);
 

@@ -9,9 +9,8 @@
  * answer was lost still gets its retry (giving up at the first timeout left
  * clones half made and retires undone under 20% faults: make chaos). The
  * client's own retries (5xx, refused connections, 429) run inside that
- * time. A rate-limit
- * hold is an answer, not silence: the client's hook says it at once (how
- * long, why), and it is never given up on.
+ * time. A rate-limit hold is an answer, not silence: the client's hook says
+ * it at once (how long, why), and it is never given up on.
  */
 #include <getopt.h>
 #include <stdio.h>

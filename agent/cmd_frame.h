@@ -12,9 +12,9 @@
  *     what it waits for ("waiting for the DigitalOcean API at URL (GET
  *     /v2/droplets?...)"), and when the API has not answered for twice
  *     api_timeout (a timed-out request and its retry) it gives up with one
- *     clear message; a rate limit that holds the calls
- *     for a second or more is said at once, with how long and why ("rate
- *     limited by the DigitalOcean API: requests held 8 s (burst limit: ...)").
+ *     clear message; a rate limit that holds the calls for a second or more
+ *     is said at once, with how long and why ("rate limited by the
+ *     DigitalOcean API: requests held 8 s (burst limit: ...)").
  */
 #ifndef CMD_FRAME_H
 #define CMD_FRAME_H

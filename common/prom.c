@@ -13,9 +13,11 @@
 #include <string.h>
 
 #include "elect_report.h"
-#include "policy.h"
 #include "prom.h"
 #include "util.h"
+
+_Static_assert(POLICY_LIMIT_VICTIMS == 1U << (PROM_SCALE_LIMITS - 1),
+	       "PROM_SCALE_LIMITS counts every POLICY_LIMIT_ bit");
 
 struct prom_buf {
 	char *s;

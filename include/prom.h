@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "actuate.h"
+#include "policy.h"
 #include "report.h"
 
 struct elect_report;
@@ -64,8 +65,8 @@ enum prom_reg_op { PROM_REG_REGISTER, PROM_REG_DEREGISTER, PROM_REG_RECONCILE, P
  * on the leader), what the actuator reported of the operations, and the last
  * decision's sizes. Followers keep what they counted when they last led.
  */
-#define PROM_SCALE_ACTIONS 3 /* POLICY_SCALE_OUT, POLICY_SCALE_IN, POLICY_TRANSFER */
-#define PROM_SCALE_LIMITS  5 /* POLICY_LIMIT_ bits 0..4 */
+#define PROM_SCALE_ACTIONS POLICY_TRANSFER /* every action but POLICY_HOLD, from 1 */
+#define PROM_SCALE_LIMITS  5		   /* POLICY_LIMIT_ bits 0..4 (checked in prom.c) */
 struct prom_scaling {
 	bool active;  /* this node leads and runs the policy now */
 	bool dry_run; /* decisions are computed and kept, not carried out */
