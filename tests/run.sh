@@ -64,7 +64,10 @@ system_paths() {
 SYSTEM_BEFORE=$(system_paths)
 SYSTEM_BLAMED=
 
-has_layer() { [[ " $LAYERS " == *" $1 "* ]]; }
+# in_words WORD "LIST": true when WORD is one of LIST's words (spaces, tabs or newlines between).
+# shellcheck disable=SC2086 # LIST split into words on purpose
+in_words() { [[ " $(echo $2) " == *" $1 "* ]]; }
+has_layer() { in_words "$1" "$LAYERS"; }
 record() { # record NAME OK(0/1) SECONDS
 	if [ "$2" -eq 0 ]; then
 		PASSED=$((PASSED + 1))
@@ -185,12 +188,10 @@ fi
 IT_JOBS=${IT_JOBS:-3}
 IT_ALONE=${IT_ALONE:-"attacks netns_loss package"}
 declare -A IT_PID_NAME=() IT_PID_LABEL=() IT_PID_LOG=() IT_PID_T0=() IT_PID_SLOT=()
-IT_SLOTS_BUSY=()
 
 # it_finish PID RC: records the test that PID ran (exit 77 = a named skip).
 it_finish() {
 	local pid=$1 rc=$2 label=${IT_PID_LABEL[$1]} log=${IT_PID_LOG[$1]} why
-	IT_SLOTS_BUSY[${IT_PID_SLOT[$pid]}]=
 	unset "IT_PID_NAME[$pid]"
 	if [ "$rc" -eq 77 ]; then
 		why=$(grep -m1 '^SKIP' "$log")
@@ -217,14 +218,16 @@ it_wait_one() {
 }
 
 it_running() { [ "${#IT_PID_NAME[@]}" -gt 0 ]; }
-it_is_running() {
+# it_running_any "NAME..." : true when a test of that list runs now.
+it_running_any() {
 	local n
-	for n in "${IT_PID_NAME[@]}"; do [ "$n" = "$1" ] && return 0; done
+	for n in "${IT_PID_NAME[@]}"; do in_words "$n" "$1" && return 0; done
 	return 1
 }
-it_alone_running() {
-	local n
-	for n in "${IT_PID_NAME[@]}"; do [[ " $IT_ALONE " == *" $n "* ]] && return 0; done
+# it_slot_busy SLOT: true when a running test holds SLOT.
+it_slot_busy() {
+	local pid
+	for pid in "${!IT_PID_NAME[@]}"; do [ "${IT_PID_SLOT[$pid]}" = "$1" ] && return 0; done
 	return 1
 }
 
@@ -233,13 +236,12 @@ it_alone_running() {
 it_run() {
 	local name=$1 label=$2 log=$MITOSIS_LOGDIR/$3.log limit slot pid alone=0
 	shift 3
-	[[ " $IT_ALONE " == *" $name "* ]] && alone=1
+	in_words "$name" "$IT_ALONE" && alone=1
 	while it_running && { [ $alone -eq 1 ] || [ "${#IT_PID_NAME[@]}" -ge "$IT_JOBS" ] ||
-		it_is_running "$name" || it_alone_running; }; do
+		it_running_any "$name $IT_ALONE"; }; do
 		it_wait_one
 	done
-	for ((slot = 0; slot < IT_JOBS; slot++)); do [ -z "${IT_SLOTS_BUSY[$slot]:-}" ] && break; done
-	IT_SLOTS_BUSY[$slot]=$name
+	for ((slot = 0; slot < IT_JOBS; slot++)); do it_slot_busy $slot || break; done
 	# A test may ask for more than 240 s on a "# timeout: N" line of its header.
 	limit=$(sed -n '2,12s/^# timeout: \([0-9]*\).*/\1/p' "tests/integration/$name.sh" | head -n1)
 	env MITOSIS=$ROOT/$ASAN_BUILD/mitosis BUILD_DIR=$ROOT/$ASAN_BUILD MITOSIS_IT_SLOT=$slot "$@" \
@@ -269,7 +271,7 @@ if has_layer integration; then
 			MITOSIS_SIM_TIME_SCALE="$REAL_TIME_SCALE"
 	done
 	for name in $all; do
-		[[ " $(echo $IT_ALONE $IT_LONG) " == *" $name "* ]] || it_run "$name" "integration: $name" "it-$name"
+		in_words "$name" "$IT_ALONE $IT_LONG" || it_run "$name" "integration: $name" "it-$name"
 	done
 	while it_running; do it_wait_one; done
 fi
