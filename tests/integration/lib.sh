@@ -788,16 +788,39 @@ policy_root() { sim_state "next(d['sim']['root'] for d in s['droplets'] if d['id
 policy_load() { echo "$2" >"$(policy_root "$1")/load.tmp" && mv "$(policy_root "$1")/load.tmp" "$(policy_root "$1")/load"; }
 # policy_sock ID: droplet ID's control socket.
 policy_sock() { echo "$(policy_root "$1")/run/mitosis/mitosis.sock"; }
+# policy_says_leader SOCK: true when the agent at control socket SOCK says it leads.
+policy_says_leader() {
+	"$MITOSIS" leader --json -s "$1" 2>/dev/null |
+		python3 -c 'import json,sys; j=json.load(sys.stdin); sys.exit(0 if j.get("role") == "leader" else 1)' 2>/dev/null
+}
 # policy_leader: the droplet id of the node that says it leads ("" if none).
 policy_leader() {
 	local id root
 	while read -r id root; do
 		[ -n "$id" ] || continue
-		"$MITOSIS" leader --json -s "$root/run/mitosis/mitosis.sock" 2>/dev/null |
-			python3 -c 'import json,sys; j=json.load(sys.stdin); sys.exit(0 if j.get("role") == "leader" else 1)' 2>/dev/null &&
-			{ echo "$id"; return 0; }
+		policy_says_leader "$root/run/mitosis/mitosis.sock" && { echo "$id"; return 0; }
 	done < <(sim_state '"\n".join("%d %s" % (d["id"], d["sim"]["root"]) for d in s["droplets"] if d["sim"]["agent_alive"])')
 	return 0
+}
+# policy_in_rotation N: the www record and the load balancer hold N each.
+policy_in_rotation() { [ "$(sim_state 'len(www())')" = "$1" ] && [ "$(sim_state "len(lb('$LB'))")" = "$1" ]; }
+# policy_rotation_is_billed: the droplets billed now are exactly the ones in
+# the www record (by public address) and on the load balancer: nothing
+# deleted is left in rotation, nothing billed is out of it. Prints them.
+policy_rotation_is_billed() {
+	python3 - "$SIM_URL" "$LB" <<'PY'
+import json, sys, urllib.request
+url, lb = sys.argv[1], sys.argv[2]
+s = json.load(urllib.request.urlopen(url + "/_sim/state"))
+alive = sorted(c["droplet_id"] for c in s["cost"]["droplets"] if c["alive"])
+listed = {d["id"]: d for d in s["droplets"]}
+www = sorted(r["data"] for r in s["domains"]["example.com"]["records"] if r["type"] == "A" and r["name"] == "www")
+ips = sorted(listed[i]["sim"]["public_ipv4"] for i in alive)
+assert www == ips, "DNS holds %s, the billed droplets are %s" % (www, ips)
+members = sorted(i for l in s["load_balancers"] if l["id"] == lb for i in l["droplet_ids"])
+assert members == alive, "the LB holds %s, the billed droplets are %s" % (members, alive)
+print(" ".join(str(i) for i in alive))
+PY
 }
 # policy_wait_voters N: waits until the leader's committed voter set holds N
 # voters (single-server changes add them one at a time, each after the

@@ -13,8 +13,7 @@
 policy_cluster 3 "replace_after = 8s" "powercycle_wait = 20s" "scale_out_window = 3s" "scale_out_cooldown = 10s"
 LEADER=$(policy_leader)
 for id in "${IDS[@]}"; do policy_load "$id" 100; done
-three_in() { [ "$(sim_state 'len(www())')" = 3 ] && [ "$(sim_state "len(lb('$LB'))")" = 3 ]; }
-wait_secs 40 three_in || fail "the three droplets are not in rotation: dns $(sim_state 'www()') lb $(sim_state "lb('$LB')")"
+wait_secs 40 policy_in_rotation 3 || fail "the three droplets are not in rotation: dns $(sim_state 'www()') lb $(sim_state "lb('$LB')")"
 VICTIM=
 for id in "${IDS[@]}"; do [ "$id" != "$LEADER" ] && VICTIM=$id; done
 VIP=$(sim_state "next(d['sim']['public_ipv4'] for d in s['droplets'] if d['id'] == $VICTIM)")

@@ -17,8 +17,7 @@ for id in "${IDS[@]}"; do [ "$id" != "$LEADER" ] && PROTECTED=$id && break; done
 sim_api POST /v2/tags '{"name":"mitosis-protect"}' >/dev/null || true
 sim_api POST /v2/tags/mitosis-protect/resources "{\"resources\":[{\"resource_id\":\"$PROTECTED\",\"resource_type\":\"droplet\"}]}" >/dev/null ||
 	fail "could not tag $PROTECTED mitosis-protect"
-four_in() { [ "$(sim_state 'len(www())')" = 4 ] && [ "$(sim_state "len(lb('$LB'))")" = 4 ]; }
-wait_secs 40 four_in || fail "the four droplets are not in rotation: dns $(sim_state 'www()')"
+wait_secs 40 policy_in_rotation 4 || fail "the four droplets are not in rotation: dns $(sim_state 'www()')"
 say "$LEADER leads, $PROTECTED is protected (tag); the load drops to 10 everywhere"
 # Who is in rotation, every 0.3 s, to check that no victim is deleted while in it.
 python3 - "$SIM_URL" "$T/rotation.jsonl" <<'PY' &
