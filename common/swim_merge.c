@@ -427,30 +427,68 @@ swim_apply_load(struct swim *s, const struct swim_record *r, uint64_t sender, bo
 	swim__event(s, m, m->state, false);
 }
 
-/* An application claim: registered kind, known originator, newer version,
- * valid signature, and the application's consent. */
+/* Takes in a checked application claim the application consents to; passes
+ * it on unless it came from a push-pull. */
+static void
+swim_app_accept(struct swim *s, const struct swim_claim *c, const uint8_t sig[SWIM_SIG_LEN],
+		bool gossip, uint64_t now)
+{
+	uint32_t slot;
+
+	if (s->ops.claim == NULL || s->ops.claim(s->arg, c) != 0)
+		return;
+	slot = swim_claims_put(&s->claims, c, sig, now);
+	if (slot == SWIM_CLAIM_NONE)
+		return;
+	s->st.claims++;
+	if (gossip && swim_bcast_put(&s->cq, (uint64_t)slot + 1, 0) != 0)
+		log_trace(TRACE_GOSSIP, "swim: claim queue: out of memory");
+}
+
+/* A stranger's own claim, signed with the key it is being pinged with: kept
+ * for its admission (newest per kind), as the relays pass it on with the
+ * stranger's own record, before we could check the stranger. */
+static void
+swim_app_hold(struct swim *s, struct swim_joining *j, const struct swim_record *r, bool gossip,
+	      uint64_t now)
+{
+	struct swim_joining_app *a = NULL;
+
+	for (uint32_t i = 0; i < SWIM_JOINING_APPS && a == NULL; i++)
+		if (j->apps[i].c.kind == r->app.kind || j->apps[i].c.kind == 0)
+			a = &j->apps[i];
+	if (a == NULL || (a->c.kind != 0 && r->app.version <= a->c.version) ||
+	    !swim_verify(s, j->claim.key, r, now))
+		return;
+	a->c = r->app;
+	memcpy(a->sig, r->sig, SWIM_SIG_LEN);
+	a->gossip = gossip;
+}
+
+/* An application claim: registered kind, known originator (or a stranger's
+ * own, held while it is pinged), newer version, valid signature, and the
+ * application's consent. */
 static void
 swim_apply_app(struct swim *s, const struct swim_record *r, bool via_state, uint64_t now)
 {
 	const struct swim_claim *c = &r->app;
 	const struct swim_claim_entry *e;
 	const struct swim_member *o;
-	uint32_t slot;
 
-	if (swim_claims_kind(&s->claims, c->kind) == NULL || c->origin == swim__me(s)->id ||
-	    (o = swim_table_cfind(&s->tab, c->origin)) == NULL)
+	if (swim_claims_kind(&s->claims, c->kind) == NULL || c->origin == swim__me(s)->id)
 		return;
-	slot = swim_claims_find(&s->claims, c->kind, c->subject);
-	if ((e = swim_claims_at(&s->claims, slot)) != NULL && c->version <= e->c.version)
+	if ((e = swim_claims_at(&s->claims, swim_claims_find(&s->claims, c->kind, c->subject))) !=
+		    NULL &&
+	    c->version <= e->c.version)
 		return;
-	if (!swim_verify(s, o->key, r, now) || s->ops.claim == NULL || s->ops.claim(s->arg, c) != 0)
+	if ((o = swim_table_cfind(&s->tab, c->origin)) == NULL) {
+		for (uint32_t i = 0; i < s->njoining; i++)
+			if (s->joining[i].claim.id == c->origin && c->subject == c->origin)
+				swim_app_hold(s, &s->joining[i], r, !via_state, now);
 		return;
-	slot = swim_claims_put(&s->claims, c, r->sig, now);
-	if (slot == SWIM_CLAIM_NONE)
-		return;
-	s->st.claims++;
-	if (!via_state && swim_bcast_put(&s->cq, (uint64_t)slot + 1, 0) != 0)
-		log_trace(TRACE_GOSSIP, "swim: claim queue: out of memory");
+	}
+	if (swim_verify(s, o->key, r, now))
+		swim_app_accept(s, c, r->sig, !via_state, now);
 }
 
 void
@@ -550,6 +588,20 @@ swim__admit(struct swim *s, const struct swim_record *claim, const struct swim_r
 	return 0;
 }
 
+/* A stranger just admitted: its claims held while it was pinged. */
+static void
+swim_joining_apps(struct swim *s, const struct swim_joining *j, uint64_t now)
+{
+	for (uint32_t k = 0; k < SWIM_JOINING_APPS && j->apps[k].c.kind != 0; k++) {
+		const struct swim_joining_app *a = &j->apps[k];
+		const struct swim_claim_entry *e = swim_claims_at(
+			&s->claims, swim_claims_find(&s->claims, a->c.kind, a->c.subject));
+
+		if (e == NULL || a->c.version > e->c.version)
+			swim_app_accept(s, &a->c, a->sig, a->gossip, now);
+	}
+}
+
 bool
 swim__joining_ack(struct swim *s, uint64_t from_id, uint32_t seq, uint64_t now)
 {
@@ -560,8 +612,9 @@ swim__joining_ack(struct swim *s, uint64_t from_id, uint32_t seq, uint64_t now)
 			continue;
 		s->joining[i] = s->joining[--s->njoining];
 		/* It may have been admitted meanwhile (swim_prime). */
-		if (swim_table_cfind(&s->tab, from_id) == NULL)
-			(void)swim_table_enter(s, &j.claim, &j.load, j.gossip, now);
+		if (swim_table_cfind(&s->tab, from_id) == NULL &&
+		    swim_table_enter(s, &j.claim, &j.load, j.gossip, now) == 0)
+			swim_joining_apps(s, &j, now);
 		return true;
 	}
 	return false;

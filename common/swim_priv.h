@@ -32,6 +32,9 @@
 #define SWIM_PUSHPULL_SCALE_THRESHOLD 32 /* memberlist's pushPullScaleThreshold */
 #define SWIM_MIN_PAYLOAD	      (SWIM_HEADER_MAX_LEN + SWIM_RECORD_MAX_LEN)
 #define SWIM_JOINING_MAX	      1024U /* config bound of max_joining */
+/* A stranger's own application claims kept while it is pinged: the agent's
+ * node claim, and its protect claim. */
+#define SWIM_JOINING_APPS 2U
 /* Probes at once: the round-robin probe (slot 0) and up to this many - 1
  * confirmation probes of members that others suspect. */
 #define SWIM_PROBES 4U
@@ -87,9 +90,17 @@ struct swim_relay {
  * the table: a flood of invented members costs a ping each and never reaches
  * the probe order, the suspicion timers or the gossip.
  */
+struct swim_joining_app {
+	struct swim_claim c; /* kind 0: none */
+	uint8_t sig[SWIM_SIG_LEN];
+	bool gossip;
+};
+
 struct swim_joining {
 	struct swim_record claim; /* MEMBER, with its key */
 	struct swim_record load;  /* LOAD (kind 0: none yet) */
+	/* Its own application claims, checked with claim.key. */
+	struct swim_joining_app apps[SWIM_JOINING_APPS];
 	uint32_t seq;
 	bool retried;
 	bool gossip; /* pass it on once admitted (not learnt from a push-pull) */

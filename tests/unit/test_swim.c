@@ -2275,6 +2275,19 @@ t_claim_ok(void *arg, const struct swim_claim *c)
 	return c->len > 0 && c->data[0] == 'x' ? -EPERM : 0; /* the application's say */
 }
 
+/* Boots node idx (id 100 + idx) with `ops`, claims of kind 7 registered. */
+static void
+tn_boot_claims(struct tnet *net, int idx, const struct swim_ops *ops, uint32_t max)
+{
+	tn_boot(net, idx, 100 + (uint64_t)idx, 5000 + (uint64_t)idx);
+	swim_free(net->n[idx].s);
+	net->n[idx].s =
+		swim_new(&net->cfg, ops, &net->n[idx], 100 + (uint64_t)idx, 5000 + (uint64_t)idx,
+			 &net->n[idx].addr, "n", net->n[idx].pk, net->now);
+	ASSERT_NOT_NULL(net->n[idx].s);
+	ASSERT_OK(swim_claim_register(net->n[idx].s, 7, max, true));
+}
+
 TEST(swim_application_claims)
 {
 	struct swim_ops ops = t_ops;
@@ -2285,15 +2298,8 @@ TEST(swim_application_claims)
 
 	ops.claim = t_claim_ok;
 	memcpy(c.data, "leader", 6);
-	for (int i = 0; i < 3; i++) {
-		tn_boot(net, i, 100 + (uint64_t)i, 5000 + (uint64_t)i);
-		swim_free(net->n[i].s);
-		net->n[i].s =
-			swim_new(&net->cfg, &ops, &net->n[i], 100 + (uint64_t)i, 5000 + (uint64_t)i,
-				 &net->n[i].addr, "n", net->n[i].pk, net->now);
-		ASSERT_NOT_NULL(net->n[i].s);
-		ASSERT_OK(swim_claim_register(net->n[i].s, 7, 4, true));
-	}
+	for (int i = 0; i < 3; i++)
+		tn_boot_claims(net, i, &ops, 4);
 	ASSERT_EQ(swim_claim_register(net->n[0].s, 7, 4, true), -EEXIST);
 	ASSERT_EQ(swim_claim_register(net->n[0].s, 0, 4, true), -EINVAL);
 	tn_join_all(net);
@@ -2350,5 +2356,36 @@ TEST(swim_application_claims)
 	ASSERT_NULL(swim_claim_find(net->n[0].s, 8, 0));
 	c.kind = 8;
 	ASSERT_EQ(swim_claim_publish(net->n[0].s, &c, net->now), -EINVAL);
+	tn_free(net);
+}
+
+/* A node publishes its own claim before it joins (the agent publishes its
+ * addresses at start): members that learn the claim before they have checked
+ * the newcomer hold it until they have, instead of dropping it and waiting a
+ * push-pull period (a minute) for it. */
+TEST(swim_claims_of_a_newcomer_arrive_with_it)
+{
+	struct swim_ops ops = t_ops;
+	struct tnet *net = tn_new(0, NULL, 22);
+	struct swim_claim c = { .kind = 7, .subject = 103, .version = 1, .len = 4 };
+	const struct swim_claim *got;
+
+	ops.claim = t_claim_ok;
+	memcpy(c.data, "addr", 4);
+	for (int i = 0; i < 4; i++)
+		tn_boot_claims(net, i, &ops, 8);
+	net->count = 3;
+	tn_join_all(net);
+	net->count = 4;
+	ASSERT_OK(swim_claim_publish(net->n[3].s, &c, net->now));
+	ASSERT_OK(swim_join(net->n[3].s, &net->n[0].addr, 1, net->now));
+	tn_run(net, 5000); /* a tenth of the push-pull period */
+	for (int i = 0; i < 4; i++) {
+		ASSERT_EQ(swim_count(net->n[i].s), 4);
+		got = swim_claim_find(net->n[i].s, 7, 103);
+		ASSERT_NOT_NULL(got);
+		ASSERT_U64_EQ(got->origin, 103);
+		ASSERT_MEM_EQ(got->data, "addr", 4);
+	}
 	tn_free(net);
 }
