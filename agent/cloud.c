@@ -87,6 +87,7 @@ struct cloud {
 	cloud_gate_fn *gate;  /* asked before each mutating try; NULL: none */
 	void *gate_arg;
 	uint64_t ops; /* mutating calls given an op number so far */
+	unsigned unsettled; /* operations that may have made something (cloud_unsettled) */
 	LIST_HEAD(, cloud_call) calls;
 	LIST_HEAD(, cloud_watch) watches;
 };
@@ -673,6 +674,18 @@ uint64_t
 cloud_requests_sent(const struct cloud *c)
 {
 	return c->sent;
+}
+
+void
+cloud_unsettled_add(struct cloud *c, int delta)
+{
+	c->unsettled = (unsigned)((int)c->unsettled + delta);
+}
+
+unsigned
+cloud_unsettled(const struct cloud *c)
+{
+	return c->unsettled;
 }
 
 uint64_t

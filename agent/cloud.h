@@ -109,6 +109,16 @@ uint64_t cloud_requests_sent(const struct cloud *c);
 uint64_t cloud_quiet_ms(const struct cloud *c, char *what, size_t size);
 
 /*
+ * Operations under way that may have made something on the cloud they must
+ * settle themselves before they end: a clone from its first create until it
+ * ends (its droplets ready, or deleted at its deadline). A CLI that gives up
+ * on a silent API waits for them instead: giving up would leave behind a
+ * droplet whose create went through and whose answer was lost.
+ */
+void cloud_unsettled_add(struct cloud *c, int delta);
+unsigned cloud_unsettled(const struct cloud *c);
+
+/*
  * The agent's leader gate (docs/election.md, "The leader alone at the
  * cloud"). `fn` is asked right before every try of a mutating request (any
  * method but GET), retries included. It returns 0 to let the try go, with

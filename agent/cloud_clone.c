@@ -92,7 +92,7 @@ struct cloud_clone {
 	bool verified; /* VERIFY ran */
 	struct cloud_clone_result res;
 	unsigned checks, looks;
-	uint64_t deadline; /* set by the first create */
+	uint64_t deadline; /* set by the first create; unsettled from then on */
 	uint64_t active_ms, delete_ms;
 	bool need_public;
 	struct cloud_ops_pace pace;
@@ -146,6 +146,8 @@ clone_finish(struct cloud_clone *k, int err, const char *error)
 	if (k->state == CLONE_DONE)
 		return;
 	clone_enter_state(k, CLONE_DONE);
+	if (k->deadline != 0)
+		cloud_unsettled_add(k->c, -1);
 	cloud_watch_del(k->c, &k->watch);
 	uv_timer_stop(&k->timer);
 	k->cb(err, err == 0 ? NULL : error, &k->res, k->arg);
@@ -348,8 +350,10 @@ clone_create(struct cloud_clone *k)
 		return;
 	}
 	k->res.creates++;
-	if (k->deadline == 0)
+	if (k->deadline == 0) {
 		k->deadline = uv_now(cloud_loop(k->c)) + k->active_ms;
+		cloud_unsettled_add(k->c, 1);
+	}
 	e = cloud_call(k->c, "POST", "/v2/droplets", body, 0, clone_on_create, k);
 	free(body);
 	if (e != 0)

@@ -252,7 +252,19 @@ cmd_frame_on_watch(uv_timer_t *t)
 	if (f->cloud == NULL)
 		return;
 	quiet = cloud_quiet_ms(f->cloud, what, sizeof(what));
-	if (quiet >= CMD_FRAME_SILENT_TIMEOUTS * f->cfg->api_timeout_ms) {
+	if (quiet >= CMD_FRAME_SILENT_TIMEOUTS * f->cfg->api_timeout_ms &&
+	    cloud_unsettled(f->cloud) > 0) {
+		/* A create went out: only its own deadline may end the work, once
+		 * what it made is ready or deleted. */
+		if (!f->said_unsettled)
+			fprintf(stderr,
+				"mitosis %s: the DigitalOcean API at %s has not answered for %.1f s "
+				"(it was asked %s); not giving up: a create was sent, and what it "
+				"made is deleted if not ready by active_timeout (%s)\n",
+				f->cmd->name, cloud_base_url(f->cloud), (double)quiet / 1000, what,
+				util_format_duration(f->cfg->active_timeout_ms, when, sizeof(when)));
+		f->said_unsettled = f->said = true;
+	} else if (quiet >= CMD_FRAME_SILENT_TIMEOUTS * f->cfg->api_timeout_ms) {
 		fprintf(stderr,
 			"mitosis %s: giving up: the DigitalOcean API at %s did not answer for "
 			"%.1f s (api_timeout is %s; it was asked %s)\n",

@@ -56,6 +56,7 @@ struct cmd_frame {
 	uv_timer_t watch; /* once a second while waiting */
 	uint64_t waited_ms;
 	bool said;		/* "waiting for ..." printed for this stretch */
+	bool said_unsettled;	/* "not giving up" printed */
 	uint64_t said_hold_end; /* uv_now() at which the rate-limit hold last said ends */
 	bool gave_up;		/* the API did not answer in time: stop, say no more */
 	int rc;			/* the exit code so far: 0, or 1 after cmd_frame_fail() */

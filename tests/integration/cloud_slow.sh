@@ -4,7 +4,9 @@
 # waits for, and at twice api_timeout gives up with one sentence (no follow-on
 # "cancelled" lines), in seconds rather than after five timed-out tries. The
 # configuration is given as flags (--token-file, --api-url, --api-timeout):
-# the cloud verbs take every key as the agent does.
+# the cloud verbs take every key as the agent does. A clone whose create went
+# through does not give up when the API then falls silent: it waits for its
+# own deadline and deletes what it made, so nothing is left behind.
 . "$(dirname "$0")/lib.sh"
 
 make_keyring "$T/key"
@@ -51,3 +53,32 @@ grep -qF "unknown option '--token-flie' (did you mean '--token-file'?)" "$LOG/ty
 	fail "no 'did you mean': $(cat "$LOG/typo.err")"
 if grep -rqF -f "$T/token" "$LOG"; then fail "the token leaked into $LOG"; fi
 say "a mistyped flag gets 'did you mean'"
+
+# The create is accepted, then every lookup times out for a while: giving up
+# at twice api_timeout would leave the droplet (the chaos run's one leak). The
+# clone waits instead, and deletes it at active_timeout (it never boots).
+rm -f "$T/key"
+cloud_sim_start --boot-delay 60
+made() { [ "$(sim_eval 'len(s["droplets"])')" != 0 ]; }
+silence() {
+	wait_until 10 made &&
+		sim_post /_sim/faults '{"rules": [{"method": "GET", "path": "/v2/droplets*", "error": "timeout", "hold": 2, "count": 8}]}'
+}
+silence &
+SILENCE_PID=$!
+t0=$(date +%s%N)
+set +e
+"$MITOSIS" clone -c "$T/m.conf" --api-timeout 1s --active-timeout 12s --json >"$LOG/clone.json" 2>"$LOG/clone.err"
+rc=$?
+set -e
+ms=$((($(date +%s%N) - t0) / 1000000))
+wait $SILENCE_PID || fail "the create never showed, or the faults could not be set"
+cat "$LOG/clone.err"
+[ "$rc" -eq 1 ] || fail "the clone exited $rc"
+[ "$(sim_eval 'len(s["injected"])')" -ge 2 ] || fail "the lookups did not time out"
+grep -qF "not giving up: a create was sent, and what it made is deleted if not ready by active_timeout (12s)" "$LOG/clone.err" ||
+	fail "the clone did not say why it waits on a silent API"
+! grep -q "mitosis clone: giving up" "$LOG/clone.err" || fail "the clone gave up with a droplet made"
+grep -q "not active by active_timeout" "$LOG/clone.err" || fail "the clone did not delete its droplet at the deadline"
+[ "$(sim_eval 'len(s["droplets"])')" = 0 ] || fail "a droplet was left behind: $(sim_eval 's["droplets"]')"
+say "create accepted, then $(sim_eval 'len(s["injected"])') lookups timed out: no give-up, its droplet deleted at active_timeout, none left ($ms ms)"
