@@ -86,7 +86,7 @@ struct cloud {
 	uint64_t node_id;     /* who we are, for the User-Agent (0: not said) */
 	cloud_gate_fn *gate;  /* asked before each mutating try; NULL: none */
 	void *gate_arg;
-	uint64_t ops; /* mutating calls given an op number so far */
+	uint64_t ops;	    /* mutating calls given an op number so far */
 	unsigned unsettled; /* operations that may have made something (cloud_unsettled) */
 	LIST_HEAD(, cloud_call) calls;
 	LIST_HEAD(, cloud_watch) watches;

@@ -233,6 +233,19 @@ cmd_frame_end(struct cmd_frame *f)
 		f->pending--;
 }
 
+static void
+cmd_frame_say_unsettled(const struct cmd_frame *f, uint64_t quiet, const char *what)
+{
+	char when[32];
+
+	fprintf(stderr,
+		"mitosis %s: the DigitalOcean API at %s has not answered for %.1f s (it was asked "
+		"%s); not giving up: a create was sent, and what it made is deleted if not ready "
+		"by active_timeout (%s)\n",
+		f->cmd->name, cloud_base_url(f->cloud), (double)quiet / 1000, what,
+		util_format_duration(f->cfg->active_timeout_ms, when, sizeof(when)));
+}
+
 /* Once a second: say what we wait for, and give up on a silent API. */
 static void
 cmd_frame_on_watch(uv_timer_t *t)
@@ -257,12 +270,7 @@ cmd_frame_on_watch(uv_timer_t *t)
 		/* A create went out: only its own deadline may end the work, once
 		 * what it made is ready or deleted. */
 		if (!f->said_unsettled)
-			fprintf(stderr,
-				"mitosis %s: the DigitalOcean API at %s has not answered for %.1f s "
-				"(it was asked %s); not giving up: a create was sent, and what it "
-				"made is deleted if not ready by active_timeout (%s)\n",
-				f->cmd->name, cloud_base_url(f->cloud), (double)quiet / 1000, what,
-				util_format_duration(f->cfg->active_timeout_ms, when, sizeof(when)));
+			cmd_frame_say_unsettled(f, quiet, what);
 		f->said_unsettled = f->said = true;
 	} else if (quiet >= CMD_FRAME_SILENT_TIMEOUTS * f->cfg->api_timeout_ms) {
 		fprintf(stderr,
