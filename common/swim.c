@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "load.h"
 #include "log.h"
 #include "swim_priv.h"
 #include "wire.h"
@@ -77,6 +78,7 @@ swim_config_default(struct swim_config *c)
 	c->max_payload = WIRE_MAX_PAYLOAD;
 	c->max_joining = 32;
 	c->load_min_interval_ms = 5000;
+	c->load_news_permille = 200;
 	c->load_budget_bytes = SWIM_LOAD_LEN + 8;
 	c->load_bytes_per_sec = SWIM_LOAD_LEN + 8;
 	c->verify_per_sec = 2000;
@@ -103,7 +105,8 @@ swim_config_ok(const struct swim_config *c)
 		return false;
 	if (c->pushpull_interval_ms > SWIM_MS_MAX || c->reap_after_ms == 0 ||
 	    c->reap_after_ms > SWIM_MS_MAX || c->join_retry_ms == 0 ||
-	    c->join_retry_ms > SWIM_MS_MAX || c->load_min_interval_ms > SWIM_MS_MAX)
+	    c->join_retry_ms > SWIM_MS_MAX || c->load_min_interval_ms > SWIM_MS_MAX ||
+	    c->load_news_permille > UINT16_MAX)
 		return false;
 	if (c->max_joining == 0 || c->max_joining > SWIM_JOINING_MAX || c->verify_per_sec == 0 ||
 	    c->verify_per_sec > 1000000 || c->load_budget_bytes < SWIM_LOAD_LEN + 8 ||
@@ -1344,6 +1347,7 @@ swim_new(const struct swim_config *cfg, const struct swim_ops *ops, void *arg, u
 	s->next_settle = UINT64_MAX;
 	s->next_soon = UINT64_MAX;
 	s->next_load = UINT64_MAX;
+	s->news_sent_at = UINT64_MAX;
 	s->join_backoff = cfg->join_retry_ms;
 	s->verify.milli = 2000ULL * cfg->verify_per_sec;
 	s->verify.last = now;
@@ -1452,12 +1456,21 @@ swim_set_load(struct swim *s, const struct swim_load *load, uint64_t now)
 	if (!s->load_pending.has_custom)
 		s->load_pending.custom_milli = 0;
 	s->load_waiting = true;
-	/* At most one sample per load_min_interval_ms: a busy node's news
-	 * waits, and the newest sample then goes out. */
+	/* At most one sample per load_min_interval_ms: a busy node's samples
+	 * wait, and the newest then goes out. A jump (the policy's cue) does
+	 * not wait behind a small move sent just before it: one a period. */
 	if (swim__me(s)->load.version == 0 || now - s->load_sent_at >= s->cfg.load_min_interval_ms)
 		swim_load_publish(s, now);
-	else
+	else if (s->cfg.load_news_permille != 0 &&
+		 (s->news_sent_at == UINT64_MAX ||
+		  now - s->news_sent_at >= s->cfg.load_min_interval_ms) &&
+		 load_differs(&swim__me(s)->load, &s->load_pending,
+			      (uint16_t)s->cfg.load_news_permille)) {
+		s->news_sent_at = now;
+		swim_load_publish(s, now);
+	} else {
 		s->next_load = s->load_sent_at + s->cfg.load_min_interval_ms;
+	}
 }
 
 size_t

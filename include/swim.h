@@ -122,6 +122,7 @@ struct swim_config {
 	uint64_t cluster_id;	       /* signatures are bound to it (wire_cluster_id) */
 	uint32_t max_joining;	       /* strangers being checked (pinged) at once */
 	uint64_t load_min_interval_ms; /* our samples go out at most this often */
+	uint32_t load_news_permille;   /* ... but a jump this big goes at once (swim_set_load) */
 	uint32_t load_budget_bytes;    /* load records per datagram, in bytes */
 	uint32_t load_bytes_per_sec;   /* load records a second, all datagrams (token bucket) */
 	uint32_t verify_per_sec;       /* signature checks a second (token bucket) */
@@ -215,7 +216,9 @@ void swim_leave(struct swim *s, uint64_t now);
 
 /* Our newest load sample; version (wall-clock seconds, growing) and signature
  * are assigned here. It goes out at once unless the last one went out less
- * than load_min_interval_ms ago; then the newest waits until then. */
+ * than load_min_interval_ms ago; then the newest waits until then. News (a
+ * move of load_news_permille since the last one sent) does not wait, once
+ * per load_min_interval_ms. */
 void swim_set_load(struct swim *s, const struct swim_load *load, uint64_t now);
 
 /*

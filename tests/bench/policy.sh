@@ -26,14 +26,16 @@ create_time() {
 }
 
 run_window() {
-	local w=$1 t0 tc clone ip t_reg victim vip t_kill
+	local w=$1 t0 tc clone ip t_reg victim vip t_kill roots=() r
 	rm -f "$T/cluster.key"
 	policy_cluster 2 "scale_out_window = ${w}s" "scale_out_cooldown = 60s" "max_nodes = 3"
 	LEADER=$(policy_leader)
 	# warm-up (5 s from created_at) over, so only the window counts
 	sleep 6
+	# the roots first: t0 is the writes, not the simulator's answers
+	for id in "${IDS[@]}"; do roots+=("$(policy_root "$id")"); done
 	t0=$(now_ms)
-	for id in "${IDS[@]}"; do policy_load "$id" 150; done
+	for r in "${roots[@]}"; do policy_load_at "$r" 150; done
 	created() { [ "$(create_time)" != 0 ]; }
 	wait_until 60 created || fail "no create with scale_out_window = ${w}s"
 	tc=$(create_time)

@@ -785,7 +785,9 @@ wait_secs() {
 # policy_root ID: droplet ID's root directory in the simulator.
 policy_root() { sim_state "next(d['sim']['root'] for d in s['droplets'] if d['id'] == $1)"; }
 # policy_load ID VALUE: the custom metric droplet ID's agent reads.
-policy_load() { echo "$2" >"$(policy_root "$1")/load.tmp" && mv "$(policy_root "$1")/load.tmp" "$(policy_root "$1")/load"; }
+policy_load() { policy_load_at "$(policy_root "$1")" "$2"; }
+# policy_load_at ROOT VALUE: the same, given the droplet's root directory.
+policy_load_at() { echo "$2" >"$1/load.tmp" && mv "$1/load.tmp" "$1/load"; }
 # policy_sock ID: droplet ID's control socket.
 policy_sock() { echo "$(policy_root "$1")/run/mitosis/mitosis.sock"; }
 # policy_says_leader SOCK: true when the agent at control socket SOCK says it leads.

@@ -1542,11 +1542,18 @@ TEST(swim_load_propagates_with_versions)
 	ASSERT_EQ(e->old, e->st); /* a load change is not a state change */
 	/* The next sample waits for load_min_interval_ms after the last one;
 	 * a third one meanwhile replaces it. */
-	l.cpu_permille = 800;
+	l.cpu_permille = 560; /* a move, not news */
 	swim_set_load(net->n[0].s, &l, net->now);
 	ASSERT_EQ(swim_self(net->n[0].s)->load.version, v1);
 	l.cpu_permille = 2000; /* clamped */
-	l.has_custom = false;
+	swim_set_load(net->n[0].s, &l, net->now);
+	/* A jump (load_news_permille) goes out at once, one a period. */
+	ASSERT_GT(swim_self(net->n[0].s)->load.version, v1);
+	ASSERT_EQ(swim_self(net->n[0].s)->load.cpu_permille, 1000);
+	v1 = swim_self(net->n[0].s)->load.version;
+	t1 = net->now;
+	tn_run(net, 1000);
+	l.has_custom = false; /* news, but this period's went out */
 	swim_set_load(net->n[0].s, &l, net->now);
 	while (net->now < t1 + net->cfg.load_min_interval_ms - 1)
 		tn_run(net, 1);
