@@ -109,11 +109,13 @@ uint64_t cloud_requests_sent(const struct cloud *c);
 uint64_t cloud_quiet_ms(const struct cloud *c, char *what, size_t size);
 
 /*
- * Operations under way that may have made something on the cloud they must
- * settle themselves before they end: a clone from its first create until it
- * ends (its droplets ready, or deleted at its deadline). A CLI that gives up
- * on a silent API waits for them instead: giving up would leave behind a
- * droplet whose create went through and whose answer was lost.
+ * Operations under way that changed the cloud, or may have, and must see it
+ * through themselves: a clone from its first create until it ends (its
+ * droplets ready, or deleted at its deadline), a delete from its first
+ * DELETE until the 404 (or its own bound). A CLI that gives up on a silent
+ * API waits for them instead: giving up would leave behind a droplet whose
+ * create went through and whose answer was lost, or one whose DELETE was
+ * lost.
  */
 void cloud_unsettled_add(struct cloud *c, int delta);
 unsigned cloud_unsettled(const struct cloud *c);

@@ -105,6 +105,7 @@ struct cloud_ops_delete {
 	struct cloud_delete_result res;
 	char status[16]; /* the droplet's status as last seen while it lingered */
 	char error[320];
+	bool unsettled; /* a DELETE went out: cloud_unsettled counts it until the end */
 	cloud_delete_fn *cb;
 	void *arg;
 };
@@ -142,6 +143,8 @@ del_finish(struct cloud_ops_delete *d, int err, const char *error)
 	if (d->state == DEL_DONE)
 		return;
 	del_enter_state(d, DEL_DONE);
+	if (d->unsettled)
+		cloud_unsettled_add(d->c, -1);
 	cloud_watch_del(d->c, &d->watch);
 	uv_timer_stop(&d->timer);
 	d->res.gone_ms = uv_now(cloud_loop(d->c)) - d->started;
@@ -201,6 +204,9 @@ del_send(struct cloud_ops_delete *d)
 	int e;
 
 	d->res.deletes++;
+	if (!d->unsettled)
+		cloud_unsettled_add(d->c, 1);
+	d->unsettled = true;
 	snprintf(path, sizeof(path), "/v2/droplets/%llu", (unsigned long long)d->id);
 	e = cloud_call(d->c, "DELETE", path, NULL, 0, del_on_delete, d);
 	if (e != 0)

@@ -236,14 +236,16 @@ cmd_frame_end(struct cmd_frame *f)
 static void
 cmd_frame_say_unsettled(const struct cmd_frame *f, uint64_t quiet, const char *what)
 {
-	char when[32];
+	char when[32], del[32];
 
 	fprintf(stderr,
 		"mitosis %s: the DigitalOcean API at %s has not answered for %.1f s (it was asked "
-		"%s); not giving up: a create was sent, and what it made is deleted if not ready "
-		"by active_timeout (%s)\n",
+		"%s); not giving up: a create or a DELETE was sent, and only its own deadline "
+		"ends it (a clone deletes what is not ready by active_timeout, %s; a delete "
+		"polls until 404, DELETE again after delete_timeout, %s)\n",
 		f->cmd->name, cloud_base_url(f->cloud), (double)quiet / 1000, what,
-		util_format_duration(f->cfg->active_timeout_ms, when, sizeof(when)));
+		util_format_duration(f->cfg->active_timeout_ms, when, sizeof(when)),
+		util_format_duration(f->cfg->delete_timeout_ms, del, sizeof(del)));
 }
 
 /* Once a second: say what we wait for, and give up on a silent API. */

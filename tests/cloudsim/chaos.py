@@ -13,7 +13,8 @@ is shorter than the hold). On top, creates vanish after their 202 and deletes ar
 kept) at --fault-rate / 4 each.
 
 At the end (after the longest delete delay) it prints droplets created, deleted, leaked (still there:
-must be 0), duplicates (names created more than once: must be 0) and the cost meter's total against
+must be 0), duplicates (two droplets of one name billed at the same time: must be 0; a create that
+vanished and was made again is not one) and the cost meter's total against
 the minimum possible for the same work (one droplet per successful round, each billed its minimum
 charge). Exit status 1 when anything leaked or was doubled, 0 otherwise.
 """
@@ -180,8 +181,16 @@ def rounds(a, work, conf):
 def report(a, sim, recs, wall):
     st = sim.control("GET", "/state")
     bills = st["cost"]["droplets"]
-    names = collections.Counter(b["name"] for b in bills)
-    dups = {n: c for n, c in names.items() if c > 1}
+    # A double is two droplets of one name billed at once. A create that
+    # vanished (DigitalOcean's create failed after its 202) and was made again
+    # is a name billed twice, one after the other: not a double.
+    end = time.time()
+    dups = {}
+    for b in bills:
+        overlap = [o for o in bills if o is not b and o["name"] == b["name"] and o["droplet_id"] > b["droplet_id"] and
+                   o["created_at"] < (b["destroyed_at"] or end)]
+        if overlap:
+            dups[b["name"]] = dups.get(b["name"], 1) + len(overlap)
     leaked = [b for b in bills if b["alive"]]
     ok_rounds = sum(1 for r in recs if r["clone_rc"] == 0 and r["ids"] and all(x["rc"] == 0 for x in r["retire"]))
     unit = sim_real.CostMeter.charge(0, sim_core.size_json(CLONE_SIZE)["price_hourly"], 0)

@@ -167,6 +167,7 @@ class CostMeter:
             out.append({"droplet_id": did, "name": b["name"], "size_slug": b["size_slug"],
                         "price_hourly": segs[-1][1], "seconds": round(wall / scale, 3),
                         "wall_seconds": round(wall, 3), "alive": b["destroyed"] is None,
+                        "created_at": round(segs[0][0], 3), "destroyed_at": b["destroyed"] and round(b["destroyed"], 3),
                         "cost": round(billed, 6)})
         return {"droplets": out, "total": round(total, 6), "time_scale": scale,
                 "rule": "per second from create to 404 (seconds = wall / time_scale), at least max(60 s, $0.01)"}

@@ -6,7 +6,9 @@
 # configuration is given as flags (--token-file, --api-url, --api-timeout):
 # the cloud verbs take every key as the agent does. A clone whose create went
 # through does not give up when the API then falls silent: it waits for its
-# own deadline and deletes what it made, so nothing is left behind.
+# own deadline and deletes what it made, so nothing is left behind. A retire
+# whose DELETE is lost and whose polls then go unanswered does not give up
+# either: it deletes again after delete_timeout and ends at the 404.
 . "$(dirname "$0")/lib.sh"
 
 make_keyring "$T/key"
@@ -76,9 +78,34 @@ wait $SILENCE_PID || fail "the create never showed, or the faults could not be s
 cat "$LOG/clone.err"
 [ "$rc" -eq 1 ] || fail "the clone exited $rc"
 [ "$(sim_eval 'len(s["injected"])')" -ge 2 ] || fail "the lookups did not time out"
-grep -qF "not giving up: a create was sent, and what it made is deleted if not ready by active_timeout (12s)" "$LOG/clone.err" ||
+grep -qF "not giving up: a create or a DELETE was sent, and only its own deadline ends it (a clone deletes what is not ready by active_timeout, 12s;" "$LOG/clone.err" ||
 	fail "the clone did not say why it waits on a silent API"
 ! grep -q "mitosis clone: giving up" "$LOG/clone.err" || fail "the clone gave up with a droplet made"
 grep -q "not active by active_timeout" "$LOG/clone.err" || fail "the clone did not delete its droplet at the deadline"
 [ "$(sim_eval 'len(s["droplets"])')" = 0 ] || fail "a droplet was left behind: $(sim_eval 's["droplets"]')"
 say "create accepted, then $(sim_eval 'len(s["injected"])') lookups timed out: no give-up, its droplet deleted at active_timeout, none left ($ms ms)"
+
+# A retire: its DELETE answers 204 and the droplet stays (a lost delete), then
+# the polls time out for a while. It waits, sees the droplet still there at
+# delete_timeout, deletes it again, and ends at the 404.
+D=$(sim_droplet lingers)
+sim_post /_sim/faults '{"rules": [], "delete_lost": {"rate": 1, "count": 1}}'
+deleted() { [ "$(sim_eval "len([r for r in s['request_log'] if r['method'] == 'DELETE' and r['path'] == '/v2/droplets/$D'])")" != 0 ]; }
+silence() {
+	wait_until 20 deleted &&
+		sim_post /_sim/faults '{"rules": [{"method": "GET", "path": "/v2/droplets/*", "error": "timeout", "hold": 2, "count": 6}]}'
+}
+silence &
+SILENCE_PID=$!
+set +e
+"$MITOSIS" retire "$D" --no-wait -c "$T/m.conf" --api-timeout 1s --delete-timeout 4s --json >"$LOG/retire.json" 2>"$LOG/retire.err"
+rc=$?
+set -e
+wait $SILENCE_PID || fail "the retire sent no DELETE, or the faults could not be set"
+cat "$LOG/retire.err"
+[ "$rc" -eq 0 ] || fail "the retire exited $rc"
+grep -qF "not giving up: a create or a DELETE was sent" "$LOG/retire.err" || fail "the retire did not say why it waits"
+[ "$(sim_eval "len([r for r in s['request_log'] if r['method'] == 'DELETE' and r['path'] == '/v2/droplets/$D'])")" = 2 ] ||
+	fail "expected two DELETEs (the first one lost)"
+[ "$(sim_eval 'len(s["droplets"])')" = 0 ] || fail "the droplet was left behind: $(sim_eval 's["droplets"]')"
+say "retire: DELETE lost, then the polls timed out: no give-up, deleted again after delete_timeout, gone"
