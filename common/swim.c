@@ -845,12 +845,15 @@ swim_gossip(struct swim *s, uint64_t now)
 	uint32_t idx[SWIM_FANOUT_MAX], n;
 	struct swim_msg h;
 
-	if (swim_bcast_loud(&s->bq) == 0)
+	bool news = s->news_round;
+
+	s->news_round = false;
+	if (swim_bcast_loud(&s->bq) == 0 && !news)
 		return;
 	memset(&h, 0, sizeof(h));
 	h.type = SWIM_MSG_GOSSIP;
 	n = swim__pick(s, s->cfg.gossip_fanout, 0, false, now, idx);
-	for (uint32_t i = 0; i < n && swim_bcast_loud(&s->bq) > 0; i++)
+	for (uint32_t i = 0; i < n && (swim_bcast_loud(&s->bq) > 0 || news); i++)
 		swim_send_msg(s, s->tab.members[idx[i]].id, &s->tab.members[idx[i]].addr, &h, NULL,
 			      0);
 }
@@ -1448,6 +1451,8 @@ swim_leave(struct swim *s, uint64_t now)
 void
 swim_set_load(struct swim *s, const struct swim_load *load, uint64_t now)
 {
+	bool news;
+
 	s->load_pending = *load;
 	if (s->load_pending.cpu_permille > 1000)
 		s->load_pending.cpu_permille = 1000;
@@ -1456,21 +1461,25 @@ swim_set_load(struct swim *s, const struct swim_load *load, uint64_t now)
 	if (!s->load_pending.has_custom)
 		s->load_pending.custom_milli = 0;
 	s->load_waiting = true;
+	news = swim__me(s)->load.version != 0 && s->cfg.load_news_permille != 0 &&
+	       load_differs(&swim__me(s)->load, &s->load_pending,
+			    (uint16_t)s->cfg.load_news_permille);
 	/* At most one sample per load_min_interval_ms: a busy node's samples
 	 * wait, and the newest then goes out. A jump (the policy's cue) does
-	 * not wait behind a small move sent just before it: one a period. */
-	if (swim__me(s)->load.version == 0 || now - s->load_sent_at >= s->cfg.load_min_interval_ms)
+	 * not wait behind a small move sent just before it (one a period), nor
+	 * for a probe to ride on: it starts a gossip round. */
+	if (swim__me(s)->load.version == 0 ||
+	    now - s->load_sent_at >= s->cfg.load_min_interval_ms) {
 		swim_load_publish(s, now);
-	else if (s->cfg.load_news_permille != 0 &&
-		 (s->news_sent_at == UINT64_MAX ||
-		  now - s->news_sent_at >= s->cfg.load_min_interval_ms) &&
-		 load_differs(&swim__me(s)->load, &s->load_pending,
-			      (uint16_t)s->cfg.load_news_permille)) {
+	} else if (news && (s->news_sent_at == UINT64_MAX ||
+			    now - s->news_sent_at >= s->cfg.load_min_interval_ms)) {
 		s->news_sent_at = now;
 		swim_load_publish(s, now);
 	} else {
 		s->next_load = s->load_sent_at + s->cfg.load_min_interval_ms;
+		return;
 	}
+	s->news_round = news;
 }
 
 size_t

@@ -153,6 +153,7 @@ struct swim {
 	uint64_t next_load; /* when it may go out (UINT64_MAX: nothing waits) */
 	uint64_t load_sent_at;
 	uint64_t news_sent_at; /* the last sample that went out as news (UINT64_MAX: none) */
+	bool news_round;       /* our news went out: the next gossip round carries it */
 	struct swim_addr *seeds;
 	size_t nseeds;
 	uint8_t *buf; /* cfg.max_payload bytes: the message being built */

@@ -1552,7 +1552,16 @@ TEST(swim_load_propagates_with_versions)
 	ASSERT_EQ(swim_self(net->n[0].s)->load.cpu_permille, 1000);
 	v1 = swim_self(net->n[0].s)->load.version;
 	t1 = net->now;
-	tn_run(net, 1000);
+	/* ... in the next gossip round, not on the next probe (a second). */
+	tn_run(net, net->cfg.gossip_interval_ms + 1);
+	{
+		int got = 0;
+
+		for (int i = 1; i < 3; i++)
+			got += swim_find(net->n[i].s, 100)->load.version == v1;
+		ASSERT_GE(got, 1);
+	}
+	tn_run(net, 1000 - net->cfg.gossip_interval_ms - 1);
 	l.has_custom = false; /* news, but this period's went out */
 	swim_set_load(net->n[0].s, &l, net->now);
 	while (net->now < t1 + net->cfg.load_min_interval_ms - 1)
