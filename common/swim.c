@@ -431,15 +431,20 @@ swim_fill_one(void *ctx, uint64_t id, uint64_t from, bool quiet)
 	if ((m = swim_table_find(&f->s->tab, id)) == NULL)
 		return SWIM_BCAST_DROP;
 	load_len = SWIM_LOAD_LEN + (m->load.has_custom ? 8 : 0);
+	/* Our news round's sample goes ahead of the per-second budget (it is
+	 * one a load_min_interval); the bucket pays for it when it can. */
 	load = m->load.version != 0 && f->load_bytes + load_len <= f->s->cfg.load_budget_bytes &&
-	       f->s->load_out.milli >= 1000ULL * load_len;
+	       (f->s->load_out.milli >= 1000ULL * load_len ||
+		(f->s->news_round && m == swim__me(f->s)));
 	if (quiet && !load)
 		return m->load.version != 0 ? SWIM_BCAST_SKIP : SWIM_BCAST_DROP;
 	switch (swim__put_member(f->s, f->w, m, from, !quiet, true, load)) {
 	case 0:
 		if (load) {
 			f->load_bytes += load_len;
-			f->s->load_out.milli -= 1000ULL * load_len;
+			f->s->load_out.milli -= f->s->load_out.milli < 1000ULL * load_len
+							? f->s->load_out.milli
+							: 1000ULL * load_len;
 		}
 		return SWIM_BCAST_TAKEN;
 	case -EMSGSIZE:
@@ -847,7 +852,6 @@ swim_gossip(struct swim *s, uint64_t now)
 
 	bool news = s->news_round;
 
-	s->news_round = false;
 	if (swim_bcast_loud(&s->bq) == 0 && !news)
 		return;
 	memset(&h, 0, sizeof(h));
@@ -856,6 +860,7 @@ swim_gossip(struct swim *s, uint64_t now)
 	for (uint32_t i = 0; i < n && (swim_bcast_loud(&s->bq) > 0 || news); i++)
 		swim_send_msg(s, s->tab.members[idx[i]].id, &s->tab.members[idx[i]].addr, &h, NULL,
 			      0);
+	s->news_round = false;
 }
 
 /* One random ALIVE member, or now and then a DEAD one (Serf's reconnect:
