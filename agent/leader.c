@@ -510,22 +510,28 @@ leader_join_unknown(struct leader *l, const struct doapi_droplet *d, size_t n)
 	free(seeds);
 }
 
+/* One droplet under the cluster tag, as a listing (or a GET) shows it. */
+static void
+leader_take_droplet(struct leader *l, const struct doapi_droplet *d)
+{
+	struct leader_node *nd;
+
+	if (strcmp(d->status, "archive") == 0)
+		return;
+	nd = leader_node_get(l, d->id);
+	nd->listed = true;
+	if (nd->name[0] == '\0')
+		snprintf(nd->name, sizeof(nd->name), "%.*s", (int)sizeof(nd->name) - 1, d->name);
+	leader_node_addrs(nd, d->public_ipv4, d->private_ipv4);
+}
+
 static void
 leader_take_listing(struct leader *l, const struct doapi_droplet *d, size_t n)
 {
 	for (size_t i = 0; i < l->nnodes; i++)
 		l->nodes[i].listed = false;
-	for (size_t i = 0; i < n; i++) {
-		struct leader_node *nd;
-
-		if (strcmp(d[i].status, "archive") == 0)
-			continue;
-		nd = leader_node_get(l, d[i].id);
-		nd->listed = true;
-		if (nd->name[0] == '\0')
-			snprintf(nd->name, sizeof(nd->name), "%s", d[i].name);
-		leader_node_addrs(nd, d[i].public_ipv4, d[i].private_ipv4);
-	}
+	for (size_t i = 0; i < n; i++)
+		leader_take_droplet(l, &d[i]);
 	l->inv_at = uv_now(l->loop);
 	l->inv_n = n;
 	l->refresh_wanted = false;
@@ -649,17 +655,19 @@ leader_flush_events(struct leader *l)
 }
 
 /* Whatever the office needs now: a reconcile when due (alone), a refresh
- * of the listing when asked for, single changes otherwise. */
+ * of the listing when asked for, single changes otherwise. A reconcile due
+ * while single changes run waits for them, but nothing else does: one
+ * registration may wait minutes for a load balancer's health check, and a
+ * dead node must still leave rotation in seconds and the listing stay fresh. */
 static void
 leader_work(struct leader *l)
 {
 	uint64_t now = uv_now(l->loop);
+	bool due = now >= l->next_reconcile;
 
 	if (l->reconciling || !leader_may_act(l, NULL, NULL))
 		return;
-	if (now >= l->next_reconcile) {
-		if (leader_busy(l) > 0)
-			return; /* the single changes finish first */
+	if (due && leader_busy(l) == 0) {
 		if (l->cloud != NULL)
 			leader_list(l, true);
 		else {
@@ -668,8 +676,9 @@ leader_work(struct leader *l)
 		}
 		return;
 	}
-	if (l->refresh_wanted && l->cloud != NULL && !l->listing &&
-	    now - l->last_list >= LEADER_REFRESH_MS)
+	if (l->cloud != NULL && !l->listing &&
+	    ((due && now - l->last_list >= l->cfg->reconcile_interval_ms) ||
+	     (l->refresh_wanted && now - l->last_list >= LEADER_REFRESH_MS)))
 		leader_list(l, false);
 	if (l->reconciled)
 		leader_changes(l);
@@ -895,6 +904,15 @@ leader_rotate(struct leader *l, uint64_t id, bool in,
 	}
 	leader_change(l, n, in ? LEADER_WANT_IN : LEADER_WANT_OUT, cb, arg);
 	return 0;
+}
+
+void
+leader_learn(struct leader *l, const struct doapi_droplet *d)
+{
+	if (l->cloud == NULL || !l->office || !doapi_droplet_has_tag(d, l->cfg->cluster_tag))
+		return;
+	leader_take_droplet(l, d);
+	leader_kick(l);
 }
 
 void
