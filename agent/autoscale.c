@@ -48,6 +48,7 @@
 #define AUTOSCALE_SKEW_MS     30000 /* a claim's version (unix ms) at most this ahead */
 #define AUTOSCALE_SEEDS	      8	    /* members a clone's user-data names */
 #define AUTOSCALE_PRICE_RETRY 30000 /* a failed /v2/sizes is asked again after this */
+#define AUTOSCALE_LEARN_MS    1000  /* a clone's addresses asked again after this (they lag) */
 
 #define AUTOSCALE_DRAINING (1U << 0)
 #define AUTOSCALE_LEAVE	   (1U << 1)
@@ -109,6 +110,8 @@ struct autoscale {
 	bool leave_asked, leave_done;
 	char last_hold[POLICY_TEXT_MAX];
 	struct prom_scaling metrics; /* decisions, limits and outcomes counted here */
+	uint64_t learning;	     /* the clone a GET asks the addresses of (0: none) */
+	uint64_t learnt, learnt_at;  /* the last one asked, and when */
 	unsigned pending;	     /* calls in flight */
 	bool closing, timer_closed;
 };
@@ -635,6 +638,48 @@ autoscale_on_rotated(int err, const char *why, void *arg)
 }
 
 static void
+autoscale_on_learn(const struct cloud_resp *resp, void *arg)
+{
+	struct autoscale_call *c = arg;
+	struct autoscale *a = c->a;
+	struct doapi_droplet d;
+	char why[160];
+	bool ok = resp->err == 0 && resp->status == 200 &&
+		  doapi_droplet_parse(cJSON_GetObjectItemCaseSensitive(resp->json, "droplet"), &d,
+				      why, sizeof(why));
+
+	if (autoscale_call_end(c))
+		return;
+	a->learning = 0;
+	if (ok && a->leader != NULL)
+		leader_learn(a->leader, &d);
+}
+
+/* A clone joined before a listing showed it: the leader has no addresses to
+ * register it with. One GET for them (a listing may be 15 s away), at most
+ * one at a time and one a second per clone; the register is asked again soon
+ * (NOT_YET). */
+static void
+autoscale_learn(struct autoscale *a, const struct actuate_action *act)
+{
+	uint64_t now = uv_now(a->loop);
+	struct autoscale_call *c;
+	char path[64];
+
+	if (a->cloud == NULL || a->learning != 0 ||
+	    (act->droplet == a->learnt && now - a->learnt_at < AUTOSCALE_LEARN_MS))
+		return;
+	snprintf(path, sizeof(path), "/v2/droplets/%" PRIu64, act->droplet);
+	c = autoscale_call_new(a, act);
+	if (cloud_call(a->cloud, "GET", path, NULL, 0, autoscale_on_learn, c) != 0) {
+		(void)autoscale_call_end(c);
+		return;
+	}
+	a->learning = a->learnt = act->droplet;
+	a->learnt_at = now;
+}
+
+static void
 autoscale_rotate(struct autoscale *a, const struct actuate_action *act)
 {
 	bool in = act->verb == ACTUATE_REGISTER;
@@ -644,8 +689,13 @@ autoscale_rotate(struct autoscale *a, const struct actuate_action *act)
 	if (r == 0)
 		return;
 	(void)autoscale_call_end(c);
-	autoscale_push(a, act->req, r == 1 ? ACTUATE_OK : ACTUATE_UNKNOWN, 0, NULL, 0,
-		       r == 1 ? NULL : strerror(-r));
+	if (r == -EAGAIN && in)
+		autoscale_learn(a, act);
+	autoscale_push(a, act->req,
+		       r == 1			     ? ACTUATE_OK
+		       : r == -EAGAIN || r == -EBUSY ? ACTUATE_NOT_YET
+						     : ACTUATE_UNKNOWN,
+		       0, NULL, 0, r == 1 ? NULL : strerror(-r));
 }
 
 static void

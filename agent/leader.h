@@ -150,6 +150,14 @@ void leader_counters(const struct leader *l, uint64_t ops[PROM_REG_COUNT],
 int leader_rotate(struct leader *l, uint64_t id, bool in,
 		  void (*cb)(int err, const char *why, void *arg), void *arg);
 
+/*
+ * One droplet read by GET (the policy's own clone that joined before a
+ * listing showed it): taken as listed, with its addresses, when it carries
+ * the cluster tag, as the next listing would. Without a token nothing
+ * changes (addresses come from the NODE claims there).
+ */
+void leader_learn(struct leader *l, const struct doapi_droplet *d);
+
 /* The leader's work for `mitosis status`. */
 void leader_report(const struct leader *l, struct elect_report_work *out);
 

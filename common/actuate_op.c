@@ -19,6 +19,11 @@
 #define ACTUATE_BACKOFF_MS    2000 /* first retry; doubles up to ACTUATE_BACKOFF_MAX */
 #define ACTUATE_BACKOFF_MAX   60000
 #define ACTUATE_VOTER_POLL_MS 1000 /* a drained voter: is it still one? */
+/* A NOT_YET is asked again this soon, this many times (10 s) before it
+ * counts as a failed try: a clone's addresses come by gossip a moment after
+ * its membership, and a 2 s backoff held its registration back that long. */
+#define ACTUATE_SOON_MS	 250
+#define ACTUATE_SOON_MAX 40
 
 /* The action each state sends; ACTUATE_VERB_COUNT for a pure wait. */
 static const enum actuate_verb actuate_state_verb[ACTUATE_S_COUNT] = {
@@ -101,7 +106,7 @@ actuate_op_enter(struct actuate *a, struct actuate_op *op, enum actuate_state st
 	op->since = now;
 	op->req = 0;
 	if (st != old)
-		op->tries = 0;
+		op->tries = op->soon = 0;
 	log_trace(TRACE_CLOUD, "actuate: %s op %s droplet %" PRIu64 ": %s -> %s",
 		  actuate_kind_name(op->kind), op->op_tag, op->droplet, actuate_state_name(old),
 		  actuate_state_name(st));
@@ -411,6 +416,11 @@ actuate_op_result(struct actuate *a, struct actuate_op *op, const struct actuate
 		  uint64_t now)
 {
 	op->req = 0;
+	if (r->status == ACTUATE_NOT_YET && op->soon < ACTUATE_SOON_MAX) {
+		op->soon++;
+		op->due = now + ACTUATE_SOON_MS;
+		return;
+	}
 	switch (op->state) {
 	case ACTUATE_S_CREATE:
 		actuate_on_create(a, op, r, now);

@@ -137,6 +137,11 @@ enum actuate_status {
 	ACTUATE_FAILED = 2,    /* refused for good (4xx but 429): trying again won't help */
 	ACTUATE_UNKNOWN = 3,   /* no answer, 5xx, timeout: it may or may not have happened */
 	ACTUATE_MORE_TIME = 4, /* HOOK: the hook asks for more_ms more */
+	/* REGISTER, DEREGISTER: not started, and only for now (the node's
+	 * addresses not gossiped yet, a change of it running): asked again soon
+	 * (ACTUATE_SOON_MS), a bounded number of times before it counts as a
+	 * failed try */
+	ACTUATE_NOT_YET = 5,
 };
 
 /* The outcome of one action. Everything is borrowed for the call. */
@@ -191,6 +196,7 @@ struct actuate_op {
 	uint64_t due;		/* when the state's wait or retry ends; 0 = none */
 	uint64_t req;		/* the action awaited; 0 = none */
 	uint32_t tries;		/* of the current step */
+	uint32_t soon;		/* NOT_YET answers of the current step */
 	uint32_t creates;	/* create requests sent */
 	uint32_t deletes;	/* delete requests sent */
 	uint64_t first_delete;	/* now_ms of the first delete */

@@ -1125,3 +1125,45 @@ TEST(actuate_config_checks)
 	ASSERT_NULL(actuate_new(&c, afx_random, NULL));
 	actuate_free(NULL);
 }
+
+/* A clone joined before its addresses were gossiped: the shell answers
+ * NOT_YET, and the registration is asked again within ACTUATE_SOON_MS (a
+ * backoff held it back 2 s), a bounded number of times, then backs off. */
+TEST(actuate_register_not_yet_is_asked_again_soon)
+{
+	struct afx f;
+	struct policy_decision d = decision(POLICY_SCALE_OUT, 1, NULL);
+	struct actuate_action c, reg;
+
+	afx_init(&f, NULL);
+	ASSERT_OK(actuate_apply(f.a, &d, 1795298910, f.now));
+	c = afx_take(&f, ACTUATE_CREATE);
+	afx_reply(&f, &c, ACTUATE_OK, 100);
+	actuate_on_member(f.a, 100, SWIM_ALIVE, f.now);
+	reg = afx_take(&f, ACTUATE_REGISTER);
+	afx_reply(&f, &reg, ACTUATE_NOT_YET, 0);
+	afx_no_action(&f);
+	afx_advance(&f, 250);
+	reg = afx_take(&f, ACTUATE_REGISTER);
+	afx_reply(&f, &reg, ACTUATE_OK, 0);
+	ASSERT_TRUE(afx_event(&f, ACTUATE_EV_CLONE_READY));
+	/* Never ready: 40 quick asks (10 s), then it counts as a failed try. */
+	d = decision(POLICY_SCALE_OUT, 1, NULL);
+	ASSERT_OK(actuate_apply(f.a, &d, 1795298920, f.now));
+	c = afx_take(&f, ACTUATE_CREATE);
+	afx_reply(&f, &c, ACTUATE_OK, 101);
+	actuate_on_member(f.a, 101, SWIM_ALIVE, f.now);
+	for (int i = 0; i < 40; i++) {
+		reg = afx_take(&f, ACTUATE_REGISTER);
+		afx_reply(&f, &reg, ACTUATE_NOT_YET, 0);
+		afx_advance(&f, 250);
+	}
+	reg = afx_take(&f, ACTUATE_REGISTER);
+	afx_reply(&f, &reg, ACTUATE_NOT_YET, 0);
+	afx_advance(&f, 1999);
+	afx_no_action(&f); /* the backoff's first step */
+	afx_advance(&f, 1);
+	reg = afx_take(&f, ACTUATE_REGISTER);
+	ASSERT_U64_EQ(reg.droplet, 101);
+	actuate_free(f.a);
+}
