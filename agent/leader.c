@@ -887,6 +887,7 @@ leader_rotate(struct leader *l, uint64_t id, bool in,
 	      void (*cb)(int err, const char *why, void *arg), void *arg)
 {
 	struct leader_node *n = leader_node_find(l, id);
+	struct registrar_node rn;
 
 	if (!l->office || !leader_may_act(l, NULL, NULL))
 		return -EPERM;
@@ -902,6 +903,9 @@ leader_rotate(struct leader *l, uint64_t id, bool in,
 		n->held = in ? LEADER_IN : LEADER_OUT;
 		return 1;
 	}
+	rn = leader_registrar_node(n);
+	if (in && registrar_address(l->cfg, &rn) == NULL)
+		return -EAGAIN; /* active before its public address: it comes */
 	leader_change(l, n, in ? LEADER_WANT_IN : LEADER_WANT_OUT, cb, arg);
 	return 0;
 }

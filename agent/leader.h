@@ -145,7 +145,8 @@ void leader_counters(const struct leader *l, uint64_t ops[PROM_REG_COUNT],
  * 1 when the registrars are known to hold it so already (cb never runs),
  * or a negative errno (cb never runs): -EPERM not leading, -EBUSY a change
  * of that node runs now (ask again later), -EAGAIN its addresses are not
- * known yet (registering only).
+ * known yet, or not the one register_address names (a droplet active
+ * before its public address; registering only).
  */
 int leader_rotate(struct leader *l, uint64_t id, bool in,
 		  void (*cb)(int err, const char *why, void *arg), void *arg);
