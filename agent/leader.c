@@ -228,6 +228,26 @@ leader_gate_closed(void *arg, uint64_t *term, uint64_t *timeout_ms)
 
 /* ---- what a node should be ---- */
 
+/* Node n has the address the registrars put into rotation. With a token,
+ * addresses come from the API, where a droplet is active a moment before its
+ * public IPv4: do-dns and haproxy, which need register_address, wait for it
+ * (do-lb goes by id, exec passes what there is). */
+static bool
+leader_addressed(const struct leader *l, const struct leader_node *n)
+{
+	struct registrar_node rn = leader_registrar_node(n);
+
+	if (!n->addrs)
+		return false;
+	if (l->cloud == NULL || registrar_address(l->cfg, &rn) != NULL)
+		return true;
+	for (size_t i = 0; i < l->cfg->nregistrars; i++)
+		if (strcmp(l->cfg->registrars[i], "do-dns") == 0 ||
+		    strcmp(l->cfg->registrars[i], "haproxy") == 0)
+			return false;
+	return true;
+}
+
 enum leader_want {
 	LEADER_WANT_NONE, /* nothing to change now (suspect, or waiting to know more) */
 	LEADER_WANT_IN,
@@ -254,7 +274,10 @@ leader_want(struct leader *l, struct leader_node *n, bool whole)
 		l->refresh_wanted = true;
 		return LEADER_WANT_NONE;
 	}
-	return n->addrs ? LEADER_WANT_IN : LEADER_WANT_NONE;
+	if (leader_addressed(l, n))
+		return LEADER_WANT_IN;
+	l->refresh_wanted = l->refresh_wanted || n->addrs; /* its public IPv4 comes */
+	return LEADER_WANT_NONE;
 }
 
 /* ---- callbacks' common end ---- */
@@ -887,7 +910,6 @@ leader_rotate(struct leader *l, uint64_t id, bool in,
 	      void (*cb)(int err, const char *why, void *arg), void *arg)
 {
 	struct leader_node *n = leader_node_find(l, id);
-	struct registrar_node rn;
 
 	if (!l->office || !leader_may_act(l, NULL, NULL))
 		return -EPERM;
@@ -903,8 +925,7 @@ leader_rotate(struct leader *l, uint64_t id, bool in,
 		n->held = in ? LEADER_IN : LEADER_OUT;
 		return 1;
 	}
-	rn = leader_registrar_node(n);
-	if (in && registrar_address(l->cfg, &rn) == NULL)
+	if (in && !leader_addressed(l, n))
 		return -EAGAIN; /* active before its public address: it comes */
 	leader_change(l, n, in ? LEADER_WANT_IN : LEADER_WANT_OUT, cb, arg);
 	return 0;
