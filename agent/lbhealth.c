@@ -35,6 +35,7 @@ enum lbh_state {
 struct lbh_member {
 	uint64_t id;
 	char ip[DOAPI_IPV4_LEN]; /* "" until the droplet was read */
+	bool ip_public;		 /* no private IPv4 yet: read again after a failure */
 	unsigned passes;	 /* in a row */
 	bool healthy, gone;
 	struct probe *probe; /* the one out, cancelled when the wait ends */
@@ -208,6 +209,10 @@ lbh_on_probe(bool pass, const char *why, void *arg)
 	}
 	m->passes = pass ? m->passes + 1 : 0;
 	snprintf(m->last, sizeof(m->last), "%s", why);
+	/* A droplet is active a moment before the API shows its private
+	 * address: a public one that fails may only stand in for it. */
+	if (!pass && m->ip_public)
+		m->ip[0] = '\0';
 	if (!m->healthy && m->passes >= h->passes) {
 		m->healthy = true;
 		log_info("load balancer %s: droplet %" PRIu64 " (%s) passes its health check (%u "
@@ -233,8 +238,8 @@ lbh_on_droplet(const struct cloud_resp *r, void *arg)
 		   doapi_droplet_parse(cJSON_GetObjectItemCaseSensitive(r->json, "droplet"), &d,
 				       why, sizeof(why))) {
 		/* The balancer reaches its members over the VPC: the private address. */
-		snprintf(m->ip, sizeof(m->ip), "%s",
-			 d.private_ipv4[0] != '\0' ? d.private_ipv4 : d.public_ipv4);
+		m->ip_public = d.private_ipv4[0] == '\0';
+		snprintf(m->ip, sizeof(m->ip), "%s", m->ip_public ? d.public_ipv4 : d.private_ipv4);
 		snprintf(m->last, sizeof(m->last), "%s",
 			 m->ip[0] != '\0' ? "not checked yet" : "no IPv4 address yet");
 	} else if (r->err == 0 && r->status == 404) {

@@ -9,7 +9,9 @@
 #     health check (--lb-health): `register` waits for it and says so, fails
 #     (exit 1) when the node never passes, and returns only once the
 #     balancer itself (/_sim) counts it healthy;
-#  d. addresses while still `new` (--ip-lag=-5): clone still waits for active.
+#  d. addresses while still `new` (--ip-lag=-5): clone still waits for active;
+#  e. a member registered before the API shows its private address (which
+#     the balancer checks): its public one only stands in until it shows.
 . "$(dirname "$0")/lib.sh"
 
 # clone_run NAME: `mitosis clone --json`, bounded; sets RC and SECS.
@@ -65,6 +67,27 @@ register up
 [ "$(health)" = "['healthy']" ] || fail "register returned while the balancer counts the node $(health)"
 [ "$SECS" -ge 3 ] || fail "register returned after $SECS s: it cannot have waited for 3 checks 1 s apart"
 say "load balancer: unhealthy node refused (exit 1), healthy node registered after $SECS s, as the balancer counts it"
+
+say "e. a member read before its private address is checked there once it shows"
+sim_post /_sim/config '{"private_ip_lag": 6}'
+ID2=$(sim_api POST /v2/droplets '{"name":"web-2","size":"s-1vcpu-1gb","image":100000001,"region":"nyc3"}' |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["droplet"]["id"])')
+active2() { [ "$(sim_eval "[d['status'] for d in s['droplets'] if d['id'] == $ID2][0]")" = active ]; }
+wait_until 20 active2 || fail "droplet $ID2 did not become active"
+PUB2=$(sim_eval "[d['sim']['public_ipv4'] for d in s['droplets'] if d['id'] == $ID2][0]")
+PRIV2=$(sim_eval "[d['sim']['private_ipv4'] for d in s['droplets'] if d['id'] == $ID2][0]")
+spawn app2 python3 -c 'import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(64); print("up", flush=True)
+while True:
+    c, _ = s.accept(); c.close()' "$PRIV2" "$APP_PORT"
+wait_for "$LOG/app2.out" 5 up || fail "the second application did not start"
+sed -i 's/^health_timeout = .*/health_timeout = 30s/' "$T/m.conf"
+bounded lag2 "$MITOSIS" register --node "$ID2" --ip "$PUB2" --name web-2 -c "$T/m.conf"
+[ "$RC" = 0 ] || fail "register of a node read before its private address exited $RC: $(tail -n 2 "$LOG/lag2.err")"
+grep -qF "($PRIV2) passes its health check" "$LOG/lag2.err" || fail "not checked at its private address: $(cat "$LOG/lag2.err")"
+sim_post /_sim/config '{"private_ip_lag": 0}'
+say "registered after $SECS s, checked at its private address once the API showed it"
 
 say "d. addresses while still new: clone waits for active"
 sim_post /_sim/config '{"lb_health": false, "public_ip_lag": -5, "private_ip_lag": -5, "boot_delay": 8}'
