@@ -255,6 +255,7 @@ cmd_frame_on_watch(uv_timer_t *t)
 	struct cmd_frame *f = container_of(t, struct cmd_frame, watch);
 	char what[300], when[32];
 	uint64_t quiet;
+	bool silent;
 
 	f->waited_ms += CMD_FRAME_SAY_MS;
 	if (f->mf != NULL) {
@@ -267,14 +268,14 @@ cmd_frame_on_watch(uv_timer_t *t)
 	if (f->cloud == NULL)
 		return;
 	quiet = cloud_quiet_ms(f->cloud, what, sizeof(what));
-	if (quiet >= CMD_FRAME_SILENT_TIMEOUTS * f->cfg->api_timeout_ms &&
-	    cloud_unsettled(f->cloud) > 0) {
-		/* A create went out: only its own deadline may end the work, once
-		 * what it made is ready or deleted. */
+	silent = quiet >= CMD_FRAME_SILENT_TIMEOUTS * f->cfg->api_timeout_ms;
+	if (silent && cloud_unsettled(f->cloud) > 0) {
+		/* A create or a DELETE went out: only its own deadline may end
+		 * the work, once what it made is ready or deleted. */
 		if (!f->said_unsettled)
 			cmd_frame_say_unsettled(f, quiet, what);
 		f->said_unsettled = f->said = true;
-	} else if (quiet >= CMD_FRAME_SILENT_TIMEOUTS * f->cfg->api_timeout_ms) {
+	} else if (silent) {
 		fprintf(stderr,
 			"mitosis %s: giving up: the DigitalOcean API at %s did not answer for "
 			"%.1f s (api_timeout is %s; it was asked %s)\n",

@@ -230,8 +230,8 @@ leader_gate_closed(void *arg, uint64_t *term, uint64_t *timeout_ms)
 
 /* Node n has the address the registrars put into rotation. With a token,
  * addresses come from the API, where a droplet is active a moment before its
- * public IPv4: do-dns and haproxy, which need register_address, wait for it
- * (do-lb goes by id, exec passes what there is). */
+ * public IPv4: registrars that need register_address (do-dns, haproxy) wait
+ * for it; do-lb goes by id, exec passes what there is. */
 static bool
 leader_addressed(const struct leader *l, const struct leader_node *n)
 {
@@ -239,13 +239,8 @@ leader_addressed(const struct leader *l, const struct leader_node *n)
 
 	if (!n->addrs)
 		return false;
-	if (l->cloud == NULL || registrar_address(l->cfg, &rn) != NULL)
-		return true;
-	for (size_t i = 0; i < l->cfg->nregistrars; i++)
-		if (strcmp(l->cfg->registrars[i], "do-dns") == 0 ||
-		    strcmp(l->cfg->registrars[i], "haproxy") == 0)
-			return false;
-	return true;
+	return l->cloud == NULL || l->rot == NULL || !rotation_needs_address(l->rot) ||
+	       registrar_address(l->cfg, &rn) != NULL;
 }
 
 enum leader_want {

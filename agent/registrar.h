@@ -53,6 +53,9 @@ struct registrar_ops {
 		     const struct registrar_node *nodes, size_t n, registrar_done_fn *cb,
 		     void *arg);
 	void (*free)(struct registrar *r);
+	/* Its job needs each node's register_address (an A record, a server
+	 * line); false when it goes by droplet id or passes what there is. */
+	bool needs_address;
 };
 
 /* What every registrar may use; borrowed, must outlive the registrar. */

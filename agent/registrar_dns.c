@@ -312,6 +312,7 @@ static const struct registrar_ops dns_ops = {
 	.name = "do-dns",
 	.start = dns_start,
 	.free = dns_free,
+	.needs_address = true,
 };
 
 /* Domain and record names go into URL paths: letters, digits, '-', '.', '_', '@'. */

@@ -518,6 +518,7 @@ static const struct registrar_ops hap_ops = {
 	.name = "haproxy",
 	.start = hap_start,
 	.free = hap_free,
+	.needs_address = true,
 };
 
 int

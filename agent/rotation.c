@@ -234,6 +234,15 @@ rotation_names(const struct rotation *rot)
 	return rot->names;
 }
 
+bool
+rotation_needs_address(const struct rotation *rot)
+{
+	for (size_t i = 0; i < rot->nregs; i++)
+		if (rot->regs[i]->ops->needs_address)
+			return true;
+	return false;
+}
+
 uint64_t
 rotation_requests(const struct rotation *rot)
 {

@@ -63,6 +63,8 @@ int rotation_self(const struct rotation *rot, struct registrar_node *out);
 
 /* Names of the configured registrars, for messages ("do-dns, do-lb"). */
 const char *rotation_names(const struct rotation *rot);
+/* True when a configured registrar needs each node's register_address. */
+bool rotation_needs_address(const struct rotation *rot);
 /* API requests sent so far (retries and pages included). */
 uint64_t rotation_requests(const struct rotation *rot);
 

@@ -849,7 +849,6 @@ swim_gossip(struct swim *s, uint64_t now)
 {
 	uint32_t idx[SWIM_FANOUT_MAX], n;
 	struct swim_msg h;
-
 	bool news = s->news_round;
 
 	if (swim_bcast_loud(&s->bq) == 0 && !news)

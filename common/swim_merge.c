@@ -427,6 +427,16 @@ swim_apply_load(struct swim *s, const struct swim_record *r, uint64_t sender, bo
 	swim__event(s, m, m->state, false);
 }
 
+/* True when claim c is above the version held for its (kind, subject). */
+static bool
+swim_app_newer(const struct swim *s, const struct swim_claim *c)
+{
+	const struct swim_claim_entry *e =
+		swim_claims_at(&s->claims, swim_claims_find(&s->claims, c->kind, c->subject));
+
+	return e == NULL || c->version > e->c.version;
+}
+
 /* Takes in a checked application claim the application consents to; passes
  * it on unless it came from a push-pull. */
 static void
@@ -472,14 +482,10 @@ static void
 swim_apply_app(struct swim *s, const struct swim_record *r, bool via_state, uint64_t now)
 {
 	const struct swim_claim *c = &r->app;
-	const struct swim_claim_entry *e;
 	const struct swim_member *o;
 
-	if (swim_claims_kind(&s->claims, c->kind) == NULL || c->origin == swim__me(s)->id)
-		return;
-	if ((e = swim_claims_at(&s->claims, swim_claims_find(&s->claims, c->kind, c->subject))) !=
-		    NULL &&
-	    c->version <= e->c.version)
+	if (swim_claims_kind(&s->claims, c->kind) == NULL || c->origin == swim__me(s)->id ||
+	    !swim_app_newer(s, c))
 		return;
 	if ((o = swim_table_cfind(&s->tab, c->origin)) == NULL) {
 		for (uint32_t i = 0; i < s->njoining; i++)
@@ -592,14 +598,9 @@ swim__admit(struct swim *s, const struct swim_record *claim, const struct swim_r
 static void
 swim_joining_apps(struct swim *s, const struct swim_joining *j, uint64_t now)
 {
-	for (uint32_t k = 0; k < SWIM_JOINING_APPS && j->apps[k].c.kind != 0; k++) {
-		const struct swim_joining_app *a = &j->apps[k];
-		const struct swim_claim_entry *e = swim_claims_at(
-			&s->claims, swim_claims_find(&s->claims, a->c.kind, a->c.subject));
-
-		if (e == NULL || a->c.version > e->c.version)
-			swim_app_accept(s, &a->c, a->sig, a->gossip, now);
-	}
+	for (uint32_t k = 0; k < SWIM_JOINING_APPS && j->apps[k].c.kind != 0; k++)
+		if (swim_app_newer(s, &j->apps[k].c))
+			swim_app_accept(s, &j->apps[k].c, j->apps[k].sig, j->apps[k].gossip, now);
 }
 
 bool

@@ -85,17 +85,18 @@ struct swim_relay {
 	uint64_t nack_at;
 };
 
-/*
- * A stranger with a valid self-signed claim, being pinged before it enters
- * the table: a flood of invented members costs a ping each and never reaches
- * the probe order, the suspicion timers or the gossip.
- */
+/* A stranger's own application claim, held until it answers its ping. */
 struct swim_joining_app {
 	struct swim_claim c; /* kind 0: none */
 	uint8_t sig[SWIM_SIG_LEN];
 	bool gossip;
 };
 
+/*
+ * A stranger with a valid self-signed claim, being pinged before it enters
+ * the table: a flood of invented members costs a ping each and never reaches
+ * the probe order, the suspicion timers or the gossip.
+ */
 struct swim_joining {
 	struct swim_record claim; /* MEMBER, with its key */
 	struct swim_record load;  /* LOAD (kind 0: none yet) */

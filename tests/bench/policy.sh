@@ -50,6 +50,15 @@ print("%d, mutating %d: %s" % (len(rs), sum(r["method"] != "GET" for r in rs),
                               ", ".join("%s x%d" % kv for kv in sorted(by.items(), key=lambda kv: -kv[1]))))
 PY
 }
+# load_all VALUE ID...: the custom metric of each droplet, the roots read
+# first so that LOAD_AT (ms) is the writes, not the simulator's answers.
+load_all() {
+	local v=$1 roots=() r id
+	shift
+	for id in "$@"; do roots+=("$(policy_root "$id")"); done
+	LOAD_AT=$(now_ms)
+	for r in "${roots[@]}"; do policy_load_at "$r" "$v"; done
+}
 median() { python3 -c 'import statistics, sys; print(int(statistics.median(int(x) for x in sys.argv[1:])))' "$@"; }
 # figure NAME VALUES...: the median, and the runs as a comment.
 figure() {
@@ -62,17 +71,15 @@ figure() {
 # overload W [CONF...]: a fresh 2-node cluster with scale_out_window W s, both
 # nodes overloaded; sets OVL (ms to the create), TC (its time), T0 (the writes).
 overload() {
-	local w=$1 roots=() r id
+	local w=$1
 	shift
 	rm -f "$T/cluster.key"
 	policy_cluster 2 "scale_out_window = ${w}s" "scale_out_cooldown = 60s" "max_nodes = 3" "$@"
 	LEADER=$(policy_leader)
 	# warm-up (5 s from created_at) over, so only the window counts
 	sleep 6
-	# the roots first: t0 is the writes, not the simulator's answers
-	for id in "${IDS[@]}"; do roots+=("$(policy_root "$id")"); done
-	T0=$(now_ms)
-	for r in "${roots[@]}"; do policy_load_at "$r" 150; done
+	load_all 150 "${IDS[@]}"
+	T0=$LOAD_AT
 	created() { [ "$(create_time)" != 0 ]; }
 	wait_until 60 created || fail "no create with scale_out_window = ${w}s"
 	TC=$(create_time)
@@ -120,11 +127,10 @@ crash() {
 
 # scale_in: the three nodes go idle; prints the steps of the one retire.
 scale_in() {
-	local roots=() r id t_idle log
-	for id in "${IDS[@]}" "$CLONE"; do roots+=("$(policy_root "$id")"); done
+	local t_idle log
 	log=$(policy_root "$LEADER")/var/log/dosim/agent.log
-	t_idle=$(now_ms)
-	for r in "${roots[@]}"; do policy_load_at "$r" 10; done
+	load_all 10 "${IDS[@]}" "$CLONE"
+	t_idle=$LOAD_AT
 	two() { [ "$(policy_count)" = 2 ]; }
 	wait_secs 120 two || fail "no scale-in to 2: $(policy_count) droplets"
 	gone() { [ "$(sim_state "len([r for r in s['request_log'] if r['status'] == 404 and r['method'] == 'GET' and r['path'].startswith('/v2/droplets/') and r.get('agent', '').startswith('mitosis/')])")" -ge 1 ]; }

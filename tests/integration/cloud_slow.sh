@@ -90,7 +90,8 @@ say "create accepted, then $(sim_eval 'len(s["injected"])') lookups timed out: n
 # delete_timeout, deletes it again, and ends at the 404.
 D=$(sim_droplet lingers)
 sim_post /_sim/faults '{"rules": [], "delete_lost": {"rate": 1, "count": 1}}'
-deleted() { [ "$(sim_eval "len([r for r in s['request_log'] if r['method'] == 'DELETE' and r['path'] == '/v2/droplets/$D'])")" != 0 ]; }
+deletes() { sim_eval "len([r for r in s['request_log'] if r['method'] == 'DELETE' and r['path'] == '/v2/droplets/$D'])"; }
+deleted() { [ "$(deletes)" != 0 ]; }
 silence() {
 	wait_until 20 deleted &&
 		sim_post /_sim/faults '{"rules": [{"method": "GET", "path": "/v2/droplets/*", "error": "timeout", "hold": 2, "count": 6}]}'
@@ -105,7 +106,7 @@ wait $SILENCE_PID || fail "the retire sent no DELETE, or the faults could not be
 cat "$LOG/retire.err"
 [ "$rc" -eq 0 ] || fail "the retire exited $rc"
 grep -qF "not giving up: a create or a DELETE was sent" "$LOG/retire.err" || fail "the retire did not say why it waits"
-[ "$(sim_eval "len([r for r in s['request_log'] if r['method'] == 'DELETE' and r['path'] == '/v2/droplets/$D'])")" = 2 ] ||
+[ "$(deletes)" = 2 ] ||
 	fail "expected two DELETEs (the first one lost)"
 [ "$(sim_eval 'len(s["droplets"])')" = 0 ] || fail "the droplet was left behind: $(sim_eval 's["droplets"]')"
 say "retire: DELETE lost, then the polls timed out: no give-up, deleted again after delete_timeout, gone"

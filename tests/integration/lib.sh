@@ -445,7 +445,7 @@ PY
 # A records of www.example.com, lb(ID) a load balancer's droplet ids.
 sim_state() {
 	python3 - "$SIM_URL" "$1" <<'PY'
-import collections, json, sys, urllib.request
+import json, sys, urllib.request
 s = json.load(urllib.request.urlopen(sys.argv[1] + "/_sim/state"))
 def www(): return sorted(r["data"] for r in s["domains"]["example.com"]["records"]
                          if r["type"] == "A" and r["name"] == "www")

@@ -15,6 +15,15 @@
 . "$(dirname "$0")/lib.sh"
 
 # clone_run NAME: `mitosis clone --json`, bounded; sets RC and SECS.
+# app_listen NAME ADDR: the application the balancer checks, on ADDR:$APP_PORT.
+app_listen() {
+	spawn "$1" python3 -c 'import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(64); print("up", flush=True)
+while True:
+    c, _ = s.accept(); c.close()' "$2" "$APP_PORT"
+	wait_for "$LOG/$1.out" 5 up || fail "the application on $2 did not start"
+}
 clone_run() { bounded "$1" "$MITOSIS" clone --json -c "$T/m.conf"; }
 
 cloud_sim_start --boot-delay 2 --tag-lag 3
@@ -56,12 +65,7 @@ grep -qF "gets no traffic" "$LOG/down.err" || fail "the failure does not say the
 grep -qF "waiting up to 6 s" "$LOG/down.err" || fail "register did not say what it waits for"
 [ "$(health)" = "['unhealthy']" ] || fail "the balancer counts it $(health)"
 "$MITOSIS" deregister --node "$ID" --ip "$PUB" -c "$T/m.conf" >>"$LOG/dereg.out" 2>&1 || fail "deregister failed"
-spawn app python3 -c 'import socket, sys, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(64); print("up", flush=True)
-while True:
-    c, _ = s.accept(); c.close()' "$PRIV" "$APP_PORT"
-wait_for "$LOG/app.out" 5 up || fail "the application did not start"
+app_listen app "$PRIV"
 register up
 [ "$RC" = 0 ] || fail "register of a healthy node exited $RC"
 [ "$(health)" = "['healthy']" ] || fail "register returned while the balancer counts the node $(health)"
@@ -76,12 +80,7 @@ active2() { [ "$(sim_eval "[d['status'] for d in s['droplets'] if d['id'] == $ID
 wait_until 20 active2 || fail "droplet $ID2 did not become active"
 PUB2=$(sim_eval "[d['sim']['public_ipv4'] for d in s['droplets'] if d['id'] == $ID2][0]")
 PRIV2=$(sim_eval "[d['sim']['private_ipv4'] for d in s['droplets'] if d['id'] == $ID2][0]")
-spawn app2 python3 -c 'import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(64); print("up", flush=True)
-while True:
-    c, _ = s.accept(); c.close()' "$PRIV2" "$APP_PORT"
-wait_for "$LOG/app2.out" 5 up || fail "the second application did not start"
+app_listen app2 "$PRIV2"
 sed -i 's/^health_timeout = .*/health_timeout = 30s/' "$T/m.conf"
 bounded lag2 "$MITOSIS" register --node "$ID2" --ip "$PUB2" --name web-2 -c "$T/m.conf"
 [ "$RC" = 0 ] || fail "register of a node read before its private address exited $RC: $(tail -n 2 "$LOG/lag2.err")"
