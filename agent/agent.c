@@ -565,6 +565,10 @@ agent_leader_refused(const struct agent *a, const char *what, int err)
 	case -EAGAIN:
 		return agent_control_error("%s: no voter is caught up and reachable; try again",
 					   what);
+	case -ERANGE:
+		return agent_control_error("%s: the term or log index is at its bound (a forged or "
+					   "corrupt election state): nothing can follow it",
+					   what);
 	case -EBUSY:
 		return agent_control_error("%s: refused: node %" PRIu64 " leads term %" PRIu64
 					   " and is alive; force-recover is for a lost quorum only",

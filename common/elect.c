@@ -365,12 +365,27 @@ elect_round_begin(struct elect *e, enum elect_role role, uint64_t term, uint64_t
 	return false;
 }
 
+/* Is our term at its bound (ELECT_TERM_MAX)? Only a forged or corrupt term
+ * gets there; we then never name a term past it, and wait to be led. */
+static bool
+elect_term_spent(struct elect *e, uint64_t now)
+{
+	if (e->hs.term < ELECT_TERM_MAX)
+		return false;
+	log_trace(TRACE_ELECT, "elect: term %" PRIu64 " is at its bound: no election", e->hs.term);
+	elect__enter(e, elect__rest_role(e), now);
+	elect__reset_election(e, now);
+	return true;
+}
+
 /* Raises the term and votes for ourselves (durably), then asks the others. */
 static void
 elect_campaign(struct elect *e, bool transfer, uint64_t now)
 {
 	struct elect_hard h = e->hs;
 
+	if (elect_term_spent(e, now))
+		return;
 	h.term++;
 	h.vote_id = e->self;
 	h.vote_sid = h.sid;
@@ -401,6 +416,8 @@ elect_on_election_timeout(struct elect *e, uint64_t now)
 		e->election_at = e->promise_until + elect__rand(e, 0, jitter);
 		return;
 	}
+	if (elect_term_spent(e, now))
+		return;
 	e->st.elections++;
 	e->transfer = false;
 	if (elect_round_begin(e, ELECT_PRECANDIDATE, e->hs.term + 1, now))

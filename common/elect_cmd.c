@@ -62,16 +62,18 @@ elect_force_recover(struct elect *e, uint64_t now)
 {
 	struct elect_hard h = e->hs;
 	struct elect_voters solo = { 1, { { e->self, e->hs.sid } } };
-	uint64_t index = elect_log_last_index(&h.log) + ELECT_RECOVER_JUMP;
+	uint64_t last = elect_log_last_index(&h.log);
 
 	if (elect_leading(e, now, NULL, NULL) ||
 	    (e->leader != 0 && now - e->heard_leader < e->cfg.election_max_ms))
 		return -EBUSY;
+	if (h.term >= ELECT_TERM_MAX || last > ELECT_INDEX_MAX - ELECT_RECOVER_JUMP)
+		return -ERANGE; /* only a forged or corrupt state gets there */
 	h.term++;
 	h.vote_id = e->self;
 	h.vote_sid = h.sid;
 	h.flags |= ELECT_HARD_CLUSTER;
-	elect_log_install(&h.log, index, h.term, &solo);
+	elect_log_install(&h.log, last + ELECT_RECOVER_JUMP, h.term, &solo);
 	if (elect__persist(e, &h) < 0)
 		return -EIO;
 	log_warnx("elect: force-recover: this node is now the only voter (term %" PRIu64

@@ -14,7 +14,6 @@
 #include "wire.h"
 
 #define ELECT_DOMAIN_LEN 16
-#define ELECT_INDEX_MAX	 (UINT64_MAX - ELECT_TAIL_MAX - 1) /* prev_index + n must not wrap */
 
 _Static_assert(sizeof(ELECT_MSG_DOMAIN) - 1 == ELECT_DOMAIN_LEN, "the domain is 16 bytes");
 _Static_assert(ELECT_MSG_MAX <= WIRE_MAX_PAYLOAD, "an election message fits one envelope");
@@ -329,6 +328,8 @@ elect_msg_check_header(const struct elect_msg *m)
 		return ELECT_MSG_BAD_ID;
 	if ((m->type == ELECT_MSG_ANNOUNCE) != (m->to == 0))
 		return ELECT_MSG_BAD_ID;
+	if (m->term > ELECT_TERM_MAX)
+		return ELECT_MSG_BAD_INDEX;
 	return ELECT_MSG_OK;
 }
 

@@ -34,6 +34,7 @@ static const char *const elect_state_err_texts[ELECT_STATE_ERR_COUNT] = {
 	[ELECT_STATE_BAD_ENTRY] = "invalid log entry",
 	[ELECT_STATE_BAD_VOTE] = "vote without a term, or half a vote",
 	[ELECT_STATE_BAD_BOOT] = "invalid bootstrap state",
+	[ELECT_STATE_BAD_TERM] = "term over 2^62: corrupt or not written by mitosis",
 };
 
 const char *
@@ -78,7 +79,8 @@ elect_state_valid(const struct elect_hard *h)
 {
 	const struct elect_log *l = &h->log;
 
-	if (h->sid == 0 || (h->vote_id == 0) != (h->vote_sid == 0) || l->n > ELECT_TAIL_MAX)
+	if (h->sid == 0 || (h->vote_id == 0) != (h->vote_sid == 0) || l->n > ELECT_TAIL_MAX ||
+	    h->term > ELECT_TERM_MAX)
 		return false;
 	if (l->snap_voters.n ? !elect_voters_valid(&l->snap_voters, false) : l->snap_index != 0)
 		return false;
@@ -171,6 +173,8 @@ elect_state_parse(const uint8_t *buf, size_t len, struct elect_hard *h)
 		return ELECT_STATE_BAD_SID;
 	if ((h->vote_id == 0) != (h->vote_sid == 0) || (h->vote_id != 0 && h->term == 0))
 		return ELECT_STATE_BAD_VOTE;
+	if (h->term > ELECT_TERM_MAX)
+		return ELECT_STATE_BAD_TERM;
 	if (h->boot.phase > ELECT_BOOT_DONE)
 		return ELECT_STATE_BAD_BOOT;
 	e = elect_state_get_rest(&r, h);

@@ -240,7 +240,9 @@ int elect_step_down(struct elect *e, uint64_t now);
  * it; it then elects itself and re-admits the others as the autopilot finds
  * them. UNSAFE if the old majority still lives (two clusters would act):
  * docs/election.md, "Lost quorum". -EBUSY when we follow a live leader,
- * -EIO when the state cannot be persisted.
+ * -ERANGE when the term or index is at its bound (ELECT_TERM_MAX,
+ * ELECT_INDEX_MAX: a forged or corrupt state), -EIO when the state cannot be
+ * persisted.
  */
 int elect_force_recover(struct elect *e, uint64_t now);
 

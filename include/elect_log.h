@@ -22,6 +22,11 @@
 
 #define ELECT_VOTERS_MAX 7 /* the largest voter set (the `voters` key allows 1, 3, 5, 7) */
 #define ELECT_TAIL_MAX	 8 /* uncommitted entries; a leader appends at most 2 at once */
+/* The largest term a message or the state file may carry. A million
+ * elections a second would take 146,000 years to get there, so only a forged
+ * or corrupt term does; bounding it means raising a term can never wrap. */
+#define ELECT_TERM_MAX	(UINT64_C(1) << 62)
+#define ELECT_INDEX_MAX (UINT64_MAX - ELECT_TAIL_MAX - 1) /* prev_index + n must not wrap */
 
 struct elect_voter {
 	uint64_t id;  /* node id (droplet id); never 0 */

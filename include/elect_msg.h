@@ -96,7 +96,7 @@ enum elect_msg_err {
 	ELECT_MSG_BAD_ID,     /* sender 0, receiver 0 (or not 0 for ANNOUNCE), state id 0 */
 	ELECT_MSG_BAD_VOTERS, /* count, a zero or repeated id */
 	ELECT_MSG_BAD_ENTRY,  /* entry type, or a count over ELECT_TAIL_MAX */
-	ELECT_MSG_BAD_INDEX,  /* an index that would overflow */
+	ELECT_MSG_BAD_INDEX,  /* an index that would overflow, a term over ELECT_TERM_MAX */
 	ELECT_MSG_BAD_PROOF,  /* the embedded TIMEOUT_NOW has the wrong size */
 	ELECT_MSG_ERR_COUNT,
 };

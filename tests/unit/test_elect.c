@@ -540,6 +540,44 @@ TEST(elect_force_recover_refused_while_following)
 	tc_fini(&c);
 }
 
+/* Found by fuzz_elect: a signed message in term 2^64-1 was taken, and
+ * force-recover's term + 1 wrapped to 0, a state the node could not read back.
+ * Terms are bounded: such a message is refused, and a node at the bound names
+ * no term past it. */
+TEST(elect_term_at_its_bound_never_wraps)
+{
+	struct tc c;
+	struct elect_msg m = tc_craft(ELECT_MSG_PREVOTE, ELECT_TERM_MAX + 1);
+	struct elect_stats st;
+	struct elect_hard h;
+	uint8_t buf[ELECT_MSG_MAX];
+	size_t len;
+
+	tc_lone(&c, 4);
+	m.from = TC_BASE + 1;
+	m.from_sid = 1001;
+	m.to = TC_BASE;
+	ASSERT_EQ(elect_msg_encode(&m, c.n[1].sk, buf, sizeof(buf), &len), -EINVAL);
+	tc_fini(&c);
+
+	tc_lone(&c, ELECT_TERM_MAX);
+	tc_run(&c, 20000);
+	elect_stats(c.n[0].e, &st);
+	ASSERT_U64_EQ(st.elections, 0);
+	ASSERT_EQ(elect_force_recover(c.n[0].e, c.now), -ERANGE);
+	ASSERT_EQ(elect_state_decode(c.n[0].disk, c.n[0].disk_len, &h), ELECT_STATE_OK);
+	ASSERT_U64_EQ(h.term, ELECT_TERM_MAX);
+	tc_fini(&c);
+	/* One below the bound, it still holds elections, and recovers once. */
+	tc_lone(&c, ELECT_TERM_MAX - 1);
+	tc_run(&c, 20000);
+	elect_stats(c.n[0].e, &st);
+	ASSERT_GT(st.elections, 0);
+	ASSERT_OK(elect_force_recover(c.n[0].e, c.now));
+	ASSERT_U64_EQ(elect_term(c.n[0].e), ELECT_TERM_MAX);
+	tc_fini(&c);
+}
+
 TEST(elect_announce_reaches_non_voters)
 {
 	struct tc c;

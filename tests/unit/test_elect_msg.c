@@ -243,6 +243,14 @@ TEST(elect_msg_decode_faults)
 	memcpy(b, buf, len);
 	memset(b + 44, 0xff, 8); /* prev_index near 2^64: prev + n would wrap */
 	ASSERT_EQ(elect_msg_decode(b, len, &d), ELECT_MSG_BAD_INDEX);
+	memcpy(b, buf, len);
+	memset(b + 28, 0, 8); /* the term: 2^62 (ELECT_TERM_MAX) is the last taken */
+	b[28] = 0x40;
+	ASSERT_EQ(elect_msg_decode(b, len, &d), ELECT_MSG_OK);
+	b[35] = 1;
+	ASSERT_EQ(elect_msg_decode(b, len, &d), ELECT_MSG_BAD_INDEX);
+	memset(b + 28, 0xff, 8);
+	ASSERT_EQ(elect_msg_decode(b, len, &d), ELECT_MSG_BAD_INDEX);
 }
 
 TEST(elect_msg_decode_announce_and_proof_faults)

@@ -125,6 +125,10 @@ TEST(elect_state_refuses_bad_fields)
 	memset(b + 32, 0, 8); /* a vote for a node without its state id */
 	resum(b, len);
 	ASSERT_EQ(elect_state_decode(b, len, &d), ELECT_STATE_BAD_VOTE);
+	memcpy(b, buf, len);
+	memset(b + 16, 0xff, 8); /* a term over ELECT_TERM_MAX */
+	resum(b, len);
+	ASSERT_EQ(elect_state_decode(b, len, &d), ELECT_STATE_BAD_TERM);
 	FIELD(56, 8, ELECT_STATE_BAD_VOTERS);		      /* 8 voters */
 	FIELD(56 + 1 + 16 + 7, 1, ELECT_STATE_BAD_VOTERS);    /* voter 2 has voter 1's id */
 	FIELD(56 + 1 + 48, 9, ELECT_STATE_BAD_ENTRY);	      /* 9 tail entries */
@@ -147,6 +151,9 @@ TEST(elect_state_encode_refuses_invalid)
 	ASSERT_EQ(elect_state_encode(&h, buf, sizeof(buf), &len), -EINVAL);
 	h = full();
 	h.vote_sid = 0;
+	ASSERT_EQ(elect_state_encode(&h, buf, sizeof(buf), &len), -EINVAL);
+	h = full();
+	h.term = ELECT_TERM_MAX + 1;
 	ASSERT_EQ(elect_state_encode(&h, buf, sizeof(buf), &len), -EINVAL);
 	h = full();
 	h.log.snap_voters.n = 0;
