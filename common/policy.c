@@ -17,6 +17,9 @@
  * "The size" S compared with the recommendation is capacity + dead nodes
  * still waiting for replace_after: a node that just died is neither a reason
  * to clone at once (its replacement comes after replace_after) nor to retire.
+ * A scale-out for load compares with the capacity alone: the dead carry no
+ * load, so survivors over the band get help now, and the desired size they
+ * reach is what a deleted dead droplet is later restored to.
  *
  * Two compile-time switches exist only for the simulator's self-test (they
  * break the core on purpose, so that `dst cloud`'s checker can be seen to
@@ -63,9 +66,10 @@ struct policy_tally {
 struct policy_ctx {
 	const struct policy_input *in;
 	struct policy_tally t;
-	bool data;     /* some metric has a recommendation */
-	uint32_t rec;  /* the recommendation of this round */
-	uint32_t size; /* S: capacity + dead awaiting replacement */
+	bool data;	  /* some metric has a recommendation */
+	uint32_t rec;	  /* the recommendation of this round, against S */
+	uint32_t rec_out; /* what the load asks above the band, else 0 (the scale-out window's) */
+	uint32_t size;	  /* S: capacity + dead awaiting replacement */
 	struct policy_window_run up, down;
 	struct policy_decision *d;
 };
@@ -303,8 +307,11 @@ policy_recommend_one(const struct policy_config *cfg, const struct policy_tally 
 static void
 policy_recommend(const struct policy_config *cfg, struct policy_ctx *c)
 {
+	uint32_t out;
+
 	c->data = false;
 	c->rec = 0;
+	c->rec_out = 0;
 	for (int m = 0; m < POLICY_METRIC_COUNT; m++) {
 		struct policy_metric_view *v = &c->d->metrics[m];
 
@@ -323,6 +330,12 @@ policy_recommend(const struct policy_config *cfg, struct policy_ctx *c)
 			c->rec = v->desired;
 			c->d->metric = m;
 		}
+		/* The scale-out window keeps what the load asks above the band
+		 * and 0 otherwise, not the capacity of the moment: a sample
+		 * taken before a death must not read as "above" after it. */
+		out = policy_recommend_one(cfg, &c->t, (enum policy_metric)m, 0);
+		if (out > c->rec_out)
+			c->rec_out = out;
 		c->data = true;
 	}
 }
@@ -346,10 +359,10 @@ policy_windows(struct policy *p, struct policy_ctx *c)
 		policy_window_clear(&p->out);
 		policy_window_clear(&p->in);
 	} else {
-		policy_window_add(&p->out, now, c->rec);
+		policy_window_add(&p->out, now, c->rec_out);
 		policy_window_add(&p->in, now, c->rec);
 	}
-	policy_window_scan(&p->out, now, true, c->size, &c->up);
+	policy_window_scan(&p->out, now, true, c->t.capacity, &c->up);
 	policy_window_scan(&p->in, now, false, c->size, &c->down);
 	c->d->rec = c->rec;
 	c->d->rec_out = c->up.ready ? c->up.value : 0;
@@ -387,36 +400,42 @@ policy_left(bool done, uint64_t at, uint64_t span, uint64_t now)
 	return span - (now - at);
 }
 
-/* The size a scale-out would reach and why; 0 when none is due. */
+/* The clones a scale-out would add before the limits, and why; 0 when none
+ * is due. min_nodes and restore count from S (a dead node waiting for
+ * replace_after keeps its place); the metric counts from the capacity. The
+ * base the count is added to goes to *base. */
 static uint32_t
-policy_out_target(struct policy *p, struct policy_ctx *c, enum policy_reason *why)
+policy_out_add(struct policy *p, struct policy_ctx *c, enum policy_reason *why, uint32_t *base)
 {
 	const struct policy_config *cfg = &p->cfg;
 	struct policy_decision *d = c->d;
-	uint32_t s = c->size, target = 0;
+	uint32_t s = c->size, cap = c->t.capacity, add = 0;
 
 	if (s < cfg->min_nodes) {
-		target = cfg->min_nodes;
+		add = cfg->min_nodes - s;
 		*why = POLICY_R_MIN;
+		*base = s;
 	}
-	if (s < p->desired && p->desired > target) {
-		target = p->desired;
+	if (s < p->desired && p->desired - s > add) {
+		add = p->desired - s;
 		*why = POLICY_R_RESTORE;
+		*base = s;
 	}
-	if (c->up.ready && c->up.value > s && d->cooldown_out_left_ms == 0 &&
-	    c->up.value > target) {
-		target = c->up.value;
+	if (c->up.ready && c->up.value > cap && d->cooldown_out_left_ms == 0 &&
+	    c->up.value - cap > add) {
+		add = c->up.value - cap;
 		*why = POLICY_R_METRIC;
+		*base = cap;
 	}
 	/* In a dry run nothing changes between rounds: every "would clone"
 	 * waits a cooldown, or the history would repeat it each second. */
 	if (cfg->dry_run && d->cooldown_out_left_ms != 0)
-		target = 0;
-	if (target > s && d->backoff_left_ms != 0) {
+		add = 0;
+	if (add != 0 && d->backoff_left_ms != 0) {
 		d->holds |= POLICY_HOLD_BACKOFF;
-		target = 0;
+		add = 0;
 	}
-	return target > s ? target : 0;
+	return add;
 }
 
 /* Cuts `add` clones by max_step, max_nodes and max_hourly_cost. */
@@ -459,20 +478,21 @@ policy_cut_out(const struct policy_config *cfg, struct policy_ctx *c, uint32_t a
 }
 
 static void
-policy_scale_out(struct policy *p, struct policy_ctx *c, uint32_t target, enum policy_reason why)
+policy_scale_out(struct policy *p, struct policy_ctx *c, uint32_t want, uint32_t base,
+		 enum policy_reason why)
 {
 	struct policy_decision *d = c->d;
-	uint32_t add = policy_cut_out(&p->cfg, c, target - c->size);
+	uint32_t add = policy_cut_out(&p->cfg, c, want);
 
 	d->reason = why;
-	d->wanted = target;
+	d->wanted = base + want;
 	if (add == 0) {
 		d->holds |= d->limits != 0 ? POLICY_HOLD_LIMIT : 0;
 		return;
 	}
 	d->action = POLICY_SCALE_OUT;
 	d->count = add;
-	d->desired = c->size + add > p->desired ? c->size + add : p->desired;
+	d->desired = base + add > p->desired ? base + add : p->desired;
 }
 
 /* Takes victims in order until `want` (or, for a cost repair, until the
@@ -577,15 +597,15 @@ policy_choose(struct policy *p, struct policy_ctx *c)
 {
 	const struct policy_config *cfg = &p->cfg;
 	enum policy_reason why = POLICY_R_NONE;
-	uint32_t target, floor;
+	uint32_t add, base = 0, floor;
 
 	if (c->t.capacity > cfg->max_nodes)
 		return policy_scale_in(p, c, POLICY_R_MAX, c->t.capacity - cfg->max_nodes);
 	if (cfg->max_hourly_cost_uusd != 0 && c->t.cost_cap > cfg->max_hourly_cost_uusd)
 		return policy_scale_in(p, c, POLICY_R_COST, UINT32_MAX);
-	target = policy_out_target(p, c, &why);
-	if (target != 0) {
-		policy_scale_out(p, c, target, why);
+	add = policy_out_add(p, c, &why, &base);
+	if (add != 0) {
+		policy_scale_out(p, c, add, base, why);
 		return 0;
 	}
 	if (!policy_in_due(p, c))

@@ -5,8 +5,10 @@
 # drop the gossip between {the leader, one other} and the other three (the
 # simulator on 127.0.0.1 stays reachable to all), and every node reports
 # 175 against a target of 100. Only the 3-side clones: it elects a leader of
-# its own and creates clones up to max_nodes = 7 (the 2-side's droplets are
-# still listed and billed, so they count); the 2-side, the old leader
+# its own and clones to max_nodes = 7: once it holds the 2-side dead, its
+# own 525 asks 6 against a capacity of 3 (the dead carry no load), and
+# before that the 2-side's last loads ask more; the 2-side's droplets are
+# still listed and billed, so they count in max_nodes. The 2-side, the old leader
 # included, sends no mutating call once its lease has run out. After the
 # heal: one leader, the 2-side's nodes back in rotation, no duplicate and no
 # leak (every billed droplet a live member, once in DNS and on the LB).

@@ -505,6 +505,39 @@ TEST(policy_dead_node_replaced_only_after_it_is_removed)
 	policy_free(f.p);
 }
 
+/* The dead carry no load: survivors over the band get clones after the
+ * window, counted from the capacity, without waiting for replace_after; the
+ * dead droplets' deletion then restores nothing more (the clones were their
+ * replacements). Counted from S (capacity + dead), as before, the survivors
+ * would have waited: 3000 asks 5 nodes, S is 5. */
+TEST(policy_survivors_overloaded_get_clones_before_the_dead_are_replaced)
+{
+	struct fx f;
+	uint64_t at;
+
+	fx_init(&f, 5, 550, NULL);
+	fx_hold_for(&f, 30000);
+	fx_find(&f, 4)->member_state = SWIM_DEAD;
+	fx_find(&f, 5)->member_state = SWIM_DEAD;
+	for (uint64_t id = 1; id <= 3; id++)
+		fx_find(&f, id)->load.cpu_permille = 1000;
+	at = fx_until_action(&f, 3 * 60000);
+	ASSERT_GE(at, f.cfg.scale_out_window_ms);
+	ASSERT_LE(at, f.cfg.scale_out_window_ms + 2 * f.cfg.interval_ms);
+	ASSERT_EQ(f.d.action, POLICY_SCALE_OUT);
+	ASSERT_EQ(f.d.reason, POLICY_R_METRIC);
+	ASSERT_EQ(f.d.count, 2);
+	ASSERT_EQ(f.d.dead_pending, 2);
+	ASSERT_EQ(f.d.desired, 5);
+	f.in.creating = 2;
+	fx_hold_for(&f, 60000);
+	/* The dead droplets are deleted: the size is the desired one already. */
+	fx_find(&f, 4)->flags |= POLICY_NODE_DELETING;
+	fx_find(&f, 5)->flags |= POLICY_NODE_DELETING;
+	fx_hold_for(&f, 60000);
+	policy_free(f.p);
+}
+
 TEST(policy_failed_clone_backs_off)
 {
 	struct fx f;
