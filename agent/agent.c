@@ -1349,9 +1349,13 @@ agent_run(const struct cfg *cfg, const struct keyring *kr, agent_reload_fn *relo
 	 * resident. Below glibc's mmap threshold (128 KiB at first) they come
 	 * from the heap, where calloc clears them and makes every page
 	 * resident: ~210 kB at any cluster size. From the mmap threshold up
-	 * they are fresh zero pages, touched only as slots fill.
+	 * they are fresh zero pages, touched only as slots fill. glibc maps a
+	 * large block only when the heap's free top cannot hold it, and keeps
+	 * 128 kB of top spare after each growth: with no spare, the large
+	 * blocks are mapped (35-40 kB less resident at N = 100, measured).
 	 */
 	mallopt(M_MMAP_THRESHOLD, AGENT_MMAP_THRESHOLD);
+	mallopt(M_TOP_PAD, 0);
 	memset(&a, 0, sizeof(a));
 	a.cfg = cfg;
 	a.kr = kr;

@@ -21,8 +21,8 @@ struct lru {
 	uint8_t sipkey[crypto_shorthash_KEYBYTES];
 	uint32_t cap;
 	uint32_t count;
-	uint32_t mask; /* buckets - 1 */
-	uint32_t *buckets;
+	uint32_t mask;	   /* buckets - 1 */
+	uint32_t *buckets; /* each its chain's first slot, complemented (lru_head) */
 	struct lru_entry *e;
 	uint32_t newest;
 	uint32_t oldest;
@@ -41,14 +41,12 @@ lru_new(uint32_t cap, uint32_t chain)
 		nb <<= 1;
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return NULL;
-	l->buckets = malloc((size_t)nb * sizeof(*l->buckets));
+	l->buckets = calloc(nb, sizeof(*l->buckets));
 	l->e = calloc(cap, sizeof(*l->e));
 	if (l->buckets == NULL || l->e == NULL) {
 		lru_free(l);
 		return NULL;
 	}
-	for (uint32_t i = 0; i < nb; i++)
-		l->buckets[i] = LRU_NONE;
 	randombytes_buf(l->sipkey, sizeof(l->sipkey));
 	l->cap = cap;
 	l->mask = nb - 1;
@@ -79,10 +77,25 @@ lru_bucket(const struct lru *l, uint64_t key)
 	       l->mask;
 }
 
+/* A bucket holds its first slot complemented, so that 0 is LRU_NONE: the
+ * buckets are calloc'ed, not written at start, and a large table's pages
+ * stay out of memory until keys hash to them. */
+static uint32_t
+lru_head(const struct lru *l, uint32_t b)
+{
+	return ~l->buckets[b];
+}
+
+static void
+lru_set_head(struct lru *l, uint32_t b, uint32_t slot)
+{
+	l->buckets[b] = ~slot;
+}
+
 uint32_t
 lru_find(const struct lru *l, uint64_t key)
 {
-	uint32_t i = l->buckets[lru_bucket(l, key)];
+	uint32_t i = lru_head(l, lru_bucket(l, key));
 
 	while (i != LRU_NONE && l->e[i].key != key)
 		i = l->e[i].chain;
@@ -131,11 +144,15 @@ lru_touch(struct lru *l, uint32_t slot)
 static void
 lru_chain_unlink(struct lru *l, uint32_t i)
 {
-	uint32_t *link = &l->buckets[lru_bucket(l, l->e[i].key)];
+	uint32_t b = lru_bucket(l, l->e[i].key), j = lru_head(l, b);
 
-	while (*link != i)
-		link = &l->e[*link].chain;
-	*link = l->e[i].chain;
+	if (j == i) {
+		lru_set_head(l, b, l->e[i].chain);
+		return;
+	}
+	while (l->e[j].chain != i)
+		j = l->e[j].chain;
+	l->e[j].chain = l->e[i].chain;
 }
 
 uint32_t
@@ -155,8 +172,8 @@ lru_insert(struct lru *l, uint64_t key, bool *evicted)
 	}
 	b = lru_bucket(l, key);
 	l->e[i].key = key;
-	l->e[i].chain = l->buckets[b];
-	l->buckets[b] = i;
+	l->e[i].chain = lru_head(l, b);
+	lru_set_head(l, b, i);
 	lru_push(l, i);
 	return i;
 }

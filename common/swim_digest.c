@@ -128,9 +128,18 @@ swim__known_at(const struct swim *s, uint64_t id, const struct swim_addr *addr)
 	return m != NULL && m != &s->tab.members[0] && swim__addr_eq(&m->addr, addr);
 }
 
+/* What the answer needs of a peer's digest entry: a chunk's entries are
+ * kept like this, not as whole records (512 bytes each, 128 kB of stack for
+ * a full chunk, resident for good once touched). */
+struct swim_digest_entry {
+	uint64_t id, incarnation;
+	uint32_t load_version;
+	enum swim_state state;
+};
+
 /* The peer's entry for `id` in the chunk (sorted by id), or NULL. */
-static const struct swim_record *
-swim_digest_find(const struct swim_record *e, uint32_t n, uint64_t id)
+static const struct swim_digest_entry *
+swim_digest_find(const struct swim_digest_entry *e, uint32_t n, uint64_t id)
 {
 	uint32_t lo = 0, hi = n;
 
@@ -181,11 +190,12 @@ swim_push_member(struct swim_push *p, const struct swim_member *m, bool claim, b
 
 /* What the peer lacks of m, from its entry e (NULL: it lacks m altogether). */
 static void
-swim_push_if_newer(struct swim_push *p, const struct swim_member *m, const struct swim_record *e)
+swim_push_if_newer(struct swim_push *p, const struct swim_member *m,
+		   const struct swim_digest_entry *e)
 {
 	bool claim = e == NULL || e->incarnation < m->incarnation ||
 		     (e->incarnation == m->incarnation && (int)e->state < (int)m->state);
-	bool load = m->load.version > (e != NULL ? e->load.version : 0);
+	bool load = m->load.version > (e != NULL ? e->load_version : 0);
 
 	if (claim)
 		swim_push_member(p, m, true, e == NULL, load);
@@ -196,10 +206,10 @@ swim_push_if_newer(struct swim_push *p, const struct swim_member *m, const struc
 /* The peer holds us SUSPECT or DEAD (a healed partition): that is an
  * accusation, which we refute before we answer, so the answer carries it. */
 static void
-swim_digest_self(struct swim *s, uint64_t from_id, const struct swim_record *e, uint32_t n,
+swim_digest_self(struct swim *s, uint64_t from_id, const struct swim_digest_entry *e, uint32_t n,
 		 uint64_t now)
 {
-	const struct swim_record *me = swim_digest_find(e, n, swim__me(s)->id);
+	const struct swim_digest_entry *me = swim_digest_find(e, n, swim__me(s)->id);
 
 	if (me != NULL && (me->state == SWIM_SUSPECT || me->state == SWIM_DEAD))
 		swim__refute(s, me->incarnation, from_id, now);
@@ -210,13 +220,18 @@ static void
 swim_digest_answer(struct swim *s, uint64_t from_id, const struct swim_addr *from,
 		   const struct swim_msg *msg, uint64_t now)
 {
-	struct swim_record e[256];
+	struct swim_digest_entry e[UINT8_MAX];
+	struct swim_record rec;
 	struct swim_push p = { s, from_id, from, { 0 }, false };
 	size_t off = 0;
 	uint32_t n = 0;
 
-	for (unsigned i = 0; i < msg->count; i++)
-		(void)swim_codec_record(msg->rec, msg->rec_len, &off, &e[n++]);
+	for (unsigned i = 0; i < msg->count && i < UINT8_MAX; i++) {
+		if (swim_codec_record(msg->rec, msg->rec_len, &off, &rec) != SWIM_CODEC_OK)
+			break; /* decode checked them all: not reached */
+		e[n++] = (struct swim_digest_entry){ rec.id, rec.incarnation, rec.load.version,
+						     rec.state };
+	}
 	swim_digest_self(s, from_id, e, n, now);
 	for (uint32_t i = 0; i < s->tab.count; i++) {
 		const struct swim_member *m = &s->tab.members[i];
