@@ -98,6 +98,7 @@ class Handler(BaseHTTPRequestHandler):
         return body
 
     def send(self, status, body=None, headers=None, ctype="application/json; charset=utf-8"):
+        self.log_request_once(status)
         if body is None or status == 204:
             data = b""
         elif isinstance(body, (bytes, str)):
@@ -117,8 +118,20 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD" and data:
             self.wfile.write(data)
 
+    def log_request_once(self, status):
+        """Logs the API request being answered, before its answer leaves: a client that reads the log right after
+        the answer must find it there (logging after the write raced with the client's next request)."""
+        entry, self._pending_log = getattr(self, "_pending_log", None), None
+        if entry is None:
+            return
+        entry["status"] = status
+        entry["duration"] = round(time.time() - entry["time"], 4)
+        with self.sim.lock:
+            self.sim.request_log.append(entry)
+
     def handle_any(self, method):
         sim = self.sim
+        self._pending_log = None
         parts = urlsplit(self.path)
         path = parts.path
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
@@ -135,11 +148,15 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith("/metadata/"):
             return self.send(404, {"id": "not_found", "message": "metadata is served on each droplet's own address"})
         t0 = time.time()
+        self._pending_log = {"time": t0, "method": method, "path": self.path, "status": 0, "duration": 0.0,
+                             "fault": None, "fault_after": False,
+                             # who called, in which term: "mitosis/V node=N term=T op=N-K"
+                             "agent": self.headers.get("User-Agent", "")}
         token = None
         auth = self.headers.get("Authorization") or ""
         if auth.lower().startswith("bearer "):
             token = auth[7:].strip()
-        status, rheaders, fault, after = 500, {}, None, False
+        status, rheaders = 500, {}
         try:
             if token not in sim.cfg["tokens"]:
                 with sim.lock:
@@ -155,9 +172,10 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(min(latency, 60.0))
             if rule is not None:
                 fault, after = rule["error"], bool(rule.get("after"))
+                self._pending_log.update(fault=fault, fault_after=after)
                 with sim.lock:
                     sim.faults.injected.append({"time": t0, "method": method, "path": path, "error": fault,
-                                                "after": bool(rule.get("after"))})
+                                                "after": after})
                 if not rule.get("after"):
                     status = self.fault_answer(rule, rheaders)
                     return
@@ -188,12 +206,7 @@ class Handler(BaseHTTPRequestHandler):
                 sim.event("internal error on %s %s: %r" % (method, path, e))
             self.send(500, {"id": "server_error", "message": "dosim internal error: %r" % (e,)}, rheaders)
         finally:
-            with sim.lock:
-                sim.request_log.append({"time": t0, "method": method, "path": self.path, "status": status,
-                                        "duration": round(time.time() - t0, 4), "fault": fault,
-                                        "fault_after": after,
-                                        # who called, in which term: "mitosis/V node=N term=T op=N-K"
-                                        "agent": self.headers.get("User-Agent", "")})
+            self.log_request_once(status)  # a dropped answer (timeout fault, broken pipe) is logged here
 
     def run_route(self, method, path, query):
         body = self.read_body() if method in ("POST", "PUT", "PATCH", "DELETE") else {}
@@ -210,6 +223,7 @@ class Handler(BaseHTTPRequestHandler):
         fault = rule["error"]
         if fault == "timeout":
             time.sleep(min(float(rule.get("hold", 10.0)), 120.0))
+            self.log_request_once(0)
             self.close_connection = True
             try:
                 self.connection.shutdown(socket.SHUT_RDWR)
@@ -427,6 +441,7 @@ class MetadataHandler(BaseHTTPRequestHandler):
         pass
 
     send = Handler.send
+    log_request_once = Handler.log_request_once  # metadata is not an API request: it never has one to log
 
     def do_GET(self):
         serve_metadata(self, self.sim, self.droplet_id, urlsplit(self.path).path)
