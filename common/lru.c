@@ -21,6 +21,8 @@ struct lru {
 	uint8_t sipkey[crypto_shorthash_KEYBYTES];
 	uint32_t cap;
 	uint32_t count;
+	uint32_t chain;	   /* keys per bucket, on average, before the buckets double */
+	uint32_t max_mask; /* the bucket count for `cap` keys, - 1 */
 	uint32_t mask;	   /* buckets - 1 */
 	uint32_t *buckets; /* each its chain's first slot, complemented (lru_head) */
 	struct lru_entry *e;
@@ -41,7 +43,7 @@ lru_new(uint32_t cap, uint32_t chain)
 		nb <<= 1;
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return NULL;
-	l->buckets = calloc(nb, sizeof(*l->buckets));
+	l->buckets = calloc(LRU_MIN_BUCKETS, sizeof(*l->buckets));
 	l->e = calloc(cap, sizeof(*l->e));
 	if (l->buckets == NULL || l->e == NULL) {
 		lru_free(l);
@@ -49,7 +51,9 @@ lru_new(uint32_t cap, uint32_t chain)
 	}
 	randombytes_buf(l->sipkey, sizeof(l->sipkey));
 	l->cap = cap;
-	l->mask = nb - 1;
+	l->chain = chain;
+	l->max_mask = nb - 1;
+	l->mask = LRU_MIN_BUCKETS - 1;
 	l->newest = l->oldest = LRU_NONE;
 	return l;
 }
@@ -78,8 +82,7 @@ lru_bucket(const struct lru *l, uint64_t key)
 }
 
 /* A bucket holds its first slot complemented, so that 0 is LRU_NONE: the
- * buckets are calloc'ed, not written at start, and a large table's pages
- * stay out of memory until keys hash to them. */
+ * buckets are calloc'ed, never written to make them empty. */
 static uint32_t
 lru_head(const struct lru *l, uint32_t b)
 {
@@ -155,6 +158,29 @@ lru_chain_unlink(struct lru *l, uint32_t i)
 	l->e[j].chain = l->e[i].chain;
 }
 
+/* Doubles the buckets and moves every key held to its new chain when `keys`
+ * would average more than `chain` a bucket, up to the count for `cap` keys.
+ * When the allocation fails the chains just grow longer: lookups slow down,
+ * nothing is lost, inserting still never fails. */
+static void
+lru_grow(struct lru *l, uint32_t keys)
+{
+	uint32_t nb = (l->mask + 1) * 2, *nbk, b;
+
+	if (l->mask == l->max_mask || keys <= (uint64_t)(l->mask + 1) * l->chain)
+		return;
+	if ((nbk = calloc(nb, sizeof(*nbk))) == NULL)
+		return;
+	free(l->buckets);
+	l->buckets = nbk;
+	l->mask = nb - 1;
+	for (uint32_t i = 0; i < l->count; i++) {
+		b = lru_bucket(l, l->e[i].key);
+		l->e[i].chain = lru_head(l, b);
+		lru_set_head(l, b, i);
+	}
+}
+
 uint32_t
 lru_insert(struct lru *l, uint64_t key, bool *evicted)
 {
@@ -163,6 +189,7 @@ lru_insert(struct lru *l, uint64_t key, bool *evicted)
 	if (evicted != NULL)
 		*evicted = l->count == l->cap;
 	if (l->count < l->cap) {
+		lru_grow(l, l->count + 1);
 		i = l->count++;
 	} else {
 		i = l->oldest;
@@ -188,4 +215,10 @@ uint64_t
 lru_evictions(const struct lru *l)
 {
 	return l->evictions;
+}
+
+uint32_t
+lru_buckets(const struct lru *l)
+{
+	return l->mask + 1;
 }

@@ -11,8 +11,8 @@
 #include "lru.h"
 #include "replay.h"
 
-/* Senders per hash bucket when the table is full, on average: 32 KB of
- * buckets written at start for the default 65536 senders. */
+/* Senders per hash bucket, on average, before the buckets double (lru.h):
+ * 256 bytes of buckets for up to 512 senders, 32 KB for the default 65536. */
 #define REPLAY_CHAIN 8U
 
 struct replay_filter {

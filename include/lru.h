@@ -7,9 +7,11 @@
  * an array of its own indexed by slot. Lookups are O(1) expected (a chained
  * hash whose bucket is a SipHash-2-4 of the key under a random key drawn at
  * creation, so nobody can aim collisions); eviction is O(1) (a list in use
- * order). Everything is allocated by lru_new(): inserting never allocates
- * and never fails. The bucket array is written at creation; the entry array
- * is calloc'ed, so only the slots in use become resident.
+ * order). The entry array is allocated by lru_new() and calloc'ed, so only
+ * the slots in use become resident. The buckets start at 64 and double as
+ * keys arrive, up to about cap / chain, so that they take memory in
+ * proportion to the keys held, not to cap: inserting may allocate, and never
+ * fails (when the buckets cannot double, their chains grow longer).
  */
 #ifndef LRU_H
 #define LRU_H
@@ -22,8 +24,9 @@
 
 struct lru;
 
-/* An index for `cap` keys (1..LRU_MAX_CAP) with about cap / chain buckets
- * (a power of two, at least 64). NULL on ENOMEM or EINVAL. */
+/* An index for `cap` keys (1..LRU_MAX_CAP) whose buckets (a power of two,
+ * at least 64) double while the keys average more than `chain` a bucket, up
+ * to about cap / chain. NULL on ENOMEM or EINVAL. */
 struct lru *lru_new(uint32_t cap, uint32_t chain);
 void lru_free(struct lru *l);
 
@@ -41,8 +44,9 @@ uint32_t lru_insert(struct lru *l, uint64_t key, bool *evicted);
 /* Makes `slot` the most recently used. */
 void lru_touch(struct lru *l, uint32_t slot);
 
-/* Keys held, and keys evicted so far. */
+/* Keys held, keys evicted so far, and hash buckets now. */
 uint32_t lru_count(const struct lru *l);
 uint64_t lru_evictions(const struct lru *l);
+uint32_t lru_buckets(const struct lru *l);
 
 #endif
