@@ -1361,9 +1361,7 @@ swim_new(const struct swim_config *cfg, const struct swim_ops *ops, void *arg, u
 	s->load_out.milli = 2000ULL * cfg->load_bytes_per_sec;
 	s->load_out.last = now;
 	swim_claims_init(&s->claims);
-	if ((s->buf = malloc(cfg->max_payload)) == NULL ||
-	    (s->joining = calloc(cfg->max_joining, sizeof(*s->joining))) == NULL ||
-	    swim_init_budgets(s) != 0 ||
+	if ((s->buf = malloc(cfg->max_payload)) == NULL || swim_init_budgets(s) != 0 ||
 	    swim_table_init(&s->tab, SWIM_MAX_MEMBERS, swim_random64(s)) != 0 ||
 	    swim_bcast_init(&s->bq, swim_random64(s)) != 0 ||
 	    swim_bcast_init(&s->cq, swim_random64(s)) != 0 ||

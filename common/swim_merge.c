@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -528,6 +529,31 @@ swim_joining_ping(struct swim *s, const struct swim_joining *j)
 			     NULL, 0);
 }
 
+/* A slot for one more stranger; NULL when memory runs out. The slots exist
+ * only while strangers are pinged: a 100-node start fills 32 of 1.7 kB, and
+ * a formed cluster should not keep them. They are calloc'ed all at once, so
+ * that a large allocator block (docs/benchmarks-serf.md, "Memory") makes
+ * only the slots used resident and goes back whole when they are freed. */
+static struct swim_joining *
+swim_joining_slot(struct swim *s)
+{
+	if (s->joining == NULL &&
+	    (s->joining = calloc(s->cfg.max_joining, sizeof(*s->joining))) == NULL)
+		return NULL;
+	return &s->joining[s->njoining++];
+}
+
+/* Drops stranger i (the last takes its place); the array goes with the last. */
+static void
+swim_joining_drop(struct swim *s, uint32_t i)
+{
+	s->joining[i] = s->joining[--s->njoining];
+	if (s->njoining == 0) {
+		free(s->joining);
+		s->joining = NULL;
+	}
+}
+
 /* Enters a checked stranger (or a primed member) into the table. */
 static int
 swim_table_enter(struct swim *s, const struct swim_record *claim, const struct swim_record *load,
@@ -581,7 +607,8 @@ swim__admit(struct swim *s, const struct swim_record *claim, const struct swim_r
 		s->joining_overflow = true;
 		return -ENOSPC;
 	}
-	j = &s->joining[s->njoining++];
+	if ((j = swim_joining_slot(s)) == NULL)
+		return -ENOMEM;
 	memset(j, 0, sizeof(*j));
 	j->claim = *claim;
 	if (load != NULL)
@@ -611,7 +638,7 @@ swim__joining_ack(struct swim *s, uint64_t from_id, uint32_t seq, uint64_t now)
 
 		if (j.claim.id != from_id || j.seq != seq)
 			continue;
-		s->joining[i] = s->joining[--s->njoining];
+		swim_joining_drop(s, i);
 		/* It may have been admitted meanwhile (swim_prime). */
 		if (swim_table_cfind(&s->tab, from_id) == NULL &&
 		    swim_table_enter(s, &j.claim, &j.load, j.gossip, now) == 0)
@@ -639,7 +666,7 @@ swim__tick_joining(struct swim *s, uint64_t now)
 		s->st.joins_failed++;
 		log_trace(TRACE_GOSSIP, "swim: stranger %" PRIu64 " did not answer; forgotten",
 			  j->claim.id);
-		s->joining[i] = s->joining[--s->njoining];
+		swim_joining_drop(s, i);
 	}
 }
 

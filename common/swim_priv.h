@@ -135,7 +135,9 @@ struct swim {
 	struct swim_probe probes[SWIM_PROBES]; /* [0]: the round-robin probe */
 	struct swim_relay relays[SWIM_RELAY_MAX];
 	uint32_t nrelays;
-	struct swim_joining *joining; /* cfg.max_joining strangers being pinged */
+	/* Strangers being pinged, up to cfg.max_joining: allocated while there
+	 * are any (swim_joining_slot), freed when the last one is done. */
+	struct swim_joining *joining;
 	uint32_t njoining;
 	bool joining_overflow; /* a stranger was refused for room: ask again soon */
 	struct budget *replies[SWIM_REPLY_KINDS];     /* per source address and claimed id */

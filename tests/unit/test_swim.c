@@ -688,6 +688,9 @@ TEST(swim_join_via_seed)
 	ASSERT_EQ(tn_stats(net, 4).joins, 4);
 	ASSERT_EQ(tn_stats(net, 0).decode_errors, 0);
 	ASSERT_STR_EQ(swim_find(net->n[3].s, 101)->name, "node-1");
+	/* Every stranger answered: none holds the slots it pinged them from. */
+	for (int i = 0; i < 5; i++)
+		ASSERT_NULL(net->n[i].s->joining);
 	tn_free(net);
 }
 
@@ -2246,6 +2249,9 @@ TEST(swim_flood_of_invented_members_is_cheap)
 	ASSERT_EQ(swim_count(net->n[0].s), 6);
 	ASSERT_GT(tn_stats(net, 0).joining_full, 0);
 	ASSERT_EQ(tn_stats(net, 0).joins_failed + tn_stats(net, 0).joining_full, 2000);
+	/* The strangers' slots (1.7 kB each) went with the last of them. */
+	ASSERT_EQ(net->n[0].s->njoining, 0);
+	ASSERT_NULL(net->n[0].s->joining);
 	ASSERT_EQ(tn_stats(net, 0).awareness, 0);
 	ASSERT_EQ(tn_stats(net, 0).suspicions, 0);
 	/* one probe a second, as before the flood */
