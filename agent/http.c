@@ -116,7 +116,7 @@ struct http {
 	void *closed_arg;
 	http_observe_fn *observe; /* sees every request that ends, but cancelled ones */
 	void *observe_arg;
-	uint8_t rbuf[HTTP_READ_SIZE];
+	uint8_t *rbuf; /* HTTP_READ_SIZE bytes while the helper's answers are read, else NULL */
 };
 
 static void http_schedule(struct http *h);
@@ -424,14 +424,24 @@ http_on_exit(uv_process_t *proc, int64_t exit_status, int term_signal)
 	http_helper_ended(h);
 }
 
+/* Stops reading the helper's answers; its read buffer goes too (16 kB that
+ * an agent whose helper is stopped when idle should not keep). */
+static void
+http_read_done(struct http *h)
+{
+	uv_read_stop((uv_stream_t *)&h->out);
+	h->out_done = true;
+	free(h->rbuf);
+	h->rbuf = NULL;
+}
+
 /* Ends a helper that broke the protocol; its exit fails what it held. */
 static void
 http_helper_abort(struct http *h, const char *what)
 {
 	snprintf(h->why, sizeof(h->why), "%s (%s) sent a bad answer (%s); killed it",
 		 HTTP_HELPER_NAME, h->helper, what);
-	uv_read_stop((uv_stream_t *)&h->out);
-	h->out_done = true;
+	http_read_done(h);
 	uv_process_kill(&h->proc, SIGKILL);
 	http_helper_ended(h);
 }
@@ -469,7 +479,10 @@ http_on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 {
 	struct http *h = handle->data;
 
-	*buf = uv_buf_init((char *)h->rbuf, sizeof(h->rbuf));
+	if (h->rbuf == NULL)
+		h->rbuf =
+			malloc(HTTP_READ_SIZE); /* NULL: libuv reads UV_ENOBUFS, the helper ends */
+	*buf = uv_buf_init((char *)h->rbuf, h->rbuf != NULL ? HTTP_READ_SIZE : 0);
 }
 
 static void
@@ -484,8 +497,7 @@ http_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 		if (nread != UV_EOF)
 			log_debug("http: read from %s: %s", HTTP_HELPER_NAME,
 				  uv_strerror((int)nread));
-		uv_read_stop(stream);
-		h->out_done = true;
+		http_read_done(h);
 		http_helper_ended(h);
 		return;
 	}
@@ -591,6 +603,7 @@ http_on_timer_closed(uv_handle_t *handle)
 	void *arg = h->closed_arg;
 
 	free(h->helper);
+	free(h->rbuf);
 	free(h);
 	if (closed != NULL)
 		closed(arg);

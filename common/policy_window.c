@@ -32,7 +32,9 @@ policy_window_drop_oldest(struct policy_window *w)
 void
 policy_window_init(struct policy_window *w, uint64_t span_ms)
 {
-	memset(w, 0, sizeof(*w));
+	/* Only the ring's bounds: a slot is read only once it was written, and
+	 * writing all 256 would make a follower's unused windows resident. */
+	w->head = w->len = 0;
 	w->span_ms = span_ms;
 	w->width_ms = span_ms / POLICY_WINDOW_RESOLUTION;
 }
