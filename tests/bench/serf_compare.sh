@@ -38,7 +38,9 @@
 # BENCH_SYSTEMS ("mitosis serf"), MITOSIS (path; default $BUILD/mitosis),
 # MITOSIS_EXTRA_CONF (configuration lines added to every mitosis agent, e.g.
 # "load_interval = 10m" to isolate a cost), BENCH_KEEP=1 keeps the work
-# directory (logs) for inspection. The machine is shared: machine_busy_pct
+# directory (logs) for inspection, BENCH_SMAPS_DIR=DIR copies the
+# /proc/PID/smaps of the first three agents of each system there when memory
+# is read (to see which mappings hold the memory). The machine is shared: machine_busy_pct
 # (all CPUs, every process, over the idle window) shows how much else ran.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -147,6 +149,12 @@ cpu_total() {
 mem_report() {
 	local sys=$1 pid
 	shift
+	if [ -n "${BENCH_SMAPS_DIR:-}" ]; then
+		mkdir -p "$BENCH_SMAPS_DIR"
+		for pid in "${@:1:3}"; do
+			cat "/proc/$pid/smaps" >"$BENCH_SMAPS_DIR/$sys-$pid.smaps" 2>/dev/null || true
+		done
+	fi
 	for pid in "$@"; do
 		awk '/^VmRSS:/ { r = $2 } END { printf "%d ", r }' "/proc/$pid/status"
 		awk '/^Private_(Clean|Dirty):/ { p += $2 } /^Pss:/ { s = $2 }
