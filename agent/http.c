@@ -479,9 +479,9 @@ http_on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 {
 	struct http *h = handle->data;
 
+	/* When malloc fails, libuv reads UV_ENOBUFS and the helper ends. */
 	if (h->rbuf == NULL)
-		h->rbuf =
-			malloc(HTTP_READ_SIZE); /* NULL: libuv reads UV_ENOBUFS, the helper ends */
+		h->rbuf = malloc(HTTP_READ_SIZE);
 	*buf = uv_buf_init((char *)h->rbuf, h->rbuf != NULL ? HTTP_READ_SIZE : 0);
 }
 
