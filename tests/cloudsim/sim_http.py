@@ -176,7 +176,7 @@ class Handler(BaseHTTPRequestHandler):
                 with sim.lock:
                     sim.faults.injected.append({"time": t0, "method": method, "path": path, "error": fault,
                                                 "after": after})
-                if not rule.get("after"):
+                if not after:
                     status = self.fault_answer(rule, rheaders)
                     return
             try:

@@ -95,7 +95,7 @@ TEST(lru_matches_a_naive_model)
 	srand(7);
 	for (int s = 0; s < STEPS; s++) {
 		uint32_t k = (uint32_t)rand() % KEYS, slot = lru_find(l, k + 1);
-		bool ev;
+		bool ev, full = held == CAP;
 
 		ASSERT_EQ(slot != LRU_NONE, used[k] != 0);
 		if (slot != LRU_NONE) {
@@ -103,8 +103,6 @@ TEST(lru_matches_a_naive_model)
 			used[k] = ++clock;
 			continue;
 		}
-		bool full = held == CAP;
-
 		if (full) {
 			uint32_t old = 0;
 
